@@ -1,0 +1,180 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import type { PrivateKey } from '@libp2p/interface'
+import { createApiApp, startHttpServer, type ApiSource, type HttpServer } from '../api/index.js'
+import type { AgentConfig } from '../config/index.js'
+import { silentLogger, type Logger } from '../logger/index.js'
+import { Membership } from '../membership/index.js'
+import { AgentMetrics, Registry } from '../metrics/index.js'
+import { createConclaveNode, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
+import { DEFAULT_TENANT } from '../tenancy/index.js'
+import { LEAVE_FLUSH_MS } from './constants.js'
+
+export interface AgentOptions {
+  /**
+   * Structured logger for the agent and its libp2p node.
+   *
+   * @default silent
+   */
+  logger?: Logger
+  /**
+   * Identity to use instead of the key in the data dir.
+   *
+   * @default the key in `config.dataDir` (created on first start)
+   */
+  privateKey?: PrivateKey
+  /**
+   * Tenants the agent joins.
+   *
+   * @default ['default']
+   */
+  tenants?: string[]
+  /**
+   * Collect process metrics (CPU, memory, event loop). Off when many agents share a process.
+   *
+   * @default true
+   */
+  collectDefaultMetrics?: boolean
+}
+
+/** A running agent: libp2p node, membership and HTTP API. */
+export class Agent {
+  readonly config: AgentConfig
+  readonly node: ConclaveLibp2p
+  readonly membership: Membership
+  readonly metrics: AgentMetrics
+  private readonly http: HttpServer
+  private readonly log: Logger
+  private stopping?: Promise<void>
+
+  private constructor (config: AgentConfig, node: ConclaveLibp2p, membership: Membership, metrics: AgentMetrics, http: HttpServer, log: Logger) {
+    this.config = config
+    this.node = node
+    this.membership = membership
+    this.metrics = metrics
+    this.http = http
+    this.log = log
+  }
+
+  get peerId (): string { return this.node.peerId.toString() }
+  /** Base URL of the HTTP API. */
+  get url (): string { return this.http.url }
+
+  /**
+   * Start an agent. The HTTP port is bound first so that a port in use fails before the node
+   * joins the mesh. Start-up errors: `HttpListenError`, `ListenError`, `IdentityError`.
+   */
+  static async start (config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+    const logger = options.logger ?? silentLogger()
+    const tenants = options.tenants ?? [DEFAULT_TENANT]
+    const metrics = new AgentMetrics(new Registry())
+    const holder: { agent?: Agent } = {}
+    const source: ApiSource = {
+      self: () => holder.agent?.self() ?? { peerId: '', name: config.name, roles: config.roles, tenant: tenants[0] ?? DEFAULT_TENANT, tenants, addrs: [] },
+      peers: () => holder.agent?.membership.peers() ?? [],
+      notReadyReason: () => holder.agent?.notReadyReason() ?? 'starting',
+      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() })
+    }
+    const http = await startHttpServer(createApiApp(source), config.http.host, config.http.port)
+    try {
+      const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir)
+      const node = await createConclaveNode({
+        privateKey,
+        listen: config.listen,
+        announce: config.announce,
+        bootstrap: config.bootstrap,
+        dnsPeers: config.dnsPeers,
+        dnsServers: config.dnsServers,
+        dnsIntervalMs: config.dnsIntervalMs,
+        mdns: config.mdns,
+        mdnsServiceTag: config.mdnsServiceTag,
+        maxConnections: config.maxConnections,
+        metricsRegistry: metrics.registry,
+        collectDefaultMetrics: options.collectDefaultMetrics ?? true,
+        logger
+      })
+      const membership = new Membership({
+        node,
+        privateKey,
+        pubsub: node.services.pubsub,
+        ping: node.services.ping,
+        learnPeer: (peerId, addrs) => {
+          void node.peerStore.merge(peerId, { multiaddrs: addrs })
+            .then(() => { node.services.dialer.consider(peerId) })
+            .catch(() => {})
+        }
+      }, {
+        tenants,
+        name: config.name,
+        roles: config.roles,
+        heartbeatMs: config.heartbeatMs,
+        heartbeatBudget: config.heartbeatBudget,
+        suspectMissed: config.suspectMissed,
+        deadAfterMs: config.deadAfterMs,
+        pingTimeoutMs: config.pingTimeoutMs,
+        logger,
+        recorder: metrics
+      })
+      metrics.attach({
+        members: () => membership.peers().map(p => ({ tenant: p.tenant, state: p.state })),
+        connections: () => node.getConnections().length
+      })
+      await membership.start()
+      const agent = new Agent(config, node, membership, metrics, http, logger)
+      holder.agent = agent
+      logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants }, 'agent started')
+      return agent
+    } catch (err) {
+      await http.close()
+      throw err
+    }
+  }
+
+  self (): ReturnType<ApiSource['self']> {
+    const tenants = this.membership.tenantIds
+    return {
+      peerId: this.peerId,
+      name: this.config.name,
+      roles: this.config.roles,
+      tenant: tenants[0] ?? DEFAULT_TENANT,
+      tenants,
+      addrs: this.node.getMultiaddrs().map(String)
+    }
+  }
+
+  /** undefined when the agent is connected and subscribed; otherwise why not. */
+  notReadyReason (): string | undefined {
+    if (this.stopping !== undefined) return 'stopping'
+    if (this.node.getConnections().length === 0) return 'no peers connected'
+    const subscribed = this.node.services.pubsub.getTopics()
+    const missing = this.membership.topics.filter(t => !subscribed.includes(t))
+    if (missing.length > 0) return `not subscribed to ${missing.join(', ')}`
+    return undefined
+  }
+
+  /**
+   * Leave gracefully: announce `left` to the tenant, close every connection, stop the API.
+   * Safe to call more than once.
+   */
+  async stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info({ peerId: this.peerId }, 'agent leaving')
+      await this.membership.leave()
+      await delay(LEAVE_FLUSH_MS)
+      await this.membership.stop()
+      await this.node.stop()
+      await this.http.close()
+      this.log.info({ peerId: this.peerId }, 'agent stopped')
+    })()
+    return this.stopping
+  }
+
+  /** Stop without announcing leave: peers must detect the failure (tests of crash handling). */
+  async crash (): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.membership.stop()
+      await this.node.stop()
+      await this.http.close()
+    })()
+    return this.stopping
+  }
+}

@@ -1,0 +1,7 @@
+export { loadConfig, ensureDataDir, blame, type LoadConfigInit, type LoadedConfig } from './load.js'
+export { ConfigError, type ConfigProblem } from './errors.js'
+export { OPTIONS, type OptionSpec } from './options.js'
+export type { AgentConfig } from './types.js'
+export type { HostPort } from './values.js'
+export { parseHostPort } from './values.js'
+export * as configDefaults from './constants.js'

@@ -1,0 +1,41 @@
+/**
+ * The single table of agent settings: each has an env var, a flag, a default and a parser.
+ * The loader, the CLI flags and the README's configuration table all follow this table.
+ */
+import type { z } from 'zod'
+import * as C from './constants.js'
+import { values } from './values.js'
+import type { AgentConfig } from './types.js'
+
+export interface OptionSpec {
+  key: keyof AgentConfig
+  env: string
+  /** Long flag without the leading dashes. */
+  flag: string
+  description: string
+  /** Raw default, parsed like user input; undefined means "no value". */
+  default?: string
+  schema: z.ZodType<unknown, string>
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'name', env: 'CONCLAVE_NAME', flag: 'name', description: 'Agent name shown to peers', schema: values.name },
+  { key: 'listen', env: 'CONCLAVE_LISTEN', flag: 'listen', description: 'libp2p listen multiaddrs, comma-separated', default: C.DEFAULT_LISTEN, schema: values.listen },
+  { key: 'announce', env: 'CONCLAVE_ANNOUNCE', flag: 'announce', description: 'Multiaddrs announced to peers instead of the listen addresses', default: '', schema: values.announce },
+  { key: 'http', env: 'CONCLAVE_HTTP', flag: 'http', description: 'HTTP API host:port (port 0 picks a free port)', default: C.DEFAULT_HTTP, schema: values.hostPort },
+  { key: 'dataDir', env: 'CONCLAVE_DATA_DIR', flag: 'data-dir', description: 'Directory for the identity key and state', default: C.DEFAULT_DATA_DIR, schema: values.path },
+  { key: 'bootstrap', env: 'CONCLAVE_BOOTSTRAP', flag: 'bootstrap', description: 'Bootstrap multiaddrs (/ip4, /ip6, /dns4, /dns6, /dnsaddr; /p2p/<id> optional)', default: '', schema: values.bootstrap },
+  { key: 'dnsPeers', env: 'CONCLAVE_DNS_PEERS', flag: 'dns-peers', description: 'name:port list; every A/AAAA record of each name is dialled, re-resolved periodically', default: '', schema: values.dnsPeers },
+  { key: 'dnsServers', env: 'CONCLAVE_DNS_SERVERS', flag: 'dns-servers', description: 'DNS servers (ip[:port]) for CONCLAVE_DNS_PEERS; empty means the system resolver', default: '', schema: values.dnsServers },
+  { key: 'dnsIntervalMs', env: 'CONCLAVE_DNS_INTERVAL_MS', flag: 'dns-interval-ms', description: 'How often CONCLAVE_DNS_PEERS is re-resolved', default: String(C.DEFAULT_DNS_INTERVAL_MS), schema: values.integer(100, 86_400_000) },
+  { key: 'mdns', env: 'CONCLAVE_MDNS', flag: 'mdns', description: 'Discover peers on the LAN with mDNS', default: 'true', schema: values.boolean },
+  { key: 'mdnsServiceTag', env: 'CONCLAVE_MDNS_SERVICE_TAG', flag: 'mdns-service-tag', description: 'mDNS service name; only agents with the same tag find each other', default: C.DEFAULT_MDNS_SERVICE_TAG, schema: values.serviceTag },
+  { key: 'roles', env: 'CONCLAVE_ROLES', flag: 'roles', description: 'Roles this agent can hold, comma-separated', default: '', schema: values.roles },
+  { key: 'maxConnections', env: 'CONCLAVE_MAX_CONNECTIONS', flag: 'max-connections', description: 'Cap on connections the dialer opens to discovered peers', default: String(C.DEFAULT_MAX_CONNECTIONS), schema: values.integer(1, 10_000) },
+  { key: 'heartbeatMs', env: 'CONCLAVE_HEARTBEAT_MS', flag: 'heartbeat-ms', description: 'Base presence heartbeat interval (stretched as the tenant grows)', default: String(C.DEFAULT_HEARTBEAT_MS), schema: values.integer(50, 600_000) },
+  { key: 'heartbeatBudget', env: 'CONCLAVE_HEARTBEAT_BUDGET', flag: 'heartbeat-budget', description: 'Mesh-wide presence heartbeats per second the tenant aims for', default: String(C.DEFAULT_HEARTBEAT_BUDGET), schema: values.integer(1, 100_000) },
+  { key: 'suspectMissed', env: 'CONCLAVE_SUSPECT_MISSED', flag: 'suspect-missed', description: 'Missed heartbeats before a peer is suspect', default: String(C.DEFAULT_SUSPECT_MISSED), schema: values.integer(1, 100) },
+  { key: 'deadAfterMs', env: 'CONCLAVE_DEAD_AFTER_MS', flag: 'dead-after-ms', description: 'Time a suspect has to refute before it is dead', default: String(C.DEFAULT_DEAD_AFTER_MS), schema: values.integer(50, 3_600_000) },
+  { key: 'pingTimeoutMs', env: 'CONCLAVE_PING_TIMEOUT_MS', flag: 'ping-timeout-ms', description: 'Timeout of the direct ping tried before suspecting a peer', default: String(C.DEFAULT_PING_TIMEOUT_MS), schema: values.integer(10, 60_000) },
+  { key: 'logLevel', env: 'CONCLAVE_LOG_LEVEL', flag: 'log-level', description: 'fatal, error, warn, info, debug, trace or silent', default: C.DEFAULT_LOG_LEVEL, schema: values.logLevel }
+]

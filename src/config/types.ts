@@ -1,0 +1,25 @@
+import type { LogLevel } from '../logger/index.js'
+import type { HostPort } from './values.js'
+
+/** The resolved agent configuration: flags over environment over defaults. */
+export interface AgentConfig {
+  name: string
+  listen: string[]
+  announce: string[]
+  http: HostPort
+  dataDir: string
+  bootstrap: string[]
+  dnsPeers: HostPort[]
+  dnsServers: string[]
+  dnsIntervalMs: number
+  mdns: boolean
+  mdnsServiceTag: string
+  roles: string[]
+  maxConnections: number
+  heartbeatMs: number
+  heartbeatBudget: number
+  suspectMissed: number
+  deadAfterMs: number
+  pingTimeoutMs: number
+  logLevel: LogLevel
+}

@@ -1,0 +1,2 @@
+export { seedDialer, type SeedDialer, type SeedDialerInit, type SeedDialerComponents, type SeedStatus } from './seeds.js'
+export { DnsPeerResolver, tcpMultiaddr, type DnsTarget } from './dns.js'

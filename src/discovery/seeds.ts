@@ -1,0 +1,219 @@
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId, Startable } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import { silentLogger, type Logger } from '../logger/index.js'
+import { SEED_DIAL_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
+import { DnsPeerResolver, type DnsTarget } from './dns.js'
+
+export interface SeedDialerInit {
+  /**
+   * Bootstrap multiaddrs (/ip4, /ip6, /dns4, /dns6, /dnsaddr), with or without /p2p/<id>.
+   *
+   * @default []
+   */
+  bootstrap?: string[]
+  /**
+   * Names whose every A/AAAA record is dialled (`tasks.agent:4001`).
+   *
+   * @default []
+   */
+  dnsPeers?: DnsTarget[]
+  /**
+   * DNS servers for `dnsPeers` (`ip[:port]`); empty uses the system resolver.
+   *
+   * @default []
+   */
+  dnsServers?: string[]
+  /**
+   * Re-resolve `dnsPeers` this often, so replicas that come and go are found.
+   *
+   * @default 30000
+   */
+  dnsIntervalMs?: number
+  /**
+   * DNS-discovered addresses are not dialled past this many connected peers (bootstrap
+   * addresses always are: they are how a lone agent gets in).
+   *
+   * @default 32
+   */
+  maxConnections?: number
+  /**
+   * Structured logger.
+   *
+   * @default silent
+   */
+  logger?: Logger
+}
+
+export interface SeedDialerComponents {
+  peerId: PeerId
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+}
+
+export interface SeedStatus {
+  addr: string
+  origin: 'bootstrap' | 'dns'
+  peerId?: string
+  connected: boolean
+  failures: number
+  lastError?: string
+}
+
+export interface SeedDialer extends Startable {
+  /** Every seed address and whether it is connected. */
+  status(): SeedStatus[]
+  /** Resolve `dnsPeers` now (also runs on an interval). */
+  refreshDns(): Promise<void>
+}
+
+interface Seed {
+  addr: Multiaddr
+  origin: 'bootstrap' | 'dns'
+  peerId?: PeerId
+  failures: number
+  nextAttemptAt: number
+  dialing: boolean
+  self: boolean
+  lastError?: string
+}
+
+/** `/ip4/1.2.3.4/tcp/4001` for any address, with /p2p stripped: how seeds are keyed. */
+const transportKey = (ma: Multiaddr): string => ma.decapsulateCode(421).toString()
+
+/**
+ * Keeps the agent connected to its seeds: bootstrap multiaddrs and every address behind its DNS
+ * names. Unlike `@libp2p/bootstrap` it accepts addresses without a peer id and keeps retrying
+ * with backoff, so agents may start before their bootstrap peer.
+ */
+class DefaultSeedDialer implements SeedDialer {
+  private readonly components: SeedDialerComponents
+  private readonly init: SeedDialerInit
+  private readonly log: Logger
+  private readonly resolver: DnsPeerResolver
+  private readonly seeds = new Map<string, Seed>()
+  private tick?: ReturnType<typeof setInterval>
+  private dnsTimer?: ReturnType<typeof setInterval>
+  private started = false
+
+  constructor (components: SeedDialerComponents, init: SeedDialerInit) {
+    this.components = components
+    this.init = init
+    this.log = (init.logger ?? silentLogger()).child({ component: 'seeds' })
+    this.resolver = new DnsPeerResolver(init.dnsServers)
+    for (const text of init.bootstrap ?? []) this.add(multiaddr(text), 'bootstrap')
+  }
+
+  readonly [Symbol.toStringTag] = 'conclave:seed-dialer'
+
+  start (): void {
+    this.started = true
+    this.tick = setInterval(() => { this.dialDue() }, SEED_TICK_MS)
+    this.tick.unref()
+    if ((this.init.dnsPeers ?? []).length > 0) {
+      void this.refreshDns().catch(err => { this.log.warn({ err: (err as Error).message }, 'DNS peer resolution failed') })
+      this.dnsTimer = setInterval(() => { void this.refreshDns() }, this.init.dnsIntervalMs ?? 30_000)
+      this.dnsTimer.unref()
+    }
+  }
+
+  /** The first dials wait for the node to be fully started (libp2p refuses dials before). */
+  afterStart (): void {
+    this.dialDue()
+  }
+
+  stop (): void {
+    this.started = false
+    clearInterval(this.tick)
+    clearInterval(this.dnsTimer)
+  }
+
+  status (): SeedStatus[] {
+    return [...this.seeds.values()].filter(s => !s.self).map(s => ({
+      addr: s.addr.toString(),
+      origin: s.origin,
+      ...(s.peerId !== undefined ? { peerId: s.peerId.toString() } : {}),
+      connected: this.isConnected(s),
+      failures: s.failures,
+      ...(s.lastError !== undefined ? { lastError: s.lastError } : {})
+    }))
+  }
+
+  async refreshDns (): Promise<void> {
+    const { addrs, failures } = await this.resolver.resolveAll(this.init.dnsPeers ?? [])
+    for (const f of failures) this.log.warn({ host: f.host, err: f.error }, 'DNS peer name did not resolve')
+    if (!this.started) return
+    const current = new Set(addrs)
+    for (const [key, seed] of this.seeds) {
+      if (seed.origin === 'dns' && !current.has(key)) this.seeds.delete(key)
+    }
+    let added = 0
+    for (const text of addrs) if (this.add(multiaddr(text), 'dns')) added++
+    if (added > 0) this.log.info({ added, total: addrs.length }, 'DNS peers resolved')
+    this.dialDue()
+  }
+
+  private add (addr: Multiaddr, origin: Seed['origin']): boolean {
+    const key = transportKey(addr)
+    if (this.seeds.has(key)) return false
+    const id = addr.getPeerId()
+    this.seeds.set(key, { addr, origin, failures: 0, nextAttemptAt: 0, dialing: false, self: false, ...(id != null ? { peerId: peerIdFromAddr(addr) } : {}) })
+    return true
+  }
+
+  private isConnected (seed: Seed): boolean {
+    return seed.peerId !== undefined && this.components.connectionManager.getConnections(seed.peerId).length > 0
+  }
+
+  private isOwnAddress (seed: Seed): boolean {
+    if (seed.peerId?.equals(this.components.peerId) === true) return true
+    const key = transportKey(seed.addr)
+    return this.components.addressManager.getAddresses().some(a => transportKey(a) === key)
+  }
+
+  private dialDue (): void {
+    if (!this.started) return
+    const now = Date.now()
+    const connected = this.components.connectionManager.getConnectionsMap().size
+    for (const seed of this.seeds.values()) {
+      if (seed.self || seed.dialing || seed.nextAttemptAt > now || this.isConnected(seed)) continue
+      if (this.isOwnAddress(seed)) {
+        seed.self = true
+        continue
+      }
+      if (seed.origin === 'dns' && connected >= (this.init.maxConnections ?? 32)) continue
+      void this.dial(seed)
+    }
+  }
+
+  private async dial (seed: Seed): Promise<void> {
+    seed.dialing = true
+    try {
+      const conn = await this.components.connectionManager.openConnection(seed.addr, { signal: AbortSignal.timeout(SEED_DIAL_TIMEOUT_MS) })
+      seed.peerId = conn.remotePeer
+      seed.failures = 0
+      delete seed.lastError
+      if (conn.remotePeer.equals(this.components.peerId)) seed.self = true
+      this.log.debug({ addr: seed.addr.toString(), peer: conn.remotePeer.toString() }, 'connected to seed')
+    } catch (err) {
+      seed.failures++
+      seed.lastError = (err as Error).message
+      if (/dial self|can not dial self/i.test(seed.lastError)) seed.self = true
+      const level = seed.failures === 1 || seed.failures % 10 === 0 ? 'info' : 'debug'
+      this.log[level]({ addr: seed.addr.toString(), failures: seed.failures, err: seed.lastError }, 'seed not reachable yet')
+    } finally {
+      seed.dialing = false
+      seed.nextAttemptAt = Date.now() + Math.min(SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS * 2 ** Math.min(seed.failures, 16))
+    }
+  }
+}
+
+function peerIdFromAddr (addr: Multiaddr): PeerId | undefined {
+  const text = addr.getPeerId()
+  return text == null ? undefined : peerIdFromString(text)
+}
+
+export function seedDialer (init: SeedDialerInit = {}): (components: SeedDialerComponents) => SeedDialer {
+  return (components) => new DefaultSeedDialer(components, init)
+}

@@ -1,0 +1,25 @@
+/** Gossip channel of presence messages: `/conclave/1/<tenant>/presence`. */
+export const PRESENCE_CHANNEL = 'presence'
+/** Stream protocol of the push-pull view exchange run on every new outbound connection. */
+export const SYNC_PROTOCOL = '/conclave/membership/sync/1.0.0'
+/** Largest presence message accepted; bigger ones are rejected. */
+export const MAX_PRESENCE_BYTES = 16 * 1024
+/** Largest sync snapshot accepted. */
+export const MAX_SYNC_BYTES = 4 * 1024 * 1024
+/** Time allowed for one sync exchange. */
+export const SYNC_TIMEOUT_MS = 5_000
+/** Each agent also syncs with one random connected peer this often (memberlist's push/pull). */
+export const SYNC_INTERVAL_MS = 30_000
+/** Dead and left members stay visible in the view this long before they are forgotten. */
+export const RETENTION_MS = 10 * 60_000
+/** Upper bound of the stretched heartbeat interval. */
+export const MAX_HEARTBEAT_MS = 30_000
+/** Relative jitter of the heartbeat timer, so agents started together do not publish together. */
+export const HEARTBEAT_JITTER = 0.1
+/** Largest number of roles and addresses one record may carry. */
+export const MAX_RECORD_ROLES = 64
+export const MAX_RECORD_ADDRS = 32
+/** Verified records remembered (by their bytes) so a repeated heartbeat is not verified again. */
+export const VERIFIED_CACHE_SIZE = 4096
+/** Extra syncs with random peers after start, before settling on `SYNC_INTERVAL_MS`. */
+export const JOIN_SYNC_DELAYS_MS = [1_000, 1_000, 2_000, 4_000, 8_000]

@@ -1,0 +1,36 @@
+import { fromString, toString } from 'uint8arrays'
+import { z } from 'zod'
+
+const signed = { record: z.string().min(1).max(8192), sig: z.string().min(1).max(256) }
+
+/** Messages on the presence topic. `from` of the gossip message (StrictSign) is the sender. */
+export const presenceMessageSchema = z.discriminatedUnion('type', [
+  /** Heartbeat: the sender's own signed record, its sequence and the interval it promises. */
+  z.object({ type: z.literal('alive'), ...signed, seq: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) }),
+  /** The sender could not reach `peerId` (incarnation as known): it is suspect until it refutes. */
+  z.object({ type: z.literal('suspect'), peerId: z.string().min(1).max(128), incarnation: z.number().int().nonnegative() }),
+  /** The sender is leaving gracefully. */
+  z.object({ type: z.literal('leave'), peerId: z.string().min(1).max(128), incarnation: z.number().int().nonnegative() })
+])
+export type PresenceMessage = z.infer<typeof presenceMessageSchema>
+
+/** One entry of a sync snapshot: a signed record and how long ago the sender last heard of it. */
+export const syncSnapshotSchema = z.object({
+  tenant: z.string().min(1).max(64),
+  members: z.array(z.object({ ...signed, ageMs: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) })).max(10_000)
+})
+export type SyncSnapshot = z.infer<typeof syncSnapshotSchema>
+
+export function encodeJson (value: unknown): Uint8Array {
+  return fromString(JSON.stringify(value))
+}
+
+/** Parse bytes as JSON against a schema; undefined when it is not valid. */
+export function decodeJson<T> (bytes: Uint8Array, schema: z.ZodType<T>): T | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(toString(bytes)))
+    return parsed.success ? parsed.data : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,33 @@
+/** File in the data dir holding the agent's Ed25519 key (protobuf-encoded, mode 0600). */
+export const IDENTITY_FILE = 'identity.key'
+/** Private Kademlia protocol: Conclave agents never join (or pollute) the public IPFS DHT. */
+export const DHT_PROTOCOL = '/conclave/kad/1.0.0'
+/** How often mDNS queries the LAN. */
+export const MDNS_INTERVAL_MS = 1_000
+/** Parallel dials the auto-dialer runs at most. */
+export const DIAL_CONCURRENCY = 8
+/** Per-dial timeout of the auto-dialer. */
+export const DIAL_TIMEOUT_MS = 5_000
+/** How often the auto-dialer tops the connection count up from known peers. */
+export const DIAL_TOPUP_INTERVAL_MS = 2_000
+/** A failed peer is not re-dialled by discovery for this long. */
+export const DIAL_FAILURE_BACKOFF_MS = 10_000
+/**
+ * Inbound connections accepted per second from one IP. libp2p's default (5) assumes one peer per
+ * IP; replicas behind one host or NAT (34 on a Compose bridge, a sim on loopback) all dial the
+ * bootstrap peer at once and would be turned away for seconds.
+ */
+export const INBOUND_CONNECTION_THRESHOLD = 200
+/** Inbound connections mid-handshake at most (libp2p default 10, too few for a replica burst). */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 128
+/** Lower bound of libp2p's connection-monitor ping timeout (see node.ts). */
+export const CONNECTION_MONITOR_MIN_TIMEOUT_MS = 10_000
+/**
+ * Kademlia bucket size. 20 is sized for the public IPFS network; a private agent mesh of tens to
+ * hundreds of peers needs far less redundancy, and each DHT query dials up to k peers. Measured
+ * with 34 agents in one process: k=20 kept the mesh from converging, k=8 converged in ~17 s.
+ */
+export const DHT_K_BUCKET_SIZE = 8
+/** libp2p's hard connection limit: twice the dial cap plus this headroom, and at least the minimum. */
+export const HARD_LIMIT_HEADROOM = 16
+export const HARD_LIMIT_MIN = 64

@@ -1,0 +1,43 @@
+/**
+ * The only module that imports gossipsub, so that moving to another libp2p line is a one-file
+ * change. Everything else talks to the `PubSub` interface of `@libp2p/interface`.
+ */
+import { gossipsub } from '@chainsafe/libp2p-gossipsub'
+import type { PubSub } from '@libp2p/interface'
+import { toString } from 'uint8arrays'
+
+export interface GossipInit {
+  /**
+   * Topics the node accepts at all; messages on other topics are dropped before validation.
+   *
+   * @default undefined (any topic)
+   */
+  allowedTopics?: string[]
+}
+
+/**
+ * Gossipsub tuned for agent meshes:
+ * - the IP colocation penalty is off: 34 replicas behind one host, NAT or loopback would
+ *   otherwise score each other below the graylist threshold (weight -5 past 10 peers per IP) and
+ *   publish would reach nobody; peer identity, not IP, is what we trust;
+ * - publishing with no subscribed peers is not an error (an agent alone is a valid state);
+ * - messages are StrictSign (the default), so `msg.from` is authenticated;
+ * - a fast message id (sender + seqno, the same identity as the StrictSign message id) lets
+ *   gossipsub drop the D-1 duplicate copies of a message *before* verifying their signatures.
+ *   Without it every copy is verified: profiled at 34 agents, 91% of all signature checks were
+ *   such duplicates. The cache entry is only written after a copy validated, so a forged copy
+ *   cannot shadow the real one.
+ */
+export function gossip (init: GossipInit = {}): (components: any) => PubSub {
+  return gossipsub({
+    allowPublishToZeroTopicPeers: true,
+    emitSelf: false,
+    fallbackToFloodsub: false,
+    fastMsgIdFn: (msg) => `${toString(msg.from ?? new Uint8Array(), 'base64')}:${toString(msg.seqno ?? new Uint8Array(), 'base64')}`,
+    ...(init.allowedTopics !== undefined ? { allowedTopics: init.allowedTopics } : {}),
+    scoreParams: {
+      IPColocationFactorWeight: 0,
+      IPColocationFactorThreshold: 1_000
+    }
+  }) as unknown as (components: any) => PubSub
+}

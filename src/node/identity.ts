@@ -1,0 +1,47 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { IDENTITY_FILE } from './constants.js'
+import { IdentityError } from './errors.js'
+
+export function identityPath (dataDir: string): string {
+  return join(dataDir, IDENTITY_FILE)
+}
+
+/** Write a new Ed25519 key to `path` (mode 0600). Refuses to overwrite unless `force`. */
+export async function createIdentity (path: string, force = false): Promise<PrivateKey> {
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: force ? 'w' : 'wx' })
+  await chmod(path, 0o600)
+  return key
+}
+
+export async function readIdentity (path: string): Promise<PrivateKey> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    throw new IdentityError(path, (err as NodeJS.ErrnoException).code ?? (err as Error).message)
+  }
+  try {
+    return privateKeyFromProtobuf(bytes)
+  } catch (err) {
+    throw new IdentityError(path, `not a libp2p private key (${(err as Error).message})`)
+  }
+}
+
+/**
+ * The agent's persistent identity: read from the data dir, or created there on first start so
+ * that every replica gets its own key and keeps its peer id across restarts.
+ */
+export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey> {
+  const path = identityPath(dataDir)
+  try {
+    return await createIdentity(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
+  return readIdentity(path)
+}

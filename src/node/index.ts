@@ -1,0 +1,5 @@
+export { createConclaveNode, type ConclaveNodeInit, type ConclaveLibp2p, type NodeServices } from './node.js'
+export { loadOrCreateIdentity, createIdentity, readIdentity, identityPath } from './identity.js'
+export { autoDialer, type AutoDialer, type AutoDialerInit } from './dialer.js'
+export { IdentityError, ListenError } from './errors.js'
+export { DHT_PROTOCOL, IDENTITY_FILE } from './constants.js'

@@ -1,0 +1,173 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import type { PeerDiscovery, PrivateKey, PubSub } from '@libp2p/interface'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping, type Ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Registry } from 'prom-client'
+import { seedDialer, type DnsTarget, type SeedDialer } from '../discovery/index.js'
+import { silentLogger, type Logger } from '../logger/index.js'
+import { libp2pLogger } from '../logger/libp2p.js'
+import { VERSION } from '../version.js'
+import { CONNECTION_MONITOR_MIN_TIMEOUT_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_HEADROOM, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
+import { autoDialer, type AutoDialer } from './dialer.js'
+import { ListenError } from './errors.js'
+import { gossip } from './gossip.js'
+
+export interface ConclaveNodeInit {
+  /** The agent's identity (see `loadOrCreateIdentity`). */
+  privateKey: PrivateKey
+  /**
+   * TCP listen multiaddrs.
+   *
+   * @default ['/ip4/0.0.0.0/tcp/4001']
+   */
+  listen?: string[]
+  /**
+   * Addresses announced instead of the listen addresses (behind NAT, in containers).
+   *
+   * @default []
+   */
+  announce?: string[]
+  /**
+   * Bootstrap multiaddrs, with or without /p2p/<id>.
+   *
+   * @default []
+   */
+  bootstrap?: string[]
+  /**
+   * DNS names whose every A/AAAA record is dialled.
+   *
+   * @default []
+   */
+  dnsPeers?: DnsTarget[]
+  /**
+   * DNS servers used for `dnsPeers`.
+   *
+   * @default [] (system resolver)
+   */
+  dnsServers?: string[]
+  /**
+   * Re-resolution interval of `dnsPeers`.
+   *
+   * @default 30000
+   */
+  dnsIntervalMs?: number
+  /**
+   * Discover peers on the LAN with mDNS.
+   *
+   * @default true
+   */
+  mdns?: boolean
+  /**
+   * mDNS service name; only nodes with the same tag find each other.
+   *
+   * @default '_conclave._udp.local'
+   */
+  mdnsServiceTag?: string
+  /**
+   * The auto-dialer stops at this many connected peers.
+   *
+   * @default 32
+   */
+  maxConnections?: number
+  /**
+   * Registry for libp2p's metrics (one per agent, so many agents can share a process).
+   *
+   * @default no metrics
+   */
+  metricsRegistry?: Registry
+  /**
+   * Also collect process metrics (CPU, memory, event loop) into the registry.
+   *
+   * @default false
+   */
+  collectDefaultMetrics?: boolean
+  /**
+   * Structured logger; libp2p's own logs go through it at trace/debug level.
+   *
+   * @default silent
+   */
+  logger?: Logger
+}
+
+export type NodeServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: PubSub
+  dialer: AutoDialer
+  seeds: SeedDialer
+}
+
+export type ConclaveLibp2p = Libp2p<NodeServices>
+
+/**
+ * Create and start the agent's libp2p node. Throws `ListenError` when a listen address cannot
+ * be bound (the port is in use, the address is not local).
+ */
+export async function createConclaveNode (init: ConclaveNodeInit): Promise<ConclaveLibp2p> {
+  const logger = init.logger ?? silentLogger()
+  const maxConnections = init.maxConnections ?? 32
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if (init.mdns ?? true) {
+    peerDiscovery.push(mdns({ serviceTag: init.mdnsServiceTag ?? '_conclave._udp.local', interval: MDNS_INTERVAL_MS }))
+  }
+  const node = await createLibp2p({
+    start: false,
+    privateKey: init.privateKey,
+    logger: libp2pLogger(logger),
+    addresses: {
+      listen: init.listen ?? ['/ip4/0.0.0.0/tcp/4001'],
+      announce: init.announce ?? []
+    },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    // libp2p pings every connection every 10 s and aborts it when a ping times out. Its timeout
+    // adapts to loopback RTTs (milliseconds), so one event-loop stall would abort every
+    // connection at once; a floor keeps "stale" meaning stale. Failure detection of peers is
+    // membership's job (probe + suspicion), not this monitor's.
+    connectionMonitor: { pingTimeout: { minTimeout: CONNECTION_MONITOR_MIN_TIMEOUT_MS } },
+    connectionManager: {
+      // The hard limit sits above the dial cap: inbound connections from peers that chose us must
+      // not be pruned as soon as our own dials reach the cap, and a bootstrap peer must take a
+      // burst of replicas (libp2p refuses inbound connections past this limit).
+      maxConnections: Math.max(HARD_LIMIT_MIN, maxConnections * 2 + HARD_LIMIT_HEADROOM),
+      inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
+      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
+    },
+    ...(init.metricsRegistry !== undefined
+      ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: init.collectDefaultMetrics ?? false }) }
+      : {}),
+    services: {
+      identify: identify({ agentVersion: `conclave/${VERSION}` }),
+      ping: ping(),
+      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper, kBucketSize: DHT_K_BUCKET_SIZE }),
+      pubsub: gossip(),
+      dialer: autoDialer({ maxConnections, logger }),
+      seeds: seedDialer({
+        bootstrap: init.bootstrap ?? [],
+        dnsPeers: init.dnsPeers ?? [],
+        dnsServers: init.dnsServers ?? [],
+        dnsIntervalMs: init.dnsIntervalMs ?? 30_000,
+        maxConnections,
+        logger
+      })
+    }
+  })
+  try {
+    await node.start()
+  } catch (err) {
+    await Promise.resolve(node.stop()).catch(() => {})
+    const e = err as NodeJS.ErrnoException
+    const reason = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : e.message
+    throw new ListenError(`cannot listen on ${(init.listen ?? []).join(', ')}: ${reason}`, { cause: err })
+  }
+  return node as ConclaveLibp2p
+}

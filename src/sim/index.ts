@@ -1,0 +1,1 @@
+export { Sim, type SimInit } from './sim.js'

@@ -1,0 +1,1 @@
+export { TOPIC_PREFIX, DEFAULT_TENANT, topicFor, parseTopic, isValidTenantId } from './namespace.js'
