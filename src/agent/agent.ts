@@ -71,7 +71,7 @@ export class Agent {
     const source: ApiSource = {
       self: () => holder.agent?.self() ?? { peerId: '', name: config.name, roles: config.roles, tenant: tenants[0] ?? DEFAULT_TENANT, tenants, addrs: [] },
       peers: () => holder.agent?.membership.peers() ?? [],
-      notReadyReason: () => holder.agent?.notReadyReason() ?? 'starting',
+      notReadyReason: () => holder.agent === undefined ? 'starting' : holder.agent.notReadyReason(),
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() })
     }
     const http = await startHttpServer(createApiApp(source), config.http.host, config.http.port)

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
+import { makeDirectory } from '../util/fs.js'
 import { ENV_PREFIX } from './constants.js'
 import { ConfigError, type ConfigProblem } from './errors.js'
 import { OPTIONS, type OptionSpec } from './options.js'
@@ -88,7 +89,7 @@ export async function ensureDataDir (loaded: LoadedConfig): Promise<void> {
   const dir = loaded.config.dataDir
   const probe = join(dir, `.write-test-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await makeDirectory(dir)
     await writeFile(probe, '')
     await rm(probe, { force: true })
   } catch (err) {

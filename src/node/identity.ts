@@ -1,7 +1,8 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { makeDirectory } from '../util/fs.js'
 import { IDENTITY_FILE } from './constants.js'
 import { IdentityError } from './errors.js'
 
@@ -12,7 +13,7 @@ export function identityPath (dataDir: string): string {
 /** Write a new Ed25519 key to `path` (mode 0600). Refuses to overwrite unless `force`. */
 export async function createIdentity (path: string, force = false): Promise<PrivateKey> {
   const key = await generateKeyPair('Ed25519')
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  await makeDirectory(dirname(path))
   await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: force ? 'w' : 'wx' })
   await chmod(path, 0o600)
   return key

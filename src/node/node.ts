@@ -165,8 +165,11 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
     await node.start()
   } catch (err) {
     await Promise.resolve(node.stop()).catch(() => {})
-    const e = err as NodeJS.ErrnoException
-    const reason = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : e.message
+    // libp2p wraps the socket error in a long multi-line message; keep what the user can act on.
+    const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`
+    const reason = text.includes('EADDRINUSE')
+      ? 'address already in use'
+      : text.includes('EADDRNOTAVAIL') ? 'address not available on this host' : (err as Error).message.split('\n')[0]
     throw new ListenError(`cannot listen on ${(init.listen ?? []).join(', ')}: ${reason}`, { cause: err })
   }
   return node as ConclaveLibp2p

@@ -1,0 +1,87 @@
+import { configDefaults } from '../../config/index.js'
+import { createLogger, type LogLevel } from '../../logger/index.js'
+import { Sim } from '../../sim/index.js'
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
+
+export interface SimOptions {
+  agents: string
+  httpBasePort: string
+  mdns?: boolean
+  mdnsServiceTag?: string
+  exitWhenConverged?: boolean
+  timeoutMs: string
+  json?: boolean
+  logLevel: string
+}
+
+function positiveInt (flag: string, raw: string, min: number, max: number): number | Error {
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || n < min || n > max) return new Error(`${flag}: "${raw}" must be a whole number from ${min} to ${max}`)
+  return n
+}
+
+/** `conclave sim`: N agents in one process on loopback, with progress while the mesh forms. */
+export async function simCommand (opts: SimOptions): Promise<number> {
+  const agents = positiveInt('--agents', opts.agents, 1, 500)
+  const httpBasePort = positiveInt('--http-base-port', opts.httpBasePort, 0, 65_535)
+  const timeoutMs = positiveInt('--timeout-ms', opts.timeoutMs, 1, 3_600_000)
+  for (const v of [agents, httpBasePort, timeoutMs]) {
+    if (v instanceof Error) {
+      process.stderr.write(`conclave: ${v.message}\n`)
+      return EXIT_CONFIG
+    }
+  }
+  const n = agents as number
+  const out = (line: string): void => { if (opts.json !== true) process.stdout.write(line + '\n') }
+  const logger = createLogger({ level: opts.logLevel as LogLevel })
+  const startedAt = Date.now()
+  out(`starting ${n} agents on 127.0.0.1${opts.mdns === true ? ' (mDNS discovery)' : ' (bootstrap from agent-0)'}…`)
+  let sim: Sim
+  try {
+    sim = await Sim.start({
+      agents: n,
+      httpBasePort: httpBasePort as number,
+      mdns: opts.mdns === true,
+      mdnsServiceTag: opts.mdnsServiceTag ?? configDefaults.DEFAULT_MDNS_SERVICE_TAG,
+      logger
+    })
+  } catch (err) {
+    process.stderr.write(`conclave: sim failed to start: ${(err as Error).message}\n`)
+    return (err as Error).name === 'HttpListenError' ? EXIT_CONFIG : EXIT_FAILURE
+  }
+  for (const a of sim.agents) out(`  ${a.config.name.padEnd(10)} ${a.peerId}  ${a.url}`)
+
+  let stopRequested = false
+  const stop = (): void => { stopRequested = true }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+
+  let last = -1
+  let convergedAt: number | undefined
+  const deadline = startedAt + (timeoutMs as number)
+  while (!stopRequested) {
+    const converged = sim.convergedCount()
+    if (converged !== last) {
+      out(`mesh: ${converged}/${n} agents see all ${n - 1} others alive (${Date.now() - startedAt} ms)`)
+      last = converged
+    }
+    if (converged === n && convergedAt === undefined) {
+      convergedAt = Date.now() - startedAt
+      out(`mesh formed in ${convergedAt} ms. Try \`conclave status --api ${sim.agents[0]?.url ?? ''}\`. Ctrl-C stops.`)
+      if (opts.exitWhenConverged === true) break
+    }
+    if (convergedAt === undefined && Date.now() > deadline && opts.exitWhenConverged === true) break
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  const summary = {
+    agents: n,
+    converged: sim.convergedCount(),
+    convergedMs: convergedAt ?? null,
+    views: sim.agents.map(a => ({ name: a.config.name, peerId: a.peerId, url: a.url, alive: a.membership.peers().filter(p => p.state === 'alive').length }))
+  }
+  if (opts.json === true) process.stdout.write(JSON.stringify(summary) + '\n')
+  out('stopping…')
+  await sim.stop()
+  logger.flush()
+  return convergedAt !== undefined || !opts.exitWhenConverged ? EXIT_OK : EXIT_FAILURE
+}

@@ -1,0 +1,64 @@
+import { parseHostPort } from '../../config/index.js'
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
+import { formatAge, renderTable } from '../table.js'
+
+export interface StatusOptions {
+  api?: string
+  json?: boolean
+}
+
+interface Self { peerId: string, name: string, roles: string[], tenant: string, addrs: string[] }
+interface Peer { peerId: string, name: string, roles: string[], tenant: string, state: string, lastSeenMs: number }
+
+/** The API to ask: --api, else the agent's CONCLAVE_HTTP on this host, else :8080. */
+function apiUrl (opts: StatusOptions): string | Error {
+  if (opts.api !== undefined) {
+    try {
+      return new URL(opts.api).toString().replace(/\/$/, '')
+    } catch {
+      return new Error(`--api: "${opts.api}" is not a URL (e.g. http://127.0.0.1:8080)`)
+    }
+  }
+  const parsed = parseHostPort(process.env.CONCLAVE_HTTP ?? '127.0.0.1:8080')
+  if (typeof parsed === 'string') return new Error(`CONCLAVE_HTTP: ${parsed}`)
+  const host = parsed.host === '0.0.0.0' || parsed.host === '::' ? '127.0.0.1' : parsed.host
+  return `http://${host.includes(':') ? `[${host}]` : host}:${parsed.port}`
+}
+
+async function getJson<T> (url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`)
+  return await res.json() as T
+}
+
+/** `conclave status`: the agent's view of the mesh as a table (or JSON). */
+export async function statusCommand (opts: StatusOptions): Promise<number> {
+  const base = apiUrl(opts)
+  if (base instanceof Error) {
+    process.stderr.write(`conclave: ${base.message}\n`)
+    return EXIT_CONFIG
+  }
+  let self: Self
+  let peers: Peer[]
+  try {
+    [self, peers] = await Promise.all([getJson<Self>(`${base}/v1/self`), getJson<Peer[]>(`${base}/v1/peers`)])
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code
+    process.stderr.write(`conclave: cannot reach the agent API at ${base}: ${cause ?? (err as Error).message}\n`)
+    return EXIT_FAILURE
+  }
+  if (opts.json === true) {
+    process.stdout.write(JSON.stringify({ self, peers }, null, 2) + '\n')
+    return EXIT_OK
+  }
+  const byState = new Map<string, number>()
+  for (const p of peers) byState.set(p.state, (byState.get(p.state) ?? 0) + 1)
+  const summary = [...byState].map(([s, n]) => `${n} ${s}`).join(', ') || 'no peers'
+  process.stdout.write(`${self.name} ${self.peerId} (tenant ${self.tenant}): ${summary}\n\n`)
+  const sorted = [...peers].sort((a, b) => a.tenant.localeCompare(b.tenant) || a.name.localeCompare(b.name))
+  process.stdout.write(renderTable(
+    ['NAME', 'PEER ID', 'TENANT', 'STATE', 'LAST SEEN', 'ROLES'],
+    sorted.map(p => [p.name, p.peerId, p.tenant, p.state, formatAge(p.lastSeenMs), p.roles.join(',')])
+  ) + '\n')
+  return EXIT_OK
+}

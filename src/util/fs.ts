@@ -1,0 +1,25 @@
+import { mkdir, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+
+const MAX_DEPTH = 64
+
+/**
+ * `mkdir -p` that always terminates. Node's `mkdir(…, { recursive: true })` spins forever on
+ * paths it can never create, such as `/proc/x` (seen on Node 22.23), which would hang start-up
+ * instead of reporting an unusable data dir.
+ */
+export async function makeDirectory (dir: string, mode = 0o700, depth = 0): Promise<void> {
+  try {
+    await mkdir(dir, { mode })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') {
+      if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' })
+      return
+    }
+    const parent = dirname(dir)
+    if (code !== 'ENOENT' || parent === dir || depth >= MAX_DEPTH) throw err
+    await makeDirectory(parent, mode, depth + 1)
+    await mkdir(dir, { mode })
+  }
+}
