@@ -1,0 +1,117 @@
+/**
+ * Agents as separate processes started through the real CLI on loopback: discovery, the HTTP
+ * API, kill -9, SIGTERM, restart with a kept identity, keygen.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { getJson, killAll, runCli, startAgent, type StartedAgent } from './helpers/cli.js'
+import { waitFor } from './helpers/wait.js'
+
+let dir: string
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'conclave-cli-')) })
+afterEach(killAll)
+afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+const TIMINGS = { CONCLAVE_HEARTBEAT_MS: '300', CONCLAVE_DEAD_AFTER_MS: '1500', CONCLAVE_PING_TIMEOUT_MS: '500' }
+
+function agentEnv (name: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    CONCLAVE_NAME: name,
+    CONCLAVE_DATA_DIR: join(dir, name),
+    CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0',
+    CONCLAVE_HTTP: '127.0.0.1:0',
+    CONCLAVE_MDNS: 'false',
+    ...TIMINGS,
+    ...extra
+  }
+}
+
+async function peerState (observer: StartedAgent, peerId: string): Promise<string | undefined> {
+  const { body } = await getJson<Array<{ peerId: string, state: string }>>(`${observer.api}/v1/peers`)
+  return body.find(p => p.peerId === peerId)?.state
+}
+
+describe('CLI agents on loopback', () => {
+  it('find each other, serve the API, detect kill -9, leave on SIGTERM and keep their identity', async () => {
+    const a = await startAgent(agentEnv('alpha', { CONCLAVE_ROLES: 'tpm' }))
+    const seed = `${a.addrs[0] ?? ''}`
+    const b = await startAgent(agentEnv('beta', { CONCLAVE_BOOTSTRAP: seed, CONCLAVE_ROLES: 'coder,tester' }))
+    const c = await startAgent(agentEnv('gamma', { CONCLAVE_BOOTSTRAP: seed }))
+    const all = [a, b, c]
+
+    await waitFor(async () => {
+      for (const x of all) {
+        const { body } = await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)
+        if (body.filter(p => p.state === 'alive').length !== 2) return false
+      }
+      return true
+    }, { timeoutMs: 30_000, message: 'three CLI agents did not all see each other' })
+
+    // The HTTP API as documented.
+    expect(await getJson(`${a.api}/health`)).toEqual({ status: 200, body: { status: 'ok' } })
+    expect((await getJson(`${a.api}/ready`)).status).toBe(200)
+    const self = await getJson(`${b.api}/v1/self`)
+    expect(self.body).toMatchObject({ peerId: b.peerId, name: 'beta', roles: ['coder', 'tester'], tenant: 'default' })
+    const peers = await getJson<Array<Record<string, unknown>>>(`${b.api}/v1/peers`)
+    const alpha = peers.body.find(p => p.peerId === a.peerId)
+    expect(alpha).toMatchObject({ name: 'alpha', roles: ['tpm'], tenant: 'default', state: 'alive' })
+    expect(Object.keys(alpha ?? {}).sort()).toEqual(['addrs', 'lastSeenMs', 'name', 'peerId', 'roles', 'state', 'tenant'])
+    const metrics = await fetch(`${a.api}/metrics`).then(async r => await r.text())
+    expect(metrics).toMatch(/conclave_peers\{tenant="default",state="alive"\} 2/)
+    expect(metrics).toMatch(/conclave_gossip_messages_total\{direction="in",channel="presence"\} [1-9]/)
+    expect(metrics).toContain('libp2p_')
+    expect((await getJson(`${a.api}/v1/nope`)).status).toBe(404)
+
+    // kill -9: no leave; the others must notice on their own.
+    const suspected = new Set<string>()
+    c.child.kill('SIGKILL')
+    await waitFor(async () => {
+      for (const x of [a, b]) {
+        const s = await peerState(x, c.peerId)
+        if (s === 'suspect') suspected.add(x.peerId)
+        if (s !== 'dead') return false
+      }
+      return true
+    }, { timeoutMs: 3 * 300 * 2 + 1_500 + 3_000, intervalMs: 20, message: 'kill -9 was not detected as dead' })
+    expect(suspected.size).toBe(2)
+
+    // SIGTERM: leave announced, exit 0 within 5 s.
+    const stopStarted = Date.now()
+    b.child.kill('SIGTERM')
+    expect(await b.exited).toBe(0)
+    expect(Date.now() - stopStarted).toBeLessThan(5_000)
+    await waitFor(async () => await peerState(a, b.peerId) === 'left', { timeoutMs: 5_000, message: 'SIGTERM was not seen as left' })
+
+    // Restart with the same data dir: same peer id, alive again.
+    const b2 = await startAgent(agentEnv('beta', { CONCLAVE_BOOTSTRAP: seed }))
+    expect(b2.peerId).toBe(b.peerId)
+    await waitFor(async () => await peerState(a, b.peerId) === 'alive', { timeoutMs: 20_000, message: 'restarted agent did not come back alive' })
+  })
+
+  it('keygen writes an identity that start then uses', async () => {
+    const keygen = runCli(['keygen', '--data-dir', join(dir, 'kg')])
+    expect(await keygen.exited).toBe(0)
+    const peerId = keygen.stdout().trim()
+    expect(peerId).toMatch(/^12D3KooW/)
+    const again = runCli(['keygen', '--data-dir', join(dir, 'kg')])
+    expect(await again.exited).toBe(1)
+    expect(again.stderr()).toContain('already exists')
+    const agent = await startAgent(agentEnv('kg'))
+    expect(agent.peerId).toBe(peerId)
+  })
+
+  it('status prints a table of the view', async () => {
+    const a = await startAgent(agentEnv('st-a'))
+    const b = await startAgent(agentEnv('st-b', { CONCLAVE_BOOTSTRAP: a.addrs[0] ?? '' }))
+    await waitFor(async () => await peerState(a, b.peerId) === 'alive', { timeoutMs: 20_000, message: 'st-b not seen' })
+    const status = runCli(['status', '--api', a.api])
+    expect(await status.exited).toBe(0)
+    expect(status.stdout()).toMatch(/NAME\s+PEER ID\s+TENANT\s+STATE/)
+    expect(status.stdout()).toMatch(new RegExp(`st-b\\s+${b.peerId}\\s+default\\s+alive`))
+    const unreachable = runCli(['status', '--api', 'http://127.0.0.1:1'])
+    expect(await unreachable.exited).toBe(1)
+    expect(unreachable.stderr()).toContain('cannot reach the agent API')
+  })
+})

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { waitFor } from './wait.js'
+
+/** The built CLI (npm test builds before running vitest). */
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url))
+
+export interface CliProcess {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>
+}
+
+const running = new Set<ChildProcess>()
+
+/** Run the real CLI with Node 22 (this process's node) and the given environment. */
+export function runCli (args: string[], env: Record<string, string> = {}): CliProcess {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  let out = ''
+  let err = ''
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString() })
+  const exited = new Promise<number | string>(resolve => {
+    child.on('exit', (code, signal) => {
+      running.delete(child)
+      resolve(code ?? signal ?? -1)
+    })
+  })
+  return { child, stdout: () => out, stderr: () => err, exited }
+}
+
+/** Kill every CLI process still running (afterEach: also when a test failed). */
+export async function killAll (): Promise<void> {
+  const children = [...running]
+  for (const c of children) c.kill('SIGKILL')
+  await Promise.all(children.map(async c => await new Promise(resolve => { if (c.exitCode !== null || c.signalCode !== null) resolve(undefined); else c.once('exit', resolve) })))
+}
+
+export interface StartedAgent extends CliProcess {
+  peerId: string
+  api: string
+  addrs: string[]
+}
+
+/** `conclave start` with `env`; resolves once the agent logged that it started. */
+export async function startAgent (env: Record<string, string>, timeoutMs = 20_000): Promise<StartedAgent> {
+  const proc = runCli(['start'], { CONCLAVE_LOG_LEVEL: 'info', ...env })
+  const started = await waitFor(() => {
+    if (proc.child.exitCode !== null) throw new Error(`agent exited with ${proc.child.exitCode}: ${proc.stderr()}`)
+    for (const line of proc.stderr().split('\n')) {
+      if (!line.includes('"agent started"')) continue
+      return JSON.parse(line) as { peerId: string, api: string, addrs: string[] }
+    }
+    return undefined
+  }, { timeoutMs, message: () => `agent did not start: ${proc.stderr()}` })
+  return { ...proc, peerId: started.peerId, api: started.api, addrs: started.addrs }
+}
+
+export async function getJson<T = any> (url: string): Promise<{ status: number, body: T }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+  return { status: res.status, body: await res.json() as T }
+}
