@@ -1,0 +1,35 @@
+import { execSync } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { cpus, totalmem } from 'node:os'
+import { dirname } from 'node:path'
+
+export const BENCH_FILE = 'docs/benchmarks.md'
+
+/** Machine, date and commit, printed above every table so figures can be compared honestly. */
+export function environment (): string {
+  let commit = 'unknown'
+  try { commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim() } catch {}
+  return `${new Date().toISOString().slice(0, 10)}, commit ${commit}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`
+}
+
+/** Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->`. */
+export async function writeSection (name: string, body: string): Promise<void> {
+  const start = `<!-- ${name}:start -->`
+  const end = `<!-- ${name}:end -->`
+  let text = ''
+  try { text = await readFile(BENCH_FILE, 'utf8') } catch {}
+  if (text === '') text = '# Benchmarks\n\nFigures from one run each, on a shared and noisy machine: compare medians and ratios, not single values. Every section names the command that made it.\n'
+  const block = `${start}\n${body.trim()}\n${end}`
+  const i = text.indexOf(start)
+  const j = text.indexOf(end)
+  text = i !== -1 && j !== -1 ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`
+  await mkdir(dirname(BENCH_FILE), { recursive: true })
+  await writeFile(BENCH_FILE, text)
+}
+
+export function median (values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  if (s.length === 0) return NaN
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
