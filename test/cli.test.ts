@@ -68,12 +68,13 @@ describe('CLI agents on loopback', () => {
     const suspected = new Set<string>()
     c.child.kill('SIGKILL')
     await waitFor(async () => {
-      for (const x of [a, b]) {
+      // Poll both observers every round, so neither's suspect phase goes unobserved.
+      const states = await Promise.all([a, b].map(async x => {
         const s = await peerState(x, c.peerId)
         if (s === 'suspect') suspected.add(x.peerId)
-        if (s !== 'dead') return false
-      }
-      return true
+        return s
+      }))
+      return states.every(s => s === 'dead')
     }, { timeoutMs: 3 * 300 * 2 + 1_500 + 3_000, intervalMs: 20, message: 'kill -9 was not detected as dead' })
     expect(suspected.size).toBe(2)
 

@@ -101,6 +101,14 @@ async function processes (n: number): Promise<{ row: Row, rssMb: number[] }> {
   }
 }
 
+/** Where an agent's memory goes: Node itself, then loading the code (libp2p and friends). */
+function baselineRss (): string {
+  const measure = (code: string): number => Number(spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', cwd: fileURLToPath(new URL('../../..', import.meta.url)) }).stdout.trim())
+  const bare = measure('setTimeout(() => console.log(Math.round(process.memoryUsage().rss / 2 ** 20)), 300)')
+  const loaded = measure("await import('./dist/src/index.js'); setTimeout(() => console.log(Math.round(process.memoryUsage().rss / 2 ** 20)), 300)")
+  return `RSS of Node ${process.version} alone: ${bare} MB; after loading Conclave's modules (no agent started): ${loaded} MB`
+}
+
 const rows: Row[] = []
 const full = process.argv.includes('--full')
 out(`discovery benchmark: ${environment()}`)
@@ -125,6 +133,8 @@ Time from starting the agents until every agent's membership view holds every ot
 | scenario | N | full view | notes |
 |---|---|---|---|
 ${rows.map(r => `| ${r.scenario} | ${r.n} | ${r.fullViewMs === null ? 'not reached' : `${(r.fullViewMs / 1000).toFixed(1)} s`} | ${r.note} |`).join('\n')}
+
+${baselineRss()}.
 
 Targets (issue #2): full view at N=34 in ≤ 2 s with mDNS and ≤ 5 s without; ≤ 60 MB RSS per agent process.
 In-process runs put every agent on the same 2 cores: each connection costs about 27 ms of CPU to set up
