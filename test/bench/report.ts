@@ -8,7 +8,10 @@ export const BENCH_FILE = 'docs/benchmarks.md'
 /** Machine, date and commit, printed above every table so figures can be compared honestly. */
 export function environment (): string {
   let commit = 'unknown'
-  try { commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim() } catch {}
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim()
+    if (execSync('git status --porcelain --untracked-files=no', { encoding: 'utf8' }).trim() !== '') commit += ' with uncommitted changes'
+  } catch {}
   return `${new Date().toISOString().slice(0, 10)}, commit ${commit}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`
 }
 
