@@ -190,7 +190,10 @@ class DefaultSeedDialer implements SeedDialer {
   private async dial (seed: Seed): Promise<void> {
     seed.dialing = true
     try {
-      const conn = await this.components.connectionManager.openConnection(seed.addr, { signal: AbortSignal.timeout(SEED_DIAL_TIMEOUT_MS) })
+      const conn = await withDeadline(
+        this.components.connectionManager.openConnection(seed.addr, { signal: AbortSignal.timeout(SEED_DIAL_TIMEOUT_MS) }),
+        SEED_DIAL_TIMEOUT_MS + 1_000
+      )
       seed.peerId = conn.remotePeer
       seed.failures = 0
       delete seed.lastError
@@ -206,6 +209,23 @@ class DefaultSeedDialer implements SeedDialer {
       seed.dialing = false
       seed.nextAttemptAt = Date.now() + Math.min(SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS * 2 ** Math.min(seed.failures, 16))
     }
+  }
+}
+
+/**
+ * Settle after `ms` whatever the promise does. Seen at 100 agents in one process: a dial that
+ * joined libp2p's queue behind a stalled one never settled despite its abort signal, and the
+ * seed was never retried.
+ */
+async function withDeadline<T> (promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`dial did not settle within ${ms} ms`)) }, ms)
+  })
+  try {
+    return await Promise.race([promise, deadline])
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -3,7 +3,7 @@ export const IDENTITY_FILE = 'identity.key'
 /** Private Kademlia protocol: Conclave agents never join (or pollute) the public IPFS DHT. */
 export const DHT_PROTOCOL = '/conclave/kad/1.0.0'
 /** How often mDNS queries the LAN. */
-export const MDNS_INTERVAL_MS = 1_000
+export const MDNS_INTERVAL_MS = 10_000
 /** Parallel dials the auto-dialer runs at most. */
 export const DIAL_CONCURRENCY = 8
 /** Per-dial timeout of the auto-dialer. */
@@ -28,6 +28,11 @@ export const CONNECTION_MONITOR_MIN_TIMEOUT_MS = 10_000
  * with 34 agents in one process: k=20 kept the mesh from converging, k=8 converged in ~17 s.
  */
 export const DHT_K_BUCKET_SIZE = 8
-/** libp2p's hard connection limit: twice the dial cap plus this headroom, and at least the minimum. */
-export const HARD_LIMIT_HEADROOM = 16
-export const HARD_LIMIT_MIN = 64
+/**
+ * libp2p refuses inbound connections at its hard limit, so a bootstrap peer at the limit locks
+ * out every later replica (seen with a limit of 64 and 100 agents). The hard limit is therefore a
+ * high ceiling; the dial cap (CONCLAVE_MAX_CONNECTIONS) bounds what each agent dials itself, and
+ * libp2p prunes the least valuable connections above the ceiling.
+ */
+export const HARD_LIMIT_MIN = 256
+export const HARD_LIMIT_FACTOR = 4

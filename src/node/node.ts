@@ -13,7 +13,7 @@ import { seedDialer, type DnsTarget, type SeedDialer } from '../discovery/index.
 import { silentLogger, type Logger } from '../logger/index.js'
 import { libp2pLogger } from '../logger/libp2p.js'
 import { VERSION } from '../version.js'
-import { CONNECTION_MONITOR_MIN_TIMEOUT_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_HEADROOM, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
+import { CONNECTION_MONITOR_MIN_TIMEOUT_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_FACTOR, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
 import { autoDialer, type AutoDialer } from './dialer.js'
 import { ListenError } from './errors.js'
 import { gossip } from './gossip.js'
@@ -135,10 +135,9 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
     // membership's job (probe + suspicion), not this monitor's.
     connectionMonitor: { pingTimeout: { minTimeout: CONNECTION_MONITOR_MIN_TIMEOUT_MS } },
     connectionManager: {
-      // The hard limit sits above the dial cap: inbound connections from peers that chose us must
-      // not be pruned as soon as our own dials reach the cap, and a bootstrap peer must take a
-      // burst of replicas (libp2p refuses inbound connections past this limit).
-      maxConnections: Math.max(HARD_LIMIT_MIN, maxConnections * 2 + HARD_LIMIT_HEADROOM),
+      // A high ceiling: a bootstrap peer must accept a burst of replicas (libp2p refuses inbound
+      // connections past this limit); libp2p prunes the least valuable connections above it.
+      maxConnections: Math.max(HARD_LIMIT_MIN, maxConnections * HARD_LIMIT_FACTOR),
       inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
       maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
     },
