@@ -8,3 +8,5 @@ export const SEED_TICK_MS = 500
 export const SEED_DIAL_TIMEOUT_MS = 5_000
 /** Default port of a CONCLAVE_DNS_PEERS entry written without one. */
 export const DEFAULT_DNS_PEER_PORT = 4001
+/** Default re-resolution interval of DNS peer names (CONCLAVE_DNS_INTERVAL_MS). */
+export const DEFAULT_DNS_INTERVAL_MS = 30_000

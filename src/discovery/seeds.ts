@@ -3,7 +3,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { SEED_DIAL_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
+import { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
+import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
 
 export interface SeedDialerInit {
@@ -113,7 +114,7 @@ class DefaultSeedDialer implements SeedDialer {
     this.tick.unref()
     if ((this.init.dnsPeers ?? []).length > 0) {
       void this.refreshDns().catch(err => { this.log.warn({ err: (err as Error).message }, 'DNS peer resolution failed') })
-      this.dnsTimer = setInterval(() => { void this.refreshDns() }, this.init.dnsIntervalMs ?? 30_000)
+      this.dnsTimer = setInterval(() => { void this.refreshDns() }, this.init.dnsIntervalMs ?? DEFAULT_DNS_INTERVAL_MS)
       this.dnsTimer.unref()
     }
   }
@@ -182,7 +183,7 @@ class DefaultSeedDialer implements SeedDialer {
         seed.self = true
         continue
       }
-      if (seed.origin === 'dns' && connected >= (this.init.maxConnections ?? 32)) continue
+      if (seed.origin === 'dns' && connected >= (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) continue
       void this.dial(seed)
     }
   }

@@ -1,3 +1,9 @@
+/** Defaults of `MembershipInit`, justified in the README ("Membership"). */
+export const DEFAULT_HEARTBEAT_MS = 1_000
+export const DEFAULT_HEARTBEAT_BUDGET = 10
+export const DEFAULT_SUSPECT_MISSED = 3
+export const DEFAULT_DEAD_AFTER_MS = 5_000
+export const DEFAULT_PING_TIMEOUT_MS = 1_000
 /** Gossip channel of presence messages: `/conclave/1/<tenant>/presence`. */
 export const PRESENCE_CHANNEL = 'presence'
 /** Stream protocol of the push-pull view exchange run on every new outbound connection. */

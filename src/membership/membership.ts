@@ -155,13 +155,13 @@ export class Membership implements Startable {
     this.tenants = [...new Set(init.tenants ?? [DEFAULT_TENANT])]
     this.name = init.name ?? components.node.peerId.toString()
     this.roles = init.roles ?? []
-    this.heartbeatMs = init.heartbeatMs ?? 1_000
-    this.heartbeatBudget = init.heartbeatBudget ?? 10
-    this.pingTimeoutMs = init.pingTimeoutMs ?? 1_000
+    this.heartbeatMs = init.heartbeatMs ?? C.DEFAULT_HEARTBEAT_MS
+    this.heartbeatBudget = init.heartbeatBudget ?? C.DEFAULT_HEARTBEAT_BUDGET
+    this.pingTimeoutMs = init.pingTimeoutMs ?? C.DEFAULT_PING_TIMEOUT_MS
     this.syncIntervalMs = init.syncIntervalMs ?? C.SYNC_INTERVAL_MS
     this.view = new MembershipView({
-      suspectMissed: init.suspectMissed ?? 3,
-      deadAfterMs: init.deadAfterMs ?? 5_000,
+      suspectMissed: init.suspectMissed ?? C.DEFAULT_SUSPECT_MISSED,
+      deadAfterMs: init.deadAfterMs ?? C.DEFAULT_DEAD_AFTER_MS,
       retentionMs: init.retentionMs ?? C.RETENTION_MS
     })
   }

@@ -1,7 +1,7 @@
 import type { Libp2pEvents, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { DIAL_CONCURRENCY, DIAL_FAILURE_BACKOFF_MS, DIAL_TIMEOUT_MS, DIAL_TOPUP_INTERVAL_MS } from './constants.js'
+import { DEFAULT_MAX_CONNECTIONS, DIAL_CONCURRENCY, DIAL_FAILURE_BACKOFF_MS, DIAL_TIMEOUT_MS, DIAL_TOPUP_INTERVAL_MS } from './constants.js'
 
 export interface AutoDialerInit {
   /**
@@ -69,7 +69,7 @@ class DefaultAutoDialer implements AutoDialer {
   constructor (components: AutoDialerComponents, init: AutoDialerInit) {
     this.components = components
     this.log = (init.logger ?? silentLogger()).child({ component: 'dialer' })
-    this.maxConnections = init.maxConnections ?? 32
+    this.maxConnections = init.maxConnections ?? DEFAULT_MAX_CONNECTIONS
     this.concurrency = init.concurrency ?? DIAL_CONCURRENCY
     this.dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
     this.topUpIntervalMs = init.topUpIntervalMs ?? DIAL_TOPUP_INTERVAL_MS

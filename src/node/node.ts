@@ -9,11 +9,11 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
-import { seedDialer, type DnsTarget, type SeedDialer } from '../discovery/index.js'
+import { DEFAULT_DNS_INTERVAL_MS, seedDialer, type DnsTarget, type SeedDialer } from '../discovery/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { libp2pLogger } from '../logger/libp2p.js'
 import { VERSION } from '../version.js'
-import { CONNECTION_MONITOR_MIN_TIMEOUT_MS, DHT_INITIAL_QUERY_SELF_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_FACTOR, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
+import { CONNECTION_MONITOR_MIN_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DHT_INITIAL_QUERY_SELF_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_FACTOR, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
 import { autoDialer, type AutoDialer } from './dialer.js'
 import { ListenError } from './errors.js'
 import { gossip } from './gossip.js'
@@ -112,7 +112,7 @@ export type ConclaveLibp2p = Libp2p<NodeServices>
  */
 export async function createConclaveNode (init: ConclaveNodeInit): Promise<ConclaveLibp2p> {
   const logger = init.logger ?? silentLogger()
-  const maxConnections = init.maxConnections ?? 32
+  const maxConnections = init.maxConnections ?? DEFAULT_MAX_CONNECTIONS
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (init.mdns ?? true) {
     peerDiscovery.push(mdns({ serviceTag: init.mdnsServiceTag ?? '_conclave._udp.local', interval: MDNS_INTERVAL_MS }))
@@ -154,7 +154,7 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
         bootstrap: init.bootstrap ?? [],
         dnsPeers: init.dnsPeers ?? [],
         dnsServers: init.dnsServers ?? [],
-        dnsIntervalMs: init.dnsIntervalMs ?? 30_000,
+        dnsIntervalMs: init.dnsIntervalMs ?? DEFAULT_DNS_INTERVAL_MS,
         maxConnections,
         logger
       })
