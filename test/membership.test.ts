@@ -1,0 +1,69 @@
+/**
+ * Membership behaviour driven through real gossip: refutation of a false suspicion, and
+ * rejection of malformed or forged presence messages (counted, never fatal).
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { topicFor } from '../src/tenancy/index.js'
+import type { Agent } from '../src/agent/index.js'
+import { Sim } from '../src/sim/index.js'
+import { subscriptionsComplete } from './helpers/mesh.js'
+import { waitFor } from './helpers/wait.js'
+
+let sim: Sim | undefined
+afterEach(async () => {
+  await sim?.stop()
+  sim = undefined
+})
+
+const PRESENCE = topicFor('default', 'presence')
+const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+
+async function rejected (agent: Agent, reason: string): Promise<number> {
+  const metric = await agent.metrics.registry.getSingleMetric('conclave_gossip_rejected_total')?.get()
+  return metric?.values.find(v => v.labels.reason === reason)?.value ?? 0
+}
+
+async function steadyMesh (n: number): Promise<Sim> {
+  const s = await Sim.start({ agents: n, overrides: { heartbeatMs: 300 } })
+  await waitFor(() => s.convergedCount() === n && subscriptionsComplete(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+  return s
+}
+
+describe('membership over gossip', () => {
+  it('a live agent refutes a false suspicion with a higher incarnation, and everyone sees it alive again', async () => {
+    sim = await steadyMesh(4)
+    const [accuser, target, ...others] = sim.agents as [Agent, Agent, ...Agent[]]
+    const before = accuser.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0
+    const reasons = new Map<string, string[]>()
+    for (const o of others) {
+      o.membership.onChange(c => { if (c.peerId === target.peerId) reasons.set(o.peerId, [...(reasons.get(o.peerId) ?? []), `${c.state}:${c.reason}`]) })
+    }
+    // A false rumour, published by a real agent as any peer could.
+    await accuser.node.services.pubsub.publish(PRESENCE, encode({ type: 'suspect', peerId: target.peerId, incarnation: before }))
+    await waitFor(() => others.every(o => {
+      const seen = reasons.get(o.peerId) ?? []
+      return seen.includes('suspect:suspected-by-peer') && seen.includes('alive:refuted') &&
+        o.membership.peers().find(p => p.peerId === target.peerId)?.state === 'alive'
+    }), { timeoutMs: 10_000, message: () => JSON.stringify([...reasons]) })
+    for (const o of others) {
+      expect(o.membership.peers().find(p => p.peerId === target.peerId)?.incarnation).toBeGreaterThan(before)
+    }
+  })
+
+  it('rejects malformed, oversized and forged presence messages, counts them and keeps running', async () => {
+    sim = await steadyMesh(3)
+    const [attacker, victim, third] = sim.agents as [Agent, Agent, Agent]
+    await attacker.node.services.pubsub.publish(PRESENCE, new TextEncoder().encode('not json'))
+    await attacker.node.services.pubsub.publish(PRESENCE, encode({ type: 'alive', record: 'x'.repeat(20_000), sig: 'y', seq: 1, intervalMs: 1000 }))
+    // A leave in someone else's name: the gossip signature proves it came from the attacker.
+    await attacker.node.services.pubsub.publish(PRESENCE, encode({ type: 'leave', peerId: third.peerId, incarnation: Number.MAX_SAFE_INTEGER }))
+    await waitFor(async () => await rejected(victim, 'malformed') >= 1 && await rejected(victim, 'oversized') >= 1 && await rejected(victim, 'sender-mismatch') >= 1, {
+      timeoutMs: 10_000,
+      message: 'rejections were not counted'
+    })
+    // The forged leave changed nothing, and the victim still works.
+    expect(victim.membership.peers().find(p => p.peerId === third.peerId)?.state).toBe('alive')
+    const res = await fetch(`${victim.url}/health`)
+    expect(res.status).toBe(200)
+  })
+})
