@@ -343,32 +343,35 @@ export class Membership implements Startable {
       if (tenant === undefined || !this.tenants.includes(tenant)) return this.reject('wrong-topic', from)
       const message = decodeJson(msg.data, presenceMessageSchema)
       if (message === undefined) return this.reject('malformed', from)
-      this.recorder.messageIn(C.PRESENCE_CHANNEL)
-      switch (message.type) {
-        case 'alive': return await this.onAlive(tenant, from, message)
-        case 'suspect': return this.onSuspect(tenant, message)
-        case 'leave': {
-          if (message.peerId !== from) return this.reject('sender-mismatch', from)
-          this.emit(this.view.leave(tenant, from, message.incarnation, Date.now()))
-          return TopicValidatorResult.Accept
-        }
-      }
+      const result = await this.handle(tenant, from, message)
+      if (result === TopicValidatorResult.Accept) this.recorder.messageIn(C.PRESENCE_CHANNEL)
+      return result
     } catch (err) {
       this.log.warn({ from, err: (err as Error).message }, 'presence message failed')
       return TopicValidatorResult.Ignore
     }
   }
 
+  private async handle (tenant: string, from: string, message: PresenceMessage): Promise<TopicValidatorResult> {
+    switch (message.type) {
+      case 'alive': return await this.onAlive(tenant, from, message)
+      case 'suspect': return this.onSuspect(tenant, message)
+      case 'leave': {
+        if (message.peerId !== from) return this.reject('sender-mismatch', from)
+        this.emit(this.view.leave(tenant, from, message.incarnation, Date.now()))
+        return TopicValidatorResult.Accept
+      }
+    }
+  }
+
   private async onAlive (tenant: string, from: string, message: Extract<PresenceMessage, { type: 'alive' }>): Promise<TopicValidatorResult> {
-    const known = this.view.get(tenant, from)
     const record = await this.verified(message)
     if (typeof record === 'string') return this.reject(record, from)
     if (record.peerId !== from) return this.reject('sender-mismatch', from)
     if (record.tenant !== tenant) return this.reject('tenant-mismatch', from)
-    if (known !== undefined && (record.incarnation < known.record.incarnation ||
-        (record.incarnation === known.record.incarnation && message.seq <= known.seq))) {
-      return TopicValidatorResult.Ignore
-    }
+    const known = this.view.get(tenant, from)
+    // A replay or an older heartbeat: dropped without penalty (gossip may deliver it late).
+    if (known !== undefined && this.view.isStale(known, record.incarnation, message.seq)) return TopicValidatorResult.Ignore
     this.apply(record, message, { now: Date.now(), seq: message.seq, intervalMs: message.intervalMs })
     return TopicValidatorResult.Accept
   }

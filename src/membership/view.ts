@@ -81,6 +81,15 @@ export class MembershipView {
     return this.init.suspectMissed * intervalMs
   }
 
+  /**
+   * Whether news of `m` at this incarnation (and heartbeat sequence, if any) is older than what
+   * the view holds: an earlier incarnation, or a heartbeat sequence already seen (a replay).
+   */
+  isStale (m: Member, incarnation: number, seq?: number): boolean {
+    if (incarnation !== m.record.incarnation) return incarnation < m.record.incarnation
+    return seq !== undefined && seq <= m.seq
+  }
+
   /** A heartbeat or a relayed sighting of a verified record. */
   heard (record: PresenceRecord, signed: SignedRecord, s: Sighting): MemberChange | undefined {
     const ageMs = s.ageMs ?? 0
@@ -97,9 +106,8 @@ export class MembershipView {
       members.set(record.peerId, member)
       return { tenant: record.tenant, peerId: record.peerId, state: 'alive', reason: 'joined', member }
     }
-    if (record.incarnation < m.record.incarnation) return undefined
+    if (this.isStale(m, record.incarnation, s.seq)) return undefined
     const newer = record.incarnation > m.record.incarnation
-    if (!newer && s.seq !== undefined && s.seq <= m.seq) return undefined
     if (newer || m.signed.record !== signed.record) {
       m.record = record
       m.signed = signed

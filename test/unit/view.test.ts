@@ -68,3 +68,18 @@ describe('MembershipView', () => {
     expect(v.get('default', 'a')).toBeUndefined()
   })
 })
+
+describe('MembershipView.isStale', () => {
+  it('calls older incarnations and already-seen heartbeat sequences stale, newer ones fresh', () => {
+    const v = new MembershipView({ suspectMissed: 3, deadAfterMs: 5_000, retentionMs: 60_000 })
+    const r = { v: 1 as const, peerId: 'a', name: 'a', roles: [], tenant: 'default', addrs: [], version: 't', incarnation: 5 }
+    v.heard(r, { record: 'r', sig: 's' }, { now: 0, seq: 10, intervalMs: 1_000 })
+    const m = v.get('default', 'a')
+    if (m === undefined) throw new Error('member missing')
+    expect(v.isStale(m, 4, 99)).toBe(true)
+    expect(v.isStale(m, 5, 10)).toBe(true)
+    expect(v.isStale(m, 5, 11)).toBe(false)
+    expect(v.isStale(m, 6, 1)).toBe(false)
+    expect(v.isStale(m, 5)).toBe(false)
+  })
+})
