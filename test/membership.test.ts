@@ -1,9 +1,9 @@
 /**
  * Membership behaviour driven through real gossip: refutation of a false suspicion, and
- * rejection of malformed or forged presence messages (counted, never fatal).
+ * rejection of malformed or forged presence messages from a tenant member (counted, never
+ * fatal). Attacks from outside the tenant are in tenancy.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { topicFor } from '../src/tenancy/index.js'
 import type { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
 import { subscriptionsComplete } from './helpers/mesh.js'
@@ -15,7 +15,11 @@ afterEach(async () => {
   sim = undefined
 })
 
-const PRESENCE = topicFor('default', 'presence')
+/** Publish on an agent's presence channel through its tenancy, as a member running modified code could. */
+async function publishPresence (agent: Agent, payload: Uint8Array): Promise<void> {
+  const tenant = agent.tenancy.tenants[0] as string
+  await agent.tenancy.join(tenant, 'presence', () => 'accept').publish(payload)
+}
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
 
 async function rejected (agent: Agent, reason: string): Promise<number> {
@@ -39,7 +43,7 @@ describe('membership over gossip', () => {
       o.membership.onChange(c => { if (c.peerId === target.peerId) reasons.set(o.peerId, [...(reasons.get(o.peerId) ?? []), `${c.state}:${c.reason}`]) })
     }
     // A false rumour, published by a real agent as any peer could.
-    await accuser.node.services.pubsub.publish(PRESENCE, encode({ type: 'suspect', peerId: target.peerId, incarnation: before }))
+    await publishPresence(accuser, encode({ type: 'suspect', peerId: target.peerId, incarnation: before }))
     await waitFor(() => others.every(o => {
       const seen = reasons.get(o.peerId) ?? []
       return seen.includes('suspect:suspected-by-peer') && seen.includes('alive:refuted') &&
@@ -53,10 +57,10 @@ describe('membership over gossip', () => {
   it('rejects malformed, oversized and forged presence messages, counts them and keeps running', async () => {
     sim = await steadyMesh(3)
     const [attacker, victim, third] = sim.agents as [Agent, Agent, Agent]
-    await attacker.node.services.pubsub.publish(PRESENCE, new TextEncoder().encode('not json'))
-    await attacker.node.services.pubsub.publish(PRESENCE, encode({ type: 'alive', record: 'x'.repeat(20_000), sig: 'y', seq: 1, intervalMs: 1000 }))
+    await publishPresence(attacker, new TextEncoder().encode('not json'))
+    await publishPresence(attacker, encode({ type: 'alive', record: 'x'.repeat(20_000), sig: 'y', seq: 1, intervalMs: 1000 }))
     // A leave in someone else's name: the gossip signature proves it came from the attacker.
-    await attacker.node.services.pubsub.publish(PRESENCE, encode({ type: 'leave', peerId: third.peerId, incarnation: Number.MAX_SAFE_INTEGER }))
+    await publishPresence(attacker, encode({ type: 'leave', peerId: third.peerId, incarnation: Number.MAX_SAFE_INTEGER }))
     await waitFor(async () => await rejected(victim, 'malformed') >= 1 && await rejected(victim, 'oversized') >= 1 && await rejected(victim, 'sender-mismatch') >= 1, {
       timeoutMs: 10_000,
       message: 'rejections were not counted'

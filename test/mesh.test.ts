@@ -34,7 +34,7 @@ describe('mesh', () => {
     }
     // The view carries what each agent announced about itself.
     const view = s.agents[7]?.membership.peers().find(p => p.peerId === s.agents[3]?.peerId)
-    expect(view).toMatchObject({ name: 'agent-3', roles: s.agents[3]?.config.roles, tenant: 'default' })
+    expect(view).toMatchObject({ name: 'agent-3', roles: s.agents[3]?.config.roles, tenant: 'demo' })
   })
 
   it('marks a crashed agent suspect, then dead, at every other agent within the configured bound', async () => {
@@ -70,14 +70,14 @@ describe('mesh', () => {
     await waitFor(() => subscriptionsComplete(s.agents), { timeoutMs: 10_000, message: 'gossip subscriptions incomplete' })
     const leaver = s.agents[2] as Agent
     const others = s.agents.filter(a => a !== leaver)
-    const { config, peerId } = leaver
+    const { peerId } = leaver
     await s.stopAgent(leaver)
     await waitFor(() => others.every(o => stateOf(o, peerId) === 'left'), {
       timeoutMs: 5_000,
       message: () => `states: ${others.map(o => stateOf(o, peerId)).join(',')}`
     })
 
-    const restarted = await Agent.start(config, { collectDefaultMetrics: false })
+    const restarted = await s.restart(2)
     try {
       expect(restarted.peerId).toBe(peerId)
       await waitFor(() => others.every(o => stateOf(o, peerId) === 'alive'), {

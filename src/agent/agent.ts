@@ -1,12 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { createApiApp, startHttpServer, type ApiSource, type HttpServer } from '../api/index.js'
 import type { AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { Membership } from '../membership/index.js'
 import { AgentMetrics, Registry } from '../metrics/index.js'
 import { createConclaveNode, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
-import { DEFAULT_TENANT } from '../tenancy/index.js'
+import { DEFAULT_TENANT, loadTenants, saveState, Tenancy, type TenantKeyring } from '../tenancy/index.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
 
 export interface AgentOptions {
@@ -23,11 +24,11 @@ export interface AgentOptions {
    */
   privateKey?: PrivateKey
   /**
-   * Tenants the agent joins.
+   * Tenants the agent belongs to, instead of those of `config.credentials` (sim makes them in memory).
    *
-   * @default ['default']
+   * @default loaded from `config.credentials`, else the open 'default' tenant
    */
-  tenants?: string[]
+  keyrings?: TenantKeyring[]
   /**
    * Collect process metrics (CPU, memory, event loop). Off when many agents share a process.
    *
@@ -40,15 +41,17 @@ export interface AgentOptions {
 export class Agent {
   readonly config: AgentConfig
   readonly node: ConclaveLibp2p
+  readonly tenancy: Tenancy
   readonly membership: Membership
   readonly metrics: AgentMetrics
   private readonly http: HttpServer
   private readonly log: Logger
   private stopping?: Promise<void>
 
-  private constructor (config: AgentConfig, node: ConclaveLibp2p, membership: Membership, metrics: AgentMetrics, http: HttpServer, log: Logger) {
+  private constructor (config: AgentConfig, node: ConclaveLibp2p, tenancy: Tenancy, membership: Membership, metrics: AgentMetrics, http: HttpServer, log: Logger) {
     this.config = config
     this.node = node
+    this.tenancy = tenancy
     this.membership = membership
     this.metrics = metrics
     this.http = http
@@ -61,22 +64,35 @@ export class Agent {
 
   /**
    * Start an agent. The HTTP port is bound first so that a port in use fails before the node
-   * joins the mesh. Start-up errors: `HttpListenError`, `ListenError`, `IdentityError`.
+   * joins the mesh. Start-up errors: `HttpListenError`, `ListenError`, `IdentityError`,
+   * `CredentialError`.
    */
   static async start (config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
     const logger = options.logger ?? silentLogger()
-    const tenants = options.tenants ?? [DEFAULT_TENANT]
+    const tenants = options.keyrings?.map(r => r.tenant) ?? [DEFAULT_TENANT]
     const metrics = new AgentMetrics(new Registry())
     const holder: { agent?: Agent } = {}
     const source: ApiSource = {
       self: () => holder.agent?.self() ?? { peerId: '', name: config.name, roles: config.roles, tenant: tenants[0] ?? DEFAULT_TENANT, tenants, addrs: [] },
       peers: () => holder.agent?.membership.peers() ?? [],
       notReadyReason: () => holder.agent === undefined ? 'starting' : holder.agent.notReadyReason(),
+      applyState: async (tenant, state) => {
+        if (holder.agent === undefined) return 'starting'
+        const result = await holder.agent.tenancy.applyState(tenant, state, true)
+        return typeof result === 'string' ? result : 'adopted'
+      },
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() })
     }
     const http = await startHttpServer(createApiApp(source), config.http.host, config.http.port)
     try {
       const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir)
+      const keyrings = options.keyrings ?? await loadTenants({
+        credentials: config.credentials,
+        peerId: peerIdFromPrivateKey(privateKey).toString(),
+        requireTenant: config.requireTenant,
+        roles: config.roles,
+        dataDir: config.dataDir
+      })
       const node = await createConclaveNode({
         privateKey,
         listen: config.listen,
@@ -92,10 +108,23 @@ export class Agent {
         collectDefaultMetrics: options.collectDefaultMetrics ?? true,
         logger
       })
+      const holderOfMembership: { membership?: Membership } = {}
+      const tenancy = new Tenancy({ peerId: node.peerId, pubsub: node.services.pubsub }, {
+        keyrings,
+        clockSkewMs: config.clockSkewMs,
+        logger,
+        recorder: metrics,
+        onState: (tenant, state) => {
+          saveState(config.dataDir, tenant, state).catch((err: Error) => { logger.error({ tenant, err: err.message }, 'could not save tenant state') })
+        },
+        onEpochMismatch: peer => { void holderOfMembership.membership?.sync(peerIdFromString(peer)) }
+      })
+      await tenancy.start()
       const membership = new Membership({
         node,
         privateKey,
         pubsub: node.services.pubsub,
+        tenancy,
         ping: node.services.ping,
         learnPeer: (peerId, addrs) => {
           void node.peerStore.merge(peerId, { multiaddrs: addrs })
@@ -103,7 +132,6 @@ export class Agent {
             .catch(() => {})
         }
       }, {
-        tenants,
         name: config.name,
         roles: config.roles,
         heartbeatMs: config.heartbeatMs,
@@ -118,10 +146,11 @@ export class Agent {
         members: () => membership.peers().map(p => ({ tenant: p.tenant, state: p.state })),
         connections: () => node.getConnections().length
       })
+      holderOfMembership.membership = membership
       await membership.start()
-      const agent = new Agent(config, node, membership, metrics, http, logger)
+      const agent = new Agent(config, node, tenancy, membership, metrics, http, logger)
       holder.agent = agent
-      logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants }, 'agent started')
+      logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
       return agent
     } catch (err) {
       await http.close()
@@ -161,6 +190,7 @@ export class Agent {
       await this.membership.leave()
       await delay(LEAVE_FLUSH_MS)
       await this.membership.stop()
+      await this.tenancy.stop()
       await this.node.stop()
       await this.http.close()
       this.log.info({ peerId: this.peerId }, 'agent stopped')
@@ -172,6 +202,7 @@ export class Agent {
   async crash (): Promise<void> {
     this.stopping ??= (async () => {
       await this.membership.stop()
+      await this.tenancy.stop()
       await this.node.stop()
       await this.http.close()
     })()

@@ -1,6 +1,7 @@
 import { HttpListenError } from '../api/index.js'
 import { blame, ConfigError, type LoadedConfig } from '../config/index.js'
 import { IdentityError, ListenError } from '../node/index.js'
+import { CredentialError } from '../tenancy/index.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -13,6 +14,7 @@ export function asConfigError (err: unknown, loaded: LoadedConfig): ConfigError 
   if (err instanceof ListenError) return ConfigError.single(blame(loaded, 'listen'), err.message)
   if (err instanceof HttpListenError) return ConfigError.single(blame(loaded, 'http'), err.message)
   if (err instanceof IdentityError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)
+  if (err instanceof CredentialError) return ConfigError.single(blame(loaded, 'credentials'), err.message)
   return undefined
 }
 

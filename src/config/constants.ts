@@ -2,6 +2,7 @@
 export { DEFAULT_DEAD_AFTER_MS, DEFAULT_HEARTBEAT_BUDGET, DEFAULT_HEARTBEAT_MS, DEFAULT_PING_TIMEOUT_MS, DEFAULT_SUSPECT_MISSED } from '../membership/constants.js'
 export { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
 export { DEFAULT_DNS_INTERVAL_MS } from '../discovery/constants.js'
+export { DEFAULT_CLOCK_SKEW_MS } from '../tenancy/constants.js'
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 export const DEFAULT_HTTP = '0.0.0.0:8080'
 export const DEFAULT_DATA_DIR = '.conclave'

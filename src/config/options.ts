@@ -37,5 +37,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'suspectMissed', env: 'CONCLAVE_SUSPECT_MISSED', flag: 'suspect-missed', description: 'Missed heartbeats before a peer is suspect', default: String(C.DEFAULT_SUSPECT_MISSED), schema: values.integer(1, 100) },
   { key: 'deadAfterMs', env: 'CONCLAVE_DEAD_AFTER_MS', flag: 'dead-after-ms', description: 'Time a suspect has to refute before it is dead', default: String(C.DEFAULT_DEAD_AFTER_MS), schema: values.integer(50, 3_600_000) },
   { key: 'pingTimeoutMs', env: 'CONCLAVE_PING_TIMEOUT_MS', flag: 'ping-timeout-ms', description: 'Timeout of the direct ping tried before suspecting a peer', default: String(C.DEFAULT_PING_TIMEOUT_MS), schema: values.integer(10, 60_000) },
+  { key: 'credentials', env: 'CONCLAVE_CREDENTIALS', flag: 'credentials', description: 'Tenant credential files (`conclave tenant issue`), comma-separated; none means the open default tenant', default: '', schema: values.paths },
+  { key: 'requireTenant', env: 'CONCLAVE_REQUIRE_TENANT', flag: 'require-tenant', description: 'Refuse to start without a valid credential', default: 'false', schema: values.boolean },
+  { key: 'clockSkewMs', env: 'CONCLAVE_CLOCK_SKEW_MS', flag: 'clock-skew-ms', description: 'Tenant messages stamped further than this from the local clock are rejected (replay window)', default: String(C.DEFAULT_CLOCK_SKEW_MS), schema: values.integer(1_000, 3_600_000) },
   { key: 'logLevel', env: 'CONCLAVE_LOG_LEVEL', flag: 'log-level', description: 'fatal, error, warn, info, debug, trace or silent', default: C.DEFAULT_LOG_LEVEL, schema: values.logLevel }
 ]

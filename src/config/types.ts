@@ -21,5 +21,8 @@ export interface AgentConfig {
   suspectMissed: number
   deadAfterMs: number
   pingTimeoutMs: number
+  credentials: string[]
+  requireTenant: boolean
+  clockSkewMs: number
   logLevel: LogLevel
 }

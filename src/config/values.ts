@@ -160,6 +160,7 @@ export const values = {
     }
     return [...new Set(items)]
   }),
+  paths: custom<string[]>(raw => list(raw)),
   path: custom<string>(raw => raw.trim().length === 0 ? 'must not be empty' : raw.trim()),
   serviceTag: custom<string>(raw => {
     const v = raw.trim()

@@ -1,11 +1,10 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { TopicValidatorResult } from '@libp2p/interface'
-import type { Connection, IncomingStreamData, Libp2p, Message, PeerId, PrivateKey, PubSub, Startable } from '@libp2p/interface'
+import type { Connection, IncomingStreamData, Libp2p, PeerId, PrivateKey, PubSub, Startable } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { DEFAULT_TENANT, parseTopic, topicFor } from '../tenancy/index.js'
+import { credentialSchema, parseTopic, tenantStateSchema, topicFor, type Credential, type StateChange, type Tenancy, type TenancyRecorder, type TenantChannel, type TenantMessage, type TenantState, type Verdict } from '../tenancy/index.js'
 import { VERSION } from '../version.js'
 import * as C from './constants.js'
 import { decodeJson, encodeJson, presenceMessageSchema, syncSnapshotSchema, type PresenceMessage, type SyncSnapshot } from './messages.js'
@@ -14,12 +13,6 @@ import { MembershipView, type Member, type MemberChange } from './view.js'
 import { z } from 'zod'
 
 export interface MembershipInit {
-  /**
-   * Tenants whose presence channel this agent joins.
-   *
-   * @default ['default']
-   */
-  tenants?: string[]
   /**
    * Name announced to peers.
    *
@@ -90,17 +83,15 @@ export interface MembershipInit {
 }
 
 /** Where membership reports traffic; implemented by the metrics module. */
-export interface GossipRecorder {
-  messageIn(channel: string): void
-  messageOut(channel: string): void
-  rejected(channel: string, reason: string): void
-}
+export type GossipRecorder = TenancyRecorder
 
 /** The parts of a libp2p node membership uses. */
 export interface MembershipComponents {
   node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'getMultiaddrs' | 'addEventListener' | 'removeEventListener'>
   privateKey: PrivateKey
   pubsub: PubSub
+  /** The tenants this agent belongs to: presence runs on each one's `presence` channel. */
+  tenancy: Tenancy
   ping: Ping
   /** Called with a member's addresses when it joins, so the node can dial it. */
   learnPeer?: (peerId: PeerId, addrs: Multiaddr[]) => void
@@ -118,7 +109,18 @@ export interface PeerView {
   incarnation: number
 }
 
-const syncRequestSchema = z.object({ snapshots: z.array(syncSnapshotSchema).max(64) })
+/**
+ * A sync exchange, both ways: per tenant, a snapshot of the view, the sender's credential (the
+ * other side only shares a tenant's view with a peer that proves membership) and the latest
+ * tenant state (so rotations and revocations reach agents that missed their gossip).
+ */
+const syncRequestSchema = z.object({
+  tenants: z.array(z.string().max(64)).max(64).optional(),
+  snapshots: z.array(syncSnapshotSchema).max(64),
+  credentials: z.record(z.string(), credentialSchema).optional(),
+  states: z.record(z.string(), tenantStateSchema).optional()
+})
+type SyncMessage = z.infer<typeof syncRequestSchema>
 
 const noopRecorder: GossipRecorder = { messageIn () {}, messageOut () {}, rejected () {} }
 
@@ -127,6 +129,7 @@ export class Membership implements Startable {
   private readonly log: Logger
   private readonly recorder: GossipRecorder
   private readonly tenants: string[]
+  private readonly channels = new Map<string, TenantChannel>()
   private readonly name: string
   private readonly roles: string[]
   private readonly heartbeatMs: number
@@ -145,6 +148,7 @@ export class Membership implements Startable {
   private incarnation = 0
   private seq = 0
   private tickTimer?: ReturnType<typeof setInterval>
+  private unsubscribeState?: () => void
   private syncTimer?: ReturnType<typeof setTimeout>
   private started = false
 
@@ -152,7 +156,7 @@ export class Membership implements Startable {
     this.components = components
     this.log = (init.logger ?? silentLogger()).child({ component: 'membership' })
     this.recorder = init.recorder ?? noopRecorder
-    this.tenants = [...new Set(init.tenants ?? [DEFAULT_TENANT])]
+    this.tenants = components.tenancy.tenants
     this.name = init.name ?? components.node.peerId.toString()
     this.roles = init.roles ?? []
     this.heartbeatMs = init.heartbeatMs ?? C.DEFAULT_HEARTBEAT_MS
@@ -218,12 +222,11 @@ export class Membership implements Startable {
     if (this.started) return
     this.started = true
     this.incarnation = Date.now()
-    const { node, pubsub } = this.components
+    const { node, pubsub, tenancy } = this.components
     for (const tenant of this.tenants) {
-      const topic = topicFor(tenant, C.PRESENCE_CHANNEL)
-      pubsub.topicValidators.set(topic, this.validate)
-      pubsub.subscribe(topic)
+      this.channels.set(tenant, tenancy.join(tenant, C.PRESENCE_CHANNEL, async msg => await this.onPresence(msg), { maxBytes: C.MAX_PRESENCE_BYTES }))
     }
+    this.unsubscribeState = tenancy.onStateChange(this.onStateChange)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     await node.handle(C.SYNC_PROTOCOL, this.onSyncStream, { runOnLimitedConnection: false })
     node.addEventListener('peer:identify', this.onIdentify)
@@ -247,10 +250,9 @@ export class Membership implements Startable {
     node.removeEventListener('peer:disconnect', this.onDisconnect)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     await node.unhandle(C.SYNC_PROTOCOL)
-    for (const topic of this.topics) {
-      pubsub.unsubscribe(topic)
-      pubsub.topicValidators.delete(topic)
-    }
+    this.unsubscribeState?.()
+    for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
+    this.channels.clear()
   }
 
   /**
@@ -269,9 +271,9 @@ export class Membership implements Startable {
   /** Publish on the tenant's presence topic; resolves to the number of peers it was sent to. */
   private async publish (tenant: string, message: PresenceMessage): Promise<number> {
     try {
-      const result = await this.components.pubsub.publish(topicFor(tenant, C.PRESENCE_CHANNEL), encodeJson(message))
-      this.recorder.messageOut(C.PRESENCE_CHANNEL)
-      return result.recipients.length
+      const channel = this.channels.get(tenant)
+      if (channel === undefined) return 0
+      return await channel.publish(encodeJson(message))
     } catch (err) {
       this.log.debug({ tenant, type: message.type, err: (err as Error).message }, 'presence publish failed')
       return 0
@@ -284,6 +286,8 @@ export class Membership implements Startable {
     const record: PresenceRecord = {
       v: 1, peerId: this.peerId, name: this.name, roles: this.roles, tenant, addrs: [...new Set(addrs)].slice(0, C.MAX_RECORD_ADDRS), version: VERSION, incarnation: this.incarnation
     }
+    const credential = this.components.tenancy.keyring(tenant)?.credential
+    if (credential !== undefined) record.cred = credential
     const current = this.own.get(tenant)
     if (current !== undefined && JSON.stringify(current.record) === JSON.stringify(record)) return current.signed
     const signed = await signRecord(record, this.components.privateKey)
@@ -324,59 +328,60 @@ export class Membership implements Startable {
     }
   }
 
-  private reject (reason: string, from: string): TopicValidatorResult {
-    this.recorder.rejected(C.PRESENCE_CHANNEL, reason)
-    this.log.debug({ from, reason }, 'presence message rejected')
-    return TopicValidatorResult.Reject
+  private rejectSync (reason: string, from: string): void {
+    this.recorder.rejected('sync', reason)
+    this.log.debug({ from, reason }, 'sync content rejected')
   }
 
   /**
-   * Topic validator: the single place presence messages are decoded, checked and applied.
-   * Reject lowers the sender's gossipsub score; Ignore drops without penalty (stale or replayed).
+   * Presence messages, already authenticated and decrypted by tenancy: decode, check that the
+   * record is the sender's own and admitted by its credential, and apply it to the view.
    */
-  private readonly validate = async (_source: PeerId, msg: Message): Promise<TopicValidatorResult> => {
-    if (msg.type !== 'signed') return this.reject('unsigned', 'unknown')
-    const from = msg.from.toString()
-    try {
-      if (msg.data.byteLength > C.MAX_PRESENCE_BYTES) return this.reject('oversized', from)
-      const tenant = parseTopic(msg.topic)?.tenant
-      if (tenant === undefined || !this.tenants.includes(tenant)) return this.reject('wrong-topic', from)
-      const message = decodeJson(msg.data, presenceMessageSchema)
-      if (message === undefined) return this.reject('malformed', from)
-      const result = await this.handle(tenant, from, message)
-      if (result === TopicValidatorResult.Accept) this.recorder.messageIn(C.PRESENCE_CHANNEL)
-      return result
-    } catch (err) {
-      this.log.warn({ from, err: (err as Error).message }, 'presence message failed')
-      return TopicValidatorResult.Ignore
-    }
+  private readonly onPresence = async (msg: TenantMessage): Promise<Verdict> => {
+    const message = decodeJson(msg.payload, presenceMessageSchema)
+    if (message === undefined) return { reject: 'malformed' }
+    return await this.handle(msg.tenant, msg.from, message)
   }
 
-  private async handle (tenant: string, from: string, message: PresenceMessage): Promise<TopicValidatorResult> {
+  private async handle (tenant: string, from: string, message: PresenceMessage): Promise<Verdict> {
     switch (message.type) {
       case 'alive': return await this.onAlive(tenant, from, message)
       case 'suspect': return this.onSuspect(tenant, message)
       case 'leave': {
-        if (message.peerId !== from) return this.reject('sender-mismatch', from)
+        if (message.peerId !== from) return { reject: 'sender-mismatch' }
         this.emit(this.view.leave(tenant, from, message.incarnation, Date.now()))
-        return TopicValidatorResult.Accept
+        return 'accept'
       }
     }
   }
 
-  private async onAlive (tenant: string, from: string, message: Extract<PresenceMessage, { type: 'alive' }>): Promise<TopicValidatorResult> {
-    const record = await this.verified(message)
-    if (typeof record === 'string') return this.reject(record, from)
-    if (record.peerId !== from) return this.reject('sender-mismatch', from)
-    if (record.tenant !== tenant) return this.reject('tenant-mismatch', from)
+  private async onAlive (tenant: string, from: string, message: Extract<PresenceMessage, { type: 'alive' }>): Promise<Verdict> {
+    const record = await this.admitted(tenant, message)
+    if (typeof record === 'string') return { reject: record }
+    if (record.peerId !== from) return { reject: 'sender-mismatch' }
     const known = this.view.get(tenant, from)
     // A replay or an older heartbeat: dropped without penalty (gossip may deliver it late).
-    if (known !== undefined && this.view.isStale(known, record.incarnation, message.seq)) return TopicValidatorResult.Ignore
+    if (known !== undefined && this.view.isStale(known, record.incarnation, message.seq)) return 'ignore'
     this.apply(record, message, { now: Date.now(), seq: message.seq, intervalMs: message.intervalMs })
-    return TopicValidatorResult.Accept
+    return 'accept'
   }
 
-  private onSuspect (tenant: string, message: Extract<PresenceMessage, { type: 'suspect' }>): TopicValidatorResult {
+  /**
+   * A signed record of `tenant`, verified, and admitted by its subject's credential (bound to
+   * it, valid, not revoked, granting the roles it announces). Records travel through third
+   * parties in syncs, so each carries its own credential.
+   */
+  private async admitted (tenant: string, signed: SignedRecord): Promise<PresenceRecord | string> {
+    const record = await this.verified(signed)
+    if (typeof record === 'string') return record
+    if (record.tenant !== tenant) return 'tenant-mismatch'
+    const ring = this.components.tenancy.keyring(tenant)
+    if (ring?.authenticated !== true) return record
+    const checked = await ring.check(record.peerId, record.cred !== undefined ? { credential: record.cred } : {}, record.roles)
+    return typeof checked === 'string' ? (checked === 'unknown-credential' ? 'no-credential' : checked) : record
+  }
+
+  private onSuspect (tenant: string, message: Extract<PresenceMessage, { type: 'suspect' }>): Verdict {
     if (message.peerId === this.peerId) {
       // SWIM refutation: outlive the suspicion with a higher incarnation, announced at once.
       if (message.incarnation >= this.incarnation) {
@@ -384,12 +389,12 @@ export class Membership implements Startable {
         this.log.info({ incarnation: this.incarnation }, 'refuting suspicion of this agent')
         void this.heartbeat(tenant)
       }
-      return TopicValidatorResult.Accept
+      return 'accept'
     }
     // No probe of our own here: the suspect hears the rumour too and refutes it. Measured at 34
     // agents, every receiver probing turned one slow ping into a cascade of fresh suspicions.
     this.emit(this.view.suspect(tenant, message.peerId, message.incarnation, Date.now(), 'suspected-by-peer'))
-    return TopicValidatorResult.Accept
+    return 'accept'
   }
 
   /** Decode and verify a signed record, skipping the signature check for bytes already verified. */
@@ -489,16 +494,61 @@ export class Membership implements Startable {
     return { tenant, members }
   }
 
-  private async merge (snapshots: SyncSnapshot[]): Promise<void> {
+  private async merge (snapshots: SyncSnapshot[], admitted: string[]): Promise<void> {
     const now = Date.now()
     for (const snap of snapshots) {
-      if (!this.tenants.includes(snap.tenant)) continue
+      if (!admitted.includes(snap.tenant)) continue
       for (const entry of snap.members) {
-        const record = await this.verified(entry)
-        if (typeof record === 'string' || record.tenant !== snap.tenant || record.peerId === this.peerId) continue
+        const record = await this.admitted(snap.tenant, entry)
+        if (typeof record === 'string') {
+          this.rejectSync(record, 'snapshot')
+          continue
+        }
+        if (record.peerId === this.peerId) continue
         this.apply(record, entry, { now, intervalMs: entry.intervalMs, ageMs: entry.ageMs })
       }
     }
+  }
+
+  /** What this agent says first in a sync: its tenants, credentials and latest tenant states. */
+  private introduction (): SyncMessage {
+    const credentials: Record<string, Credential> = {}
+    const states: Record<string, TenantState> = {}
+    for (const tenant of this.tenants) {
+      const ring = this.components.tenancy.keyring(tenant)
+      if (ring?.credential !== undefined) credentials[tenant] = ring.credential
+      if (ring?.state !== undefined) states[tenant] = ring.state
+    }
+    return { tenants: [...this.tenants], snapshots: [], credentials, states }
+  }
+
+  /**
+   * The tenants `remote` proved it belongs to (an authenticated peer over a noise channel, with
+   * a credential bound to it), adopting any newer tenant state it brought.
+   */
+  private async admit (remote: string, msg: SyncMessage): Promise<string[]> {
+    const admitted: string[] = []
+    for (const tenant of this.tenants) {
+      if (!(msg.tenants ?? []).includes(tenant)) continue
+      const state = msg.states?.[tenant]
+      if (state !== undefined) await this.components.tenancy.applyState(tenant, state, true)
+      const ring = this.components.tenancy.keyring(tenant)
+      if (ring?.authenticated === true) {
+        const credential = msg.credentials?.[tenant]
+        const checked = await ring.check(remote, credential !== undefined ? { credential } : {})
+        if (typeof checked === 'string') {
+          this.rejectSync(checked === 'unknown-credential' ? 'no-credential' : checked, remote)
+          continue
+        }
+      }
+      admitted.push(tenant)
+    }
+    return admitted
+  }
+
+  private snapshots (tenants: string[]): SyncSnapshot[] {
+    const now = Date.now()
+    return tenants.map(t => this.snapshot(t, now))
   }
 
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[], connection: Connection }>): void => {
@@ -525,49 +575,67 @@ export class Membership implements Startable {
     if (pick !== undefined) await this.sync(peerIdFromString(pick))
   }
 
-  /** Exchange views with one peer: send ours, merge theirs. */
+  /**
+   * Exchange views with one peer, in three messages so that no view is shown before the other
+   * side proved membership: introductions both ways (the reply carries the views the initiator
+   * was admitted to), then the initiator's views for the tenants the responder proved.
+   */
   async sync (peerId: PeerId): Promise<void> {
     if (!this.started) return
     const signal = AbortSignal.timeout(C.SYNC_TIMEOUT_MS)
+    const remote = peerId.toString()
     try {
-      const now = Date.now()
       for (const tenant of this.tenants) await this.ownRecord(tenant)
       const stream = await this.components.node.dialProtocol(peerId, C.SYNC_PROTOCOL, { signal })
       const lp = lpStream(stream, { maxDataLength: C.MAX_SYNC_BYTES })
-      await lp.write(encodeJson({ snapshots: this.tenants.map(t => this.snapshot(t, now)) }), { signal })
+      await lp.write(encodeJson(this.introduction()), { signal })
       const reply = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
-      await stream.close({ signal })
       if (reply === undefined) {
-        this.recorder.rejected('sync', 'malformed')
+        this.rejectSync('malformed', remote)
+        stream.abort(new Error('malformed sync reply'))
         return
       }
-      await this.merge(reply.snapshots)
+      const admitted = await this.admit(remote, reply)
+      await lp.write(encodeJson({ snapshots: this.snapshots(admitted) }), { signal })
+      await stream.close({ signal })
+      await this.merge(reply.snapshots, admitted)
     } catch (err) {
-      this.log.debug({ peer: peerId.toString(), err: (err as Error).message }, 'sync failed')
+      this.log.debug({ peer: remote, err: (err as Error).message }, 'sync failed')
     }
   }
 
-  private readonly onSyncStream = ({ stream }: IncomingStreamData): void => {
+  private readonly onSyncStream = ({ stream, connection }: IncomingStreamData): void => {
     const signal = AbortSignal.timeout(C.SYNC_TIMEOUT_MS)
+    const remote = connection.remotePeer.toString()
     void (async () => {
       try {
         const lp = lpStream(stream, { maxDataLength: C.MAX_SYNC_BYTES })
-        const request = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
-        if (request === undefined) {
-          this.recorder.rejected('sync', 'malformed')
+        const hello = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
+        if (hello === undefined) {
+          this.rejectSync('malformed', remote)
           stream.abort(new Error('malformed sync request'))
           return
         }
-        const now = Date.now()
-        const shared = this.tenants.filter(t => request.snapshots.some(s => s.tenant === t))
-        await lp.write(encodeJson({ snapshots: shared.map(t => this.snapshot(t, now)) }), { signal })
+        const admitted = await this.admit(remote, hello)
+        for (const tenant of admitted) await this.ownRecord(tenant)
+        await lp.write(encodeJson({ ...this.introduction(), snapshots: this.snapshots(admitted) }), { signal })
+        const views = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
         await stream.close({ signal })
-        await this.merge(request.snapshots)
+        if (views === undefined) {
+          this.rejectSync('malformed', remote)
+          return
+        }
+        await this.merge(views.snapshots, admitted)
       } catch (err) {
         stream.abort(err as Error)
         this.log.debug({ err: (err as Error).message }, 'incoming sync failed')
       }
     })()
+  }
+
+  /** Revoked members leave the view at once; their later messages are rejected by tenancy. */
+  private readonly onStateChange = (tenant: string, change: StateChange): void => {
+    for (const peerId of change.revoked) this.emit(this.view.revoke(tenant, peerId, Date.now()))
   }
 }
 

@@ -2,7 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { z } from 'zod'
-import { isValidTenantId } from '../tenancy/index.js'
+import { credentialSchema, isValidTenantId, type Credential } from '../tenancy/index.js'
 import { MAX_RECORD_ADDRS, MAX_RECORD_ROLES } from './constants.js'
 
 /**
@@ -19,6 +19,8 @@ export interface PresenceRecord {
   version: string
   /** Grows on every restart (start time in ms) and on every refutation of a suspicion. */
   incarnation: number
+  /** The member's tenant credential (absent in the open tenant), so relayed records can be checked. */
+  cred?: Credential
 }
 
 export const presenceRecordSchema = z.object({
@@ -29,7 +31,8 @@ export const presenceRecordSchema = z.object({
   tenant: z.string().refine(isValidTenantId, 'invalid tenant id'),
   addrs: z.array(z.string().min(1).max(256)).max(MAX_RECORD_ADDRS),
   version: z.string().max(64),
-  incarnation: z.number().int().nonnegative()
+  incarnation: z.number().int().nonnegative(),
+  cred: credentialSchema.optional()
 })
 
 /** A record as it travels: its exact bytes (base64) and the signature over them. */

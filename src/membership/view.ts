@@ -144,6 +144,13 @@ export class MembershipView {
     return this.transition(tenant, m, 'left', now, 'leave')
   }
 
+  /** The tenant revoked the member's credential: it is out, whatever it says later. */
+  revoke (tenant: string, peerId: string, now: number): MemberChange | undefined {
+    const m = this.get(tenant, peerId)
+    if (m === undefined || m.state === 'left') return undefined
+    return this.transition(tenant, m, 'left', now, 'revoked')
+  }
+
   /** A direct ping answered: the member is alive whatever the gossip said. */
   confirmAlive (tenant: string, peerId: string, now: number): MemberChange | undefined {
     const m = this.get(tenant, peerId)

@@ -41,3 +41,44 @@ export function gossip (init: GossipInit = {}): (components: any) => PubSub {
     }
   }) as unknown as (components: any) => PubSub
 }
+
+/**
+ * Score a topic so that validation rejections on it count against the peer that delivered them
+ * (gossipsub scores no topic by default, so `Reject` would cost an attacker nothing).
+ *
+ * Only P4 (invalid deliveries) is weighted: squared, so ~9 rejected messages in a short time put
+ * a peer below the graylist threshold (-80), while a few stray ones (a relay that had not yet
+ * heard of a revocation) decay away (half-life ~14 s). Mesh-delivery deficits (P3) are not
+ * penalised: tenant channels are quiet for long periods, and quiet must not look like misbehaviour.
+ */
+export function scoreTopic (pubsub: PubSub, topic: string): void {
+  const params = (pubsub as unknown as { score?: { params?: { topics?: Record<string, unknown> } } }).score?.params
+  if (params?.topics === undefined || params.topics[topic] !== undefined) return
+  params.topics[topic] = {
+    topicWeight: 1,
+    timeInMeshWeight: 0.01,
+    timeInMeshQuantum: 1_000,
+    timeInMeshCap: 100,
+    firstMessageDeliveriesWeight: 0.1,
+    firstMessageDeliveriesDecay: 0.9,
+    firstMessageDeliveriesCap: 50,
+    meshMessageDeliveriesWeight: 0,
+    meshMessageDeliveriesDecay: 0.5,
+    meshMessageDeliveriesCap: 100,
+    meshMessageDeliveriesThreshold: 1,
+    meshMessageDeliveriesWindow: 10,
+    meshMessageDeliveriesActivation: 5_000,
+    meshFailurePenaltyWeight: 0,
+    meshFailurePenaltyDecay: 0.5,
+    invalidMessageDeliveriesWeight: -1,
+    invalidMessageDeliveriesDecay: 0.95
+  }
+}
+
+/** Gossipsub's thresholds: a peer scoring below `graylist` has its RPCs ignored. */
+export const GOSSIP_GRAYLIST_THRESHOLD = -80
+
+/** The gossipsub score this node gives `peerId`. */
+export function gossipScore (pubsub: PubSub, peerId: string): number {
+  return (pubsub as unknown as { getScore: (id: string) => number }).getScore(peerId)
+}

@@ -1,9 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Agent } from '../agent/index.js'
 import { loadConfig, type AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
+import { loadOrCreateIdentity } from '../node/index.js'
+import { createTenant, DEFAULT_TENANT, issueKeyring, rotateTenant, TenantKeyring, type TenantFile, type TenantState } from '../tenancy/index.js'
 
 export interface SimInit {
   /** Number of agents. */
@@ -57,6 +60,20 @@ export interface SimInit {
    * @default silent
    */
   logger?: Logger
+  /**
+   * Tenants the agents are spread over (agent `i` joins `tenants[i % n]`), each with an authority
+   * made in memory that issues every agent its credential. `open` runs all agents without
+   * credentials in the open `default` tenant.
+   *
+   * @default ['demo']
+   */
+  tenants?: string[] | 'open'
+  /**
+   * Tenants of agent `i`, when agents belong to several (overrides the spread of `tenants`).
+   *
+   * @default one tenant each
+   */
+  tenantsOf?: (index: number) => string[]
   /** Called as agents start. */
   onAgentStarted?: (agent: Agent, index: number) => void
 }
@@ -73,6 +90,9 @@ const START_CONCURRENCY = 8
 /** N agents in one process on loopback: for demos, tests and benchmarks. */
 export class Sim {
   readonly agents: Agent[] = []
+  /** The in-memory authority of each tenant (to rotate keys and revoke members in tests). */
+  readonly authorities = new Map<string, TenantFile>()
+  private readonly keyrings: TenantKeyring[][] = []
   private readonly ownDataDir: boolean
   private readonly dataDir: string
   private readonly init: SimInit
@@ -88,6 +108,9 @@ export class Sim {
     const dataDir = init.dataDir ?? await mkdtemp(join(tmpdir(), 'conclave-sim-'))
     const sim = new Sim(init, dataDir, own)
     try {
+      if (init.tenants !== 'open') {
+        for (const tenant of init.tenants ?? ['demo']) sim.authorities.set(tenant, await createTenant(tenant))
+      }
       await sim.add(init.agents)
     } catch (err) {
       await sim.stop()
@@ -124,7 +147,9 @@ export class Sim {
       const bootstrap = seed === undefined ? [] : [seed.node.getMultiaddrs()[0]?.toString() ?? '']
       const config = this.configFor(index, bootstrap.filter(a => a !== ''))
       const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
-      const agent = await Agent.start(config, { logger, collectDefaultMetrics: false })
+      const privateKey = await loadOrCreateIdentity(config.dataDir)
+      this.keyrings[index] = await this.issue(index, peerIdFromPrivateKey(privateKey).toString(), config.roles)
+      const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] })
       this.agents[index] = agent
       started.push(agent)
       this.init.onAgentStarted?.(agent, index)
@@ -140,6 +165,52 @@ export class Sim {
     return started
   }
 
+  /** Tenants agent `index` belongs to. */
+  tenantsOf (index: number): string[] {
+    if (this.authorities.size === 0) return [DEFAULT_TENANT]
+    if (this.init.tenantsOf !== undefined) return this.init.tenantsOf(index)
+    const tenants = [...this.authorities.keys()]
+    return [tenants[index % tenants.length] as string]
+  }
+
+  /** Credentials for agent `index`, issued in memory by each of its tenants' authorities. */
+  private async issue (index: number, peerId: string, roles: string[]): Promise<TenantKeyring[]> {
+    if (this.authorities.size === 0) return [TenantKeyring.open(DEFAULT_TENANT, peerId)]
+    const rings: TenantKeyring[] = []
+    for (const tenant of this.tenantsOf(index)) {
+      const authority = this.authorities.get(tenant)
+      if (authority === undefined) throw new Error(`sim: agent ${index} is given unknown tenant ${tenant}`)
+      const { file, keyring } = await issueKeyring(authority, peerId, roles)
+      this.authorities.set(tenant, file)
+      rings.push(keyring)
+    }
+    return rings
+  }
+
+  /**
+   * Rotate a tenant's group key, revoking `revoke`; returns the signed state, for a test to hand
+   * to an agent (as an operator would through `POST /v1/tenants/:tenant/state`).
+   */
+  async rotate (tenant: string, revoke: string[] = []): Promise<TenantState> {
+    const authority = this.authorities.get(tenant)
+    if (authority === undefined) throw new Error(`sim: no tenant ${tenant}`)
+    const { file, state } = await rotateTenant(authority, revoke)
+    this.authorities.set(tenant, file)
+    return state
+  }
+
+  /** Start agent `index` again after a stop or crash, with its data dir and credentials. */
+  async restart (index: number): Promise<Agent> {
+    const previous = this.agents[index]
+    if (previous === undefined) throw new Error(`sim: no agent ${index}`)
+    const config = previous.config
+    const privateKey = await loadOrCreateIdentity(config.dataDir)
+    const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
+    const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] ?? await this.issue(index, previous.peerId, config.roles) })
+    this.agents[index] = agent
+    return agent
+  }
+
   /** Running agents (crashed or stopped ones are skipped). */
   get running (): Agent[] {
     return this.agents.filter(a => a !== undefined && this.stopped.has(a) === false)
@@ -147,13 +218,16 @@ export class Sim {
 
   private readonly stopped = new Set<Agent>()
 
-  /** How many running agents see every other running agent `alive`. */
+  /** How many running agents see every other running agent of each of their tenants `alive`. */
   convergedCount (): number {
     const running = this.running
-    const ids = new Set(running.map(a => a.peerId))
     return running.filter(a => {
-      const alive = new Set(a.membership.peers().filter(p => p.state === 'alive').map(p => p.peerId))
-      for (const id of ids) if (id !== a.peerId && !alive.has(id)) return false
+      const alive = new Set(a.membership.peers().filter(p => p.state === 'alive').map(p => `${p.tenant}/${p.peerId}`))
+      for (const tenant of a.tenancy.tenants) {
+        for (const other of running) {
+          if (other !== a && other.tenancy.tenants.includes(tenant) && !alive.has(`${tenant}/${other.peerId}`)) return false
+        }
+      }
       return true
     }).length
   }

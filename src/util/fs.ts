@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises'
+import { chmod, mkdir, rename, stat, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 const MAX_DEPTH = 64
@@ -22,4 +22,20 @@ export async function makeDirectory (dir: string, mode = 0o700, depth = 0): Prom
     await makeDirectory(parent, mode, depth + 1)
     await mkdir(dir, { mode })
   }
+}
+
+/**
+ * Write a secret file with mode 0600, atomically (temp file + rename) so a crash never leaves a
+ * half-written key behind. `exclusive` refuses to replace an existing file.
+ */
+export async function writeSecretFile (path: string, contents: string | Uint8Array, exclusive = false): Promise<void> {
+  await makeDirectory(dirname(path))
+  if (exclusive) {
+    await writeFile(path, contents, { mode: 0o600, flag: 'wx' })
+  } else {
+    const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+    await writeFile(tmp, contents, { mode: 0o600 })
+    await rename(tmp, path)
+  }
+  await chmod(path, 0o600)
 }

@@ -1,0 +1,387 @@
+import { TopicValidatorResult } from '@libp2p/interface'
+import type { Message, PeerId, PubSub, Startable } from '@libp2p/interface'
+import { silentLogger, type Logger } from '../logger/index.js'
+import { scoreTopic } from '../node/gossip.js'
+import * as C from './constants.js'
+import type { CredentialClaims } from './credential.js'
+import { open, seal } from './crypto.js'
+import { decodeEnvelope, encodeEnvelope, encodeHeader, type EnvelopeHeader } from './envelope.js'
+import { NotATenantMemberError } from './errors.js'
+import type { StateChange, TenantKeyring } from './keyring.js'
+import { topicFor } from './namespace.js'
+import { ReplayGuard } from './replay.js'
+import { tenantStateSchema, type TenantState } from './state.js'
+
+/** Where tenancy reports traffic and rejections; implemented by the metrics module. */
+export interface TenancyRecorder {
+  messageIn(channel: string): void
+  messageOut(channel: string): void
+  rejected(channel: string, reason: string): void
+}
+
+export interface TenancyInit {
+  /**
+   * The tenants this agent belongs to (see `loadTenants`).
+   *
+   * @default [the open 'default' tenant]
+   */
+  keyrings?: TenantKeyring[]
+  /**
+   * Envelopes whose timestamp is further than this from the local clock are rejected.
+   *
+   * @default 30000
+   */
+  clockSkewMs?: number
+  /**
+   * Structured logger.
+   *
+   * @default silent
+   */
+  logger?: Logger
+  /**
+   * Counts messages in and out and rejections by reason.
+   *
+   * @default no-op
+   */
+  recorder?: TenancyRecorder
+  /**
+   * Called when a tenant state newer than the one held was adopted (to persist it).
+   *
+   * @default none
+   */
+  onState?: (tenant: string, state: TenantState, change: StateChange) => void
+  /**
+   * Called with a peer that sent under a key epoch this agent does not hold: one of the two
+   * missed a rotation, and a sync with that peer exchanges tenant states.
+   *
+   * @default none
+   */
+  onEpochMismatch?: (peerId: string) => void
+}
+
+export interface TenancyComponents {
+  peerId: PeerId
+  pubsub: PubSub
+}
+
+/** An authenticated, decrypted tenant message, as channel handlers receive it. */
+export interface TenantMessage {
+  tenant: string
+  channel: string
+  /** The sender: signer of the gossip message, member of the tenant. */
+  from: string
+  /** Role the sender claimed (granted by its credential). */
+  role?: string
+  /** The sender's credential claims; undefined in the open tenant. */
+  claims?: CredentialClaims
+  /** Sender clock when sealed (ms). */
+  sentAt: number
+  payload: Uint8Array
+}
+
+/** A handler's verdict: accept (and relay), ignore (drop quietly), or reject with a reason (penalise the relay). */
+export type Verdict = 'accept' | 'ignore' | { reject: string }
+export type ChannelHandler = (message: TenantMessage) => Verdict | Promise<Verdict>
+
+export interface ChannelOptions {
+  /**
+   * Largest envelope accepted on this channel.
+   *
+   * @default 65536
+   */
+  maxBytes?: number
+}
+
+/** One channel of one tenant: `/conclave/1/<tenant>/<channel>`. */
+export interface TenantChannel {
+  readonly tenant: string
+  readonly channel: string
+  readonly topic: string
+  /** Seal and publish; resolves to the number of peers it was sent to. */
+  publish(payload: Uint8Array, options?: { role?: string }): Promise<number>
+}
+
+interface Joined extends TenantChannel {
+  handler: ChannelHandler
+  maxBytes: number
+  /** Credential must be sent in full on the next message (first message, or a new subscriber). */
+  presentFull: boolean
+  lastFullAt: number
+  seq: number
+}
+
+const noopRecorder: TenancyRecorder = { messageIn () {}, messageOut () {}, rejected () {} }
+
+class Rejection {
+  constructor (readonly reason: string) {}
+}
+
+/**
+ * Tenant isolation on gossipsub. Every tenant channel is a topic in the tenant's namespace whose
+ * messages are envelopes: sender, per-sender sequence, timestamp, the sender's credential (or a
+ * reference to it), and the payload sealed with the tenant's group key. A topic validator checks
+ * all of it before gossipsub relays anything, so a peer without a valid credential can neither
+ * read a tenant's traffic nor get a message accepted, and each rejection lowers its score.
+ */
+export class Tenancy implements Startable {
+  private readonly components: TenancyComponents
+  private readonly log: Logger
+  private readonly recorder: TenancyRecorder
+  private readonly rings = new Map<string, TenantKeyring>()
+  private readonly channels = new Map<string, Joined>()
+  private readonly replay = new ReplayGuard()
+  private readonly clockSkewMs: number
+  private readonly init: TenancyInit
+  private readonly stateListeners = new Set<(tenant: string, change: StateChange) => void>()
+  /** Sequence numbers restart with every session; receivers order sessions by this. */
+  private readonly session = Date.now()
+  private started = false
+
+  constructor (components: TenancyComponents, init: TenancyInit = {}) {
+    this.components = components
+    this.init = init
+    this.log = (init.logger ?? silentLogger()).child({ component: 'tenancy' })
+    this.recorder = init.recorder ?? noopRecorder
+    this.clockSkewMs = init.clockSkewMs ?? C.DEFAULT_CLOCK_SKEW_MS
+    for (const ring of init.keyrings ?? []) this.rings.set(ring.tenant, ring)
+  }
+
+  readonly [Symbol.toStringTag] = 'conclave:tenancy'
+
+  /** Tenants this agent belongs to. */
+  get tenants (): string[] {
+    return [...this.rings.keys()]
+  }
+
+  keyring (tenant: string): TenantKeyring | undefined {
+    return this.rings.get(tenant)
+  }
+
+  /** Listen to adopted tenant states (rotations, revocations); returns an unsubscribe function. */
+  onStateChange (listener: (tenant: string, change: StateChange) => void): () => void {
+    this.stateListeners.add(listener)
+    return () => this.stateListeners.delete(listener)
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.components.pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
+    for (const ring of this.rings.values()) {
+      if (!ring.authenticated) {
+        this.log.warn({ tenant: ring.tenant }, 'no credentials: running in the open default namespace, where any peer can read and publish')
+        continue
+      }
+      this.join(ring.tenant, C.CONTROL_CHANNEL, async msg => await this.onControl(msg), { maxBytes: C.MAX_STATE_BYTES + 8192 })
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    this.components.pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
+    for (const joined of this.channels.values()) this.leave(joined)
+  }
+
+  /** Subscribe to a channel of a tenant this agent belongs to; `handler` sees only valid messages. */
+  join (tenant: string, channel: string, handler: ChannelHandler, options: ChannelOptions = {}): TenantChannel {
+    if (!this.rings.has(tenant)) throw new NotATenantMemberError(tenant)
+    const topic = topicFor(tenant, channel)
+    const existing = this.channels.get(topic)
+    if (existing !== undefined) return existing
+    const joined: Joined = {
+      tenant,
+      channel,
+      topic,
+      handler,
+      maxBytes: options.maxBytes ?? C.DEFAULT_MAX_MESSAGE_BYTES,
+      presentFull: true,
+      lastFullAt: 0,
+      seq: 0,
+      publish: async (payload, opts) => await this.publish(joined, payload, opts?.role)
+    }
+    this.channels.set(topic, joined)
+    const { pubsub } = this.components
+    scoreTopic(pubsub, topic)
+    pubsub.topicValidators.set(topic, async (source, msg) => await this.validate(joined, source, msg))
+    pubsub.subscribe(topic)
+    return joined
+  }
+
+  leave (channel: TenantChannel): void {
+    const joined = this.channels.get(channel.topic)
+    if (joined === undefined) return
+    this.channels.delete(channel.topic)
+    this.components.pubsub.unsubscribe(channel.topic)
+    this.components.pubsub.topicValidators.delete(channel.topic)
+  }
+
+  /**
+   * Adopt a tenant state (from the authority, through the API, a sync or a file) and, when
+   * `announce` is set and it is newer, gossip it to the tenant.
+   */
+  async applyState (tenant: string, state: TenantState, announce = false): Promise<StateChange | 'stale' | 'invalid'> {
+    const ring = this.rings.get(tenant)
+    if (ring === undefined) return 'invalid'
+    const previousEpoch = ring.epoch
+    const result = await ring.applyState(state)
+    if (typeof result === 'string') return result
+    this.log.info({ tenant, epoch: result.epoch, revoked: result.revoked }, 'adopted tenant state')
+    if (result.selfRevoked) this.log.error({ tenant }, 'this agent\'s credential was revoked: it can no longer read or publish in this tenant')
+    this.init.onState?.(tenant, state, result)
+    for (const listener of this.stateListeners) {
+      try {
+        listener(tenant, result)
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'tenant state listener failed')
+      }
+    }
+    const control = this.channels.get(topicFor(tenant, C.CONTROL_CHANNEL))
+    if (announce && control !== undefined) {
+      // Sealed under the epoch members hold now, since they do not have the new key yet.
+      await this.publish(control, new TextEncoder().encode(JSON.stringify(state)), undefined, previousEpoch)
+    }
+    return result
+  }
+
+  // --- outgoing -------------------------------------------------------------------------------
+
+  private async publish (joined: Joined, payload: Uint8Array, role?: string, epoch?: number): Promise<number> {
+    const ring = this.rings.get(joined.tenant)
+    if (ring === undefined) throw new NotATenantMemberError(joined.tenant)
+    const now = Date.now()
+    const header: EnvelopeHeader = { t: joined.tenant, c: joined.channel, s: this.components.peerId.toString(), i: this.session, q: ++joined.seq, ts: now, e: 0 }
+    if (role !== undefined) header.r = role
+    let key: Uint8Array | undefined
+    if (ring.authenticated) {
+      const sealing = epoch !== undefined && ring.heldKey(epoch) !== undefined ? { epoch, key: ring.heldKey(epoch) as Uint8Array } : ring.currentKey()
+      if (sealing === undefined) throw new NotATenantMemberError(joined.tenant, 'this agent holds no group key for it (revoked?)')
+      header.e = sealing.epoch
+      key = sealing.key
+      if (joined.presentFull || now - joined.lastFullAt > C.CREDENTIAL_REPRESENT_MS) {
+        header.k = ring.credential
+        joined.presentFull = false
+        joined.lastFullAt = now
+      } else {
+        header.f = ring.credentialRef
+      }
+    }
+    const aad = encodeHeader(header)
+    const body = key === undefined ? payload : seal(key, payload, aad)
+    const result = await this.components.pubsub.publish(joined.topic, encodeEnvelope(aad, body))
+    this.recorder.messageOut(joined.channel)
+    return result.recipients.length
+  }
+
+  private readonly onSubscriptionChange = (evt: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+    // A new subscriber has not seen our credential: present it in full on the next message.
+    for (const sub of evt.detail.subscriptions) {
+      const joined = this.channels.get(sub.topic)
+      if (joined !== undefined && sub.subscribe) joined.presentFull = true
+    }
+  }
+
+  // --- incoming -------------------------------------------------------------------------------
+
+  private reject (channel: string, reason: string, from: string): TopicValidatorResult {
+    this.recorder.rejected(channel, reason)
+    this.log.debug({ channel, from, reason }, 'message rejected')
+    return TopicValidatorResult.Reject
+  }
+
+  private ignore (channel: string, reason: string, from: string): TopicValidatorResult {
+    this.log.debug({ channel, from, reason }, 'message ignored')
+    return TopicValidatorResult.Ignore
+  }
+
+  /**
+   * The topic validator of every tenant channel. Reject lowers the delivering peer's score (and
+   * gossipsub drops the message); Ignore drops it without penalty. Never throws.
+   */
+  private async validate (joined: Joined, _source: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    const { channel } = joined
+    if (msg.type !== 'signed') return this.reject(channel, 'unsigned', 'unknown')
+    const from = msg.from.toString()
+    try {
+      const opened = await this.openEnvelope(joined, from, msg.data)
+      if (opened instanceof Rejection) return this.reject(channel, opened.reason, from)
+      if (typeof opened === 'string') return this.ignore(channel, opened, from)
+      const verdict = await joined.handler(opened)
+      if (verdict === 'accept') {
+        this.recorder.messageIn(channel)
+        return TopicValidatorResult.Accept
+      }
+      if (verdict === 'ignore') return TopicValidatorResult.Ignore
+      return this.reject(channel, verdict.reject, from)
+    } catch (err) {
+      this.log.warn({ channel, from, err: (err as Error).message }, 'message validation failed')
+      return TopicValidatorResult.Ignore
+    }
+  }
+
+  /** Check and open an envelope: the message, a rejection, or the reason to ignore it. */
+  private async openEnvelope (joined: Joined, from: string, data: Uint8Array): Promise<TenantMessage | Rejection | string> {
+    if (data.byteLength > joined.maxBytes) return new Rejection('oversized')
+    const envelope = decodeEnvelope(data)
+    if (envelope === undefined) return new Rejection('malformed')
+    const { header } = envelope
+    if (header.t !== joined.tenant || header.c !== joined.channel) return new Rejection('wrong-topic')
+    if (header.s !== from) return new Rejection('sender-mismatch')
+    const now = Date.now()
+    if (Math.abs(now - header.ts) > this.clockSkewMs) return new Rejection('clock-skew')
+    const ring = this.rings.get(joined.tenant)
+    if (ring === undefined) return new Rejection('wrong-topic')
+
+    let claims: CredentialClaims | undefined
+    let payload = envelope.body
+    if (ring.authenticated) {
+      if (header.e === 0) return new Rejection('unencrypted')
+      const presented = header.k !== undefined ? { credential: header.k } : header.f !== undefined ? { ref: header.f } : {}
+      const checked = await ring.check(from, presented, header.r !== undefined ? [header.r] : [], now)
+      // An unknown reference is not proof of malice: this agent may have missed the full copy.
+      if (checked === 'unknown-credential') return header.f !== undefined ? 'unknown-credential' : new Rejection('no-credential')
+      if (typeof checked === 'string') return new Rejection(checked)
+      claims = checked
+      const key = ring.keyFor(header.e, now)
+      if (key === undefined) {
+        // Either side may have missed a rotation: exchange states with the sender, drop this one.
+        if (header.e > ring.epoch + 1) return new Rejection('unknown-epoch')
+        this.init.onEpochMismatch?.(from)
+        return header.e > ring.epoch ? 'future-epoch' : 'stale-epoch'
+      }
+      const plaintext = open(key, envelope.body, envelope.aad)
+      if (plaintext === undefined) return new Rejection('decrypt-failed')
+      payload = plaintext
+    } else if (header.e !== 0 || header.k !== undefined || header.f !== undefined) {
+      return new Rejection('malformed')
+    }
+    if (!this.replay.accept(`${joined.topic}\u0000${from}`, header.i, header.q)) return new Rejection('replay')
+    return {
+      tenant: joined.tenant,
+      channel: joined.channel,
+      from,
+      ...(header.r !== undefined ? { role: header.r } : {}),
+      ...(claims !== undefined ? { claims } : {}),
+      sentAt: header.ts,
+      payload
+    }
+  }
+
+  private async onControl (msg: TenantMessage): Promise<Verdict> {
+    let state: TenantState
+    try {
+      const parsed = tenantStateSchema.safeParse(JSON.parse(new TextDecoder().decode(msg.payload)))
+      if (!parsed.success) return { reject: 'malformed' }
+      state = parsed.data
+    } catch {
+      return { reject: 'malformed' }
+    }
+    const result = await this.applyState(msg.tenant, state)
+    if (result === 'invalid') return { reject: 'bad-state-signature' }
+    return result === 'stale' ? 'ignore' : 'accept'
+  }
+}
+
+export function tenancy (init: TenancyInit = {}): (components: TenancyComponents) => Tenancy {
+  return (components) => new Tenancy(components, init)
+}
