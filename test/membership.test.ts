@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
 import { subscriptionsComplete } from './helpers/mesh.js'
+import { rejected } from './helpers/metrics.js'
 import { waitFor } from './helpers/wait.js'
 
 let sim: Sim | undefined
@@ -21,11 +22,6 @@ async function publishPresence (agent: Agent, payload: Uint8Array): Promise<void
   await agent.tenancy.join(tenant, 'presence', () => 'accept').publish(payload)
 }
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
-
-async function rejected (agent: Agent, reason: string): Promise<number> {
-  const metric = await agent.metrics.registry.getSingleMetric('conclave_gossip_rejected_total')?.get()
-  return metric?.values.find(v => v.labels.reason === reason)?.value ?? 0
-}
 
 async function steadyMesh (n: number): Promise<Sim> {
   const s = await Sim.start({ agents: n, overrides: { heartbeatMs: 300 } })

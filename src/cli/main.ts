@@ -5,6 +5,7 @@ import { keygenCommand } from './commands/keygen.js'
 import { simCommand } from './commands/sim.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
+import { tenantCreateCommand, tenantIssueCommand, tenantPublishCommand, tenantRotateCommand } from './commands/tenant.js'
 import { EXIT_CONFIG, EXIT_OK } from './exit.js'
 import { addAgentOptions, agentFlags } from './options.js'
 
@@ -34,9 +35,40 @@ export async function main (argv: string[]): Promise<number> {
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: { api?: string, json?: boolean }) => { code = await statusCommand(opts) })
 
+  const tenant = program.command('tenant').description('tenant authority: create tenants, issue and revoke credentials, rotate keys')
+  tenant.command('create').description('create a tenant authority (Ed25519 key and group key) in a 0600 file')
+    .option('--id <tenant>', 'tenant id (a-z, 0-9, ".", "_", "-")')
+    .option('--out <file>', 'tenant file to write (default <id>.tenant.json)')
+    .option('--force', 'replace an existing tenant file')
+    .action(async (opts: Parameters<typeof tenantCreateCommand>[0]) => { code = await tenantCreateCommand(opts) })
+  tenant.command('issue').description('issue a credential binding a peer id to the tenant')
+    .option('--tenant <file>', 'tenant file')
+    .option('--peer <peerId>', 'the agent\'s peer id (`conclave keygen` prints it)')
+    .option('--roles <roles>', 'roles granted, comma-separated (default: every role)')
+    .option('--ttl <duration>', 'validity, e.g. 30d, 12h (default 30d)')
+    .option('--out <file>', 'credential file to write (mode 0600)')
+    .action(async (opts: Parameters<typeof tenantIssueCommand>[0]) => { code = await tenantIssueCommand(opts) })
+  tenant.command('revoke').description('revoke peers: a new key epoch they cannot read, and a signed state members enforce')
+    .option('--tenant <file>', 'tenant file')
+    .option('--peer <peerIds>', 'peer ids to revoke, comma-separated')
+    .option('--out <file>', 'state file to write (default <tenant>.state-<epoch>.json)')
+    .option('--api <url>', 'hand the state to this running member, which gossips it')
+    .action(async (opts: Parameters<typeof tenantRotateCommand>[0]) => { code = await tenantRotateCommand(opts, true) })
+  tenant.command('rotate').description('rotate the group key: a new epoch sealed for every current member')
+    .option('--tenant <file>', 'tenant file')
+    .option('--out <file>', 'state file to write (default <tenant>.state-<epoch>.json)')
+    .option('--api <url>', 'hand the state to this running member, which gossips it')
+    .action(async (opts: Parameters<typeof tenantRotateCommand>[0]) => { code = await tenantRotateCommand(opts, false) })
+  tenant.command('publish').description('hand a state file from revoke/rotate to a running member')
+    .option('--state <file>', 'state file')
+    .option('--api <url>', 'agent API base URL')
+    .action(async (opts: Parameters<typeof tenantPublishCommand>[0]) => { code = await tenantPublishCommand(opts) })
+
   program.command('sim').description('run N agents in this process on loopback (demos and tests)')
     .option('--agents <n>', 'number of agents', '5')
     .option('--http-base-port <port>', 'HTTP port of agent-0; the others count up (0 = free ports)', '8080')
+    .option('--tenants <ids>', 'tenants to spread the agents over, each with an in-memory authority', 'demo')
+    .option('--open', 'no credentials: every agent in the open default tenant')
     .option('--mdns', 'discover with mDNS instead of bootstrapping from agent-0')
     .option('--mdns-service-tag <tag>', 'mDNS service tag')
     .option('--exit-when-converged', 'stop once every agent sees all others (exit 1 on timeout)')

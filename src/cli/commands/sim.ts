@@ -1,11 +1,14 @@
 import { configDefaults } from '../../config/index.js'
 import { createLogger, type LogLevel } from '../../logger/index.js'
 import { Sim } from '../../sim/index.js'
+import { isValidTenantId } from '../../tenancy/index.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 
 export interface SimOptions {
   agents: string
   httpBasePort: string
+  tenants: string
+  open?: boolean
   mdns?: boolean
   mdnsServiceTag?: string
   exitWhenConverged?: boolean
@@ -31,16 +34,23 @@ export async function simCommand (opts: SimOptions): Promise<number> {
       return EXIT_CONFIG
     }
   }
+  const tenants = opts.tenants.split(',').map(t => t.trim()).filter(t => t !== '')
+  const badTenant = tenants.find(t => !isValidTenantId(t))
+  if (tenants.length === 0 || badTenant !== undefined) {
+    process.stderr.write(`conclave: --tenants: "${badTenant ?? opts.tenants}" is not a tenant id (a-z, 0-9, ".", "_", "-")\n`)
+    return EXIT_CONFIG
+  }
   const n = agents as number
   const out = (line: string): void => { if (opts.json !== true) process.stdout.write(line + '\n') }
   const logger = createLogger({ level: opts.logLevel as LogLevel })
   const startedAt = Date.now()
-  out(`starting ${n} agents on 127.0.0.1${opts.mdns === true ? ' (mDNS discovery)' : ' (bootstrap from agent-0)'}…`)
+  out(`starting ${n} agents on 127.0.0.1${opts.mdns === true ? ' (mDNS discovery)' : ' (bootstrap from agent-0)'}, ${opts.open === true ? 'open default tenant (no credentials)' : `tenants ${tenants.join(', ')} (credentials issued in memory)`}…`)
   let sim: Sim
   try {
     sim = await Sim.start({
       agents: n,
       httpBasePort: httpBasePort as number,
+      tenants: opts.open === true ? 'open' : tenants,
       mdns: opts.mdns === true,
       mdnsServiceTag: opts.mdnsServiceTag ?? configDefaults.DEFAULT_MDNS_SERVICE_TAG,
       logger
@@ -49,7 +59,7 @@ export async function simCommand (opts: SimOptions): Promise<number> {
     process.stderr.write(`conclave: sim failed to start: ${(err as Error).message}\n`)
     return (err as Error).name === 'HttpListenError' ? EXIT_CONFIG : EXIT_FAILURE
   }
-  for (const a of sim.agents) out(`  ${a.config.name.padEnd(10)} ${a.peerId}  ${a.url}`)
+  for (const a of sim.agents) out(`  ${a.config.name.padEnd(10)} ${a.tenancy.tenants.join(',').padEnd(12)} ${a.peerId}  ${a.url}`)
 
   let stopRequested = false
   const stop = (): void => { stopRequested = true }
@@ -62,7 +72,7 @@ export async function simCommand (opts: SimOptions): Promise<number> {
   while (!stopRequested) {
     const converged = sim.convergedCount()
     if (converged !== last) {
-      out(`mesh: ${converged}/${n} agents see all ${n - 1} others alive (${Date.now() - startedAt} ms)`)
+      out(`mesh: ${converged}/${n} agents see all their tenant peers alive (${Date.now() - startedAt} ms)`)
       last = converged
     }
     if (converged === n && convergedAt === undefined) {

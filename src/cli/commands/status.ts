@@ -1,4 +1,4 @@
-import { parseHostPort } from '../../config/index.js'
+import { apiUrl } from '../api.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 import { formatAge, renderTable } from '../table.js'
 
@@ -9,21 +9,6 @@ export interface StatusOptions {
 
 interface Self { peerId: string, name: string, roles: string[], tenant: string, addrs: string[] }
 interface Peer { peerId: string, name: string, roles: string[], tenant: string, state: string, lastSeenMs: number }
-
-/** The API to ask: --api, else the agent's CONCLAVE_HTTP on this host, else :8080. */
-function apiUrl (opts: StatusOptions): string | Error {
-  if (opts.api !== undefined) {
-    try {
-      return new URL(opts.api).toString().replace(/\/$/, '')
-    } catch {
-      return new Error(`--api: "${opts.api}" is not a URL (e.g. http://127.0.0.1:8080)`)
-    }
-  }
-  const parsed = parseHostPort(process.env.CONCLAVE_HTTP ?? '127.0.0.1:8080')
-  if (typeof parsed === 'string') return new Error(`CONCLAVE_HTTP: ${parsed}`)
-  const host = parsed.host === '0.0.0.0' || parsed.host === '::' ? '127.0.0.1' : parsed.host
-  return `http://${host.includes(':') ? `[${host}]` : host}:${parsed.port}`
-}
 
 async function getJson<T> (url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })

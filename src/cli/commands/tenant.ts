@@ -1,0 +1,123 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { createTenant, issueCredential, readTenantFile, rotateTenant, tenancyDefaults, tenantStateSchema, writeCredentialFile, writeTenantFile, readStateClaims, type TenantState } from '../../tenancy/index.js'
+import { apiUrl } from '../api.js'
+import { parseDuration } from '../duration.js'
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
+
+/** A usage problem: reported with exit code 2. */
+class UsageError extends Error {}
+
+function fail (err: unknown): number {
+  process.stderr.write(`conclave: ${(err as Error).message}\n`)
+  return err instanceof UsageError || ['TenantFileError', 'TenantStateError'].includes((err as Error).name) ? EXIT_CONFIG : EXIT_FAILURE
+}
+
+function required (flag: string, value: string | undefined): string {
+  if (value === undefined || value.trim() === '') throw new UsageError(`${flag} is required`)
+  return value
+}
+
+/** `conclave tenant create`: a new tenant authority and its first group key, in a 0600 file. */
+export async function tenantCreateCommand (opts: { id?: string, out?: string, force?: boolean }): Promise<number> {
+  try {
+    const id = required('--id', opts.id)
+    const out = resolve(opts.out ?? `${id}.tenant.json`)
+    const file = await createTenant(id)
+    try {
+      await writeTenantFile(out, file, opts.force !== true)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${out} already exists (use --force to replace it: every credential it issued stops working)`)
+      throw err
+    }
+    process.stdout.write(`${out}\n`)
+    process.stderr.write(`conclave: tenant ${id} created; its authority key is in ${out} (keep it offline, mode 0600)\n`)
+    return EXIT_OK
+  } catch (err) {
+    return fail(err)
+  }
+}
+
+/** `conclave tenant issue`: a credential binding one peer id to the tenant, with roles and a validity window. */
+export async function tenantIssueCommand (opts: { tenant?: string, peer?: string, roles?: string, ttl?: string, out?: string }): Promise<number> {
+  try {
+    const tenantPath = resolve(required('--tenant', opts.tenant))
+    const peer = required('--peer', opts.peer)
+    const out = resolve(required('--out', opts.out))
+    const ttlMs = opts.ttl === undefined ? tenancyDefaults.DEFAULT_CREDENTIAL_TTL_MS : parseDuration('--ttl', opts.ttl)
+    if (ttlMs instanceof Error) throw new UsageError(ttlMs.message)
+    const roles = (opts.roles ?? '').split(',').map(r => r.trim()).filter(r => r !== '')
+    for (const role of roles) {
+      if (role !== tenancyDefaults.ANY_ROLE && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(role)) throw new UsageError(`--roles: role "${role}" must be lower-case letters, digits and '-'`)
+    }
+    const tenant = await readTenantFile(tenantPath)
+    const { file, credential } = await issueCredential(tenant, { peer, roles, ttlMs })
+    await writeCredentialFile(out, credential)
+    await writeTenantFile(tenantPath, file)
+    process.stdout.write(`${out}\n`)
+    process.stderr.write(`conclave: credential for ${peer} in tenant ${tenant.tenant} (roles ${roles.length === 0 ? '*' : roles.join(',')}) valid until ${new Date(Date.now() + ttlMs).toISOString()}\n`)
+    return EXIT_OK
+  } catch (err) {
+    return fail(err)
+  }
+}
+
+/**
+ * `conclave tenant revoke` and `conclave tenant rotate`: a new epoch with a fresh group key
+ * sealed for every member still admitted, written to --out and, with --api, handed to a running
+ * member, which adopts it and gossips it to the tenant.
+ */
+export async function tenantRotateCommand (opts: { tenant?: string, peer?: string, out?: string, api?: string }, revoke: boolean): Promise<number> {
+  try {
+    const tenantPath = resolve(required('--tenant', opts.tenant))
+    const peers = revoke ? required('--peer', opts.peer).split(',').map(p => p.trim()).filter(p => p !== '') : []
+    const tenant = await readTenantFile(tenantPath)
+    for (const peer of peers) {
+      if (!tenant.members.some(m => m.peer === peer)) throw new UsageError(`--peer: ${peer} holds no credential of tenant ${tenant.tenant}`)
+    }
+    const { file, state } = await rotateTenant(tenant, peers)
+    await writeTenantFile(tenantPath, file)
+    const out = resolve(opts.out ?? `${tenant.tenant}.state-${file.epoch}.json`)
+    await writeFile(out, JSON.stringify(state, null, 2) + '\n')
+    process.stdout.write(`${out}\n`)
+    process.stderr.write(`conclave: tenant ${tenant.tenant} is at epoch ${file.epoch}${peers.length > 0 ? `; revoked ${peers.join(', ')}` : ''}\n`)
+    if (opts.api !== undefined) return await publishState(tenant.tenant, state, opts.api)
+    process.stderr.write(`conclave: hand it to any member with \`conclave tenant publish --state ${out} --api <agent URL>\`\n`)
+    return EXIT_OK
+  } catch (err) {
+    return fail(err)
+  }
+}
+
+/** `conclave tenant publish`: give a tenant state file to a running member, which gossips it. */
+export async function tenantPublishCommand (opts: { state?: string, api?: string }): Promise<number> {
+  try {
+    const path = resolve(required('--state', opts.state))
+    let state: TenantState
+    try {
+      state = tenantStateSchema.parse(JSON.parse(await readFile(path, 'utf8')))
+    } catch (err) {
+      throw new UsageError(`--state: ${path} is not a tenant state file (${(err as Error).message.split('\n')[0] ?? ''})`)
+    }
+    const claims = readStateClaims(state)
+    if (claims === undefined) throw new UsageError(`--state: ${path} holds no readable tenant state`)
+    return await publishState(claims.tenant, state, required('--api', opts.api))
+  } catch (err) {
+    return fail(err)
+  }
+}
+
+async function publishState (tenant: string, state: TenantState, api: string): Promise<number> {
+  const base = apiUrl({ api })
+  if (base instanceof Error) throw new UsageError(base.message)
+  const res = await fetch(`${base}/v1/tenants/${encodeURIComponent(tenant)}/state`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(state),
+    signal: AbortSignal.timeout(10_000)
+  })
+  const body = await res.json().catch(() => ({})) as { result?: string, error?: string }
+  if (!res.ok) throw new Error(`${base} refused the state: ${body.error ?? res.status}`)
+  process.stderr.write(`conclave: ${base} ${body.result === 'stale' ? 'already had this state' : 'adopted the state and is gossiping it'}\n`)
+  return EXIT_OK
+}
