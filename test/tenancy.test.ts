@@ -218,6 +218,7 @@ describe('tenant isolation against a hostile peer', () => {
       await waitFor(() => gossipScore(victim.node.services.pubsub, h.peerId) < scoreBefore, { timeoutMs: 10_000, message: 'the attack did not lower the attacker\'s score' })
       for (const a of members('acme')) expect(acceptedBy(a).filter(m => m.from === h.peerId)).toHaveLength(attack.legit ?? 0)
       expect((await fetch(`${victim.url}/health`)).status).toBe(200)
+      await expectFullDelivery('acme')
     } finally {
       await h.stop()
     }
