@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../logger/index.js'
 import { Membership } from '../membership/index.js'
 import { AgentMetrics, Registry } from '../metrics/index.js'
 import { createConclaveNode, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
+import { Councils } from '../council/index.js'
 import { DEFAULT_TENANT, loadTenants, saveState, Tenancy, type TenantKeyring } from '../tenancy/index.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
 
@@ -43,16 +44,18 @@ export class Agent {
   readonly node: ConclaveLibp2p
   readonly tenancy: Tenancy
   readonly membership: Membership
+  readonly councils: Councils
   readonly metrics: AgentMetrics
   private readonly http: HttpServer
   private readonly log: Logger
   private stopping?: Promise<void>
 
-  private constructor (config: AgentConfig, node: ConclaveLibp2p, tenancy: Tenancy, membership: Membership, metrics: AgentMetrics, http: HttpServer, log: Logger) {
+  private constructor (config: AgentConfig, node: ConclaveLibp2p, tenancy: Tenancy, membership: Membership, councils: Councils, metrics: AgentMetrics, http: HttpServer, log: Logger) {
     this.config = config
     this.node = node
     this.tenancy = tenancy
     this.membership = membership
+    this.councils = councils
     this.metrics = metrics
     this.http = http
     this.log = log
@@ -70,12 +73,15 @@ export class Agent {
   static async start (config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
     const logger = options.logger ?? silentLogger()
     const tenants = options.keyrings?.map(r => r.tenant) ?? [DEFAULT_TENANT]
+    // Contending for a singleton is holding its role: announced, and granted by the credential.
+    const roles = [...new Set([...config.roles, ...config.singletons])]
     const metrics = new AgentMetrics(new Registry())
     const holder: { agent?: Agent } = {}
     const source: ApiSource = {
       self: () => holder.agent?.self() ?? { peerId: '', name: config.name, roles: config.roles, tenant: tenants[0] ?? DEFAULT_TENANT, tenants, addrs: [] },
       peers: () => holder.agent?.membership.peers() ?? [],
       notReadyReason: () => holder.agent === undefined ? 'starting' : holder.agent.notReadyReason(),
+      councils: () => holder.agent?.councils,
       applyState: async (tenant, state) => {
         if (holder.agent === undefined) return 'starting'
         const result = await holder.agent.tenancy.applyState(tenant, state, true)
@@ -90,7 +96,7 @@ export class Agent {
         credentials: config.credentials,
         peerId: peerIdFromPrivateKey(privateKey).toString(),
         requireTenant: config.requireTenant,
-        roles: config.roles,
+        roles,
         dataDir: config.dataDir
       })
       const node = await createConclaveNode({
@@ -133,7 +139,7 @@ export class Agent {
         }
       }, {
         name: config.name,
-        roles: config.roles,
+        roles,
         heartbeatMs: config.heartbeatMs,
         heartbeatBudget: config.heartbeatBudget,
         suspectMissed: config.suspectMissed,
@@ -148,7 +154,9 @@ export class Agent {
       })
       holderOfMembership.membership = membership
       await membership.start()
-      const agent = new Agent(config, node, tenancy, membership, metrics, http, logger)
+      const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership }, { roles: config.roles, singletons: config.singletons, name: config.name, logger })
+      await councils.start()
+      const agent = new Agent(config, node, tenancy, membership, councils, metrics, http, logger)
       holder.agent = agent
       logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
       return agent
@@ -187,8 +195,10 @@ export class Agent {
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info({ peerId: this.peerId }, 'agent leaving')
+      await this.councils.resignAll()
       await this.membership.leave()
       await delay(LEAVE_FLUSH_MS)
+      await this.councils.stop()
       await this.membership.stop()
       await this.tenancy.stop()
       await this.node.stop()
@@ -201,6 +211,7 @@ export class Agent {
   /** Stop without announcing leave: peers must detect the failure (tests of crash handling). */
   async crash (): Promise<void> {
     this.stopping ??= (async () => {
+      await this.councils.stop()
       await this.membership.stop()
       await this.tenancy.stop()
       await this.node.stop()

@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { PeerView } from '../membership/index.js'
 import { tenantStateSchema, type TenantState } from '../tenancy/index.js'
+import type { Councils } from '../council/index.js'
 
 /** What the HTTP API reads from the running agent. */
 export interface ApiSource {
@@ -9,6 +11,8 @@ export interface ApiSource {
   /** undefined when ready, else the reason it is not. */
   notReadyReason(): string | undefined
   metrics(): Promise<{ contentType: string, body: string }>
+  /** The agent's councils (undefined while starting). */
+  councils(): Pick<Councils, 'open' | 'list' | 'get' | 'dissolve' | 'leaders'> | undefined
   /** Adopt and gossip a tenant state signed by the tenant's authority (rotation, revocation). */
   applyState(tenant: string, state: TenantState): Promise<'adopted' | 'stale' | 'invalid' | 'starting'>
 }
@@ -16,9 +20,20 @@ export interface ApiSource {
 /** Largest request body the API reads. */
 const MAX_BODY_BYTES = 2 * 1024 * 1024
 
+/** A JSON request body, or the 400/413 response explaining why it is not one. */
+async function readJson (req: Request): Promise<unknown> {
+  try {
+    return JSON.parse(await req.text())
+  } catch {
+    return Response.json({ error: 'body is not JSON' }, { status: 400 })
+  }
+}
+
 /** The agent's HTTP API (JSON). Routes are listed in the README. */
 export function createApiApp (source: ApiSource): Hono {
   const app = new Hono()
+
+  app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: c => c.json({ error: `body exceeds ${MAX_BODY_BYTES} bytes` }, 413) }))
 
   app.get('/health', c => c.json({ status: 'ok' }))
 
@@ -41,17 +56,39 @@ export function createApiApp (source: ApiSource): Hono {
     return c.json(peers)
   })
 
+  app.get('/v1/councils', c => c.json(source.councils()?.list() ?? []))
+
+  app.post('/v1/councils', async c => {
+    const councils = source.councils()
+    if (councils === undefined) return c.json({ error: 'agent is starting' }, 503)
+    const body = await readJson(c.req.raw)
+    if (body instanceof Response) return body
+    try {
+      return c.json({ id: await councils.open(body) }, 201)
+    } catch (err) {
+      if ((err as Error).name === 'CouncilRequestError') return c.json({ error: (err as Error).message, field: (err as { field?: string }).field }, 400)
+      throw err
+    }
+  })
+
+  app.get('/v1/councils/:id', c => {
+    const view = source.councils()?.get(c.req.param('id'))
+    return view === undefined ? c.json({ error: `no council ${c.req.param('id')}` }, 404) : c.json(view)
+  })
+
+  app.delete('/v1/councils/:id', async c => {
+    const councils = source.councils()
+    if (councils?.get(c.req.param('id')) === undefined) return c.json({ error: `no council ${c.req.param('id')}` }, 404)
+    return c.json(await councils.dissolve(c.req.param('id')))
+  })
+
+  app.get('/v1/leaders', c => c.json(source.councils()?.leaders() ?? {}))
+
   app.post('/v1/tenants/:tenant/state', async c => {
     const tenant = c.req.param('tenant')
     if (!source.self().tenants.includes(tenant)) return c.json({ error: `this agent is not a member of tenant ${tenant}` }, 404)
-    const length = Number(c.req.header('content-length') ?? '0')
-    if (length > MAX_BODY_BYTES) return c.json({ error: `body exceeds ${MAX_BODY_BYTES} bytes` }, 413)
-    let body: unknown
-    try {
-      body = await c.req.json()
-    } catch {
-      return c.json({ error: 'body is not JSON' }, 400)
-    }
+    const body = await readJson(c.req.raw)
+    if (body instanceof Response) return body
     const parsed = tenantStateSchema.safeParse(body)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]

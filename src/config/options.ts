@@ -31,6 +31,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'mdns', env: 'CONCLAVE_MDNS', flag: 'mdns', description: 'Discover peers on the LAN with mDNS', default: 'true', schema: values.boolean },
   { key: 'mdnsServiceTag', env: 'CONCLAVE_MDNS_SERVICE_TAG', flag: 'mdns-service-tag', description: 'mDNS service name; only agents with the same tag find each other', default: C.DEFAULT_MDNS_SERVICE_TAG, schema: values.serviceTag },
   { key: 'roles', env: 'CONCLAVE_ROLES', flag: 'roles', description: 'Roles this agent can hold, comma-separated', default: '', schema: values.roles },
+  { key: 'singletons', env: 'CONCLAVE_SINGLETONS', flag: 'singletons', description: 'Singleton services this agent contends to lead in its tenant (exactly one leader each, see GET /v1/leaders), comma-separated', default: '', schema: values.roles },
   { key: 'maxConnections', env: 'CONCLAVE_MAX_CONNECTIONS', flag: 'max-connections', description: 'Cap on connections the dialer opens to discovered peers', default: String(C.DEFAULT_MAX_CONNECTIONS), schema: values.integer(1, 10_000) },
   { key: 'heartbeatMs', env: 'CONCLAVE_HEARTBEAT_MS', flag: 'heartbeat-ms', description: 'Base presence heartbeat interval (stretched as the tenant grows)', default: String(C.DEFAULT_HEARTBEAT_MS), schema: values.integer(50, 600_000) },
   { key: 'heartbeatBudget', env: 'CONCLAVE_HEARTBEAT_BUDGET', flag: 'heartbeat-budget', description: 'Mesh-wide presence heartbeats per second the tenant aims for', default: String(C.DEFAULT_HEARTBEAT_BUDGET), schema: values.integer(1, 100_000) },

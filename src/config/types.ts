@@ -15,6 +15,7 @@ export interface AgentConfig {
   mdns: boolean
   mdnsServiceTag: string
   roles: string[]
+  singletons: string[]
   maxConnections: number
   heartbeatMs: number
   heartbeatBudget: number

@@ -202,6 +202,16 @@ export class Membership implements Startable {
     }))
   }
 
+  /** State of one member of `tenant` in this agent's view (undefined: never heard of). */
+  stateOf (tenant: string, peerId: string): Member['state'] | undefined {
+    return this.view.get(tenant, peerId)?.state
+  }
+
+  /** Members of `tenant`, alive or suspect, whose record announces `role`. */
+  withRole (tenant: string, role: string): string[] {
+    return this.view.members(tenant).filter(({ member: m }) => (m.state === 'alive' || m.state === 'suspect') && m.record.roles.includes(role)).map(({ member: m }) => m.record.peerId)
+  }
+
   /** Members of `tenant` in `state`. */
   count (tenant: string, state: Member['state']): number {
     return this.view.count(tenant, state)

@@ -43,6 +43,12 @@ export interface SimInit {
    */
   overrides?: Partial<AgentConfig>
   /**
+   * Settings of agent `i` on top of `overrides` (e.g. singletons only some agents contend for).
+   *
+   * @default none
+   */
+  overridesFor?: (index: number) => Partial<AgentConfig>
+  /**
    * Roles of agent `i`.
    *
    * @default cycles tpm, senior-software-architect, coder, tester, reviewer
@@ -135,7 +141,8 @@ export class Sim {
       roles: this.init.roles?.(index) ?? [DEMO_ROLES[index % DEMO_ROLES.length] as string],
       logLevel: 'info',
       ...SIM_DEFAULTS,
-      ...this.init.overrides
+      ...this.init.overrides,
+      ...this.init.overridesFor?.(index)
     }
   }
 
@@ -148,7 +155,7 @@ export class Sim {
       const config = this.configFor(index, bootstrap.filter(a => a !== ''))
       const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
       const privateKey = await loadOrCreateIdentity(config.dataDir)
-      this.keyrings[index] = await this.issue(index, peerIdFromPrivateKey(privateKey).toString(), config.roles)
+      this.keyrings[index] = await this.issue(index, peerIdFromPrivateKey(privateKey).toString(), [...config.roles, ...config.singletons])
       const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] })
       this.agents[index] = agent
       started.push(agent)

@@ -1,0 +1,39 @@
+/** Defaults of `CouncilsInit` and of council requests. */
+
+/** Gossip channel of council messages: `/conclave/1/<tenant>/council`. */
+export const COUNCIL_CHANNEL = 'council'
+/**
+ * How long the opener waits for claims: a council whose core roles have no claimant by then
+ * fails. It does not wait that long when it need not: see `CLAIM_GATHER_MS`.
+ */
+export const DEFAULT_CLAIM_WINDOW_MS = 2_000
+/**
+ * Once every wanted role has a claimant, the opener proposes this long after the open (so that
+ * competing claims sent at once are weighed together), without waiting for the claim window.
+ */
+export const CLAIM_GATHER_MS = 150
+/** Lifetime of a council when the request gives none. */
+export const DEFAULT_COUNCIL_TTL_MS = 24 * 3_600_000
+/** A proposal not committed within this long is proposed again under a higher epoch. */
+export const PROPOSAL_TIMEOUT_MS = 1_500
+/** Councils one agent keeps (open, active or recently ended). */
+export const MAX_COUNCILS = 1_000
+/** Ended councils are forgotten after this long. */
+export const ENDED_RETENTION_MS = 10 * 60_000
+/** Largest council message accepted. */
+export const MAX_COUNCIL_MESSAGE_BYTES = 256 * 1024
+/** Roles per council request. */
+export const MAX_ROLES = 32
+/** Roles one agent holds in one council, unless the request allows more. */
+export const DEFAULT_MAX_ROLES_PER_AGENT = 1
+/** Until a council commits, claimants announce their claim again this often (late joiners, lost gossip). */
+export const CLAIM_REPEAT_MS = 1_000
+/** Singleton elections (`CONCLAVE_SINGLETONS`) collect claims this long before the first proposal. */
+export const SINGLETON_CLAIM_WINDOW_MS = 500
+/**
+ * A new contender waits this long before it may coordinate a singleton's first election, so its
+ * membership view (and any leader already elected, announced to new subscribers) reaches it first.
+ */
+export const SINGLETON_SETTLE_MS = 3_000
+/** A coordinator announces a council again to newcomers at most this often. */
+export const ANNOUNCE_MIN_INTERVAL_MS = 1_000

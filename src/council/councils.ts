@@ -1,0 +1,650 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import { fromString, toString } from 'uint8arrays'
+import { silentLogger, type Logger } from '../logger/index.js'
+import type { MemberChange, MemberState } from '../membership/index.js'
+import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
+import * as C from './constants.js'
+import { CouncilRequestError, UnknownCouncilError } from './errors.js'
+import { councilMessageSchema, openRequestSchema, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type Seat } from './messages.js'
+import { assignRoster, rank, type Claim } from './roster.js'
+
+export type CouncilState = 'forming' | 'active' | 'degraded' | 'dissolved' | 'failed'
+
+/** A council as the API shows it. */
+export interface CouncilView {
+  id: string
+  tenant: string
+  project: string
+  state: CouncilState
+  epoch: number
+  coordinator: string | null
+  roster: Seat[]
+  coreRoles: string[]
+  optionalRoles: string[]
+  createdAt: number
+  activatedAt: number | null
+  reason?: string
+}
+
+export interface CouncilsInit {
+  /**
+   * Roles this agent can hold (`CONCLAVE_ROLES`); it claims them in councils that want them.
+   *
+   * @default []
+   */
+  roles?: string[]
+  /**
+   * Singletons this agent contends for (`CONCLAVE_SINGLETONS`), in its first tenant.
+   *
+   * @default []
+   */
+  singletons?: string[]
+  /**
+   * Name announced with claims.
+   *
+   * @default the peer id
+   */
+  name?: string
+  /**
+   * A proposal not committed within this long is proposed again under a higher epoch.
+   *
+   * @default 1500
+   */
+  proposalTimeoutMs?: number
+  /**
+   * Structured logger.
+   *
+   * @default silent
+   */
+  logger?: Logger
+}
+
+/** The parts of membership councils use: who is alive, and changes. */
+export interface CouncilMembership {
+  stateOf(tenant: string, peerId: string): MemberState | undefined
+  onChange(listener: (change: MemberChange) => void): () => void
+  /** Members of a tenant announcing a role (singleton contenders announce the singleton's name). */
+  withRole(tenant: string, role: string): string[]
+}
+
+export interface CouncilsComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  tenancy: Tenancy
+  membership: CouncilMembership
+}
+
+interface Pending {
+  epoch: number
+  roster: Seat[]
+  members: string[]
+  base: string[]
+  digest: string
+  acks: Map<string, string>
+  since: number
+}
+
+interface Council {
+  d: Descriptor
+  state: CouncilState
+  reason?: string
+  epoch: number
+  roster: Seat[]
+  /** Members of the committed epoch: a majority of them must acknowledge the next one. */
+  members: string[]
+  coordinator?: string
+  activatedAt?: number
+  endedAt?: number
+  claims: Map<string, Claim>
+  resigned: Set<string>
+  /** Highest epoch this agent acknowledged or saw committed: it acknowledges nothing lower. */
+  promised: number
+  pending?: Pending
+  lastCommit?: CommitMessage
+  claimed: boolean
+  lastClaimAt: number
+  /** When the first proposal may be made (singletons: after the contender settled in). */
+  formationAt?: number
+  lastAnnounceAt: number
+  /** Highest epoch this agent proposed: a new proposal always goes higher. */
+  proposed: number
+}
+
+const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
+
+/** Digest of a proposal: what a member's acknowledgement signs. */
+export function proposalDigest (id: string, epoch: number, roster: Seat[], members: string[], base: string[]): string {
+  return createHash('sha256').update(JSON.stringify([id, epoch, roster, members, base])).digest('base64')
+}
+
+/**
+ * Councils over gossip, without a central coordinator service. The opener (or, for a
+ * singleton, the lowest-ranked contender) coordinates formation; the roster is a deterministic
+ * function of the claims; a roster commits under an epoch once a majority of the previous
+ * epoch's members (at formation: of the claimants) signed it, and anyone can verify the commit.
+ * Each member acknowledges at most one proposal per epoch and never a lower epoch than one it
+ * acknowledged, so two rosters can never both commit under one epoch, and the minority side of a
+ * partition commits nothing. When a holder dies or leaves, the first live member in a
+ * deterministic order proposes the next epoch.
+ */
+export class Councils implements Startable {
+  private readonly components: CouncilsComponents
+  private readonly init: CouncilsInit
+  private readonly log: Logger
+  private readonly councils = new Map<string, Council>()
+  private readonly channels = new Map<string, TenantChannel>()
+  private readonly roles: string[]
+  private readonly self: string
+  private readonly proposalTimeoutMs: number
+  private readonly listeners = new Set<(view: CouncilView) => void>()
+  private unsubscribe?: () => void
+  private timer?: ReturnType<typeof setInterval>
+  private started = false
+
+  constructor (components: CouncilsComponents, init: CouncilsInit = {}) {
+    this.components = components
+    this.init = init
+    this.log = (init.logger ?? silentLogger()).child({ component: 'councils' })
+    this.roles = init.roles ?? []
+    this.self = components.peerId.toString()
+    this.proposalTimeoutMs = init.proposalTimeoutMs ?? C.PROPOSAL_TIMEOUT_MS
+  }
+
+  readonly [Symbol.toStringTag] = 'conclave:councils'
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    const { tenancy } = this.components
+    for (const tenant of tenancy.tenants) {
+      this.channels.set(tenant, tenancy.join(tenant, C.COUNCIL_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_COUNCIL_MESSAGE_BYTES }))
+    }
+    this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
+    this.timer = setInterval(() => { this.tick() }, 250)
+    this.timer.unref()
+    const tenant = tenancy.tenants[0]
+    if (tenant !== undefined) for (const name of this.init.singletons ?? []) this.contend(tenant, name)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.timer)
+    this.unsubscribe?.()
+    for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
+    this.channels.clear()
+  }
+
+  /** Listen to every council change; returns an unsubscribe function. */
+  onChange (listener: (view: CouncilView) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Open a council (validated like the HTTP body); resolves to its id. Throws `CouncilRequestError`. */
+  async open (body: unknown): Promise<string> {
+    const parsed = openRequestSchema.safeParse(body)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new CouncilRequestError(issue?.path.join('.') || 'body', issue?.message ?? 'invalid')
+    }
+    const req = parsed.data
+    const tenants = this.components.tenancy.tenants
+    const tenant = req.tenant ?? tenants[0]
+    if (tenant === undefined || !tenants.includes(tenant)) throw new CouncilRequestError('tenant', `this agent is not a member of tenant ${req.tenant ?? ''}`)
+    const overlap = req.coreRoles.filter(r => req.optionalRoles.includes(r))
+    if (overlap.length > 0) throw new CouncilRequestError('optionalRoles', `${overlap.join(', ')} also listed in coreRoles`)
+    if (new Set(req.coreRoles).size !== req.coreRoles.length) throw new CouncilRequestError('coreRoles', 'a role is listed twice')
+    const d: Descriptor = {
+      id: `c-${randomBytes(9).toString('base64url')}`,
+      tenant,
+      project: req.project,
+      coreRoles: req.coreRoles,
+      optionalRoles: req.optionalRoles,
+      claimWindowMs: req.claimWindowMs ?? C.DEFAULT_CLAIM_WINDOW_MS,
+      ttlMs: req.ttlMs ?? C.DEFAULT_COUNCIL_TTL_MS,
+      maxRolesPerAgent: req.maxRolesPerAgent ?? C.DEFAULT_MAX_ROLES_PER_AGENT,
+      createdAt: Date.now(),
+      opener: this.self
+    }
+    this.adopt(d)
+    await this.send(tenant, { type: 'open', council: d })
+    this.claimIfEligible(this.councils.get(d.id) as Council)
+    return d.id
+  }
+
+  /** End a council for every member (DELETE). */
+  async dissolve (id: string, reason = 'dissolved by request'): Promise<CouncilView> {
+    const c = this.councils.get(id)
+    if (c === undefined) throw new UnknownCouncilError(id)
+    this.end(c, 'dissolved', reason)
+    await this.send(c.d.tenant, { type: 'end', id, state: 'dissolved', reason })
+    return this.view(c)
+  }
+
+  /** Withdraw from every council this agent holds a seat in (graceful leave): they hand over at once. */
+  async resignAll (): Promise<void> {
+    const sends: Array<Promise<void>> = []
+    for (const c of this.councils.values()) {
+      if (isEnded(c.state) || !c.members.includes(this.self)) continue
+      sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id }))
+    }
+    await Promise.allSettled(sends)
+  }
+
+  list (): CouncilView[] {
+    return [...this.councils.values()].filter(c => c.d.singleton !== true).map(c => this.view(c))
+  }
+
+  get (id: string): CouncilView | undefined {
+    const c = this.councils.get(id)
+    return c === undefined ? undefined : this.view(c)
+  }
+
+  /** Committed leader of every singleton this agent knows of. */
+  leaders (): Record<string, { peerId: string, epoch: number }> {
+    const out: Record<string, { peerId: string, epoch: number }> = {}
+    for (const c of this.councils.values()) {
+      const holder = c.roster[0]
+      if (c.d.singleton === true && holder !== undefined && !isEnded(c.state)) out[holder.role] = { peerId: holder.peerId, epoch: c.epoch }
+    }
+    return out
+  }
+
+  /** Fencing: whether an action under `epoch` is still current for council `id`. */
+  isCurrent (id: string, epoch: number): boolean {
+    const c = this.councils.get(id)
+    return c !== undefined && !isEnded(c.state) && epoch >= c.epoch
+  }
+
+  // --- views --------------------------------------------------------------------------------
+
+  private view (c: Council): CouncilView {
+    return {
+      id: c.d.id,
+      tenant: c.d.tenant,
+      project: c.d.project,
+      state: c.state,
+      epoch: c.epoch,
+      coordinator: c.coordinator ?? c.d.opener ?? null,
+      roster: c.roster.map(s => ({ ...s })),
+      coreRoles: c.d.coreRoles,
+      optionalRoles: c.d.optionalRoles,
+      createdAt: c.d.createdAt,
+      activatedAt: c.activatedAt ?? null,
+      ...(c.reason !== undefined ? { reason: c.reason } : {})
+    }
+  }
+
+  private changed (c: Council): void {
+    const view = this.view(c)
+    for (const listener of this.listeners) {
+      try {
+        listener(view)
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'council listener failed')
+      }
+    }
+  }
+
+  // --- local state --------------------------------------------------------------------------
+
+  /** Remember a council from any message that describes it. */
+  private adopt (d: Descriptor): Council {
+    let c = this.councils.get(d.id)
+    if (c !== undefined) return c
+    if (this.councils.size >= C.MAX_COUNCILS) this.forgetEnded(true)
+    c = { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, lastAnnounceAt: 0, proposed: 0 }
+    this.councils.set(d.id, c)
+    this.log.debug({ council: d.id, project: d.project }, 'council opened')
+    this.changed(c)
+    return c
+  }
+
+  private end (c: Council, state: 'dissolved' | 'failed', reason: string): void {
+    if (isEnded(c.state)) return
+    c.state = state
+    c.reason = reason
+    c.endedAt = Date.now()
+    c.pending = undefined
+    this.log.info({ council: c.d.id, state, reason }, 'council ended')
+    this.changed(c)
+  }
+
+  private forgetEnded (all = false): void {
+    const now = Date.now()
+    for (const [id, c] of this.councils) {
+      if (c.endedAt !== undefined && (all || now - c.endedAt > C.ENDED_RETENTION_MS)) this.councils.delete(id)
+    }
+  }
+
+  private alive (tenant: string, peerId: string): boolean {
+    if (peerId === this.self) return this.started
+    const state = this.components.membership.stateOf(tenant, peerId)
+    return state === 'alive' || state === 'suspect'
+  }
+
+  /** Seats this agent holds in other live councils (its load, for tie-breaking). */
+  private load (except: string): number {
+    let n = 0
+    for (const c of this.councils.values()) {
+      if (c.d.id !== except && !isEnded(c.state)) n += c.roster.filter(s => s.peerId === this.self).length
+    }
+    return n
+  }
+
+  private claimIfEligible (c: Council): void {
+    if (isEnded(c.state)) return
+    const wanted = [...c.d.coreRoles, ...c.d.optionalRoles]
+    const roles = c.d.singleton === true ? (this.init.singletons?.includes(c.d.coreRoles[0] ?? '') === true ? c.d.coreRoles : []) : this.roles.filter(r => wanted.includes(r))
+    if (roles.length === 0) return
+    const claim: Claim = { peerId: this.self, name: this.init.name ?? this.self, roles, load: this.load(c.d.id) }
+    c.claims.set(this.self, claim)
+    c.claimed = true
+    c.lastClaimAt = Date.now()
+    void this.send(c.d.tenant, { type: 'claim', id: c.d.id, roles, load: claim.load, name: claim.name })
+  }
+
+  /** Contend for a singleton: a council every contender opens under the same id. */
+  private contend (tenant: string, name: string): void {
+    const d: Descriptor = {
+      id: `singleton/${name}`,
+      tenant,
+      project: name,
+      coreRoles: [name],
+      optionalRoles: [],
+      claimWindowMs: C.SINGLETON_CLAIM_WINDOW_MS,
+      ttlMs: Number.MAX_SAFE_INTEGER,
+      maxRolesPerAgent: 1,
+      createdAt: 0,
+      singleton: true
+    }
+    const c = this.adopt(d)
+    c.formationAt = Date.now() + C.SINGLETON_SETTLE_MS
+    this.claimIfEligible(c)
+  }
+
+  // --- coordination -------------------------------------------------------------------------
+
+  /**
+   * Who coordinates now, in every member's eyes alike: before the first commit the opener (or
+   * the lowest-ranked live claimant once the opener is gone), after it the committing
+   * coordinator while alive, else the lowest-ranked live member of the committed epoch.
+   */
+  private coordinatorOf (c: Council): string | undefined {
+    const t = c.d.tenant
+    const preferred = c.epoch === 0 ? c.d.opener : c.coordinator
+    if (preferred !== undefined && this.alive(t, preferred) && !c.resigned.has(preferred)) return preferred
+    const pool = c.epoch === 0 ? [...c.claims.keys()] : c.members
+    return pool.filter(p => this.alive(t, p) && !c.resigned.has(p)).sort((a, b) => rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1)[0]
+  }
+
+  /**
+   * A singleton's first electorate: every contender the view knows (they announce the
+   * singleton's role), not only those whose claims arrived, so that a contender cut off from the
+   * others cannot elect itself alone.
+   */
+  private contenders (c: Council, claimants: string[]): string[] {
+    return [...new Set([...claimants, ...this.components.membership.withRole(c.d.tenant, c.d.coreRoles[0] as string)])].sort()
+  }
+
+  /** The claims that can hold seats now: live, not resigned. */
+  private eligibleClaims (c: Council): Claim[] {
+    return [...c.claims.values()].filter(cl => this.alive(c.d.tenant, cl.peerId) && !c.resigned.has(cl.peerId))
+  }
+
+  private tick (): void {
+    if (!this.started) return
+    const now = Date.now()
+    for (const c of this.councils.values()) {
+      if (isEnded(c.state)) continue
+      if (now - c.d.createdAt > c.d.ttlMs) {
+        this.end(c, 'dissolved', 'ttl expired')
+        continue
+      }
+      if (c.epoch === 0 && c.claimed && now - c.lastClaimAt > C.CLAIM_REPEAT_MS) this.claimIfEligible(c)
+      this.reconcile(c, now)
+    }
+    this.forgetEnded()
+  }
+
+  /** If this agent coordinates `c` and its roster no longer matches what it should be, propose. */
+  private reconcile (c: Council, now = Date.now()): void {
+    if (isEnded(c.state) || this.coordinatorOf(c) !== this.self) return
+    if (c.pending !== undefined) {
+      if (now - c.pending.since < this.proposalTimeoutMs) return
+      this.log.debug({ council: c.d.id, epoch: c.pending.epoch, acks: c.pending.acks.size }, 'proposal timed out; proposing again')
+      c.pending = undefined
+    }
+    const claims = this.eligibleClaims(c)
+    const { roster, unfilled } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
+    const missingCore = unfilled.filter(r => c.d.coreRoles.includes(r))
+    if (c.epoch === 0) {
+      // Formation: at the end of the claim window, or earlier once every wanted role is claimed.
+      const windowEnd = c.formationAt ?? c.d.createdAt + c.d.claimWindowMs
+      const early = c.d.singleton !== true && unfilled.length === 0 && now >= c.d.createdAt + Math.min(C.CLAIM_GATHER_MS, c.d.claimWindowMs)
+      if (now < windowEnd && !early) return
+    }
+    if (c.epoch === 0 && missingCore.length > 0) {
+      if (c.d.singleton === true) return
+      const reason = `no claimant for core role ${missingCore.join(', ')} when the claim window ended`
+      this.end(c, 'failed', reason)
+      void this.send(c.d.tenant, { type: 'end', id: c.d.id, state: 'failed', reason })
+      return
+    }
+    const members = claims.map(cl => cl.peerId).sort()
+    if (c.epoch > 0 && sameRoster(roster, c.roster) && sameSet(members, c.members)) return
+    if (c.epoch > 0 && sameRoster(roster, c.roster) && c.members.every(m => members.includes(m))) return // only newcomers: no new epoch needed
+    const base = c.epoch > 0 ? c.members : c.d.singleton === true ? this.contenders(c, members) : members
+    const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
+    c.proposed = epoch
+    const digest = proposalDigest(c.d.id, epoch, roster, members, base)
+    c.pending = { epoch, roster, members, base, digest, acks: new Map(), since: now }
+    this.log.debug({ council: c.d.id, epoch, roster: roster.map(s => `${s.role}=${s.name}`) }, 'proposing roster')
+    void this.send(c.d.tenant, { type: 'propose', council: c.d, epoch, roster, members, base })
+    // The coordinator acknowledges its own proposal like any member.
+    void this.acknowledge(c, epoch, digest, base)
+  }
+
+  private async acknowledge (c: Council, epoch: number, digest: string, base: string[]): Promise<void> {
+    if (!base.includes(this.self) || epoch <= c.promised) return
+    c.promised = epoch
+    const sig = toString(await this.components.privateKey.sign(fromString(ACK_DOMAIN + digest)), 'base64')
+    this.recordAck(c, this.self, epoch, digest, sig)
+    await this.send(c.d.tenant, { type: 'ack', id: c.d.id, epoch, digest, sig })
+  }
+
+  private recordAck (c: Council, from: string, epoch: number, digest: string, sig: string): void {
+    const p = c.pending
+    if (p === undefined || p.epoch !== epoch || p.digest !== digest || !p.base.includes(from)) return
+    p.acks.set(from, sig)
+    if (p.acks.size * 2 <= p.base.length) return
+    const commit: CommitMessage = { type: 'commit', council: c.d, epoch, roster: p.roster, members: p.members, base: p.base, acks: [...p.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
+    c.pending = undefined
+    this.apply(c, commit, this.self)
+    void this.send(c.d.tenant, commit)
+  }
+
+  private apply (c: Council, commit: CommitMessage, coordinator: string): void {
+    const before = c.state
+    c.epoch = commit.epoch
+    c.promised = Math.max(c.promised, commit.epoch)
+    c.roster = commit.roster
+    c.members = commit.members
+    c.coordinator = coordinator
+    c.lastCommit = commit
+    if (c.pending !== undefined && c.pending.epoch <= commit.epoch) c.pending = undefined
+    for (const m of commit.members) if (!c.claims.has(m)) c.claims.set(m, { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
+    this.refreshState(c)
+    if (c.state === 'active' && c.activatedAt === undefined) c.activatedAt = Date.now()
+    this.log.info({ council: c.d.id, epoch: c.epoch, state: c.state, from: before, roster: c.roster.map(s => `${s.role}=${s.name}`) }, 'roster committed')
+    this.changed(c)
+  }
+
+  /** active when every core role is held by a live member, degraded otherwise (and reassigning). */
+  private refreshState (c: Council): void {
+    if (isEnded(c.state) || c.epoch === 0) return
+    const lost = c.d.coreRoles.filter(role => {
+      const seat = c.roster.find(s => s.role === role)
+      return seat === undefined || !this.alive(c.d.tenant, seat.peerId) || c.resigned.has(seat.peerId)
+    })
+    const next: CouncilState = lost.length === 0 ? 'active' : 'degraded'
+    if (next === 'degraded') c.reason = `core role ${lost.join(', ')} lost; reassigning`
+    else delete c.reason
+    if (next !== c.state) {
+      c.state = next
+      this.changed(c)
+    }
+  }
+
+  // --- messages -----------------------------------------------------------------------------
+
+  private async send (tenant: string, message: CouncilMessage): Promise<void> {
+    const channel = this.channels.get(tenant)
+    if (channel === undefined) return
+    try {
+      await channel.publish(new TextEncoder().encode(JSON.stringify(message)))
+    } catch (err) {
+      this.log.debug({ type: message.type, err: (err as Error).message }, 'council publish failed')
+    }
+  }
+
+  private readonly onMessage = async (msg: TenantMessage): Promise<Verdict> => {
+    let message: CouncilMessage
+    try {
+      const parsed = councilMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(msg.payload)))
+      if (!parsed.success) return { reject: 'malformed' }
+      message = parsed.data
+    } catch {
+      return { reject: 'malformed' }
+    }
+    if ('council' in message && message.council.tenant !== msg.tenant) return { reject: 'wrong-tenant' }
+    switch (message.type) {
+      case 'open': {
+        if (message.council.opener !== msg.from) return { reject: 'sender-mismatch' }
+        const c = this.adopt(message.council)
+        this.claimIfEligible(c)
+        return 'accept'
+      }
+      case 'claim': {
+        const c = this.councils.get(message.id)
+        // Relays that do not know the council (yet) still pass the claim on to the coordinator.
+        if (c === undefined || isEnded(c.state)) return 'accept'
+        const wanted = [...c.d.coreRoles, ...c.d.optionalRoles]
+        if (message.roles.some(r => !wanted.includes(r))) return { reject: 'unwanted-role' }
+        // A credential must grant every role claimed (the open tenant has no credentials).
+        if (msg.claims !== undefined && c.d.singleton !== true && !message.roles.every(r => msg.claims?.roles.includes('*') === true || msg.claims?.roles.includes(r) === true)) return { reject: 'role-not-granted' }
+        c.claims.set(msg.from, { peerId: msg.from, name: message.name, roles: message.roles, load: message.load })
+        this.reconcile(c)
+        return 'accept'
+      }
+      case 'resign': {
+        const c = this.councils.get(message.id)
+        if (c === undefined) return 'accept'
+        c.resigned.add(msg.from)
+        this.refreshState(c)
+        this.reconcile(c)
+        return 'accept'
+      }
+      case 'propose': return await this.onPropose(msg.from, message)
+      case 'ack': {
+        // Every agent checks the signature: acks must cross relays to reach the coordinator.
+        if (!await verifyAck(msg.from, message.digest, message.sig)) return { reject: 'bad-ack-signature' }
+        const c = this.councils.get(message.id)
+        if (c !== undefined) this.recordAck(c, msg.from, message.epoch, message.digest, message.sig)
+        return 'accept'
+      }
+      case 'commit': return await this.onCommit(msg.from, message)
+      case 'end': {
+        const c = this.councils.get(message.id)
+        if (c === undefined) return 'accept'
+        this.end(c, message.state, message.reason)
+        return 'accept'
+      }
+    }
+  }
+
+  /** Acknowledge a proposal if this member may; relay it either way (others may need it). */
+  private async onPropose (from: string, p: ProposeMessage): Promise<Verdict> {
+    if (new Set(p.roster.map(s => s.role)).size !== p.roster.length) return { reject: 'duplicate-seat' }
+    const c = this.adopt(p.council)
+    if (isEnded(c.state) || from === this.self) return 'accept'
+    // Fencing: never acknowledge an epoch not above one already acknowledged or committed, and
+    // only a proposal that builds on the epoch this member committed (its base is that epoch's members).
+    if (p.epoch <= c.promised || (c.epoch > 0 && !sameSet(p.base, c.members))) return 'accept'
+    await this.acknowledge(c, p.epoch, proposalDigest(c.d.id, p.epoch, p.roster, p.members, p.base), p.base)
+    return 'accept'
+  }
+
+  private async onCommit (from: string, commit: CommitMessage): Promise<Verdict> {
+    const c = this.adopt(commit.council)
+    if (commit.epoch <= c.epoch) return 'accept'
+    const digest = proposalDigest(commit.council.id, commit.epoch, commit.roster, commit.members, commit.base)
+    const signers = new Set<string>()
+    for (const ack of commit.acks) {
+      if (!commit.base.includes(ack.peerId) || signers.has(ack.peerId)) continue
+      if (await verifyAck(ack.peerId, digest, ack.sig)) signers.add(ack.peerId)
+    }
+    if (signers.size * 2 <= commit.base.length) return { reject: 'no-quorum' }
+    const roles = new Set<string>()
+    for (const seat of commit.roster) {
+      if (roles.has(seat.role)) return { reject: 'duplicate-seat' }
+      roles.add(seat.role)
+    }
+    if (isEnded(c.state)) return 'accept'
+    this.apply(c, commit, from)
+    return 'accept'
+  }
+
+  private readonly onMemberChange = (change: MemberChange): void => {
+    if (change.state !== 'dead' && change.state !== 'left' && change.state !== 'alive') return
+    const newcomer = change.state === 'alive' && (change.reason === 'joined' || change.reason === 'rejoined')
+    for (const c of this.councils.values()) {
+      if (c.d.tenant !== change.tenant || isEnded(c.state)) continue
+      if (change.state === 'alive') c.resigned.delete(change.peerId)
+      if (newcomer) this.announce(c)
+      this.refreshState(c)
+      this.reconcile(c)
+    }
+  }
+
+  /**
+   * Gossip is not stored: an agent that joins later learns of a council because its coordinator
+   * announces it again (the open while forming, the latest commit after), at most once a second.
+   */
+  private announce (c: Council): void {
+    const now = Date.now()
+    if (this.coordinatorOf(c) !== this.self || now - c.lastAnnounceAt < C.ANNOUNCE_MIN_INTERVAL_MS) return
+    c.lastAnnounceAt = now
+    if (c.lastCommit !== undefined) void this.send(c.d.tenant, c.lastCommit)
+    else if (c.d.opener === this.self) void this.send(c.d.tenant, { type: 'open', council: c.d })
+  }
+}
+
+async function verifyAck (peer: string, digest: string, sig: string): Promise<boolean> {
+  try {
+    const key = peerIdFromString(peer).publicKey
+    if (key == null) return false
+    return await key.verify(fromString(ACK_DOMAIN + digest), fromString(sig, 'base64'))
+  } catch {
+    return false
+  }
+}
+
+function isEnded (state: CouncilState): boolean {
+  return state === 'dissolved' || state === 'failed'
+}
+
+function sameRoster (a: Seat[], b: Seat[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.role === b[i]?.role && s.peerId === b[i]?.peerId)
+}
+
+function sameSet (a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every(x => b.includes(x))
+}
+
+export function councils (init: CouncilsInit = {}): (components: CouncilsComponents) => Councils {
+  return (components) => new Councils(components, init)
+}

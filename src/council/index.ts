@@ -1,0 +1,5 @@
+export { Councils, councils, proposalDigest, type CouncilsInit, type CouncilsComponents, type CouncilMembership, type CouncilView, type CouncilState } from './councils.js'
+export { assignRoster, rank, type Claim, type AssignInput } from './roster.js'
+export { openRequestSchema, councilMessageSchema, type Seat, type OpenRequest, type Descriptor } from './messages.js'
+export { CouncilRequestError, UnknownCouncilError } from './errors.js'
+export * as councilDefaults from './constants.js'

@@ -1,0 +1,69 @@
+import { z } from 'zod'
+import { MAX_ROLES } from './constants.js'
+
+const role = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a role is lower-case letters, digits and "-"')
+const id = z.string().min(1).max(128)
+const peer = z.string().min(1).max(128)
+
+export const seatSchema = z.object({ role, peerId: peer, name: z.string().max(64) })
+export type Seat = z.infer<typeof seatSchema>
+
+/** What `POST /v1/councils` accepts. */
+export const openRequestSchema = z.object({
+  project: z.string().min(1).max(200),
+  coreRoles: z.array(role).min(1).max(MAX_ROLES),
+  optionalRoles: z.array(role).max(MAX_ROLES).default([]),
+  claimWindowMs: z.number().int().min(10).max(600_000).optional(),
+  ttlMs: z.number().int().min(1_000).max(365 * 86_400_000).optional(),
+  maxRolesPerAgent: z.number().int().min(1).max(MAX_ROLES).optional(),
+  /** Tenant to open it in, when the agent belongs to several. */
+  tenant: z.string().min(1).max(64).optional()
+}).strict()
+export type OpenRequest = z.infer<typeof openRequestSchema>
+
+const members = z.array(peer).max(10_000)
+
+/** What every member knows of a council: travels with open, propose and commit, so a late joiner learns it from any of them. */
+export const descriptorSchema = z.object({
+  id,
+  tenant: z.string().min(1).max(64),
+  project: z.string().min(1).max(200),
+  coreRoles: z.array(role).min(1).max(MAX_ROLES),
+  optionalRoles: z.array(role).max(MAX_ROLES),
+  claimWindowMs: z.number().int().nonnegative(),
+  ttlMs: z.number().int().positive(),
+  maxRolesPerAgent: z.number().int().positive(),
+  createdAt: z.number().int().nonnegative(),
+  /** Who opened it (coordinates the formation); absent for a singleton, which every contender opens. */
+  opener: peer.optional(),
+  singleton: z.boolean().optional()
+})
+export type Descriptor = z.infer<typeof descriptorSchema>
+
+/** Council messages on `/conclave/1/<tenant>/council`. The envelope's sender is authenticated. */
+export const councilMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('open'), council: descriptorSchema }),
+  /** The sender can hold these roles of the council; `load` is how many seats it holds elsewhere. */
+  z.object({ type: z.literal('claim'), id, roles: z.array(role).max(MAX_ROLES), load: z.number().int().nonnegative(), name: z.string().max(64) }),
+  /** The sender withdraws from the council (graceful leave): hand its seat over now. */
+  z.object({ type: z.literal('resign'), id }),
+  /** A coordinator proposes `roster` for `epoch`; `members` acknowledge it, a majority of `base` commits it. */
+  z.object({ type: z.literal('propose'), council: descriptorSchema, epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members }),
+  /** A member's signed acknowledgement of the proposal with this digest. */
+  z.object({ type: z.literal('ack'), id, epoch: z.number().int().positive(), digest: z.string().min(1).max(128), sig: z.string().min(1).max(256) }),
+  /** The proposal, with the acknowledgements of a majority of `base`: anyone can verify it. */
+  z.object({
+    type: z.literal('commit'),
+    council: descriptorSchema,
+    epoch: z.number().int().positive(),
+    roster: z.array(seatSchema).max(MAX_ROLES * 4),
+    members,
+    base: members,
+    acks: z.array(z.object({ peerId: peer, sig: z.string().min(1).max(256) })).max(10_000)
+  }),
+  /** The council ended: dissolved (DELETE or ttl) or failed (a core role without claimant). */
+  z.object({ type: z.literal('end'), id, state: z.enum(['dissolved', 'failed']), reason: z.string().max(500) })
+])
+export type CouncilMessage = z.infer<typeof councilMessageSchema>
+export type CommitMessage = Extract<CouncilMessage, { type: 'commit' }>
+export type ProposeMessage = Extract<CouncilMessage, { type: 'propose' }>

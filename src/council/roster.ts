@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto'
+import type { Seat } from './messages.js'
+
+export interface Claim {
+  peerId: string
+  name: string
+  roles: string[]
+  /** Seats the claimant holds in other councils: fewer wins. */
+  load: number
+}
+
+/** A stable pseudo-random rank of a peer within a council, so ties break the same way everywhere. */
+export function rank (councilId: string, peerId: string): string {
+  return createHash('sha256').update(councilId).update('\u0000').update(peerId).digest('hex')
+}
+
+export interface AssignInput {
+  councilId: string
+  coreRoles: string[]
+  optionalRoles: string[]
+  claims: Claim[]
+  maxRolesPerAgent: number
+  /** Current holders: kept in their seats when still eligible, so a failover moves one seat only. */
+  current?: Seat[]
+}
+
+/**
+ * The roster as a deterministic function of the claims: core roles first, then optional ones,
+ * in the order requested. For each role, a current holder keeps it; otherwise the eligible
+ * claimant with the lowest load, then the lowest rank, takes it. Every agent computing this
+ * from the same claims gets the same roster.
+ */
+export function assignRoster (input: AssignInput): { roster: Seat[], unfilled: string[] } {
+  const held = new Map<string, number>()
+  const chosen = new Map<string, Claim>()
+  const byPeer = new Map(input.claims.map(c => [c.peerId, c]))
+  const roles = [...input.coreRoles, ...input.optionalRoles.filter(r => !input.coreRoles.includes(r))]
+  const take = (role: string, claim: Claim): void => {
+    chosen.set(role, claim)
+    held.set(claim.peerId, (held.get(claim.peerId) ?? 0) + 1)
+  }
+  // Current holders keep their seats first, so a failover moves only the seats it must.
+  for (const role of roles) {
+    const seat = input.current?.find(s => s.role === role)
+    const claim = seat === undefined ? undefined : byPeer.get(seat.peerId)
+    if (claim?.roles.includes(role) === true && (held.get(claim.peerId) ?? 0) < input.maxRolesPerAgent) take(role, claim)
+  }
+  const ordered = [...input.claims].sort((a, b) => a.load - b.load || (rank(input.councilId, a.peerId) < rank(input.councilId, b.peerId) ? -1 : 1))
+  const unfilled: string[] = []
+  for (const role of roles) {
+    if (chosen.has(role)) continue
+    const pick = ordered.find(c => c.roles.includes(role) && (held.get(c.peerId) ?? 0) < input.maxRolesPerAgent)
+    if (pick === undefined) unfilled.push(role)
+    else take(role, pick)
+  }
+  const roster = roles.flatMap(role => {
+    const c = chosen.get(role)
+    return c === undefined ? [] : [{ role, peerId: c.peerId, name: c.name }]
+  })
+  return { roster, unfilled }
+}

@@ -1,0 +1,167 @@
+/**
+ * Councils over gossip with real agents: formation at 34 agents, failover after a crash, a
+ * graceful handover, failure and optional roles, concurrent councils, bad requests, a
+ * coordinator lost during formation, and a singleton with three replicas.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Agent } from '../src/agent/index.js'
+import type { CouncilView } from '../src/council/index.js'
+import { Sim } from '../src/sim/index.js'
+import { subscriptionsComplete } from './helpers/mesh.js'
+import { waitFor } from './helpers/wait.js'
+
+const TPM = 'tpm'
+const ARCH = 'senior-software-architect'
+/** Agents 0-2 can be tpm, 3-5 architect, 6-9 coder, the rest testers and reviewers. */
+const rolesOf = (i: number): string[] => i < 3 ? [TPM] : i < 6 ? [ARCH] : i < 10 ? ['coder'] : [i % 2 === 0 ? 'tester' : 'reviewer']
+const FAST = { heartbeatMs: 500, deadAfterMs: 1_500, pingTimeoutMs: 500 }
+
+async function post (agent: Agent, path: string, body: unknown): Promise<{ status: number, body: any }> {
+  const res = await fetch(`${agent.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+  return { status: res.status, body: await res.json() }
+}
+
+/** Every agent in `agents` reports council `id` in `state` with one identical roster; returns it. */
+async function agreed (agents: Agent[], id: string, state: CouncilView['state'], accept: (v: CouncilView) => boolean = () => true, timeoutMs = 20_000): Promise<CouncilView> {
+  let view: CouncilView | undefined
+  await waitFor(() => {
+    const views = agents.map(a => a.councils.get(id))
+    const first = views[0]
+    if (first === undefined || first.state !== state || !accept(first)) return false
+    const same = views.every(v => v !== undefined && v.state === state && v.epoch === first.epoch && JSON.stringify(v.roster) === JSON.stringify(first.roster))
+    if (same) view = first
+    return same
+  }, {
+    timeoutMs,
+    message: () => `views of ${id}: ${agents.map(a => { const v = a.councils.get(id); return v === undefined ? 'none' : `${v.state}@${v.epoch}` }).join(' ')}`
+  })
+  return view as CouncilView
+}
+
+const holder = (v: CouncilView, role: string): string | undefined => v.roster.find(s => s.role === role)?.peerId
+
+describe('a council of 34 agents', () => {
+  let sim: Sim
+  beforeAll(async () => {
+    sim = await Sim.start({ agents: 34, roles: rolesOf, overrides: FAST })
+    // Each agent is connected to a few others only: gossip reaches the rest through them.
+    await waitFor(() => sim.convergedCount() === 34, { timeoutMs: 90_000, message: () => `converged ${sim.convergedCount()}/34` })
+  }, 120_000)
+  afterAll(async () => { await sim?.stop() })
+
+  let id: string
+  it('forms: every member reports the same active roster, core roles from their candidates', async () => {
+    const res = await post(sim.agents[20] as Agent, '/v1/councils', { project: 'apollo', coreRoles: [TPM, ARCH], optionalRoles: ['coder'] })
+    expect(res.status).toBe(201)
+    id = res.body.id
+    const view = await agreed(sim.running, id, 'active')
+    expect(view.epoch).toBeGreaterThanOrEqual(1)
+    const index = (peer: string | undefined): number => sim.agents.findIndex(a => a.peerId === peer)
+    expect(index(holder(view, TPM))).toBeLessThan(3)
+    expect(index(holder(view, ARCH))).toBeGreaterThanOrEqual(3)
+    expect(index(holder(view, ARCH))).toBeLessThan(6)
+    expect(rolesOf(index(holder(view, 'coder')))).toEqual(['coder'])
+    const api = await (await fetch(`${sim.agents[33]?.url}/v1/councils/${id}`)).json() as CouncilView
+    expect(api).toMatchObject({ id, project: 'apollo', state: 'active', epoch: view.epoch, roster: view.roster })
+    expect(api.activatedAt).toBeGreaterThanOrEqual(api.createdAt)
+  })
+
+  it('a crashed core holder is replaced under a higher epoch, the same everywhere', async () => {
+    const before = sim.agents[0]?.councils.get(id) as CouncilView
+    const victim = sim.agents.find(a => a.peerId === holder(before, TPM)) as Agent
+    await sim.crashAgent(victim)
+    const after = await agreed(sim.running, id, 'active', v => v.epoch > before.epoch && holder(v, TPM) !== victim.peerId, 30_000)
+    expect(holder(after, TPM)).toBeDefined()
+    expect(holder(after, ARCH)).toBe(holder(before, ARCH))
+  })
+
+  it('a graceful leave hands the seat over', async () => {
+    const before = sim.running[0]?.councils.get(id) as CouncilView
+    const leaver = sim.agents.find(a => a.peerId === holder(before, ARCH)) as Agent
+    await sim.stopAgent(leaver)
+    const after = await agreed(sim.running, id, 'active', v => v.epoch > before.epoch && holder(v, ARCH) !== leaver.peerId)
+    expect(holder(after, ARCH)).toBeDefined()
+  })
+
+  it('concurrent councils from different openers form independently; an unfillable optional role stays empty', async () => {
+    const [a, b] = await Promise.all([
+      post(sim.running[10] as Agent, '/v1/councils', { project: 'one', coreRoles: ['coder'], optionalRoles: ['designer'] }),
+      post(sim.running[11] as Agent, '/v1/councils', { project: 'two', coreRoles: ['tester'], optionalRoles: ['reviewer'] })
+    ])
+    const one = await agreed(sim.running, a.body.id, 'active')
+    const two = await agreed(sim.running, b.body.id, 'active')
+    expect(one.roster.map(s => s.role)).toEqual(['coder'])
+    expect(two.roster.map(s => s.role).sort()).toEqual(['reviewer', 'tester'])
+  })
+
+  it('fails, with the reason, when nobody can hold a core role', async () => {
+    const res = await post(sim.running[12] as Agent, '/v1/councils', { project: 'doomed', coreRoles: ['astronaut'], claimWindowMs: 200 })
+    const view = await agreed(sim.running, res.body.id, 'failed')
+    expect(view.reason).toMatch(/astronaut/)
+  })
+
+  it('refuses bad bodies with 400 naming the field, unknown councils with 404', async () => {
+    const agent = sim.running[0] as Agent
+    const cases: Array<[unknown, string]> = [
+      [{ coreRoles: [TPM] }, 'project'],
+      [{ project: 'x', coreRoles: [] }, 'coreRoles'],
+      [{ project: 'x', coreRoles: ['Not A Role'] }, 'coreRoles.0'],
+      [{ project: 'x', coreRoles: [TPM], claimWindowMs: -1 }, 'claimWindowMs'],
+      [{ project: 'x', coreRoles: [TPM], optionalRoles: [TPM] }, 'optionalRoles'],
+      [{ project: 'x', coreRoles: [TPM], extra: 1 }, 'body'],
+      [{ project: 'x', coreRoles: [TPM], tenant: 'someone-else' }, 'tenant']
+    ]
+    for (const [body, field] of cases) {
+      const res = await post(agent, '/v1/councils', body)
+      expect(res.status, JSON.stringify(body)).toBe(400)
+      expect(res.body.error, JSON.stringify(res.body)).toContain(field === 'body' ? 'extra' : field)
+    }
+    expect((await post(agent, '/v1/councils', 'not json')).status).toBe(400)
+    expect((await fetch(`${agent.url}/v1/councils/nope`)).status).toBe(404)
+    expect((await fetch(`${agent.url}/v1/councils/nope`, { method: 'DELETE' })).status).toBe(404)
+  })
+
+  it('DELETE dissolves a council for every member', async () => {
+    const res = await fetch(`${sim.running[5]?.url}/v1/councils/${id}`, { method: 'DELETE' })
+    expect(res.status).toBe(200)
+    await agreed(sim.running, id, 'dissolved')
+  })
+})
+
+describe('coordinator and singleton failures', () => {
+  let sim: Sim | undefined
+  afterEach(async () => {
+    await sim?.stop()
+    sim = undefined
+  })
+
+  it('a coordinator killed during formation is replaced, and the council still forms', async () => {
+    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === 8 && subscriptionsComplete(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const opener = s.agents[7] as Agent // a coder: not a candidate for the core roles
+    const res = await post(opener, '/v1/councils', { project: 'orphan', coreRoles: [TPM, ARCH], claimWindowMs: 1_000 })
+    const others = s.agents.filter(a => a !== opener)
+    await waitFor(() => others.every(a => a.councils.get(res.body.id) !== undefined), { timeoutMs: 5_000, message: 'open not heard' })
+    await s.crashAgent(opener)
+    const view = await agreed(s.running, res.body.id, 'active', () => true, 20_000)
+    expect(view.coordinator).not.toBe(opener.peerId)
+  })
+
+  it('a singleton with three replicas has exactly one leader, and exactly one new one after the leader is killed', async () => {
+    const s = sim = await Sim.start({ agents: 5, overrides: FAST, overridesFor: i => i < 3 ? { singletons: ['scheduler'] } : {} })
+    await waitFor(() => s.convergedCount() === 5, { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const leaderOf = (a: Agent): string | undefined => a.councils.leaders().scheduler?.peerId
+    await waitFor(() => s.running.every(a => leaderOf(a) !== undefined && leaderOf(a) === leaderOf(s.agents[0] as Agent)), { timeoutMs: 20_000, message: () => s.running.map(leaderOf).join(',') })
+    const first = leaderOf(s.agents[0] as Agent) as string
+    expect(s.agents.slice(0, 3).map(a => a.peerId)).toContain(first)
+    const epoch = s.agents[0]?.councils.leaders().scheduler?.epoch ?? 0
+    const res = await (await fetch(`${s.agents[4]?.url}/v1/leaders`)).json() as Record<string, { peerId: string, epoch: number }>
+    expect(res.scheduler).toEqual({ peerId: first, epoch })
+
+    await s.crashAgent(s.agents.find(a => a.peerId === first) as Agent)
+    await waitFor(() => s.running.every(a => leaderOf(a) !== undefined && leaderOf(a) !== first && leaderOf(a) === leaderOf(s.running[0] as Agent)), { timeoutMs: 20_000, message: () => s.running.map(leaderOf).join(',') })
+    const second = s.running.map(a => a.councils.leaders().scheduler)
+    expect(new Set(second.map(l => l?.peerId)).size).toBe(1)
+    expect(second[0]?.epoch).toBeGreaterThan(epoch)
+  })
+})
