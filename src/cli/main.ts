@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { VERSION } from '../version.js'
 import { configCommand } from './commands/config.js'
+import { councilListCommand, councilOpenCommand } from './commands/council.js'
 import { keygenCommand } from './commands/keygen.js'
 import { simCommand } from './commands/sim.js'
 import { startCommand } from './commands/start.js'
@@ -34,6 +35,23 @@ export async function main (argv: string[]): Promise<number> {
     .option('--api <url>', 'agent API base URL (default: from CONCLAVE_HTTP, else http://127.0.0.1:8080)')
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: { api?: string, json?: boolean }) => { code = await statusCommand(opts) })
+
+  const council = program.command('council').description('councils of a running agent')
+  council.command('open').description('open a council: agents holding its roles claim them and agree on a roster')
+    .option('--project <name>', 'project the council is for')
+    .option('--core <roles>', 'core roles, comma-separated (all must be held for the council to be active)')
+    .option('--optional <roles>', 'optional roles, comma-separated')
+    .option('--claim-window-ms <ms>', 'how long core roles may wait for a claimant')
+    .option('--ttl-ms <ms>', 'lifetime of the council')
+    .option('--tenant <id>', 'tenant, when the agent belongs to several')
+    .option('--wait', 'follow the council until it is active (exit 1 if it fails)')
+    .option('--timeout-ms <ms>', 'with --wait: give up after this long', '60000')
+    .option('--api <url>', 'agent API base URL')
+    .action(async (opts: Parameters<typeof councilOpenCommand>[0]) => { code = await councilOpenCommand(opts) })
+  council.command('list').description('councils and their rosters')
+    .option('--api <url>', 'agent API base URL')
+    .option('--json', 'print JSON')
+    .action(async (opts: { api?: string, json?: boolean }) => { code = await councilListCommand(opts) })
 
   const tenant = program.command('tenant').description('tenant authority: create tenants, issue and revoke credentials, rotate keys')
   tenant.command('create').description('create a tenant authority (Ed25519 key and group key) in a 0600 file')

@@ -1,0 +1,55 @@
+/** Councils and singletons through the real CLI and separate agent processes. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { getJson, killAll, runCli, startAgent } from './helpers/cli.js'
+import { waitFor } from './helpers/wait.js'
+
+let dir: string
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'conclave-council-')) })
+afterEach(killAll)
+afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+const env = (name: string, extra: Record<string, string>): Record<string, string> => ({
+  CONCLAVE_NAME: name,
+  CONCLAVE_DATA_DIR: join(dir, name),
+  CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0',
+  CONCLAVE_HTTP: '127.0.0.1:0',
+  CONCLAVE_MDNS: 'false',
+  CONCLAVE_HEARTBEAT_MS: '300',
+  ...extra
+})
+
+describe('conclave council', () => {
+  it('opens a council through one agent process and every process agrees; singleton leaders agree', async () => {
+    const a = await startAgent(env('a', { CONCLAVE_ROLES: 'tpm', CONCLAVE_SINGLETONS: 'scheduler' }))
+    const boot = { CONCLAVE_BOOTSTRAP: a.addrs[0] as string }
+    const b = await startAgent(env('b', { ...boot, CONCLAVE_ROLES: 'senior-software-architect', CONCLAVE_SINGLETONS: 'scheduler' }))
+    const c = await startAgent(env('c', { ...boot, CONCLAVE_ROLES: 'coder', CONCLAVE_SINGLETONS: 'scheduler' }))
+    const all = [a, b, c]
+    await waitFor(async () => (await Promise.all(all.map(async x => (await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)).body.filter(p => p.state === 'alive').length))).every(n => n === 2), { timeoutMs: 20_000, message: 'mesh did not form' })
+
+    const bad = runCli(['council', 'open', '--api', a.api, '--project', 'x', '--core', ''])
+    expect(await bad.exited).toBe(2)
+    expect(bad.stderr()).toMatch(/--core: /)
+
+    const open = runCli(['council', 'open', '--api', b.api, '--project', 'apollo', '--core', 'tpm,senior-software-architect', '--optional', 'coder', '--wait', '--timeout-ms', '20000'])
+    expect(await open.exited).toBe(0)
+    const id = open.stdout().trim()
+    expect(open.stderr()).toMatch(/active/)
+    await waitFor(async () => {
+      const views = await Promise.all(all.map(async x => (await getJson<{ state: string, epoch: number, roster: unknown[] }>(`${x.api}/v1/councils/${id}`)).body))
+      return views.every(v => v.state === 'active' && v.roster.length === 3 && JSON.stringify(v.roster) === JSON.stringify(views[0]?.roster))
+    }, { timeoutMs: 10_000, message: 'processes disagree on the roster' })
+    const listed = runCli(['council', 'list', '--api', c.api, '--json'])
+    expect(await listed.exited).toBe(0)
+    const councils = JSON.parse(listed.stdout()) as Array<{ id: string, roster: Array<{ role: string, peerId: string }> }>
+    expect(councils.find(x => x.id === id)?.roster.map(s => [s.role, s.peerId])).toEqual([['tpm', a.peerId], ['senior-software-architect', b.peerId], ['coder', c.peerId]])
+
+    await waitFor(async () => {
+      const leaders = await Promise.all(all.map(async x => (await getJson<Record<string, { peerId: string }>>(`${x.api}/v1/leaders`)).body.scheduler?.peerId))
+      return leaders[0] !== undefined && leaders.every(l => l === leaders[0])
+    }, { timeoutMs: 15_000, message: 'no single scheduler leader' })
+  })
+})
