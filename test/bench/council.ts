@@ -55,7 +55,7 @@ async function main (): Promise<void> {
         const t0 = Date.now()
         if (kind === 'crash') await sim.crashAgent(victim)
         else await sim.stopAgent(victim)
-        const ms = await untilAll(sim, a => (a.councils.get(id)?.epoch ?? 0) > view.epoch)
+        const ms = await untilAll(sim, a => { const v = a.councils.get(id); return v !== undefined && v.epoch > view.epoch && v.state === 'active' && !v.roster.some(s => s.peerId === victim.peerId) })
         samples.push(ms)
         out(`  ${kind} of the ${role} holder → new commit at every member: ${ms} ms`)
       }
