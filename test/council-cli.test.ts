@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { getJson, killAll, runCli, startAgent } from './helpers/cli.js'
+import { agentEnv, getJson, killAll, runCli, startAgent } from './helpers/cli.js'
 import { waitFor } from './helpers/wait.js'
 
 let dir: string
@@ -11,15 +11,7 @@ beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'conclave-council-'))
 afterEach(killAll)
 afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
 
-const env = (name: string, extra: Record<string, string>): Record<string, string> => ({
-  CONCLAVE_NAME: name,
-  CONCLAVE_DATA_DIR: join(dir, name),
-  CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0',
-  CONCLAVE_HTTP: '127.0.0.1:0',
-  CONCLAVE_MDNS: 'false',
-  CONCLAVE_HEARTBEAT_MS: '300',
-  ...extra
-})
+const env = (name: string, extra: Record<string, string> = {}): Record<string, string> => agentEnv(dir, name, extra)
 
 describe('conclave council', () => {
   it('opens a council through one agent process and every process agrees; singleton leaders agree', async () => {

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { silentLogger, type Logger } from '../logger/index.js'
+import { decodeJson, encodeJson } from '../util/json.js'
 import type { MemberChange, MemberState } from '../membership/index.js'
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
@@ -505,21 +506,15 @@ export class Councils implements Startable {
     const channel = this.channels.get(tenant)
     if (channel === undefined) return
     try {
-      await channel.publish(new TextEncoder().encode(JSON.stringify(message)))
+      await channel.publish(encodeJson(message))
     } catch (err) {
       this.log.debug({ type: message.type, err: (err as Error).message }, 'council publish failed')
     }
   }
 
   private readonly onMessage = async (msg: TenantMessage): Promise<Verdict> => {
-    let message: CouncilMessage
-    try {
-      const parsed = councilMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(msg.payload)))
-      if (!parsed.success) return { reject: 'malformed' }
-      message = parsed.data
-    } catch {
-      return { reject: 'malformed' }
-    }
+    const message = decodeJson(msg.payload, councilMessageSchema)
+    if (message === undefined) return { reject: 'malformed' }
     if ('council' in message && message.council.tenant !== msg.tenant) return { reject: 'wrong-tenant' }
     switch (message.type) {
       case 'open': {

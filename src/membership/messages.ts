@@ -1,4 +1,3 @@
-import { fromString, toString } from 'uint8arrays'
 import { z } from 'zod'
 
 const signed = { record: z.string().min(1).max(8192), sig: z.string().min(1).max(256) }
@@ -21,16 +20,4 @@ export const syncSnapshotSchema = z.object({
 })
 export type SyncSnapshot = z.infer<typeof syncSnapshotSchema>
 
-export function encodeJson (value: unknown): Uint8Array {
-  return fromString(JSON.stringify(value))
-}
-
-/** Parse bytes as JSON against a schema; undefined when it is not valid. */
-export function decodeJson<T> (bytes: Uint8Array, schema: z.ZodType<T>): T | undefined {
-  try {
-    const parsed = schema.safeParse(JSON.parse(toString(bytes)))
-    return parsed.success ? parsed.data : undefined
-  } catch {
-    return undefined
-  }
-}
+export { encodeJson, decodeJson } from '../util/json.js'

@@ -1,6 +1,7 @@
 import { TopicValidatorResult } from '@libp2p/interface'
 import type { Message, PeerId, PubSub, Startable } from '@libp2p/interface'
 import { silentLogger, type Logger } from '../logger/index.js'
+import { decodeJson, encodeJson } from '../util/json.js'
 import { scoreTopic } from '../node/gossip.js'
 import * as C from './constants.js'
 import type { CredentialClaims } from './credential.js'
@@ -239,7 +240,7 @@ export class Tenancy implements Startable {
     const control = this.channels.get(topicFor(tenant, C.CONTROL_CHANNEL))
     if (announce && control !== undefined) {
       // Sealed under the epoch members hold now, since they do not have the new key yet.
-      await this.publish(control, new TextEncoder().encode(JSON.stringify(state)), undefined, previousEpoch)
+      await this.publish(control, encodeJson(state), undefined, previousEpoch)
     }
     return result
   }
@@ -368,14 +369,8 @@ export class Tenancy implements Startable {
   }
 
   private async onControl (msg: TenantMessage): Promise<Verdict> {
-    let state: TenantState
-    try {
-      const parsed = tenantStateSchema.safeParse(JSON.parse(new TextDecoder().decode(msg.payload)))
-      if (!parsed.success) return { reject: 'malformed' }
-      state = parsed.data
-    } catch {
-      return { reject: 'malformed' }
-    }
+    const state = decodeJson(msg.payload, tenantStateSchema)
+    if (state === undefined) return { reject: 'malformed' }
     const result = await this.applyState(msg.tenant, state)
     if (result === 'invalid') return { reject: 'bad-state-signature' }
     return result === 'stale' ? 'ignore' : 'accept'

@@ -64,3 +64,16 @@ export async function getJson<T = any> (url: string): Promise<{ status: number, 
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
   return { status: res.status, body: await res.json() as T }
 }
+
+/** Environment of a test agent on loopback: its own data dir under `dir`, free ports, no mDNS, fast heartbeats. */
+export function agentEnv (dir: string, name: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    CONCLAVE_NAME: name,
+    CONCLAVE_DATA_DIR: `${dir}/${name}`,
+    CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0',
+    CONCLAVE_HTTP: '127.0.0.1:0',
+    CONCLAVE_MDNS: 'false',
+    CONCLAVE_HEARTBEAT_MS: '300',
+    ...extra
+  }
+}
