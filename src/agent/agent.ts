@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { createApiApp, startHttpServer, type ApiSource, type HttpServer } from '../api/index.js'
 import type { AgentConfig } from '../config/index.js'
@@ -30,6 +30,12 @@ export interface AgentOptions {
    * @default loaded from `config.credentials`, else the open 'default' tenant
    */
   keyrings?: TenantKeyring[]
+  /**
+   * Decides which peers may connect (the sim cuts partitions with it).
+   *
+   * @default allow every peer
+   */
+  connectionGater?: ConnectionGater
   /**
    * Collect process metrics (CPU, memory, event loop). Off when many agents share a process.
    *
@@ -112,6 +118,7 @@ export class Agent {
         maxConnections: config.maxConnections,
         metricsRegistry: metrics.registry,
         collectDefaultMetrics: options.collectDefaultMetrics ?? true,
+        ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
         logger
       })
       const holderOfMembership: { membership?: Membership } = {}

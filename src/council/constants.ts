@@ -37,3 +37,5 @@ export const SINGLETON_CLAIM_WINDOW_MS = 500
 export const SINGLETON_SETTLE_MS = 3_000
 /** A coordinator announces a council again to newcomers at most this often. */
 export const ANNOUNCE_MIN_INTERVAL_MS = 1_000
+/** The coordinator re-publishes a council's latest commit this often, for members that missed it. */
+export const REANNOUNCE_MS = 5_000

@@ -22,6 +22,8 @@ export interface CouncilView {
   epoch: number
   coordinator: string | null
   roster: Seat[]
+  /** Members of the committed epoch (holders and standbys): a majority of them commits the next. */
+  members: string[]
   coreRoles: string[]
   optionalRoles: string[]
   createdAt: number
@@ -271,6 +273,7 @@ export class Councils implements Startable {
       epoch: c.epoch,
       coordinator: c.coordinator ?? c.d.opener ?? null,
       roster: c.roster.map(s => ({ ...s })),
+      members: [...c.members],
       coreRoles: c.d.coreRoles,
       optionalRoles: c.d.optionalRoles,
       createdAt: c.d.createdAt,
@@ -406,6 +409,8 @@ export class Councils implements Startable {
         continue
       }
       if (c.epoch === 0 && c.claimed && now - c.lastClaimAt > C.CLAIM_REPEAT_MS) this.claimIfEligible(c)
+      // Anti-entropy: a member that missed a commit (lost gossip, a reconnect) gets it again.
+      if (now - c.lastAnnounceAt > C.REANNOUNCE_MS) this.announce(c)
       this.reconcile(c, now)
     }
     this.forgetEnded()
@@ -436,8 +441,9 @@ export class Councils implements Startable {
       return
     }
     const members = claims.map(cl => cl.peerId).sort()
+    // A new epoch when the roster or the member set changed: members who joined (or came back
+    // after a partition) must count in the next quorum, and gone ones must stop counting.
     if (c.epoch > 0 && sameRoster(roster, c.roster) && sameSet(members, c.members)) return
-    if (c.epoch > 0 && sameRoster(roster, c.roster) && c.members.every(m => members.includes(m))) return // only newcomers: no new epoch needed
     const base = c.epoch > 0 ? c.members : c.d.singleton === true ? this.contenders(c, members) : members
     const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
     c.proposed = epoch
@@ -552,6 +558,11 @@ export class Councils implements Startable {
         return 'accept'
       }
       case 'commit': return await this.onCommit(msg.from, message)
+      case 'nack': {
+        const c = this.councils.get(message.id)
+        if (c !== undefined) c.proposed = Math.max(c.proposed, message.promised)
+        return 'accept'
+      }
       case 'end': {
         const c = this.councils.get(message.id)
         if (c === undefined) return 'accept'
@@ -568,7 +579,11 @@ export class Councils implements Startable {
     if (isEnded(c.state) || from === this.self) return 'accept'
     // Fencing: never acknowledge an epoch not above one already acknowledged or committed, and
     // only a proposal that builds on the epoch this member committed (its base is that epoch's members).
-    if (p.epoch <= c.promised || (c.epoch > 0 && !sameSet(p.base, c.members))) return 'accept'
+    if (c.epoch > 0 && !sameSet(p.base, c.members)) return 'accept'
+    if (p.epoch <= c.promised) {
+      if (p.base.includes(this.self)) void this.send(c.d.tenant, { type: 'nack', id: c.d.id, promised: c.promised })
+      return 'accept'
+    }
     await this.acknowledge(c, p.epoch, proposalDigest(c.d.id, p.epoch, p.roster, p.members, p.base), p.base)
     return 'accept'
   }
@@ -588,14 +603,16 @@ export class Councils implements Startable {
       if (roles.has(seat.role)) return { reject: 'duplicate-seat' }
       roles.add(seat.role)
     }
-    if (isEnded(c.state)) return 'accept'
+    // Checked again after the awaits: a newer commit may have been applied meanwhile.
+    if (isEnded(c.state) || commit.epoch <= c.epoch) return 'accept'
     this.apply(c, commit, from)
     return 'accept'
   }
 
   private readonly onMemberChange = (change: MemberChange): void => {
     if (change.state !== 'dead' && change.state !== 'left' && change.state !== 'alive') return
-    const newcomer = change.state === 'alive' && (change.reason === 'joined' || change.reason === 'rejoined')
+    // Joined, restarted, or back from the dead (a healed partition): it may have missed commits.
+    const newcomer = change.state === 'alive' && (change.reason === 'joined' || change.reason === 'rejoined' || change.reason === 'recovered')
     for (const c of this.councils.values()) {
       if (c.d.tenant !== change.tenant || isEnded(c.state)) continue
       if (change.state === 'alive') c.resigned.delete(change.peerId)

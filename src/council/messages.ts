@@ -49,6 +49,8 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('resign'), id }),
   /** A coordinator proposes `roster` for `epoch`; `members` acknowledge it, a majority of `base` commits it. */
   z.object({ type: z.literal('propose'), council: descriptorSchema, epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members }),
+  /** A member refusing a proposal because it already promised `promised`: the coordinator retries above it. */
+  z.object({ type: z.literal('nack'), id, promised: z.number().int().nonnegative() }),
   /** A member's signed acknowledgement of the proposal with this digest. */
   z.object({ type: z.literal('ack'), id, epoch: z.number().int().positive(), digest: z.string().min(1).max(128), sig: z.string().min(1).max(256) }),
   /** The proposal, with the acknowledgements of a majority of `base`: anyone can verify it. */

@@ -1,7 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
-import type { PeerDiscovery, PrivateKey, PubSub } from '@libp2p/interface'
+import type { ConnectionGater, PeerDiscovery, PrivateKey, PubSub } from '@libp2p/interface'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
@@ -88,6 +88,12 @@ export interface ConclaveNodeInit {
    */
   collectDefaultMetrics?: boolean
   /**
+   * Decides which peers may connect (tests cut the network with it to make partitions).
+   *
+   * @default libp2p's (every public and private address allowed)
+   */
+  connectionGater?: ConnectionGater
+  /**
    * Structured logger; libp2p's own logs go through it at trace/debug level.
    *
    * @default silent
@@ -125,6 +131,7 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
       listen: init.listen ?? ['/ip4/0.0.0.0/tcp/4001'],
       announce: init.announce ?? []
     },
+    ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { Agent } from '../agent/index.js'
 import { loadConfig, type AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
@@ -99,6 +100,8 @@ export class Sim {
   /** The in-memory authority of each tenant (to rotate keys and revoke members in tests). */
   readonly authorities = new Map<string, TenantFile>()
   private readonly keyrings: TenantKeyring[][] = []
+  /** Side of each agent (peer id → 0 or 1) while the network is partitioned. */
+  private sides?: Map<string, number>
   private readonly ownDataDir: boolean
   private readonly dataDir: string
   private readonly init: SimInit
@@ -156,7 +159,7 @@ export class Sim {
       const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
       const privateKey = await loadOrCreateIdentity(config.dataDir)
       this.keyrings[index] = await this.issue(index, peerIdFromPrivateKey(privateKey).toString(), [...config.roles, ...config.singletons])
-      const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] })
+      const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index], connectionGater: this.gaterFor(peerIdFromPrivateKey(privateKey).toString()) })
       this.agents[index] = agent
       started.push(agent)
       this.init.onAgentStarted?.(agent, index)
@@ -213,9 +216,41 @@ export class Sim {
     const config = previous.config
     const privateKey = await loadOrCreateIdentity(config.dataDir)
     const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
-    const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] ?? await this.issue(index, previous.peerId, config.roles) })
+    const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] ?? await this.issue(index, previous.peerId, config.roles), connectionGater: this.gaterFor(previous.peerId) })
     this.agents[index] = agent
     return agent
+  }
+
+  /** A gater that refuses connections across the partition, while there is one. */
+  private gaterFor (self: string): ConnectionGater {
+    const cut = (peer: PeerId): boolean => this.sides !== undefined && this.sides.get(self) !== this.sides.get(peer.toString())
+    return {
+      denyDialPeer: async peer => cut(peer),
+      denyInboundEncryptedConnection: async peer => cut(peer),
+      denyOutboundEncryptedConnection: async peer => cut(peer)
+    }
+  }
+
+  /** Cut the network between `side` and every other agent: connections close, new ones are refused. */
+  async partition (side: Agent[]): Promise<void> {
+    const one = new Set(side.map(a => a.peerId))
+    this.sides = new Map(this.agents.map(a => [a.peerId, one.has(a.peerId) ? 1 : 0]))
+    await Promise.allSettled(this.running.flatMap(a => a.node.getConnections()
+      .filter(c => this.sides?.get(a.peerId) !== this.sides?.get(c.remotePeer.toString()))
+      .map(async c => { await c.close() })))
+  }
+
+  /** Remove the partition; each agent dials one agent of the other side, as a retrying dialer would. */
+  async heal (): Promise<void> {
+    const sides = this.sides
+    this.sides = undefined
+    if (sides === undefined) return
+    const running = this.running
+    await Promise.allSettled(running.map(async a => {
+      const others = running.filter(b => sides.get(b.peerId) !== sides.get(a.peerId))
+      const pick = others[Math.floor(Math.random() * others.length)]
+      if (pick !== undefined) await a.node.dial(pick.node.getMultiaddrs())
+    }))
   }
 
   /** Running agents (crashed or stopped ones are skipped). */
