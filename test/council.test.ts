@@ -121,6 +121,31 @@ describe('a council of 34 agents', () => {
     expect((await fetch(`${agent.url}/v1/councils/nope`, { method: 'DELETE' })).status).toBe(404)
   })
 
+  it('a 20/14 partition: the side with a majority of the members fails over, the other commits nothing; healed, all converge', async () => {
+    const before = sim.running[0]?.councils.get(id) as CouncilView
+    const tpmHolder = holder(before, TPM) as string
+    const seated = new Set(before.roster.map(s => s.peerId))
+    // The minority: the tpm holder, one standby member, and non-members up to 14 agents.
+    const standby = before.members.find(m => !seated.has(m)) as string
+    const members = new Set(before.members)
+    const cut = [
+      ...sim.running.filter(a => a.peerId === tpmHolder || a.peerId === standby),
+      ...sim.running.filter(a => !members.has(a.peerId))
+    ].slice(0, 14)
+    const rest = sim.running.filter(a => !cut.includes(a))
+    expect(cut.filter(a => members.has(a.peerId)).length * 2).toBeLessThan(members.size)
+    const epochAtCut = Math.max(...sim.running.map(a => a.councils.get(id)?.epoch ?? 0))
+    await sim.partition(cut)
+    try {
+      const after = await agreed(rest, id, 'active', v => v.epoch > epochAtCut && holder(v, TPM) !== tpmHolder, 30_000)
+      expect(holder(after, TPM)).toBeDefined()
+      for (const a of cut) expect(a.councils.get(id)?.epoch ?? 0).toBeLessThanOrEqual(epochAtCut)
+    } finally {
+      await sim.heal()
+    }
+    await agreed(sim.running, id, 'active', v => v.epoch > epochAtCut, 40_000)
+  })
+
   it('DELETE dissolves a council for every member', async () => {
     const res = await fetch(`${sim.running[5]?.url}/v1/councils/${id}`, { method: 'DELETE' })
     expect(res.status).toBe(200)

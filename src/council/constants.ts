@@ -39,3 +39,5 @@ export const SINGLETON_SETTLE_MS = 3_000
 export const ANNOUNCE_MIN_INTERVAL_MS = 1_000
 /** The coordinator re-publishes a council's latest commit this often, for members that missed it. */
 export const REANNOUNCE_MS = 5_000
+/** A new epoch only to change the member set (no seat moves) waits this long after the last commit. */
+export const MEMBERS_EPOCH_MIN_INTERVAL_MS = 3_000

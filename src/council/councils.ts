@@ -113,6 +113,7 @@ interface Council {
   lastAnnounceAt: number
   /** Highest epoch this agent proposed: a new proposal always goes higher. */
   proposed: number
+  lastCommitAt: number
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -300,7 +301,7 @@ export class Councils implements Startable {
     let c = this.councils.get(d.id)
     if (c !== undefined) return c
     if (this.councils.size >= C.MAX_COUNCILS) this.forgetEnded(true)
-    c = { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, lastAnnounceAt: 0, proposed: 0 }
+    c = { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0 }
     this.councils.set(d.id, c)
     this.log.debug({ council: d.id, project: d.project }, 'council opened')
     this.changed(c)
@@ -443,7 +444,12 @@ export class Councils implements Startable {
     const members = claims.map(cl => cl.peerId).sort()
     // A new epoch when the roster or the member set changed: members who joined (or came back
     // after a partition) must count in the next quorum, and gone ones must stop counting.
-    if (c.epoch > 0 && sameRoster(roster, c.roster) && sameSet(members, c.members)) return
+    if (c.epoch > 0 && sameRoster(roster, c.roster)) {
+      if (sameSet(members, c.members)) return
+      // Membership-only changes wait a little, so that agents flapping under load (or a burst of
+      // joins) make one epoch, not one each.
+      if (now - c.lastCommitAt < C.MEMBERS_EPOCH_MIN_INTERVAL_MS) return
+    }
     const base = c.epoch > 0 ? c.members : c.d.singleton === true ? this.contenders(c, members) : members
     const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
     c.proposed = epoch
@@ -482,6 +488,7 @@ export class Councils implements Startable {
     c.members = commit.members
     c.coordinator = coordinator
     c.lastCommit = commit
+    c.lastCommitAt = Date.now()
     if (c.pending !== undefined && c.pending.epoch <= commit.epoch) c.pending = undefined
     for (const m of commit.members) if (!c.claims.has(m)) c.claims.set(m, { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
     this.refreshState(c)
