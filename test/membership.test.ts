@@ -6,6 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
+import { signRecord } from '../src/membership/index.js'
+import { loadOrCreateIdentity } from '../src/node/index.js'
 import { subscriptionsComplete } from './helpers/mesh.js'
 import { rejected } from './helpers/metrics.js'
 import { waitFor } from './helpers/wait.js'
@@ -61,6 +63,12 @@ describe('membership over gossip', () => {
       timeoutMs: 10_000,
       message: 'rejections were not counted'
     })
+    // Its own record announcing a role its credential does not grant.
+    const record = { v: 1 as const, peerId: attacker.peerId, name: 'attacker', roles: ['astronaut'], tenant: attacker.tenancy.tenants[0] as string, addrs: [], version: '0', incarnation: Date.now() + 60_000, cred: attacker.tenancy.keyring(attacker.tenancy.tenants[0] as string)?.credential }
+    const signed = await signRecord(record, await loadOrCreateIdentity(attacker.config.dataDir))
+    await publishPresence(attacker, encode({ type: 'alive', ...signed, seq: 1_000_000, intervalMs: 1000 }))
+    await waitFor(async () => await rejected(victim, 'role-not-granted', 'presence') >= 1, { timeoutMs: 10_000, message: 'ungranted role was not rejected' })
+    expect(victim.membership.peers().find(p => p.peerId === attacker.peerId)?.roles).not.toContain('astronaut')
     // The forged leave changed nothing, and the victim still works.
     expect(victim.membership.peers().find(p => p.peerId === third.peerId)?.state).toBe('alive')
     const res = await fetch(`${victim.url}/health`)

@@ -4,7 +4,7 @@ import type { Ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { credentialSchema, parseTopic, tenantStateSchema, topicFor, type Credential, type StateChange, type Tenancy, type TenancyRecorder, type TenantChannel, type TenantMessage, type TenantState, type Verdict } from '../tenancy/index.js'
+import { credentialSchema, grantsRole, parseTopic, tenantStateSchema, topicFor, type Credential, type StateChange, type Tenancy, type TenancyRecorder, type TenantChannel, type TenantMessage, type TenantState, type Verdict } from '../tenancy/index.js'
 import { VERSION } from '../version.js'
 import * as C from './constants.js'
 import { decodeJson, encodeJson, presenceMessageSchema, syncSnapshotSchema, type PresenceMessage, type SyncSnapshot } from './messages.js'
@@ -350,12 +350,13 @@ export class Membership implements Startable {
   private readonly onPresence = async (msg: TenantMessage): Promise<Verdict> => {
     const message = decodeJson(msg.payload, presenceMessageSchema)
     if (message === undefined) return { reject: 'malformed' }
-    return await this.handle(msg.tenant, msg.from, message)
+    return await this.handle(msg, message)
   }
 
-  private async handle (tenant: string, from: string, message: PresenceMessage): Promise<Verdict> {
+  private async handle (msg: TenantMessage, message: PresenceMessage): Promise<Verdict> {
+    const { tenant, from } = msg
     switch (message.type) {
-      case 'alive': return await this.onAlive(tenant, from, message)
+      case 'alive': return await this.onAlive(tenant, msg, message)
       case 'suspect': return this.onSuspect(tenant, message)
       case 'leave': {
         if (message.peerId !== from) return { reject: 'sender-mismatch' }
@@ -365,10 +366,10 @@ export class Membership implements Startable {
     }
   }
 
-  private async onAlive (tenant: string, from: string, message: Extract<PresenceMessage, { type: 'alive' }>): Promise<Verdict> {
-    const record = await this.admitted(tenant, message)
+  private async onAlive (tenant: string, sender: TenantMessage, message: Extract<PresenceMessage, { type: 'alive' }>): Promise<Verdict> {
+    const from = sender.from
+    const record = await this.admitted(tenant, message, sender)
     if (typeof record === 'string') return { reject: record }
-    if (record.peerId !== from) return { reject: 'sender-mismatch' }
     const known = this.view.get(tenant, from)
     // A replay or an older heartbeat: dropped without penalty (gossip may deliver it late).
     if (known !== undefined && this.view.isStale(known, record.incarnation, message.seq)) return 'ignore'
@@ -381,12 +382,19 @@ export class Membership implements Startable {
    * it, valid, not revoked, granting the roles it announces). Records travel through third
    * parties in syncs, so each carries its own credential.
    */
-  private async admitted (tenant: string, signed: SignedRecord): Promise<PresenceRecord | string> {
+  private async admitted (tenant: string, signed: SignedRecord, sender?: TenantMessage): Promise<PresenceRecord | string> {
     const record = await this.verified(signed)
     if (typeof record === 'string') return record
     if (record.tenant !== tenant) return 'tenant-mismatch'
     const ring = this.components.tenancy.keyring(tenant)
     if (ring?.authenticated !== true) return record
+    if (sender !== undefined) {
+      // A heartbeat: tenancy already admitted the sender's credential; only its own record
+      // is accepted, and the roles it announces must be granted by that credential.
+      if (record.peerId !== sender.from) return 'sender-mismatch'
+      const claims = sender.claims
+      return claims !== undefined && record.roles.every(role => grantsRole(claims, role)) ? record : 'role-not-granted'
+    }
     const checked = await ring.check(record.peerId, record.cred !== undefined ? { credential: record.cred } : {}, record.roles)
     return typeof checked === 'string' ? (checked === 'unknown-credential' ? 'no-credential' : checked) : record
   }
