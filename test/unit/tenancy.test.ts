@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { open, seal } from '../../src/tenancy/crypto.js'
 import { ReplayGuard } from '../../src/tenancy/replay.js'
-import { createTenant, decodeEnvelope, encodeEnvelope, encodeHeader, issueCredential, rotateTenant, TenantKeyring, readCredentialClaims } from '../../src/tenancy/index.js'
+import { createTenant, decodeEnvelope, encodeEnvelope, encodeHeader, issueCredential, rotateTenant, TenantKeyring, readCredentialClaims, readStateClaims } from '../../src/tenancy/index.js'
 import { verifyCredential } from '../../src/tenancy/credential.js'
 
 const PEER_A = '12D3KooWD7CWecFehe7wwRyzGxgGaPSaSDAUMps1JiwAaxmfkMg3'
@@ -96,8 +96,11 @@ describe('credentials and tenant states', () => {
     expect(await ringB.applyState(state)).toMatchObject({ selfRevoked: true })
     expect(ringB.currentKey()).toBeUndefined()
     expect(await ringA.applyState(state)).toBe('stale')
-    const forged = { ...state, sig: Buffer.from(randomBytes(64)).toString('base64') }
+    // A newer state not signed by the authority is refused (an older one is ignored unchecked).
+    const newer = { ...readStateClaims(state), epoch: 3 }
+    const forged = { body: Buffer.from(JSON.stringify(newer)).toString('base64'), sig: Buffer.from(randomBytes(64)).toString('base64') }
     expect(await ringA.applyState(forged)).toBe('invalid')
+    expect(ringA.currentKey()?.epoch).toBe(2)
     expect(await ringA.check(PEER_B, { credential: b.credential.credential })).toBe('revoked')
   })
 })
