@@ -257,12 +257,6 @@ export class Councils implements Startable {
     return out
   }
 
-  /** Fencing: whether an action under `epoch` is still current for council `id`. */
-  isCurrent (id: string, epoch: number): boolean {
-    const c = this.councils.get(id)
-    return c !== undefined && !isEnded(c.state) && epoch >= c.epoch
-  }
-
   // --- views --------------------------------------------------------------------------------
 
   private view (c: Council): CouncilView {

@@ -24,17 +24,6 @@ export class CredentialError extends Error {
   }
 }
 
-/** A tenant state document (rotation or revocation) is malformed or not signed by the tenant's authority. */
-export class TenantStateError extends Error {
-  static readonly code = 'ERR_TENANT_STATE'
-  override readonly name = 'TenantStateError'
-  readonly code = TenantStateError.code
-
-  constructor (reason: string) {
-    super(`tenant state: ${reason}`)
-  }
-}
-
 /** Publishing on a tenant channel this agent does not belong to, or cannot encrypt for. */
 export class NotATenantMemberError extends Error {
   static readonly code = 'ERR_NOT_A_TENANT_MEMBER'

@@ -6,5 +6,5 @@ export { credentialRef, credentialSchema, readCredentialClaims, grantsRole, type
 export { readStateClaims, tenantStateSchema, type TenantState, type TenantStateClaims } from './state.js'
 export { encodeHeader, encodeEnvelope, decodeEnvelope, type EnvelopeHeader } from './envelope.js'
 export { loadTenants, issueKeyring, checkCredentialFile, readSavedState, saveState, type LoadTenantsOptions } from './load.js'
-export { TenantFileError, CredentialError, TenantStateError, NotATenantMemberError } from './errors.js'
+export { TenantFileError, CredentialError, NotATenantMemberError } from './errors.js'
 export * as tenancyDefaults from './constants.js'

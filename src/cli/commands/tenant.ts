@@ -10,7 +10,7 @@ class UsageError extends Error {}
 
 function fail (err: unknown): number {
   process.stderr.write(`conclave: ${(err as Error).message}\n`)
-  return err instanceof UsageError || ['TenantFileError', 'TenantStateError'].includes((err as Error).name) ? EXIT_CONFIG : EXIT_FAILURE
+  return err instanceof UsageError || (err as Error).name === 'TenantFileError' ? EXIT_CONFIG : EXIT_FAILURE
 }
 
 function required (flag: string, value: string | undefined): string {
