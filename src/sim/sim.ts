@@ -216,7 +216,7 @@ export class Sim {
     const config = previous.config
     const privateKey = await loadOrCreateIdentity(config.dataDir)
     const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
-    const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] ?? await this.issue(index, previous.peerId, config.roles), connectionGater: this.gaterFor(previous.peerId) })
+    const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] ?? await this.issue(index, previous.peerId, [...config.roles, ...config.singletons]), connectionGater: this.gaterFor(previous.peerId) })
     this.agents[index] = agent
     return agent
   }
