@@ -485,15 +485,16 @@ export class Councils implements Startable {
     c.lastCommitAt = Date.now()
     if (c.pending !== undefined && c.pending.epoch <= commit.epoch) c.pending = undefined
     for (const m of commit.members) if (!c.claims.has(m)) c.claims.set(m, { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
-    this.refreshState(c)
+    this.refreshState(c, false)
     if (c.state === 'active' && c.activatedAt === undefined) c.activatedAt = Date.now()
     this.log.info({ council: c.d.id, epoch: c.epoch, state: c.state, from: before, roster: c.roster.map(s => `${s.role}=${s.name}`) }, 'roster committed')
     this.changed(c)
   }
 
   /** active when every core role is held by a live member, degraded otherwise (and reassigning). */
-  private refreshState (c: Council): void {
-    if (isEnded(c.state) || c.epoch === 0) return
+  /** Returns whether the state changed; `notify` tells listeners (apply notifies once itself). */
+  private refreshState (c: Council, notify = true): boolean {
+    if (isEnded(c.state) || c.epoch === 0) return false
     const lost = c.d.coreRoles.filter(role => {
       const seat = c.roster.find(s => s.role === role)
       return seat === undefined || !this.alive(c.d.tenant, seat.peerId) || c.resigned.has(seat.peerId)
@@ -501,10 +502,10 @@ export class Councils implements Startable {
     const next: CouncilState = lost.length === 0 ? 'active' : 'degraded'
     if (next === 'degraded') c.reason = `core role ${lost.join(', ')} lost; reassigning`
     else delete c.reason
-    if (next !== c.state) {
-      c.state = next
-      this.changed(c)
-    }
+    if (next === c.state) return false
+    c.state = next
+    if (notify) this.changed(c)
+    return true
   }
 
   // --- messages -----------------------------------------------------------------------------

@@ -255,7 +255,8 @@ export class Tenancy implements Startable {
     if (role !== undefined) header.r = role
     let key: Uint8Array | undefined
     if (ring.authenticated) {
-      const sealing = epoch !== undefined && ring.heldKey(epoch) !== undefined ? { epoch, key: ring.heldKey(epoch) as Uint8Array } : ring.currentKey()
+      const held = epoch === undefined ? undefined : ring.heldKey(epoch)
+      const sealing = held !== undefined && epoch !== undefined ? { epoch, key: held } : ring.currentKey()
       if (sealing === undefined) throw new NotATenantMemberError(joined.tenant, 'this agent holds no group key for it (revoked?)')
       header.e = sealing.epoch
       key = sealing.key
