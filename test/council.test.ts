@@ -125,13 +125,15 @@ describe('a council of 34 agents', () => {
     const before = sim.running[0]?.councils.get(id) as CouncilView
     const tpmHolder = holder(before, TPM) as string
     const seated = new Set(before.roster.map(s => s.peerId))
-    // The minority: the tpm holder, one standby member, and non-members up to 14 agents.
-    const standby = before.members.find(m => !seated.has(m)) as string
+    // The minority: the tpm holder and non-members, 14 agents in all. (With a bare majority of
+    // the members left, one member flapping under this machine's load stalled the majority in
+    // CI: see the #4 note. Here the majority keeps all members but one.)
     const members = new Set(before.members)
     const cut = [
-      ...sim.running.filter(a => a.peerId === tpmHolder || a.peerId === standby),
-      ...sim.running.filter(a => !members.has(a.peerId))
+      ...sim.running.filter(a => a.peerId === tpmHolder),
+      ...sim.running.filter(a => !members.has(a.peerId) && !seated.has(a.peerId))
     ].slice(0, 14)
+    expect(cut).toHaveLength(14)
     const rest = sim.running.filter(a => !cut.includes(a))
     expect(cut.filter(a => members.has(a.peerId)).length * 2).toBeLessThan(members.size)
     const epochAtCut = Math.max(...sim.running.map(a => a.councils.get(id)?.epoch ?? 0))
