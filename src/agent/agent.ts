@@ -9,7 +9,12 @@ import { AgentMetrics, Registry } from '../metrics/index.js'
 import { createConclaveNode, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
 import { Councils } from '../council/index.js'
 import { DEFAULT_TENANT, loadTenants, saveState, Tenancy, type TenantKeyring } from '../tenancy/index.js'
+import { join } from 'node:path'
+import { EpisodeStore, Memory, MEMORY } from '../memory/index.js'
+import { Tasks } from '../task/index.js'
+import { BehaviourSet, type Behaviour } from './behaviour.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
+import { loadBehaviours } from './load.js'
 
 export interface AgentOptions {
   /**
@@ -42,6 +47,29 @@ export interface AgentOptions {
    * @default true
    */
   collectDefaultMetrics?: boolean
+  /**
+   * What the agent does with its tasks, instead of `config.behaviour` (`createAgent` passes them).
+   *
+   * @default loaded from `config.behaviour`
+   */
+  behaviours?: Behaviour[]
+  /**
+   * How often a random tenant member is asked for missing episodes.
+   *
+   * @default 30000
+   */
+  antiEntropyIntervalMs?: number
+}
+
+/** The services of a running agent, in start order. */
+interface Services {
+  node: ConclaveLibp2p
+  tenancy: Tenancy
+  membership: Membership
+  councils: Councils
+  memory: Memory
+  tasks: Tasks
+  store: EpisodeStore
 }
 
 /** A running agent: libp2p node, membership and HTTP API. */
@@ -51,17 +79,23 @@ export class Agent {
   readonly tenancy: Tenancy
   readonly membership: Membership
   readonly councils: Councils
+  readonly memory: Memory
+  readonly tasks: Tasks
   readonly metrics: AgentMetrics
+  private readonly store: EpisodeStore
   private readonly http: HttpServer
   private readonly log: Logger
   private stopping?: Promise<void>
 
-  private constructor (config: AgentConfig, node: ConclaveLibp2p, tenancy: Tenancy, membership: Membership, councils: Councils, metrics: AgentMetrics, http: HttpServer, log: Logger) {
+  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, http: HttpServer, log: Logger) {
     this.config = config
-    this.node = node
-    this.tenancy = tenancy
-    this.membership = membership
-    this.councils = councils
+    this.node = services.node
+    this.tenancy = services.tenancy
+    this.membership = services.membership
+    this.councils = services.councils
+    this.memory = services.memory
+    this.tasks = services.tasks
+    this.store = services.store
     this.metrics = metrics
     this.http = http
     this.log = log
@@ -88,6 +122,8 @@ export class Agent {
       peers: () => holder.agent?.membership.peers() ?? [],
       notReadyReason: () => holder.agent === undefined ? 'starting' : holder.agent.notReadyReason(),
       councils: () => holder.agent?.councils,
+      tasks: () => holder.agent?.tasks,
+      memory: () => holder.agent?.memory,
       applyState: async (tenant, state) => {
         if (holder.agent === undefined) return 'starting'
         const result = await holder.agent.tenancy.applyState(tenant, state, true)
@@ -95,7 +131,10 @@ export class Agent {
       },
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() })
     }
+    // Behaviours load first: a missing or broken module stops start-up before anything listens.
+    const behaviours = options.behaviours !== undefined ? new BehaviourSet(options.behaviours) : await loadBehaviours(config)
     const http = await startHttpServer(createApiApp(source), config.http.host, config.http.port)
+    let store: EpisodeStore | undefined
     try {
       const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir)
       const keyrings = options.keyrings ?? await loadTenants({
@@ -163,11 +202,17 @@ export class Agent {
       await membership.start()
       const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership }, { roles: config.roles, singletons: config.singletons, name: config.name, logger })
       await councils.start()
-      const agent = new Agent(config, node, tenancy, membership, councils, metrics, http, logger)
+      store = EpisodeStore.open(join(config.dataDir, MEMORY.MEMORY_FILE), { maxEpisodes: config.memoryMaxEpisodes, maxAgeMs: config.memoryMaxAgeMs })
+      const memory = new Memory({ peerId: node.peerId, tenancy, membership, node, store }, { logger, ...(options.antiEntropyIntervalMs !== undefined ? { antiEntropyIntervalMs: options.antiEntropyIntervalMs } : {}) })
+      await memory.start()
+      const tasks = new Tasks({ peerId: node.peerId, tenancy, councils, memory, behaviours }, { logger })
+      await tasks.start()
+      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store }, metrics, http, logger)
       holder.agent = agent
       logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
       return agent
     } catch (err) {
+      store?.close()
       await http.close()
       throw err
     }
@@ -202,14 +247,11 @@ export class Agent {
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info({ peerId: this.peerId }, 'agent leaving')
+      await this.tasks.stop()
       await this.councils.resignAll()
       await this.membership.leave()
       await delay(LEAVE_FLUSH_MS)
-      await this.councils.stop()
-      await this.membership.stop()
-      await this.tenancy.stop()
-      await this.node.stop()
-      await this.http.close()
+      await this.shutdown()
       this.log.info({ peerId: this.peerId }, 'agent stopped')
     })()
     return this.stopping
@@ -218,12 +260,19 @@ export class Agent {
   /** Stop without announcing leave: peers must detect the failure (tests of crash handling). */
   async crash (): Promise<void> {
     this.stopping ??= (async () => {
-      await this.councils.stop()
-      await this.membership.stop()
-      await this.tenancy.stop()
-      await this.node.stop()
-      await this.http.close()
+      await this.tasks.stop()
+      await this.shutdown()
     })()
     return this.stopping
+  }
+
+  private async shutdown (): Promise<void> {
+    await this.memory.stop()
+    await this.councils.stop()
+    await this.membership.stop()
+    await this.tenancy.stop()
+    await this.node.stop()
+    this.store.close()
+    await this.http.close()
   }
 }

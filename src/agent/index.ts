@@ -1,1 +1,7 @@
 export { Agent, type AgentOptions } from './agent.js'
+export { createAgent, type CreateAgentInit } from './create.js'
+export { defineBehaviour, BehaviourSet, type Behaviour, type BehaviourDefinition, type BehaviourMemory, type TaskContext, type TaskInfo, type TaskOutcome } from './behaviour.js'
+export { loadBehaviours, type BehaviourConfig } from './load.js'
+export { simulatedBehaviour, SIMULATED_ROLES } from './simulated.js'
+export { llmBehaviour, completionsUrl, type LlmInit } from './llm.js'
+export { BehaviourError, LlmError } from './errors.js'

@@ -3,6 +3,9 @@ import { bodyLimit } from 'hono/body-limit'
 import type { PeerView } from '../membership/index.js'
 import { tenantStateSchema, type TenantState } from '../tenancy/index.js'
 import type { Councils } from '../council/index.js'
+import type { Memory } from '../memory/index.js'
+import type { Tasks } from '../task/index.js'
+import { memoryQuery } from './query.js'
 
 /** What the HTTP API reads from the running agent. */
 export interface ApiSource {
@@ -13,6 +16,10 @@ export interface ApiSource {
   metrics(): Promise<{ contentType: string, body: string }>
   /** The agent's councils (undefined while starting). */
   councils(): Pick<Councils, 'open' | 'list' | 'get' | 'dissolve' | 'leaders'> | undefined
+  /** Tasks of the agent's councils (undefined while starting). */
+  tasks(): Pick<Tasks, 'submit' | 'get' | 'list'> | undefined
+  /** The agent's episode memory (undefined while starting). */
+  memory(): Pick<Memory, 'query' | 'stats'> | undefined
   /** Adopt and gossip a tenant state signed by the tenant's authority (rotation, revocation). */
   applyState(tenant: string, state: TenantState): Promise<'adopted' | 'stale' | 'invalid' | 'starting'>
 }
@@ -28,6 +35,27 @@ async function readJson (req: Request): Promise<unknown> {
     return Response.json({ error: 'body is not JSON' }, { status: 400 })
   }
 }
+
+/** Status of request errors thrown by the services, by error name; others are 500. */
+const ERROR_STATUS: Record<string, 400 | 404 | 409> = {
+  CouncilRequestError: 400,
+  TaskRequestError: 400,
+  MemoryQueryError: 400,
+  UnknownCouncilError: 404,
+  UnknownRoleError: 404,
+  TaskConflictError: 409,
+  CouncilEndedError: 409
+}
+
+/** The JSON answer to a request error (`field` names what to fix), or undefined for a bug. */
+function requestError (err: unknown): Response | undefined {
+  const e = err as Error & { field?: string }
+  const status = ERROR_STATUS[e.name]
+  if (status === undefined) return undefined
+  return Response.json({ error: e.message, ...(e.field !== undefined ? { field: e.field } : {}) }, { status })
+}
+
+const starting = (): Response => Response.json({ error: 'agent is starting' }, { status: 503 })
 
 /** The agent's HTTP API (JSON). Routes are listed in the README. */
 export function createApiApp (source: ApiSource): Hono {
@@ -66,8 +94,7 @@ export function createApiApp (source: ApiSource): Hono {
     try {
       return c.json({ id: await councils.open(body) }, 201)
     } catch (err) {
-      if ((err as Error).name === 'CouncilRequestError') return c.json({ error: (err as Error).message, field: (err as { field?: string }).field }, 400)
-      throw err
+      return requestError(err) ?? Promise.reject(err)
     }
   })
 
@@ -80,6 +107,47 @@ export function createApiApp (source: ApiSource): Hono {
     const councils = source.councils()
     if (councils?.get(c.req.param('id')) === undefined) return c.json({ error: `no council ${c.req.param('id')}` }, 404)
     return c.json(await councils.dissolve(c.req.param('id')))
+  })
+
+  app.post('/v1/councils/:id/tasks', async c => {
+    const tasks = source.tasks()
+    if (tasks === undefined) return starting()
+    const body = await readJson(c.req.raw)
+    if (body instanceof Response) return body
+    try {
+      const { taskId } = await tasks.submit(c.req.param('id'), body)
+      return c.json({ taskId }, 202)
+    } catch (err) {
+      return requestError(err) ?? Promise.reject(err)
+    }
+  })
+
+  app.get('/v1/councils/:id/tasks', c => {
+    const id = c.req.param('id')
+    if (source.councils()?.get(id) === undefined) return c.json({ error: `no council ${id}` }, 404)
+    return c.json(source.tasks()?.list(id) ?? [])
+  })
+
+  app.get('/v1/councils/:id/tasks/:taskId', c => {
+    const { id, taskId } = c.req.param()
+    if (source.councils()?.get(id) === undefined) return c.json({ error: `no council ${id}` }, 404)
+    const task = source.tasks()?.get(id, taskId)
+    return task === undefined ? c.json({ error: `no task ${taskId} in council ${id}` }, 404) : c.json(task)
+  })
+
+  app.get('/v1/memory', c => {
+    const memory = source.memory()
+    if (memory === undefined) return starting()
+    try {
+      return c.json(memory.query(memoryQuery(new URL(c.req.url).searchParams)))
+    } catch (err) {
+      return requestError(err) ?? Promise.reject(err)
+    }
+  })
+
+  app.get('/v1/memory/stats', c => {
+    const memory = source.memory()
+    return memory === undefined ? starting() : c.json(memory.stats())
   })
 
   app.get('/v1/leaders', c => c.json(source.councils()?.leaders() ?? {}))

@@ -1,4 +1,6 @@
+import { BehaviourError } from '../agent/index.js'
 import { HttpListenError } from '../api/index.js'
+import { MemoryStoreError } from '../memory/index.js'
 import { blame, ConfigError, type LoadedConfig } from '../config/index.js'
 import { IdentityError, ListenError } from '../node/index.js'
 import { CredentialError } from '../tenancy/index.js'
@@ -15,6 +17,8 @@ export function asConfigError (err: unknown, loaded: LoadedConfig): ConfigError 
   if (err instanceof HttpListenError) return ConfigError.single(blame(loaded, 'http'), err.message)
   if (err instanceof IdentityError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)
   if (err instanceof CredentialError) return ConfigError.single(blame(loaded, 'credentials'), err.message)
+  if (err instanceof BehaviourError) return ConfigError.single(blame(loaded, 'behaviour'), err.message)
+  if (err instanceof MemoryStoreError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)
   return undefined
 }
 

@@ -3,6 +3,8 @@ export { DEFAULT_DEAD_AFTER_MS, DEFAULT_HEARTBEAT_BUDGET, DEFAULT_HEARTBEAT_MS, 
 export { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
 export { DEFAULT_DNS_INTERVAL_MS } from '../discovery/constants.js'
 export { DEFAULT_CLOCK_SKEW_MS } from '../tenancy/constants.js'
+export { DEFAULT_MAX_AGE_MS as DEFAULT_MEMORY_MAX_AGE_MS, DEFAULT_MAX_EPISODES as DEFAULT_MEMORY_MAX_EPISODES } from '../memory/constants.js'
+export { DEFAULT_LLM_TIMEOUT_MS } from '../agent/constants.js'
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 export const DEFAULT_HTTP = '0.0.0.0:8080'
 export const DEFAULT_DATA_DIR = '.conclave'

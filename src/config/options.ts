@@ -41,5 +41,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'credentials', env: 'CONCLAVE_CREDENTIALS', flag: 'credentials', description: 'Tenant credential files (`conclave tenant issue`), comma-separated; none means the open default tenant', default: '', schema: values.paths },
   { key: 'requireTenant', env: 'CONCLAVE_REQUIRE_TENANT', flag: 'require-tenant', description: 'Refuse to start without a valid credential', default: 'false', schema: values.boolean },
   { key: 'clockSkewMs', env: 'CONCLAVE_CLOCK_SKEW_MS', flag: 'clock-skew-ms', description: 'Tenant messages stamped further than this from the local clock are rejected (replay window)', default: String(C.DEFAULT_CLOCK_SKEW_MS), schema: values.integer(1_000, 3_600_000) },
+  { key: 'behaviour', env: 'CONCLAVE_BEHAVIOUR', flag: 'behaviour', description: 'What the agent does with its tasks: built-ins (simulated, researcher, coder, tester, reviewer, llm) and/or module paths, comma-separated; empty means simulated', default: '', schema: values.behaviours },
+  { key: 'llmUrl', env: 'CONCLAVE_LLM_URL', flag: 'llm-url', description: 'OpenAI-compatible API base URL for the llm behaviour (Ollama: http://host:11434/v1)', schema: values.httpUrl },
+  { key: 'llmModel', env: 'CONCLAVE_LLM_MODEL', flag: 'llm-model', description: 'Model name the llm behaviour asks for', schema: values.text },
+  { key: 'llmApiKey', env: 'CONCLAVE_LLM_API_KEY', flag: 'llm-api-key', description: 'Bearer token for the LLM endpoint (none for Ollama)', schema: values.text },
+  { key: 'llmTimeoutMs', env: 'CONCLAVE_LLM_TIMEOUT_MS', flag: 'llm-timeout-ms', description: 'An LLM request without an answer by then fails the task', default: String(C.DEFAULT_LLM_TIMEOUT_MS), schema: values.integer(100, 3_600_000) },
+  { key: 'memoryMaxEpisodes', env: 'CONCLAVE_MEMORY_MAX_EPISODES', flag: 'memory-max-episodes', description: 'Episodes kept per tenant (oldest dropped first)', default: String(C.DEFAULT_MEMORY_MAX_EPISODES), schema: values.integer(1, 1_000_000_000) },
+  { key: 'memoryMaxAgeMs', env: 'CONCLAVE_MEMORY_MAX_AGE_MS', flag: 'memory-max-age-ms', description: 'Episodes older than this are dropped (default 30 days)', default: String(C.DEFAULT_MEMORY_MAX_AGE_MS), schema: values.integer(60_000, 100 * 365 * 86_400_000) },
   { key: 'logLevel', env: 'CONCLAVE_LOG_LEVEL', flag: 'log-level', description: 'fatal, error, warn, info, debug, trace or silent', default: C.DEFAULT_LOG_LEVEL, schema: values.logLevel }
 ]

@@ -25,5 +25,12 @@ export interface AgentConfig {
   credentials: string[]
   requireTenant: boolean
   clockSkewMs: number
+  behaviour: string[]
+  llmUrl?: string
+  llmModel?: string
+  llmApiKey?: string
+  llmTimeoutMs: number
+  memoryMaxEpisodes: number
+  memoryMaxAgeMs: number
   logLevel: LogLevel
 }

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { BUILTIN_BEHAVIOURS } from '../agent/constants.js'
 
 export interface HostPort { host: string, port: number }
 
@@ -161,7 +162,26 @@ export const values = {
     return [...new Set(items)]
   }),
   paths: custom<string[]>(raw => list(raw)),
-  path: custom<string>(raw => raw.trim().length === 0 ? 'must not be empty' : raw.trim()),
+  path: custom<string>(raw => raw.trim().length === 0 ? invalid('must not be empty') : raw.trim()),
+  text: custom<string>(raw => raw.trim().length === 0 ? invalid('must not be empty') : raw.trim()),
+  httpUrl: custom<string>(raw => {
+    try {
+      const url = new URL(raw.trim())
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return invalid(`"${raw}" must be an http:// or https:// URL`)
+      return url.toString().replace(/\/$/, '')
+    } catch {
+      return invalid(`"${raw}" is not a URL (e.g. http://127.0.0.1:11434/v1)`)
+    }
+  }),
+  behaviours: custom<string[]>(raw => {
+    const items = list(raw)
+    for (const item of items) {
+      if (!(BUILTIN_BEHAVIOURS as readonly string[]).includes(item) && !/[./\\]/.test(item)) {
+        return invalid(`"${item}" is neither a built-in behaviour (${BUILTIN_BEHAVIOURS.join(', ')}) nor a module path (./my-behaviour.js)`)
+      }
+    }
+    return items
+  }),
   serviceTag: custom<string>(raw => {
     const v = raw.trim()
     if (!/^[A-Za-z0-9_.-]{1,200}\.local$/.test(v)) return invalid(`"${raw}" must be a DNS-SD name ending in .local (e.g. _conclave._udp.local)`)

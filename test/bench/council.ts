@@ -6,14 +6,10 @@
 import type { Agent } from '../../src/agent/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { environment, median, writeSection } from './report.js'
+import { percentile } from '../../src/util/stats.js'
 
 const out = (line: string): void => { process.stdout.write(line + '\n') }
 const rolesOf = (i: number): string[] => i < 3 ? ['tpm'] : i < 6 ? ['senior-software-architect'] : i < 10 ? ['coder'] : [i % 2 === 0 ? 'tester' : 'reviewer']
-
-function percentile (values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] ?? NaN
-}
 
 /** Time until `done` holds at every running agent, polled every 10 ms. */
 async function untilAll (sim: Sim, done: (a: Agent) => boolean, timeoutMs = 60_000): Promise<number> {

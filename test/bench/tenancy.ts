@@ -14,6 +14,7 @@ import type { Message, PubSub, TopicValidatorFn } from '@libp2p/interface'
 import { Sim } from '../../src/sim/index.js'
 import { createTenant, issueKeyring, Tenancy, TenantKeyring, topicFor } from '../../src/tenancy/index.js'
 import { environment, median, writeSection } from './report.js'
+import { percentile } from '../../src/util/stats.js'
 
 const out = (line: string): void => { process.stdout.write(line + '\n') }
 const PAYLOAD = randomBytes(1024)
@@ -29,11 +30,6 @@ function capturePubsub (sent: Uint8Array[]): PubSub {
     publish: async (_topic: string, data: Uint8Array) => { sent.push(data); return { recipients: [] } }
   }
   return stub as unknown as PubSub
-}
-
-function percentile (values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))] ?? NaN
 }
 
 interface CpuRow { path: string, usPerMessage: number }

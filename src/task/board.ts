@@ -1,0 +1,172 @@
+import { MAX_FINISHED_TASKS_PER_COUNCIL, MAX_TASK_ERROR_CHARS, TASK_EXPIRY_GRACE_MS } from './constants.js'
+import type { ResultMessage, StartMessage, TaskSpec } from './messages.js'
+
+export type TaskState = 'queued' | 'running' | 'done' | 'failed'
+
+/** A task as the API shows it. */
+export interface TaskView {
+  id: string
+  council: string
+  tenant: string
+  role: string
+  input: unknown
+  state: TaskState
+  /** Current holder of the task's role, as this agent knows it. */
+  holder: string | null
+  /** Council epoch under which `holder` got the task. */
+  epoch: number
+  /** Dispatches so far (2 and up: an earlier holder was lost). */
+  attempts: number
+  result?: unknown
+  error?: string
+  submittedAt: number
+  submittedBy: string
+  timeoutMs: number
+  /** When this agent learned that the current attempt started. */
+  startedAt: number | null
+  finishedAt: number | null
+  parent?: string
+  /** The task this one's result started. */
+  next?: string
+}
+
+/** The parts of a council the board needs: its roster under its epoch, and whether it ended. */
+export interface CouncilSeats {
+  id: string
+  epoch: number
+  state: string
+  roster: Array<{ role: string, peerId: string }>
+}
+
+/** What became of a result message. */
+export type ResultVerdict = 'accepted' | 'duplicate' | 'stale' | 'unknown'
+
+const finished = (t: TaskView): boolean => t.state === 'done' || t.state === 'failed'
+
+/**
+ * Task states at one agent, a pure state machine fed by council changes and task messages.
+ * A task goes to whoever holds its role in the committed roster; when a commit seats someone
+ * else, the task is dispatched again under that epoch. A result counts once (the first
+ * accepted); one from a former holder under an older epoch than the current dispatch is stale.
+ */
+export class TaskBoard {
+  private readonly tasks = new Map<string, TaskView>()
+
+  get (id: string): TaskView | undefined { return this.tasks.get(id) }
+
+  list (council: string): TaskView[] {
+    return [...this.tasks.values()].filter(t => t.council === council).sort((a, b) => a.submittedAt - b.submittedAt || a.id.localeCompare(b.id))
+  }
+
+  unfinished (council: string): TaskView[] {
+    return this.list(council).filter(t => !finished(t))
+  }
+
+  /** Learn a task (idempotent by id); `created` is false when it was known. */
+  submit (spec: TaskSpec, tenant: string, council?: CouncilSeats): { task: TaskView, created: boolean } {
+    const known = this.tasks.get(spec.id)
+    if (known !== undefined) return { task: known, created: false }
+    const task: TaskView = {
+      id: spec.id,
+      council: spec.council,
+      tenant,
+      role: spec.role,
+      input: spec.input,
+      state: 'queued',
+      holder: null,
+      epoch: 0,
+      attempts: 0,
+      submittedAt: spec.submittedAt,
+      submittedBy: spec.submittedBy,
+      timeoutMs: spec.timeoutMs,
+      startedAt: null,
+      finishedAt: null,
+      ...(spec.parent !== undefined ? { parent: spec.parent } : {})
+    }
+    this.tasks.set(task.id, task)
+    if (council !== undefined) this.assign(council)
+    this.forgetFinished(spec.council)
+    return { task, created: true }
+  }
+
+  /**
+   * Follow a council's committed roster: unfinished tasks whose role changed hands are
+   * dispatched to the new holder under the council's epoch. Returns the tasks that moved.
+   */
+  assign (council: CouncilSeats): TaskView[] {
+    const moved: TaskView[] = []
+    for (const task of this.unfinished(council.id)) {
+      const holder = council.roster.find(s => s.role === task.role)?.peerId ?? null
+      if (holder === null || holder === task.holder || council.epoch < task.epoch) continue
+      task.holder = holder
+      task.epoch = council.epoch
+      task.state = 'queued'
+      task.startedAt = null
+      moved.push(task)
+    }
+    return moved
+  }
+
+  /** A holder reports it started. Ignored from a former holder under an older epoch. */
+  started (from: string, msg: StartMessage, now = Date.now()): boolean {
+    const task = this.tasks.get(msg.id)
+    if (task === undefined || finished(task)) return false
+    if (from !== task.holder && msg.epoch < task.epoch) return false
+    task.holder = from
+    task.epoch = Math.max(task.epoch, msg.epoch)
+    task.attempts = Math.max(task.attempts, msg.attempt)
+    task.state = 'running'
+    task.startedAt = now
+    return true
+  }
+
+  /**
+   * A holder reports a result. The first acceptable one wins; later ones are duplicates. A
+   * result from someone who is not the current holder counts only if its epoch is not older
+   * than the current dispatch (this agent may simply not have seen that commit yet).
+   */
+  result (from: string, msg: ResultMessage, now = Date.now()): ResultVerdict {
+    const task = this.tasks.get(msg.id)
+    if (task === undefined) return 'unknown'
+    if (finished(task)) return 'duplicate'
+    if (from !== task.holder && msg.epoch < task.epoch) return 'stale'
+    task.holder = from
+    task.epoch = Math.max(task.epoch, msg.epoch)
+    task.attempts = Math.max(task.attempts, msg.attempt)
+    task.finishedAt = now
+    if (msg.ok) {
+      task.state = 'done'
+      task.result = msg.output
+    } else {
+      task.state = 'failed'
+      task.error = msg.error ?? 'failed'
+    }
+    if (msg.next !== undefined) task.next = msg.next
+    return 'accepted'
+  }
+
+  /** Fail a task here without a holder's word (its deadline passed, its council ended). */
+  fail (id: string, error: string, now = Date.now()): boolean {
+    const task = this.tasks.get(id)
+    if (task === undefined || finished(task)) return false
+    task.state = 'failed'
+    task.error = error.slice(0, MAX_TASK_ERROR_CHARS)
+    task.finishedAt = now
+    return true
+  }
+
+  /** Unfinished tasks whose deadline passed more than the grace period ago. */
+  overdue (now = Date.now()): TaskView[] {
+    return [...this.tasks.values()].filter(t => !finished(t) && now > t.submittedAt + t.timeoutMs + TASK_EXPIRY_GRACE_MS)
+  }
+
+  /** Forget every task of a council (it was forgotten itself). */
+  forgetCouncil (council: string): void {
+    for (const t of this.list(council)) this.tasks.delete(t.id)
+  }
+
+  private forgetFinished (council: string): void {
+    const done = this.list(council).filter(finished)
+    for (const t of done.slice(0, Math.max(0, done.length - MAX_FINISHED_TASKS_PER_COUNCIL))) this.tasks.delete(t.id)
+  }
+}

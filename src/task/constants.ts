@@ -1,0 +1,25 @@
+/** Defaults and limits of council tasks. */
+
+/** Gossip channel of task messages: `/conclave/1/<tenant>/task`. */
+export const TASK_CHANNEL = 'task'
+/** A task without `timeoutMs` fails if it has no result after this long (5 minutes). */
+export const DEFAULT_TASK_TIMEOUT_MS = 300_000
+export const MIN_TASK_TIMEOUT_MS = 100
+export const MAX_TASK_TIMEOUT_MS = 24 * 3_600_000
+/** Largest task input, as JSON. */
+export const MAX_TASK_INPUT_BYTES = 64 * 1024
+/** Largest task output, as JSON: a bigger one fails the task (keep big artefacts elsewhere). */
+export const MAX_TASK_OUTPUT_BYTES = 128 * 1024
+/** Largest task message on the gossip channel (an output plus its envelope). */
+export const MAX_TASK_MESSAGE_BYTES = 256 * 1024
+/**
+ * Members fail a task on their own this long after its deadline when no holder reported (no
+ * holder was ever seated, or every holder was lost).
+ */
+export const TASK_EXPIRY_GRACE_MS = 2_000
+/** Finished tasks kept per council (the oldest are forgotten first). */
+export const MAX_FINISHED_TASKS_PER_COUNCIL = 1_000
+/** Longest error message kept for a failed task. */
+export const MAX_TASK_ERROR_CHARS = 2_000
+/** How often deadlines are checked. */
+export const TASK_TICK_MS = 500

@@ -1,0 +1,5 @@
+export { Tasks, nextTaskId, type TasksInit, type TasksComponents, type TaskListener } from './tasks.js'
+export { TaskBoard, type TaskView, type TaskState, type CouncilSeats, type ResultVerdict } from './board.js'
+export { taskRequestSchema, taskMessageSchema, type TaskRequest, type TaskSpec, type TaskMessage } from './messages.js'
+export { CouncilEndedError, TaskConflictError, TaskRequestError, UnknownRoleError } from './errors.js'
+export * as TASK from './constants.js'

@@ -1,0 +1,357 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { PeerId, Startable } from '@libp2p/interface'
+import type { BehaviourSet, TaskContext, TaskInfo, TaskOutcome } from '../agent/behaviour.js'
+import type { CouncilView } from '../council/index.js'
+import { UnknownCouncilError } from '../council/index.js'
+import { silentLogger, type Logger } from '../logger/index.js'
+import type { Memory } from '../memory/index.js'
+import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
+import { decodeJson, encodeJson } from '../util/json.js'
+import { TaskBoard, type TaskView } from './board.js'
+import * as C from './constants.js'
+import { CouncilEndedError, TaskConflictError, TaskRequestError, UnknownRoleError } from './errors.js'
+import { jsonBytes, taskMessageSchema, taskRequestSchema, type TaskMessage, type TaskSpec } from './messages.js'
+
+export interface TasksInit {
+  /**
+   * Structured logger.
+   *
+   * @default silent
+   */
+  logger?: Logger
+}
+
+export interface TasksComponents {
+  peerId: PeerId
+  tenancy: Tenancy
+  councils: { get(id: string): CouncilView | undefined, list(): CouncilView[], onChange(listener: (view: CouncilView) => void): () => void }
+  memory: Pick<Memory, 'record' | 'query'>
+  behaviours: BehaviourSet
+}
+
+/** Listener of task changes (state, holder, result). */
+export type TaskListener = (task: TaskView) => void
+
+interface Running {
+  controller: AbortController
+  epoch: number
+}
+
+const ENDED = new Set(['dissolved', 'failed'])
+
+/** Id of the task a result starts: derived, so a retried result never starts it twice. */
+export function nextTaskId (parent: string): string {
+  return createHash('sha256').update(`${parent}\u0000next`).digest('base64url').slice(0, 22)
+}
+
+/**
+ * Tasks in councils. Every member of the tenant learns each task from the `task` channel and
+ * follows the council's committed roster: the holder of the task's role runs it with its
+ * behaviour, reports start and result, and records the episode. When a commit seats another
+ * holder before a result, the new holder runs it again under the new epoch, so no task is lost
+ * with its holder; a result is accepted once, and a stale holder's is discarded.
+ */
+export class Tasks implements Startable {
+  private readonly components: TasksComponents
+  private readonly log: Logger
+  private readonly board = new TaskBoard()
+  private readonly channels = new Map<string, TenantChannel>()
+  private readonly running = new Map<string, Running>()
+  private readonly listeners = new Set<TaskListener>()
+  private readonly counters = { accepted: 0, duplicate: 0, stale: 0 }
+  private readonly lastEpoch = new Map<string, number>()
+  private unsubscribe?: () => void
+  private timer?: ReturnType<typeof setInterval>
+  private started = false
+
+  constructor (components: TasksComponents, init: TasksInit = {}) {
+    this.components = components
+    this.log = (init.logger ?? silentLogger()).child({ component: 'tasks' })
+  }
+
+  readonly [Symbol.toStringTag] = 'conclave:tasks'
+
+  private get self (): string { return this.components.peerId.toString() }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    const { tenancy, councils } = this.components
+    for (const tenant of tenancy.tenants) {
+      this.channels.set(tenant, tenancy.join(tenant, C.TASK_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_TASK_MESSAGE_BYTES }))
+    }
+    this.unsubscribe = councils.onChange(view => { this.follow(view) })
+    this.timer = setInterval(() => { this.expire() }, C.TASK_TICK_MS)
+    this.timer.unref()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.timer)
+    this.unsubscribe?.()
+    for (const run of this.running.values()) run.controller.abort(new Error('agent stopping'))
+    this.running.clear()
+    for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
+    this.channels.clear()
+  }
+
+  /** Listen to every task change; returns an unsubscribe function. */
+  onChange (listener: TaskListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Counts of results accepted, duplicated and discarded as stale, at this agent. */
+  get results (): { accepted: number, duplicate: number, stale: number } { return { ...this.counters } }
+
+  /**
+   * Submit a task to a council (validated like the HTTP body). Throws `UnknownCouncilError`,
+   * `UnknownRoleError`, `TaskRequestError`, `TaskConflictError` or `CouncilEndedError`.
+   */
+  async submit (councilId: string, body: unknown, parent?: string): Promise<{ taskId: string, created: boolean }> {
+    const council = this.components.councils.get(councilId)
+    if (council === undefined) throw new UnknownCouncilError(councilId)
+    const parsed = taskRequestSchema.safeParse(body)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new TaskRequestError(issue?.path.join('.') || 'body', issue?.message ?? 'invalid')
+    }
+    const req = parsed.data
+    const roles = [...council.coreRoles, ...council.optionalRoles]
+    if (!roles.includes(req.role)) throw new UnknownRoleError(councilId, req.role, roles)
+    const id = req.id ?? randomBytes(12).toString('base64url')
+    const known = this.board.get(id)
+    if (known !== undefined) {
+      if (known.council !== councilId || known.role !== req.role) throw new TaskConflictError(id)
+      return { taskId: id, created: false }
+    }
+    if (ENDED.has(council.state)) throw new CouncilEndedError(councilId, council.state)
+    const spec: TaskSpec = {
+      id,
+      council: councilId,
+      role: req.role,
+      input: req.input,
+      timeoutMs: req.timeoutMs ?? C.DEFAULT_TASK_TIMEOUT_MS,
+      submittedAt: Date.now(),
+      submittedBy: this.self,
+      ...(parent !== undefined ? { parent } : {})
+    }
+    this.board.submit(spec, council.tenant, council)
+    await this.send(council.tenant, { type: 'submit', task: spec })
+    this.changed(id)
+    this.dispatch(council)
+    return { taskId: id, created: true }
+  }
+
+  get (councilId: string, taskId: string): TaskView | undefined {
+    const task = this.board.get(taskId)
+    return task?.council === councilId && this.components.councils.get(councilId) !== undefined ? { ...task } : undefined
+  }
+
+  list (councilId: string): TaskView[] {
+    return this.components.councils.get(councilId) === undefined ? [] : this.board.list(councilId).map(t => ({ ...t }))
+  }
+
+  // --- following councils ----------------------------------------------------------------------
+
+  private follow (view: CouncilView): void {
+    if (ENDED.has(view.state)) {
+      for (const task of this.board.unfinished(view.id)) {
+        this.abortRun(task.id, `council ${view.state}`)
+        if (this.board.fail(task.id, `council ${view.state}${view.reason !== undefined ? `: ${view.reason}` : ''}`)) this.changed(task.id)
+      }
+      return
+    }
+    const previous = this.lastEpoch.get(view.id) ?? 0
+    this.lastEpoch.set(view.id, view.epoch)
+    this.dispatch(view)
+    // A new epoch may seat an agent that joined after the tasks were sent: the coordinator tells it.
+    if (view.epoch > previous && view.coordinator === this.self) {
+      for (const task of this.board.unfinished(view.id)) {
+        void this.send(view.tenant, { type: 'submit', task: specOf(task) })
+      }
+    }
+  }
+
+  /** Apply the roster to the tasks of a council; run those now held here, abort those lost. */
+  private dispatch (view: CouncilView): void {
+    for (const task of this.board.assign(view)) {
+      this.changed(task.id)
+      if (task.holder !== this.self) this.abortRun(task.id, 'seat moved to another holder')
+    }
+    for (const task of this.board.unfinished(view.id)) {
+      if (task.holder === this.self && !this.running.has(task.id)) void this.run(task, view)
+    }
+  }
+
+  private abortRun (taskId: string, reason: string): void {
+    const run = this.running.get(taskId)
+    if (run === undefined) return
+    this.running.delete(taskId)
+    run.controller.abort(new Error(reason))
+  }
+
+  // --- running ----------------------------------------------------------------------------------
+
+  private async run (task: TaskView, council: CouncilView): Promise<void> {
+    const controller = new AbortController()
+    const epoch = task.epoch
+    this.running.set(task.id, { controller, epoch })
+    const attempt = task.attempts + 1
+    const remaining = task.submittedAt + task.timeoutMs - Date.now()
+    const deadline = setTimeout(() => { controller.abort(new TimeoutError(task.timeoutMs)) }, Math.max(0, remaining))
+    const log = this.log.child({ task: task.id, council: council.id, role: task.role })
+    try {
+      const start = { type: 'start' as const, id: task.id, council: council.id, epoch, attempt }
+      if (this.board.started(this.self, start)) this.changed(task.id)
+      await this.send(council.tenant, start)
+      const behaviour = this.components.behaviours.for(task.role)
+      if (behaviour === undefined) throw new Error(`agent has no behaviour for role ${task.role}`)
+      const info: TaskInfo = { id: task.id, council: council.id, role: task.role, input: task.input, attempt, epoch, ...(task.parent !== undefined ? { parent: task.parent } : {}) }
+      const outcome = await raceAbort(Promise.resolve(behaviour.onTask(info, this.context(info, council, log, controller.signal))), controller.signal) ?? {}
+      if (outcome.output !== undefined && jsonBytes(outcome.output) > C.MAX_TASK_OUTPUT_BYTES) throw new Error(`output exceeds ${C.MAX_TASK_OUTPUT_BYTES} bytes as JSON`)
+      await this.finish(task, council, epoch, attempt, outcome, undefined)
+    } catch (err) {
+      const reason = controller.signal.aborted ? controller.signal.reason as Error : err as Error
+      if (controller.signal.aborted && !(reason instanceof TimeoutError)) {
+        log.info({ reason: reason.message }, 'task abandoned here')
+        return
+      }
+      await this.finish(task, council, epoch, attempt, undefined, reason.message)
+    } finally {
+      clearTimeout(deadline)
+      if (this.running.get(task.id)?.controller === controller) this.running.delete(task.id)
+    }
+  }
+
+  private context (info: TaskInfo, council: CouncilView, log: Logger, signal: AbortSignal): TaskContext {
+    const { memory } = this.components
+    return {
+      council,
+      task: info,
+      log,
+      signal,
+      memory: {
+        record: async episode => await memory.record(council.tenant, { council: council.id, task: info.id, role: info.role, ...episode }),
+        recent: (filter = {}) => memory.query({ ...filter, tenant: council.tenant })
+      }
+    }
+  }
+
+  /** Publish the result (if this agent still holds the task), record the episode, start the next task. */
+  private async finish (task: TaskView, council: CouncilView, epoch: number, attempt: number, outcome: TaskOutcome | undefined, error: string | undefined): Promise<void> {
+    if (this.running.get(task.id)?.epoch !== epoch || !this.started) return
+    const next = outcome?.next !== undefined ? nextTaskId(task.id) : undefined
+    const result = {
+      type: 'result' as const,
+      id: task.id,
+      council: council.id,
+      epoch,
+      attempt,
+      ok: error === undefined,
+      ...(outcome?.output !== undefined ? { output: outcome.output } : {}),
+      ...(error !== undefined ? { error: error.slice(0, C.MAX_TASK_ERROR_CHARS) } : {}),
+      ...(next !== undefined ? { next } : {})
+    }
+    this.onResult(this.self, result)
+    await this.send(council.tenant, result)
+    const summary = outcome?.summary ?? (error !== undefined ? `failed: ${error}` : (JSON.stringify(outcome?.output) ?? 'done'))
+    try {
+      await this.components.memory.record(council.tenant, { council: council.id, task: task.id, role: task.role, summary: summary.slice(0, 4_096), reward: error !== undefined ? null : outcome?.reward ?? null })
+    } catch (err) {
+      this.log.warn({ task: task.id, err: (err as Error).message }, 'could not record the episode')
+    }
+    if (outcome?.next !== undefined && next !== undefined) {
+      try {
+        await this.submit(council.id, { role: outcome.next.role, input: outcome.next.input, id: next }, task.id)
+      } catch (err) {
+        this.log.warn({ task: task.id, next: outcome.next.role, err: (err as Error).message }, 'could not start the next task')
+      }
+    }
+  }
+
+  // --- messages ---------------------------------------------------------------------------------
+
+  private async send (tenant: string, message: TaskMessage): Promise<void> {
+    const channel = this.channels.get(tenant)
+    if (channel === undefined) return
+    try {
+      await channel.publish(encodeJson(message))
+    } catch (err) {
+      this.log.debug({ type: message.type, err: (err as Error).message }, 'task publish failed')
+    }
+  }
+
+  private readonly onMessage = async (msg: TenantMessage): Promise<Verdict> => {
+    const message = decodeJson(msg.payload, taskMessageSchema)
+    if (message === undefined) return { reject: 'malformed' }
+    const councilId = message.type === 'submit' ? message.task.council : message.council
+    const council = this.components.councils.get(councilId)
+    if (council !== undefined && council.tenant !== msg.tenant) return { reject: 'wrong-tenant' }
+    switch (message.type) {
+      case 'submit': {
+        if (council !== undefined && ![...council.coreRoles, ...council.optionalRoles].includes(message.task.role)) return { reject: 'unknown-role' }
+        const { created } = this.board.submit(message.task, msg.tenant, council)
+        if (created) this.changed(message.task.id)
+        if (council !== undefined) this.dispatch(council)
+        return 'accept'
+      }
+      case 'start':
+        if (this.board.started(msg.from, message)) this.changed(message.id)
+        return 'accept'
+      case 'result':
+        this.onResult(msg.from, message)
+        return 'accept'
+    }
+  }
+
+  private onResult (from: string, message: Extract<TaskMessage, { type: 'result' }>): void {
+    const verdict = this.board.result(from, message)
+    if (verdict === 'unknown') return
+    this.counters[verdict]++
+    if (verdict === 'stale') this.log.info({ task: message.id, from, epoch: message.epoch }, 'discarded a result from a former holder')
+    if (verdict === 'accepted') {
+      this.changed(message.id)
+      // Someone else's result ends the task: if it was running here too, stop.
+      if (from !== this.self) this.abortRun(message.id, 'result arrived from another holder')
+    }
+  }
+
+  private expire (): void {
+    for (const task of this.board.overdue()) {
+      if (this.board.fail(task.id, `timed out after ${task.timeoutMs} ms without a result${task.holder === null ? ' (no holder was seated)' : ''}`)) this.changed(task.id)
+    }
+  }
+
+  private changed (id: string): void {
+    const task = this.board.get(id)
+    if (task === undefined) return
+    for (const listener of this.listeners) {
+      try {
+        listener({ ...task })
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'task listener failed')
+      }
+    }
+  }
+}
+
+class TimeoutError extends Error {
+  override readonly name = 'TimeoutError'
+  constructor (ms: number) { super(`timed out after ${ms} ms`) }
+}
+
+function specOf (task: TaskView): TaskSpec {
+  return { id: task.id, council: task.council, role: task.role, input: task.input, timeoutMs: task.timeoutMs, submittedAt: task.submittedAt, submittedBy: task.submittedBy, ...(task.parent !== undefined ? { parent: task.parent } : {}) }
+}
+
+/** A behaviour that ignores its signal still cannot hold the task past an abort. */
+async function raceAbort<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
+}
