@@ -3,6 +3,8 @@ import { VERSION } from '../version.js'
 import { configCommand } from './commands/config.js'
 import { councilListCommand, councilOpenCommand } from './commands/council.js'
 import { keygenCommand } from './commands/keygen.js'
+import { memoryExportCommand, memoryImportCommand } from './commands/memory.js'
+import { taskRunCommand } from './commands/task.js'
 import { simCommand } from './commands/sim.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
@@ -53,6 +55,29 @@ export async function main (argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .action(async (opts: { api?: string, json?: boolean }) => { code = await councilListCommand(opts) })
 
+  const task = program.command('task').description('tasks in councils of a running agent')
+  task.command('run').description('submit a task to the holder of a council role; waits for the result unless --no-wait')
+    .option('--council <id>', 'council id (`conclave council list`)')
+    .option('--role <role>', 'role whose holder runs the task')
+    .option('--input <json>', 'task input: JSON, or plain text')
+    .option('--id <taskId>', 'task id, to make a retried submission idempotent')
+    .option('--timeout-ms <ms>', 'the task fails without a result after this long (default 300000)')
+    .option('--no-wait', 'print the task id and return at once')
+    .option('--api <url>', 'agent API base URL')
+    .action(async (opts: Parameters<typeof taskRunCommand>[0]) => { code = await taskRunCommand(opts) })
+
+  const memory = program.command('memory').description('episode memory in a data dir: backup and restore')
+  memory.command('export').description('write every episode as JSON lines')
+    .option('--out <file>', 'the .jsonl file to write')
+    .option('--data-dir <dir>', 'data dir of the agent [CONCLAVE_DATA_DIR]')
+    .option('--tenant <id>', 'only this tenant\'s episodes')
+    .action(async (opts: Parameters<typeof memoryExportCommand>[0]) => { code = await memoryExportCommand(opts) })
+  memory.command('import').description('restore episodes from a JSON-lines backup (all or nothing; duplicates are skipped)')
+    .argument('<file>', 'the .jsonl file to read')
+    .option('--data-dir <dir>', 'data dir of the agent [CONCLAVE_DATA_DIR]')
+    .option('--tenant <id>', 'only this tenant\'s episodes')
+    .action(async (file: string, opts: Parameters<typeof memoryImportCommand>[1]) => { code = await memoryImportCommand(file, opts) })
+
   const tenant = program.command('tenant').description('tenant authority: create tenants, issue and revoke credentials, rotate keys')
   tenant.command('create').description('create a tenant authority (Ed25519 key and group key) in a 0600 file')
     .option('--id <tenant>', 'tenant id (a-z, 0-9, ".", "_", "-")')
@@ -93,6 +118,8 @@ export async function main (argv: string[]): Promise<number> {
     .option('--timeout-ms <ms>', 'with --exit-when-converged: give up after this long', '60000')
     .option('--json', 'print one JSON summary line instead of progress')
     .option('--log-level <level>', 'log level of the agents', 'warn')
+    .option('--scenario <name>', 'run a scripted scenario and exit: federation (issue #5: two tenants, collaboration loops, replicated memory)')
+    .option('--iterations <n>', 'with --scenario federation: collaboration loops', '10')
     .action(async (opts: Parameters<typeof simCommand>[0]) => { code = await simCommand(opts) })
 
   try {

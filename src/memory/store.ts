@@ -148,11 +148,14 @@ export class EpisodeStore {
   append (fields: Omit<Episode, 'id' | 'origin' | 'seq'>): Episode {
     const seq = (this.contiguous.get(key(fields.tenant, this.origin)) ?? 0) + 1
     const episode: Episode = { ...fields, id: episodeId(this.origin, seq), origin: this.origin, seq }
-    this.insert([episode])
+    this.insert([episode], Number.NEGATIVE_INFINITY)
     return episode
   }
 
-  /** Store episodes (from gossip, a pull or an import); returns those that were new. */
+  /**
+   * Store episodes (from gossip, a pull or an import); returns those that were new. Episodes
+   * already past the age limit at `now` are skipped (they would only bounce between peers).
+   */
   insert (episodes: Episode[], now = Date.now()): Episode[] {
     const added: Episode[] = []
     const oldest = now - this.retention.maxAgeMs
@@ -241,6 +244,11 @@ export class EpisodeStore {
     if (tenants.length === 0) return
     const stmt = this.db.prepare(`SELECT ${COLUMNS} FROM episodes WHERE tenant IN (${tenants.map(() => '?').join(', ')}) ORDER BY ts, id`)
     for (const row of stmt.iterate(...tenants)) yield toEpisode(row as unknown as Row)
+  }
+
+  /** Tenants with episodes here. */
+  tenants (): string[] {
+    return (this.db.prepare('SELECT DISTINCT tenant FROM episodes ORDER BY tenant').all() as Array<{ tenant: string }>).map(r => r.tenant)
   }
 
   count (tenant: string): number {

@@ -1,6 +1,6 @@
 import { configDefaults } from '../../config/index.js'
 import { createLogger, type LogLevel } from '../../logger/index.js'
-import { Sim } from '../../sim/index.js'
+import { federationProblems, runFederation, Sim, type FederationReport } from '../../sim/index.js'
 import { isValidTenantId } from '../../tenancy/index.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 
@@ -15,6 +15,36 @@ export interface SimOptions {
   timeoutMs: string
   json?: boolean
   logLevel: string
+  scenario?: string
+  iterations: string
+}
+
+const SCENARIOS = ['federation']
+
+/** `conclave sim --scenario federation`: run it, print the report, exit 1 if it misses the bar. */
+async function federationCommand (opts: SimOptions, httpBasePort: number): Promise<number> {
+  const iterations = positiveInt('--iterations', opts.iterations, 1, 10_000)
+  if (iterations instanceof Error) {
+    process.stderr.write(`conclave: ${iterations.message}\n`)
+    return EXIT_CONFIG
+  }
+  const out = (line: string): void => { if (opts.json !== true) process.stdout.write(line + '\n') }
+  let report: FederationReport
+  try {
+    report = await runFederation({ iterations, httpBasePort, progress: out })
+  } catch (err) {
+    process.stderr.write(`conclave: federation scenario failed: ${(err as Error).message}\n`)
+    return EXIT_FAILURE
+  }
+  const problems = federationProblems(report)
+  if (opts.json === true) {
+    process.stdout.write(JSON.stringify({ ...report, problems }) + '\n')
+  } else {
+    for (const a of report.agents) out(`  ${a.name.padEnd(8)} ${a.tenant.padEnd(19)} ${a.role.padEnd(11)} tasks ${String(a.tasksCompleted).padStart(3)}  episodes ${a.episodes}`)
+    out(`episodes: ${Object.entries(report.episodesByTenant).map(([t, n]) => `${t} ${n}`).join(', ')}; replication p50 ${report.replication.p50Ms} ms, p95 ${report.replication.p95Ms} ms`)
+    out(problems.length === 0 ? `federation scenario passed in ${report.durationMs} ms` : `federation scenario FAILED:\n  ${problems.join('\n  ')}`)
+  }
+  return problems.length === 0 ? EXIT_OK : EXIT_FAILURE
 }
 
 function positiveInt (flag: string, raw: string, min: number, max: number): number | Error {
@@ -33,6 +63,13 @@ export async function simCommand (opts: SimOptions): Promise<number> {
       process.stderr.write(`conclave: ${v.message}\n`)
       return EXIT_CONFIG
     }
+  }
+  if (opts.scenario !== undefined) {
+    if (!SCENARIOS.includes(opts.scenario)) {
+      process.stderr.write(`conclave: --scenario: "${opts.scenario}" is not a scenario (${SCENARIOS.join(', ')})\n`)
+      return EXIT_CONFIG
+    }
+    return await federationCommand(opts, httpBasePort as number)
   }
   const tenants = opts.tenants.split(',').map(t => t.trim()).filter(t => t !== '')
   const badTenant = tenants.find(t => !isValidTenantId(t))
