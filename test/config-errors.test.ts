@@ -1,6 +1,6 @@
 /** Start-up errors through the real CLI: exit code 2 and a message naming the setting. */
 import { createServer, type Server } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +14,7 @@ beforeAll(async () => {
   blocker = createServer()
   await new Promise<void>(resolve => blocker.listen(0, '127.0.0.1', resolve))
   busyPort = (blocker.address() as { port: number }).port
+  for (const [name, text] of Object.entries(MODULES)) await writeFile(join(dir, name), text)
 })
 afterEach(killAll)
 afterAll(async () => {
@@ -38,8 +39,24 @@ const cases: Array<{ what: string, args?: string[], env: Record<string, string>,
   { what: 'an unknown variable', env: { CONCLAVE_LISTN: '/ip4/127.0.0.1/tcp/0' }, source: 'CONCLAVE_LISTN', message: /unknown variable/ },
   { what: 'a bad boolean', env: { CONCLAVE_MDNS: 'perhaps' }, source: 'CONCLAVE_MDNS', message: /not a boolean/ },
   { what: 'a bad number', env: { CONCLAVE_MAX_CONNECTIONS: '0' }, source: 'CONCLAVE_MAX_CONNECTIONS', message: /out of range/ },
-  { what: 'an unknown flag', args: ['--lisen', 'x'], env: {}, source: '', message: /unknown option/ }
+  { what: 'an unknown flag', args: ['--lisen', 'x'], env: {}, source: '', message: /unknown option/ },
+  { what: 'an unknown built-in behaviour', env: { CONCLAVE_BEHAVIOUR: 'wizard' }, source: 'CONCLAVE_BEHAVIOUR', message: /neither a built-in behaviour/ },
+  { what: 'the llm behaviour without a URL', env: { CONCLAVE_BEHAVIOUR: 'llm', CONCLAVE_LLM_MODEL: 'm' }, source: 'CONCLAVE_BEHAVIOUR', message: /llm needs CONCLAVE_LLM_URL/ },
+  { what: 'an LLM URL that is not http', env: { CONCLAVE_LLM_URL: 'ftp://x/v1' }, source: 'CONCLAVE_LLM_URL', message: /http:\/\/ or https:\/\// },
+  { what: 'a missing behaviour module', env: { CONCLAVE_BEHAVIOUR: './nowhere/missing.mjs' }, source: 'CONCLAVE_BEHAVIOUR', message: /module \.\/nowhere\/missing\.mjs not found/ },
+  { what: 'a behaviour module with a syntax error', env: { CONCLAVE_BEHAVIOUR: '@/broken.mjs' }, source: 'CONCLAVE_BEHAVIOUR', message: /broken\.mjs failed to load: .*Unexpected/ },
+  { what: 'a behaviour module exporting nothing', env: { CONCLAVE_BEHAVIOUR: '@/empty.mjs' }, source: 'CONCLAVE_BEHAVIOUR', message: /exports no behaviour/ },
+  { what: 'a behaviour module without onTask', env: { CONCLAVE_BEHAVIOUR: '@/shapeless.mjs' }, source: 'CONCLAVE_BEHAVIOUR', message: /onTask must be a function/ },
+  { what: 'a behaviour module that throws while loading', env: { CONCLAVE_BEHAVIOUR: '@/throws.mjs' }, source: 'CONCLAVE_BEHAVIOUR', message: /failed to load: no API key here/ }
 ]
+
+/** Behaviour modules the cases above name as `@/<file>` (inside the test's folder). */
+const MODULES: Record<string, string> = {
+  'broken.mjs': 'export default { roles: [\'coder\'], onTask (task) { return {{ }\n',
+  'empty.mjs': 'export const answer = 42\n',
+  'shapeless.mjs': 'export default { roles: [\'coder\'] }\n',
+  'throws.mjs': 'throw new Error(\'no API key here\')\n'
+}
 
 describe('bad configuration', () => {
   for (const c of cases) {
@@ -47,6 +64,7 @@ describe('bad configuration', () => {
       const env = { ...base(), ...c.env }
       if (c.what === 'a p2p port in use') env.CONCLAVE_LISTEN = `/ip4/127.0.0.1/tcp/${busyPort}`
       if (c.what === 'an HTTP port in use') env.CONCLAVE_HTTP = `127.0.0.1:${busyPort}`
+      if (env.CONCLAVE_BEHAVIOUR?.startsWith('@/') === true) env.CONCLAVE_BEHAVIOUR = join(dir, env.CONCLAVE_BEHAVIOUR.slice(2))
       const proc = runCli(['start', ...(c.args ?? [])], env)
       expect(await proc.exited).toBe(2)
       expect(proc.stderr()).toMatch(c.message)

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { makeDirectory } from '../../util/fs.js'
 import { configDefaults } from '../../config/index.js'
 import { EpisodeStore, MEMORY, readEpisodesJsonl, writeEpisodesJsonl } from '../../memory/index.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
@@ -62,6 +63,7 @@ export async function memoryImportCommand (file: string, opts: MemoryFileOptions
   if (path instanceof Error) return EXIT_CONFIG
   let store: EpisodeStore
   try {
+    await makeDirectory(dirname(path))
     store = EpisodeStore.open(path)
   } catch (err) {
     process.stderr.write(`conclave: ${(err as Error).message}\n`)
