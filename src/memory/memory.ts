@@ -1,4 +1,4 @@
-import type { IncomingStreamData, Libp2p, PeerId, Startable } from '@libp2p/interface'
+import type { Connection, IncomingStreamData, Libp2p, PeerId, Startable } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from 'it-length-prefixed-stream'
 import { z } from 'zod'
@@ -37,7 +37,7 @@ export interface MemoryComponents {
   peerId: PeerId
   tenancy: Tenancy
   membership: MemoryMembership
-  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
+  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'>
   store: EpisodeStore
 }
 
@@ -101,6 +101,7 @@ export class Memory implements Startable {
     }
     await node.handle(C.MEMORY_PROTOCOL, this.onPullStream, { runOnLimitedConnection: false })
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
+    node.addEventListener('connection:open', this.onConnection)
     store.prune()
     this.timers = [
       setInterval(() => { this.pullFromRandomMembers() }, this.antiEntropyMs),
@@ -116,6 +117,7 @@ export class Memory implements Startable {
     for (const t of this.scheduled.values()) clearTimeout(t)
     this.scheduled.clear()
     this.unsubscribe?.()
+    this.components.node.removeEventListener('connection:open', this.onConnection)
     await this.components.node.unhandle(C.MEMORY_PROTOCOL)
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
@@ -202,10 +204,13 @@ export class Memory implements Startable {
     return received
   }
 
-  /** Pull from `peer` soon; a burst of triggers makes one pull. */
+  /**
+   * Pull from `peer` soon; a burst of triggers makes one pull. Only over an open connection: a
+   * pull must never make an agent dial every member (at 34 agents that alone saturated a core).
+   */
   schedulePull (peer: string, tenant: string, delayMs = C.PULL_DEBOUNCE_MS): void {
     const k = `${tenant}\u0000${peer}`
-    if (!this.started || this.scheduled.has(k) || peer === this.components.peerId.toString()) return
+    if (!this.started || this.scheduled.has(k) || peer === this.components.peerId.toString() || !this.connected().has(peer)) return
     const timer = setTimeout(() => {
       this.scheduled.delete(k)
       if (this.inFlight.has(k)) return
@@ -214,6 +219,17 @@ export class Memory implements Startable {
     }, delayMs)
     timer.unref()
     this.scheduled.set(k, timer)
+  }
+
+  private connected (): Set<string> {
+    return new Set(this.components.node.getConnections().map(c => c.remotePeer.toString()))
+  }
+
+  /** A connected member of `tenant` other than `except`, at random. */
+  private connectedMember (tenant: string, except?: string): string | undefined {
+    const { membership } = this.components
+    const candidates = [...this.connected()].filter(p => p !== except && membership.stateOf(tenant, p) === 'alive')
+    return candidates[Math.floor(Math.random() * candidates.length)]
   }
 
   private emit (episode: Episode, source: EpisodeSource): void {
@@ -237,7 +253,11 @@ export class Memory implements Startable {
     const gap = store.hasGapBefore(msg.tenant, e.origin, e.seq)
     const added = store.insert([e])
     for (const a of added) this.emit(a, 'gossip')
-    if (gap) this.schedulePull(msg.from, msg.tenant)
+    if (gap) {
+      // The origin, if connected; otherwise a neighbour, which relayed what we missed or pulled it.
+      const from = this.connected().has(msg.from) ? msg.from : this.connectedMember(msg.tenant)
+      if (from !== undefined) this.schedulePull(from, msg.tenant)
+    }
     return 'accept'
   }
 
@@ -246,12 +266,18 @@ export class Memory implements Startable {
     if (change.state === 'alive' && change.previous !== 'alive' && change.previous !== 'suspect') this.schedulePull(change.peerId, change.tenant)
   }
 
-  private pullFromRandomMembers (): void {
-    const members = this.components.membership.peers().filter(p => p.state === 'alive' && p.peerId !== this.components.peerId.toString())
+  /** A reconnected member (after a partition, say) is compared with at once. */
+  private readonly onConnection = (evt: CustomEvent<Connection>): void => {
+    const peer = evt.detail.remotePeer.toString()
     for (const tenant of this.tenants) {
-      const candidates = members.filter(p => p.tenant === tenant)
-      const pick = candidates[Math.floor(Math.random() * candidates.length)]
-      if (pick !== undefined) this.schedulePull(pick.peerId, tenant, 0)
+      if (this.components.membership.stateOf(tenant, peer) === 'alive') this.schedulePull(peer, tenant)
+    }
+  }
+
+  private pullFromRandomMembers (): void {
+    for (const tenant of this.tenants) {
+      const pick = this.connectedMember(tenant)
+      if (pick !== undefined) this.schedulePull(pick, tenant, 0)
     }
   }
 
