@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { getJson, killAll, runCli, startAgent, type StartedAgent } from './helpers/cli.js'
 import { waitFor } from './helpers/wait.js'
@@ -101,6 +102,34 @@ describe('CLI agents on loopback', () => {
     expect(again.stderr()).toContain('already exists')
     const agent = await startAgent(agentEnv('kg'))
     expect(agent.peerId).toBe(peerId)
+  })
+
+  it('CONCLAVE_IDENTITY runs the agent with a key file kept outside the data dir (a mounted secret); `id` prints its peer id', async () => {
+    const keyFile = join(dir, 'secrets', 'boot.key')
+    const keygen = runCli(['keygen', '--out', keyFile])
+    expect(await keygen.exited).toBe(0)
+    const peerId = keygen.stdout().trim()
+    const id = runCli(['id', '--identity', keyFile])
+    expect(await id.exited).toBe(0)
+    expect(id.stdout().trim()).toBe(peerId)
+    const agent = await startAgent(agentEnv('fixed-id', { CONCLAVE_IDENTITY: keyFile }))
+    expect(agent.peerId).toBe(peerId)
+    // The data dir got no key of its own: the configured one is the identity.
+    const own = runCli(['id', '--data-dir', join(dir, 'fixed-id')])
+    expect(await own.exited).toBe(1)
+    expect(own.stderr()).toContain('ENOENT')
+  })
+
+  it('a missing CONCLAVE_IDENTITY file stops start and config with exit 2, and is not created', async () => {
+    const missing = join(dir, 'secrets', 'not-mounted.key')
+    for (const command of ['start', 'config']) {
+      const proc = runCli([command], agentEnv(`missing-id-${command}`, { CONCLAVE_IDENTITY: missing }))
+      expect(await proc.exited, command).toBe(2)
+      expect(proc.stderr()).toContain(`CONCLAVE_IDENTITY: identity file ${missing} is unusable: ENOENT`)
+    }
+    expect(existsSync(missing)).toBe(false)
+    const id = runCli(['id', '--identity', missing])
+    expect(await id.exited).toBe(1)
   })
 
   it('status prints a table of the view', async () => {

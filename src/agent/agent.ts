@@ -136,7 +136,7 @@ export class Agent {
     const http = await startHttpServer(createApiApp(source), config.http.host, config.http.port)
     let store: EpisodeStore | undefined
     try {
-      const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir)
+      const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir, config.identity)
       const keyrings = options.keyrings ?? await loadTenants({
         credentials: config.credentials,
         peerId: peerIdFromPrivateKey(privateKey).toString(),

@@ -15,7 +15,7 @@ export function asConfigError (err: unknown, loaded: LoadedConfig): ConfigError 
   if (err instanceof ConfigError) return err
   if (err instanceof ListenError) return ConfigError.single(blame(loaded, 'listen'), err.message)
   if (err instanceof HttpListenError) return ConfigError.single(blame(loaded, 'http'), err.message)
-  if (err instanceof IdentityError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)
+  if (err instanceof IdentityError) return ConfigError.single(blame(loaded, loaded.config.identity !== undefined ? 'identity' : 'dataDir'), err.message)
   if (err instanceof CredentialError) return ConfigError.single(blame(loaded, 'credentials'), err.message)
   if (err instanceof BehaviourError) return ConfigError.single(blame(loaded, 'behaviour'), err.message)
   if (err instanceof MemoryStoreError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)

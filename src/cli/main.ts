@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { VERSION } from '../version.js'
 import { configCommand } from './commands/config.js'
 import { councilListCommand, councilOpenCommand } from './commands/council.js'
-import { keygenCommand } from './commands/keygen.js'
+import { idCommand, keygenCommand } from './commands/keygen.js'
 import { memoryExportCommand, memoryImportCommand } from './commands/memory.js'
 import { taskRunCommand } from './commands/task.js'
 import { simCommand } from './commands/sim.js'
@@ -32,6 +32,11 @@ export async function main (argv: string[]): Promise<number> {
     .option('--out <file>', 'write the key to this file instead')
     .option('--force', 'replace an existing key (the peer id changes)')
     .action(async (opts: { dataDir?: string, out?: string, force?: boolean }) => { code = await keygenCommand(opts) })
+
+  program.command('id').description('print the peer id of an existing identity key')
+    .option('--identity <file>', 'the key file [CONCLAVE_IDENTITY]')
+    .option('--data-dir <dir>', 'read <dir>/identity.key [CONCLAVE_DATA_DIR]')
+    .action(async (opts: { dataDir?: string, identity?: string }) => { code = await idCommand(opts) })
 
   program.command('status').description('show the membership view of a running agent')
     .option('--api <url>', 'agent API base URL (default: from CONCLAVE_HTTP, else http://127.0.0.1:8080)')

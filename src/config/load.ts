@@ -74,6 +74,7 @@ export function loadConfig (init: LoadConfigInit = {}): LoadedConfig {
   if (config.name === undefined) config.name = defaultName()
   if (problems.length > 0) throw new ConfigError(problems)
   config.dataDir = resolve(config.dataDir as string)
+  if (typeof config.identity === 'string') config.identity = resolve(config.identity)
   return { config: config as unknown as AgentConfig, sources: sources as Record<keyof AgentConfig, string> }
 }
 

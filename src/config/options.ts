@@ -24,6 +24,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'announce', env: 'CONCLAVE_ANNOUNCE', flag: 'announce', description: 'Multiaddrs announced to peers instead of the listen addresses', default: '', schema: values.announce },
   { key: 'http', env: 'CONCLAVE_HTTP', flag: 'http', description: 'HTTP API host:port (port 0 picks a free port)', default: C.DEFAULT_HTTP, schema: values.hostPort },
   { key: 'dataDir', env: 'CONCLAVE_DATA_DIR', flag: 'data-dir', description: 'Directory for the identity key and state', default: C.DEFAULT_DATA_DIR, schema: values.path },
+  { key: 'identity', env: 'CONCLAVE_IDENTITY', flag: 'identity', description: 'Identity key file to use instead of <data dir>/identity.key (e.g. a mounted secret); it must exist', schema: values.path },
   { key: 'bootstrap', env: 'CONCLAVE_BOOTSTRAP', flag: 'bootstrap', description: 'Bootstrap multiaddrs (/ip4, /ip6, /dns4, /dns6, /dnsaddr; /p2p/<id> optional)', default: '', schema: values.bootstrap },
   { key: 'dnsPeers', env: 'CONCLAVE_DNS_PEERS', flag: 'dns-peers', description: 'name:port list; every A/AAAA record of each name is dialled, re-resolved periodically', default: '', schema: values.dnsPeers },
   { key: 'dnsServers', env: 'CONCLAVE_DNS_SERVERS', flag: 'dns-servers', description: 'DNS servers (ip[:port]) for CONCLAVE_DNS_PEERS; empty means the system resolver', default: '', schema: values.dnsServers },

@@ -8,6 +8,8 @@ export interface AgentConfig {
   announce: string[]
   http: HostPort
   dataDir: string
+  /** A fixed identity key file (a mounted secret); unset: `<dataDir>/identity.key`, created on first start. */
+  identity?: string
   bootstrap: string[]
   dnsPeers: HostPort[]
   dnsServers: string[]

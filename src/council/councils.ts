@@ -403,7 +403,9 @@ export class Councils implements Startable {
         this.end(c, 'dissolved', 'ttl expired')
         continue
       }
-      if (c.epoch === 0 && c.claimed && now - c.lastClaimAt > C.CLAIM_REPEAT_MS) this.claimIfEligible(c)
+      // Claims repeat until a commit counts this agent among the members: one lost in gossip
+      // (or arriving after the claim window) must not leave an optional seat empty for good.
+      if (c.claimed && !c.members.includes(this.self) && now - c.lastClaimAt > C.CLAIM_REPEAT_MS) this.claimIfEligible(c)
       // Anti-entropy: a member that missed a commit (lost gossip, a reconnect) gets it again.
       if (now - c.lastAnnounceAt > C.REANNOUNCE_MS) this.announce(c)
       this.reconcile(c, now)

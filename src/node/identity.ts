@@ -35,9 +35,13 @@ export async function readIdentity (path: string): Promise<PrivateKey> {
 
 /**
  * The agent's persistent identity: read from the data dir, or created there on first start so
- * that every replica gets its own key and keeps its peer id across restarts.
+ * that every replica gets its own key and keeps its peer id across restarts. With `fixedPath`
+ * the key is read from there and must exist.
  */
-export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey> {
+export async function loadOrCreateIdentity (dataDir: string, fixedPath?: string): Promise<PrivateKey> {
+  // A configured key file (a mounted secret) is never created: a typo in its path must not
+  // silently give the agent a new peer id that no bootstrap multiaddr names.
+  if (fixedPath !== undefined) return await readIdentity(fixedPath)
   const path = identityPath(dataDir)
   try {
     return await createIdentity(path)

@@ -15,10 +15,27 @@ export interface CliProcess {
 
 const running = new Set<ChildProcess>()
 
+export interface RunCliOptions {
+  /**
+   * The CLI entry point to run.
+   *
+   * @default the repository's built CLI
+   */
+  cli?: string
+  /**
+   * Run inside this network namespace (`ip netns exec`, which execs: the child is the agent itself).
+   *
+   * @default the test's own namespace
+   */
+  netns?: string
+}
+
 /** Run the real CLI with Node 22 (this process's node) and the given environment. */
-export function runCli (args: string[], env: Record<string, string> = {}): CliProcess {
+export function runCli (args: string[], env: Record<string, string> = {}, opts: RunCliOptions = {}): CliProcess {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const argv = [process.execPath, opts.cli ?? CLI, ...args]
+  const [command, ...rest] = opts.netns !== undefined ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv
+  const child = spawn(command as string, rest, { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   let out = ''
   let err = ''
@@ -47,8 +64,8 @@ export interface StartedAgent extends CliProcess {
 }
 
 /** `conclave start` with `env`; resolves once the agent logged that it started. */
-export async function startAgent (env: Record<string, string>, timeoutMs = 20_000): Promise<StartedAgent> {
-  const proc = runCli(['start'], { CONCLAVE_LOG_LEVEL: 'info', ...env })
+export async function startAgent (env: Record<string, string>, timeoutMs = 20_000, opts: RunCliOptions = {}): Promise<StartedAgent> {
+  const proc = runCli(['start'], { CONCLAVE_LOG_LEVEL: 'info', ...env }, opts)
   const started = await waitFor(() => {
     if (proc.child.exitCode !== null) throw new Error(`agent exited with ${proc.child.exitCode}: ${proc.stderr()}`)
     for (const line of proc.stderr().split('\n')) {

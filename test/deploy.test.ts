@@ -1,0 +1,81 @@
+/**
+ * Production-install smoke test (issue #6): the package as npm publishes it, installed into an
+ * empty folder with production dependencies only, must start, answer /health and exit 0 on
+ * SIGTERM. It catches the missing-module class of failure (a hub that crashed at start because a
+ * dependency was missing from the image) before any image is built. The Dockerfile's health
+ * check script is exercised against the same agent.
+ */
+import { spawn } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { getJson, killAll, startAgent } from './helpers/cli.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const HEALTHCHECK = join(ROOT, 'docker', 'healthcheck.mjs')
+
+async function run (cmd: string, args: string[], opts: { cwd: string, env?: NodeJS.ProcessEnv }): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
+  return { code, stdout, stderr }
+}
+
+const dirs: string[] = []
+afterAll(async () => {
+  await killAll()
+  for (const d of dirs) await rm(d, { recursive: true, force: true })
+})
+
+describe('production install', () => {
+  it('npm pack, install with production dependencies only, start, /health 200, SIGTERM exits 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'conclave-pack-'))
+    dirs.push(dir)
+    const packed = await run('npm', ['pack', '--pack-destination', dir, '--json'], { cwd: ROOT })
+    expect(packed.code, packed.stderr).toBe(0)
+    const tarball = (await readdir(dir)).find(f => f.endsWith('.tgz'))
+    expect(tarball).toBeDefined()
+
+    // An empty project outside the repository: nothing resolves from the repo's node_modules.
+    const app = join(dir, 'app')
+    await mkdir(app)
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'smoke', version: '1.0.0', private: true }))
+    const installed = await run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball as string)], { cwd: app })
+    expect(installed.code, installed.stderr).toBe(0)
+    // Only production dependencies: no dev tool made it in.
+    const modules = await readdir(join(app, 'node_modules'))
+    for (const dev of ['vitest', 'typescript', 'yaml', 'node']) expect(modules, dev).not.toContain(dev)
+
+    const cli = join(app, 'node_modules', 'conclave', 'dist', 'src', 'cli', 'bin.js')
+    const agent = await startAgent({
+      CONCLAVE_NAME: 'smoke',
+      CONCLAVE_DATA_DIR: join(dir, 'data'),
+      CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0',
+      CONCLAVE_HTTP: '127.0.0.1:0',
+      CONCLAVE_MDNS: 'false'
+    }, 30_000, { cli })
+    const health = await getJson(`${agent.api}/health`)
+    expect(health).toEqual({ status: 200, body: { status: 'ok' } })
+    const self = await getJson<{ peerId: string }>(`${agent.api}/v1/self`)
+    expect(self.body.peerId).toBe(agent.peerId)
+
+    // The image's HEALTHCHECK: healthy while the agent runs, unhealthy once it is gone.
+    const hostPort = new URL(agent.api).host
+    const healthy = await run(process.execPath, [HEALTHCHECK], { cwd: dir, env: { ...process.env, CONCLAVE_HTTP: hostPort } })
+    expect(healthy.code, healthy.stderr).toBe(0)
+
+    const t0 = Date.now()
+    agent.child.kill('SIGTERM')
+    expect(await agent.exited).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(5_000)
+    expect(agent.stderr()).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/)
+
+    const unhealthy = await run(process.execPath, [HEALTHCHECK], { cwd: dir, env: { ...process.env, CONCLAVE_HTTP: hostPort } })
+    expect(unhealthy.code).toBe(1)
+  }, 180_000)
+})
