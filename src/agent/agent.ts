@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../logger/index.js'
 import { Membership } from '../membership/index.js'
 import { AgentMetrics, Registry } from '../metrics/index.js'
 import { createConclaveNode, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
-import { Councils } from '../council/index.js'
+import { councilDefaults, Councils, fileCouncilStore } from '../council/index.js'
 import { DEFAULT_TENANT, loadTenants, saveState, Tenancy, type TenantKeyring } from '../tenancy/index.js'
 import { join } from 'node:path'
 import { EpisodeStore, Memory, MEMORY } from '../memory/index.js'
@@ -200,7 +200,7 @@ export class Agent {
       })
       holderOfMembership.membership = membership
       await membership.start()
-      const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership }, { roles: config.roles, singletons: config.singletons, name: config.name, logger })
+      const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership }, { roles: config.roles, singletons: config.singletons, name: config.name, logger, store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger) })
       await councils.start()
       store = EpisodeStore.open(join(config.dataDir, MEMORY.MEMORY_FILE), { maxEpisodes: config.memoryMaxEpisodes, maxAgeMs: config.memoryMaxAgeMs })
       const memory = new Memory({ peerId: node.peerId, tenancy, membership, node, store }, { logger, ...(options.antiEntropyIntervalMs !== undefined ? { antiEntropyIntervalMs: options.antiEntropyIntervalMs } : {}) })

@@ -41,3 +41,12 @@ export const ANNOUNCE_MIN_INTERVAL_MS = 1_000
 export const REANNOUNCE_MS = 5_000
 /** A new epoch only to change the member set (no seat moves) waits this long after the last commit. */
 export const MEMBERS_EPOCH_MIN_INTERVAL_MS = 3_000
+/**
+ * A member that has not seen the committed epoch announced for this long (the coordinator
+ * announces it every `REANNOUNCE_MS`) announces it itself: the coordinator has lost the council.
+ */
+export const ORPHANED_AFTER_MS = 3 * REANNOUNCE_MS
+/** Councils restored at start-up propose nothing for this long, while the membership view fills. */
+export const RESTORE_SETTLE_MS = 3_000
+/** File in the data dir where an agent keeps its councils across restarts. */
+export const COUNCILS_FILE = 'councils.json'

@@ -8,8 +8,9 @@ import type { MemberChange, MemberState } from '../membership/index.js'
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
 import { CouncilRequestError, UnknownCouncilError } from './errors.js'
-import { councilMessageSchema, openRequestSchema, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type Seat } from './messages.js'
+import { councilMessageSchema, openRequestSchema, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type SavedCouncil, type Seat } from './messages.js'
 import { assignRoster, rank, type Claim } from './roster.js'
+import type { CouncilStore } from './store.js'
 
 export type CouncilState = 'forming' | 'active' | 'degraded' | 'dissolved' | 'failed'
 
@@ -56,6 +57,13 @@ export interface CouncilsInit {
    * @default 1500
    */
   proposalTimeoutMs?: number
+  /**
+   * Where councils are kept across restarts (`fileCouncilStore(<data dir>/councils.json)` in an
+   * agent): the promise that fences lower epochs, the last commit, and the claims.
+   *
+   * @default none: councils live in memory only
+   */
+  store?: CouncilStore
   /**
    * Structured logger.
    *
@@ -114,6 +122,12 @@ interface Council {
   /** Highest epoch this agent proposed: a new proposal always goes higher. */
   proposed: number
   lastCommitAt: number
+  /** When this agent last saw the committed epoch announced by anyone (or announced it). */
+  lastHeardCommitAt: number
+  /** Restored from the store: no proposal before then, so that the membership view fills first. */
+  settleUntil?: number
+  /** This agent opened it (in this run, or before a restart it was restored from). */
+  openedHere?: boolean
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -165,6 +179,7 @@ export class Councils implements Startable {
     for (const tenant of tenancy.tenants) {
       this.channels.set(tenant, tenancy.join(tenant, C.COUNCIL_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_COUNCIL_MESSAGE_BYTES }))
     }
+    this.restore()
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
     this.timer = setInterval(() => { this.tick() }, 250)
     this.timer.unref()
@@ -213,7 +228,7 @@ export class Councils implements Startable {
       createdAt: Date.now(),
       opener: this.self
     }
-    this.adopt(d)
+    this.adopt(d).openedHere = true
     await this.send(tenant, { type: 'open', council: d })
     this.claimIfEligible(this.councils.get(d.id) as Council)
     return d.id
@@ -233,7 +248,7 @@ export class Councils implements Startable {
     const sends: Array<Promise<void>> = []
     for (const c of this.councils.values()) {
       if (isEnded(c.state) || !c.members.includes(this.self)) continue
-      sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id }))
+      sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id, epoch: c.epoch }))
     }
     await Promise.allSettled(sends)
   }
@@ -295,11 +310,70 @@ export class Councils implements Startable {
     let c = this.councils.get(d.id)
     if (c !== undefined) return c
     if (this.councils.size >= C.MAX_COUNCILS) this.forgetEnded(true)
-    c = { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0 }
+    c = this.blank(d)
     this.councils.set(d.id, c)
     this.log.debug({ council: d.id, project: d.project }, 'council opened')
+    this.persist()
     this.changed(c)
     return c
+  }
+
+  private blank (d: Descriptor): Council {
+    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0 }
+  }
+
+  /** Councils of the tenants this agent (still) belongs to, as saved before a restart. */
+  private restore (): void {
+    const saved = this.init.store?.load() ?? []
+    const now = Date.now()
+    for (const s of saved) {
+      if (!this.channels.has(s.d.tenant) || this.councils.has(s.d.id)) continue
+      const c = this.blank(s.d)
+      c.promised = s.promised
+      c.proposed = s.proposed
+      for (const claim of s.claims) c.claims.set(claim.peerId, claim)
+      if (s.activatedAt !== undefined) c.activatedAt = s.activatedAt
+      if (s.coordinator !== undefined) c.coordinator = s.coordinator
+      if (s.lastCommit !== undefined) {
+        c.epoch = s.lastCommit.epoch
+        c.roster = s.lastCommit.roster
+        c.members = s.lastCommit.members
+        c.lastCommit = s.lastCommit
+        c.state = 'active'
+      }
+      if (s.ended !== undefined) {
+        c.state = s.ended.state
+        c.reason = s.ended.reason
+        c.endedAt = s.ended.at
+      }
+      c.settleUntil = now + C.RESTORE_SETTLE_MS
+      c.openedHere = s.d.opener === this.self
+      c.lastHeardCommitAt = now
+      this.councils.set(s.d.id, c)
+      if (!isEnded(c.state)) {
+        this.refreshState(c, false)
+        // Not (or no longer) counted among the members: claim again.
+        if (!c.members.includes(this.self)) this.claimIfEligible(c)
+      }
+    }
+    if (this.councils.size > 0) this.log.info({ councils: this.councils.size }, 'councils restored')
+  }
+
+  /** Save every council this agent knows (a no-op without a store). */
+  private persist (): void {
+    const store = this.init.store
+    if (store === undefined) return
+    const saved: SavedCouncil[] = [...this.councils.values()].map(c => ({
+      d: c.d,
+      promised: c.promised,
+      proposed: c.proposed,
+      ...(c.lastCommit !== undefined ? { lastCommit: c.lastCommit } : {}),
+      ...(c.coordinator !== undefined ? { coordinator: c.coordinator } : {}),
+      ...(c.activatedAt !== undefined ? { activatedAt: c.activatedAt } : {}),
+      claims: [...c.claims.values()],
+      ...(isEnded(c.state) ? { ended: { state: c.state as 'dissolved' | 'failed', reason: c.reason ?? '', at: c.endedAt ?? Date.now() } } : {})
+    }))
+    store.save(saved)
   }
 
   private end (c: Council, state: 'dissolved' | 'failed', reason: string): void {
@@ -309,14 +383,17 @@ export class Councils implements Startable {
     c.endedAt = Date.now()
     c.pending = undefined
     this.log.info({ council: c.d.id, state, reason }, 'council ended')
+    this.persist()
     this.changed(c)
   }
 
   private forgetEnded (all = false): void {
     const now = Date.now()
+    let forgot = false
     for (const [id, c] of this.councils) {
-      if (c.endedAt !== undefined && (all || now - c.endedAt > C.ENDED_RETENTION_MS)) this.councils.delete(id)
+      if (c.endedAt !== undefined && (all || now - c.endedAt > C.ENDED_RETENTION_MS)) forgot = this.councils.delete(id)
     }
+    if (forgot) this.persist()
   }
 
   private alive (tenant: string, peerId: string): boolean {
@@ -408,6 +485,7 @@ export class Councils implements Startable {
       if (c.claimed && !c.members.includes(this.self) && now - c.lastClaimAt > C.CLAIM_REPEAT_MS) this.claimIfEligible(c)
       // Anti-entropy: a member that missed a commit (lost gossip, a reconnect) gets it again.
       if (now - c.lastAnnounceAt > C.REANNOUNCE_MS) this.announce(c)
+      this.announceIfOrphaned(c, now)
       this.reconcile(c, now)
     }
     this.forgetEnded()
@@ -416,6 +494,7 @@ export class Councils implements Startable {
   /** If this agent coordinates `c` and its roster no longer matches what it should be, propose. */
   private reconcile (c: Council, now = Date.now()): void {
     if (isEnded(c.state) || this.coordinatorOf(c) !== this.self) return
+    if (c.settleUntil !== undefined && now < c.settleUntil) return
     if (c.pending !== undefined) {
       if (now - c.pending.since < this.proposalTimeoutMs) return
       this.log.debug({ council: c.d.id, epoch: c.pending.epoch, acks: c.pending.acks.size }, 'proposal timed out; proposing again')
@@ -425,6 +504,10 @@ export class Councils implements Startable {
     const { roster, unfilled } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
     const missingCore = unfilled.filter(r => c.d.coreRoles.includes(r))
     if (c.epoch === 0) {
+      // Named as the opener, but without a memory of opening it: this agent lost its state (an
+      // empty data dir) and its view of the claims. Judging the formation from that would fail a
+      // council that may well have committed: the commit reaches it from the members instead.
+      if (c.d.opener === this.self && c.openedHere !== true) return
       // Formation: at the end of the claim window, or earlier once every wanted role is claimed.
       const windowEnd = c.formationAt ?? c.d.createdAt + c.d.claimWindowMs
       const early = c.d.singleton !== true && unfilled.length === 0 && now >= c.d.createdAt + Math.min(C.CLAIM_GATHER_MS, c.d.claimWindowMs)
@@ -460,6 +543,8 @@ export class Councils implements Startable {
   private async acknowledge (c: Council, epoch: number, digest: string, base: string[]): Promise<void> {
     if (!base.includes(this.self) || epoch <= c.promised) return
     c.promised = epoch
+    // On disk before the acknowledgement leaves: a restart must not acknowledge this epoch twice.
+    this.persist()
     const sig = toString(await this.components.privateKey.sign(fromString(ACK_DOMAIN + digest)), 'base64')
     this.recordAck(c, this.self, epoch, digest, sig)
     await this.send(c.d.tenant, { type: 'ack', id: c.d.id, epoch, digest, sig })
@@ -485,10 +570,12 @@ export class Councils implements Startable {
     c.coordinator = coordinator
     c.lastCommit = commit
     c.lastCommitAt = Date.now()
+    c.lastHeardCommitAt = c.lastCommitAt
     if (c.pending !== undefined && c.pending.epoch <= commit.epoch) c.pending = undefined
     for (const m of commit.members) if (!c.claims.has(m)) c.claims.set(m, { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
     this.refreshState(c, false)
     if (c.state === 'active' && c.activatedAt === undefined) c.activatedAt = Date.now()
+    this.persist()
     this.log.info({ council: c.d.id, epoch: c.epoch, state: c.state, from: before, roster: c.roster.map(s => `${s.role}=${s.name}`) }, 'roster committed')
     this.changed(c)
   }
@@ -548,6 +635,10 @@ export class Councils implements Startable {
       case 'resign': {
         const c = this.councils.get(message.id)
         if (c === undefined) return 'accept'
+        // A resignation is for the epoch it names. A copy still in flight when the agent came back
+        // (gossip replays recent messages to new subscribers, this agent's own previous run
+        // included) must not unseat it from a later roster.
+        if (msg.from === this.self || (message.epoch !== undefined && message.epoch < c.epoch)) return 'accept'
         c.resigned.add(msg.from)
         this.refreshState(c)
         this.reconcile(c)
@@ -570,6 +661,8 @@ export class Councils implements Startable {
       case 'end': {
         const c = this.councils.get(message.id)
         if (c === undefined) return 'accept'
+        // `failed` is a formation's outcome: it cannot undo a roster this agent saw committed.
+        if (message.state === 'failed' && c.epoch > 0) return 'accept'
         this.end(c, message.state, message.reason)
         return 'accept'
       }
@@ -594,6 +687,7 @@ export class Councils implements Startable {
 
   private async onCommit (from: string, commit: CommitMessage): Promise<Verdict> {
     const c = this.adopt(commit.council)
+    if (commit.epoch === c.epoch) c.lastHeardCommitAt = Date.now()
     if (commit.epoch <= c.epoch) return 'accept'
     const digest = proposalDigest(commit.council.id, commit.epoch, commit.roster, commit.members, commit.base)
     const signers = new Set<string>()
@@ -630,11 +724,29 @@ export class Councils implements Startable {
    * Gossip is not stored: an agent that joins later learns of a council because its coordinator
    * announces it again (the open while forming, the latest commit after), at most once a second.
    */
+  /**
+   * The coordinator re-announces the committed epoch every few seconds. When nobody has for much
+   * longer, the coordinator has lost the council (a restart with an empty data dir) while its
+   * peers still wait for it: a member announces the commit instead, members in rank order, one
+   * second apart, so that the first announcement silences the rest.
+   */
+  private announceIfOrphaned (c: Council, now: number): void {
+    if (c.lastCommit === undefined || !c.members.includes(this.self) || this.coordinatorOf(c) === this.self) return
+    const order = [...c.members].sort((a, b) => rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1).indexOf(this.self)
+    if (now - c.lastHeardCommitAt < C.ORPHANED_AFTER_MS + order * C.ANNOUNCE_MIN_INTERVAL_MS) return
+    c.lastHeardCommitAt = now
+    this.log.debug({ council: c.d.id, epoch: c.epoch }, 'no announcement of the committed epoch; announcing it')
+    void this.send(c.d.tenant, c.lastCommit)
+  }
+
   private announce (c: Council): void {
     const now = Date.now()
     if (this.coordinatorOf(c) !== this.self || now - c.lastAnnounceAt < C.ANNOUNCE_MIN_INTERVAL_MS) return
     c.lastAnnounceAt = now
-    if (c.lastCommit !== undefined) void this.send(c.d.tenant, c.lastCommit)
+    if (c.lastCommit !== undefined) {
+      c.lastHeardCommitAt = now
+      void this.send(c.d.tenant, c.lastCommit)
+    }
     else if (c.d.opener === this.self) void this.send(c.d.tenant, { type: 'open', council: c.d })
   }
 }

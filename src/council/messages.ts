@@ -46,7 +46,7 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
   /** The sender can hold these roles of the council; `load` is how many seats it holds elsewhere. */
   z.object({ type: z.literal('claim'), id, roles: z.array(role).max(MAX_ROLES), load: z.number().int().nonnegative(), name: z.string().max(64) }),
   /** The sender withdraws from the council (graceful leave): hand its seat over now. */
-  z.object({ type: z.literal('resign'), id }),
+  z.object({ type: z.literal('resign'), id, epoch: z.number().int().nonnegative().optional() }),
   /** A coordinator proposes `roster` for `epoch`; `members` acknowledge it, a majority of `base` commits it. */
   z.object({ type: z.literal('propose'), council: descriptorSchema, epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members }),
   /** A member refusing a proposal because it already promised `promised`: the coordinator retries above it. */
@@ -68,4 +68,23 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
 ])
 export type CouncilMessage = z.infer<typeof councilMessageSchema>
 export type CommitMessage = Extract<CouncilMessage, { type: 'commit' }>
+
+const commitSchema = councilMessageSchema.options.find(o => o.shape.type.value === 'commit') as z.ZodType<CommitMessage>
+
+/**
+ * What an agent keeps of a council across restarts (`<data dir>/councils.json`): the promise
+ * that fences lower epochs, the last commit, and the claims a coordinator assigns seats from.
+ */
+export const savedCouncilSchema = z.object({
+  d: descriptorSchema,
+  promised: z.number().int().nonnegative(),
+  proposed: z.number().int().nonnegative(),
+  lastCommit: commitSchema.optional(),
+  claims: z.array(z.object({ peerId: peer, name: z.string().max(64), roles: z.array(role).max(MAX_ROLES), load: z.number().int().nonnegative() })).max(10_000),
+  coordinator: peer.optional(),
+  ended: z.object({ state: z.enum(['dissolved', 'failed']), reason: z.string().max(500), at: z.number() }).optional(),
+  activatedAt: z.number().optional()
+})
+export type SavedCouncil = z.infer<typeof savedCouncilSchema>
+export const savedCouncilsSchema = z.object({ version: z.literal(1), councils: z.array(savedCouncilSchema) })
 export type ProposeMessage = Extract<CouncilMessage, { type: 'propose' }>

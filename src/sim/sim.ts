@@ -213,7 +213,11 @@ export class Sim {
   async restart (index: number): Promise<Agent> {
     const previous = this.agents[index]
     if (previous === undefined) throw new Error(`sim: no agent ${index}`)
-    const config = previous.config
+    // Agents listen on port 0, so agent 0 (everyone's bootstrap) may itself have come back on a
+    // new port: a restarted agent also dials a few running agents, as DNS or mDNS would give it
+    // current addresses in a deployment.
+    const seeds = this.running.filter(a => a !== previous).slice(0, 3).flatMap(a => a.node.getMultiaddrs().map(String))
+    const config = { ...previous.config, bootstrap: [...new Set([...previous.config.bootstrap, ...seeds])] }
     const privateKey = await loadOrCreateIdentity(config.dataDir)
     const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
     const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] ?? await this.issue(index, previous.peerId, [...config.roles, ...config.singletons]), connectionGater: this.gaterFor(previous.peerId) })

@@ -28,12 +28,18 @@ export interface RunCliOptions {
    * @default the test's own namespace
    */
   netns?: string
+  /**
+   * A command that runs instead of `node <cli>` (a script that execs the CLI itself).
+   *
+   * @default none
+   */
+  launcher?: string[]
 }
 
 /** Run the real CLI with Node 22 (this process's node) and the given environment. */
 export function runCli (args: string[], env: Record<string, string> = {}, opts: RunCliOptions = {}): CliProcess {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
-  const argv = [process.execPath, opts.cli ?? CLI, ...args]
+  const argv = [...(opts.launcher ?? [process.execPath, opts.cli ?? CLI]), ...args]
   const [command, ...rest] = opts.netns !== undefined ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv
   const child = spawn(command as string, rest, { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
@@ -64,8 +70,8 @@ export interface StartedAgent extends CliProcess {
 }
 
 /** `conclave start` with `env`; resolves once the agent logged that it started. */
-export async function startAgent (env: Record<string, string>, timeoutMs = 20_000, opts: RunCliOptions = {}): Promise<StartedAgent> {
-  const proc = runCli(['start'], { CONCLAVE_LOG_LEVEL: 'info', ...env }, opts)
+export async function startAgent (env: Record<string, string>, timeoutMs = 20_000, opts: RunCliOptions & { args?: string[] } = {}): Promise<StartedAgent> {
+  const proc = runCli(opts.args ?? ['start'], { CONCLAVE_LOG_LEVEL: 'info', ...env }, opts)
   const started = await waitFor(() => {
     if (proc.child.exitCode !== null) throw new Error(`agent exited with ${proc.child.exitCode}: ${proc.stderr()}`)
     for (const line of proc.stderr().split('\n')) {
