@@ -21,6 +21,7 @@ import { netnsUnavailableReason } from './helpers/netns.js'
 import { waitFor } from './helpers/wait.js'
 
 const JOIN_SCRIPT = fileURLToPath(new URL('../bootstrap/join.sh', import.meta.url))
+const MULTIADDR_SCRIPT = fileURLToPath(new URL('../bootstrap/peer-multiaddr.sh', import.meta.url))
 const AGENTS = 8
 const BOOT = 0
 const EXTERNAL = AGENTS + 1
@@ -80,10 +81,14 @@ describe.skipIf(unavailable !== undefined)(`multi-host cluster in network namesp
     return agent
   }
 
-  /** The external peer: bootstrap/join.sh with the bootstrap multiaddr, nothing else. */
+  /** The external peer: bootstrap/join.sh with the bootstrap multiaddr (from peer-multiaddr.sh), nothing else. */
   async function startExternal (): Promise<StartedAgent> {
+    const printed = spawnSync('ip', ['netns', 'exec', host(EXTERNAL).ns, 'sh', MULTIADDR_SCRIPT, 'bootstrap', `http://${host(BOOT).ip}:${HTTP_PORT}`], { encoding: 'utf8' })
+    expect(printed.status, printed.stderr).toBe(0)
+    const multiaddr = printed.stdout.trim()
+    expect(multiaddr).toBe(`/dns4/bootstrap/tcp/4001/p2p/${peerIds[BOOT] as string}`)
     const env = { CONCLAVE_NAME: 'external', CONCLAVE_DATA_DIR: join(dir, 'external'), CONCLAVE_HTTP: `0.0.0.0:${HTTP_PORT}`, CONCLAVE: `${process.execPath} ${CLI}` }
-    const agent = await startAgent(env, 60_000, { netns: host(EXTERNAL).ns, launcher: ['sh', JOIN_SCRIPT], args: [`/dns4/bootstrap/tcp/4001/p2p/${peerIds[BOOT] as string}`] })
+    const agent = await startAgent(env, 60_000, { netns: host(EXTERNAL).ns, launcher: ['sh', JOIN_SCRIPT], args: [multiaddr] })
     procs[EXTERNAL] = agent
     return agent
   }

@@ -6,14 +6,15 @@
  * check script is exercised against the same agent.
  */
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { getJson, killAll, startAgent } from './helpers/cli.js'
+import { CLI, getJson, killAll, startAgent } from './helpers/cli.js'
+import { ROOT } from './helpers/paths.js'
+import { waitFor } from './helpers/wait.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const HEALTHCHECK = join(ROOT, 'docker', 'healthcheck.mjs')
 
 async function run (cmd: string, args: string[], opts: { cwd: string, env?: NodeJS.ProcessEnv }): Promise<{ code: number | null, stdout: string, stderr: string }> {
@@ -79,3 +80,48 @@ describe('production install', () => {
     expect(unhealthy.code).toBe(1)
   }, 180_000)
 })
+
+describe('bootstrap scripts', () => {
+  it('start-bootstrap.sh keeps one identity and prints the multiaddr join.sh then joins with', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'conclave-boot-'))
+    dirs.push(dir)
+    const port = await freePort()
+    const env = {
+      PUBLIC_HOST: '127.0.0.1',
+      P2P_PORT: String(port),
+      CONCLAVE: `${process.execPath} ${CLI}`,
+      CONCLAVE_NAME: 'boot',
+      CONCLAVE_DATA_DIR: join(dir, 'boot'),
+      CONCLAVE_LISTEN: `/ip4/127.0.0.1/tcp/${port}`,
+      CONCLAVE_HTTP: '127.0.0.1:0',
+      CONCLAVE_MDNS: 'false'
+    }
+    const script = (name: string): string[] => ['sh', join(ROOT, 'bootstrap', name)]
+    const printed = (a: { stderr: () => string }): string => /bootstrap multiaddr: (\S+)/.exec(a.stderr())?.[1] ?? ''
+    const boot = await startAgent(env, 30_000, { launcher: script('start-bootstrap.sh'), args: [] })
+    const multiaddr = printed(boot)
+    expect(multiaddr).toBe(`/ip4/127.0.0.1/tcp/${port}/p2p/${boot.peerId}`)
+
+    const joiner = await startAgent({ CONCLAVE: env.CONCLAVE, CONCLAVE_NAME: 'joiner', CONCLAVE_DATA_DIR: join(dir, 'joiner'), CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0', CONCLAVE_HTTP: '127.0.0.1:0' },
+      30_000, { launcher: script('join.sh'), args: [multiaddr] })
+    await waitFor(async () => (await getJson<Array<{ peerId: string, state: string }>>(`${joiner.api}/v1/peers`)).body.some(p => p.peerId === boot.peerId && p.state === 'alive'),
+      { timeoutMs: 20_000, message: 'the joiner does not see the bootstrap peer' })
+
+    // Restarted, the bootstrap peer has the same identity, so the same multiaddr.
+    boot.child.kill('SIGTERM')
+    expect(await boot.exited).toBe(0)
+    const again = await startAgent(env, 30_000, { launcher: script('start-bootstrap.sh'), args: [] })
+    expect(printed(again)).toBe(multiaddr)
+    const usage = await run('sh', [join(ROOT, 'bootstrap', 'join.sh')], { cwd: dir })
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('usage:')
+  }, 120_000)
+})
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>(resolve => server.close(() => { resolve() }))
+  return port
+}

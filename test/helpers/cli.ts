@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { CLI } from './paths.js'
 import { waitFor } from './wait.js'
 
-/** The built CLI (npm test builds before running vitest). */
-export const CLI = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url))
+export { CLI }
 
 export interface CliProcess {
   child: ChildProcess

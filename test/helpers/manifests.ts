@@ -3,10 +3,11 @@
  * tests can run their environments through the real CLI.
  */
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { parse, parseAllDocuments } from 'yaml'
+import { ROOT } from './paths.js'
 
-export const DOCKER_DIR = fileURLToPath(new URL('../../docker/', import.meta.url))
+export const DOCKER_DIR = join(ROOT, 'docker') + '/'
 
 export type Env = Record<string, string>
 
