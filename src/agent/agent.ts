@@ -4,7 +4,8 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { createApiApp, startHttpServer, type ApiSource, type HttpServer } from '../api/index.js'
 import type { AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { Membership } from '../membership/index.js'
+import { EventLog } from '../events/index.js'
+import { Membership, type GossipRecorder } from '../membership/index.js'
 import { AgentMetrics, Registry } from '../metrics/index.js'
 import { createConclaveNode, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
 import { councilDefaults, Councils, fileCouncilStore } from '../council/index.js'
@@ -116,14 +117,26 @@ export class Agent {
     // Contending for a singleton is holding its role: announced, and granted by the credential.
     const roles = [...new Set([...config.roles, ...config.singletons])]
     const metrics = new AgentMetrics(new Registry())
+    const events = new EventLog()
+    // Rejections are counted, and streamed to operators (GET /v1/events).
+    const recorder: GossipRecorder = {
+      messageIn: (channel, sentAt) => { metrics.messageIn(channel, sentAt) },
+      messageOut: channel => { metrics.messageOut(channel) },
+      rejected: (channel, reason) => {
+        metrics.rejected(channel, reason)
+        events.emit('rejected', { channel, reason })
+      }
+    }
     const holder: { agent?: Agent } = {}
     const source: ApiSource = {
       self: () => holder.agent?.self() ?? { peerId: '', name: config.name, roles: config.roles, tenant: tenants[0] ?? DEFAULT_TENANT, tenants, addrs: [] },
       peers: () => holder.agent?.membership.peers() ?? [],
+      connectedPeers: () => new Set(holder.agent?.node.getConnections().map(c => c.remotePeer.toString()) ?? []),
       notReadyReason: () => holder.agent === undefined ? 'starting' : holder.agent.notReadyReason(),
       councils: () => holder.agent?.councils,
       tasks: () => holder.agent?.tasks,
       memory: () => holder.agent?.memory,
+      events: () => events,
       applyState: async (tenant, state) => {
         if (holder.agent === undefined) return 'starting'
         const result = await holder.agent.tenancy.applyState(tenant, state, true)
@@ -165,7 +178,7 @@ export class Agent {
         keyrings,
         clockSkewMs: config.clockSkewMs,
         logger,
-        recorder: metrics,
+        recorder,
         onState: (tenant, state) => {
           saveState(config.dataDir, tenant, state).catch((err: Error) => { logger.error({ tenant, err: err.message }, 'could not save tenant state') })
         },
@@ -192,11 +205,14 @@ export class Agent {
         deadAfterMs: config.deadAfterMs,
         pingTimeoutMs: config.pingTimeoutMs,
         logger,
-        recorder: metrics
+        recorder
       })
+      const metricSources: { councils?: Councils, tasks?: Tasks } = {}
       metrics.attach({
         members: () => membership.peers().map(p => ({ tenant: p.tenant, state: p.state })),
-        connections: () => node.getConnections().length
+        connections: () => node.getConnections().length,
+        councils: () => metricSources.councils?.all().map(c => ({ tenant: c.tenant, state: c.state })) ?? [],
+        tasks: () => metricSources.tasks?.all().map(t => ({ tenant: t.tenant, state: t.state })) ?? []
       })
       holderOfMembership.membership = membership
       await membership.start()
@@ -207,6 +223,19 @@ export class Agent {
       await memory.start()
       const tasks = new Tasks({ peerId: node.peerId, tenancy, councils, memory, behaviours }, { logger })
       await tasks.start()
+      membership.onChange(change => {
+        events.emit('member', { tenant: change.tenant, peerId: change.peerId, name: change.member.record.name, state: change.state, previous: change.previous ?? null, reason: change.reason })
+      })
+      councils.onChange(view => {
+        metrics.council(view)
+        events.emit('council', { ...view })
+      })
+      memory.onEpisode((episode, from) => { if (from === 'gossip' || from === 'pull') metrics.episode(episode.tenant, episode.ts, from) })
+      metricSources.councils = councils
+      metricSources.tasks = tasks
+      tasks.onChange(task => {
+        events.emit('task', { id: task.id, council: task.council, tenant: task.tenant, role: task.role, state: task.state, holder: task.holder, epoch: task.epoch, attempts: task.attempts, ...(task.error !== undefined ? { error: task.error } : {}) })
+      })
       const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store }, metrics, http, logger)
       holder.agent = agent
       logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')

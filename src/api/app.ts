@@ -5,12 +5,16 @@ import { tenantStateSchema, type TenantState } from '../tenancy/index.js'
 import type { Councils } from '../council/index.js'
 import type { Memory } from '../memory/index.js'
 import type { Tasks } from '../task/index.js'
+import type { EventLog } from '../events/index.js'
+import { eventStream } from './events.js'
 import { memoryQuery } from './query.js'
 
 /** What the HTTP API reads from the running agent. */
 export interface ApiSource {
   self(): { peerId: string, name: string, roles: string[], tenant: string, tenants: string[], addrs: string[] }
   peers(): PeerView[]
+  /** Peer ids this agent has an open connection to (the dashboard draws them as edges). */
+  connectedPeers(): Set<string>
   /** undefined when ready, else the reason it is not. */
   notReadyReason(): string | undefined
   metrics(): Promise<{ contentType: string, body: string }>
@@ -20,6 +24,8 @@ export interface ApiSource {
   tasks(): Pick<Tasks, 'submit' | 'get' | 'list'> | undefined
   /** The agent's episode memory (undefined while starting). */
   memory(): Pick<Memory, 'query' | 'stats'> | undefined
+  /** The agent's recent events, streamed by `GET /v1/events`. */
+  events(): EventLog | undefined
   /** Adopt and gossip a tenant state signed by the tenant's authority (rotation, revocation). */
   applyState(tenant: string, state: TenantState): Promise<'adopted' | 'stale' | 'invalid' | 'starting'>
 }
@@ -77,9 +83,15 @@ export function createApiApp (source: ApiSource): Hono {
 
   app.get('/v1/self', c => c.json(source.self()))
 
+  app.get('/v1/events', c => {
+    const log = source.events()
+    return log === undefined ? starting() : eventStream(c, log)
+  })
+
   app.get('/v1/peers', c => {
+    const connected = source.connectedPeers()
     const peers = source.peers().map(p => ({
-      peerId: p.peerId, name: p.name, roles: p.roles, tenant: p.tenant, state: p.state, lastSeenMs: p.lastSeenMs, addrs: p.addrs
+      peerId: p.peerId, name: p.name, roles: p.roles, tenant: p.tenant, state: p.state, lastSeenMs: p.lastSeenMs, addrs: p.addrs, connected: connected.has(p.peerId)
     }))
     return c.json(peers)
   })

@@ -257,6 +257,11 @@ export class Councils implements Startable {
     return [...this.councils.values()].filter(c => c.d.singleton !== true).map(c => this.view(c))
   }
 
+  /** Every council this agent follows, singletons included (metrics). */
+  all (): CouncilView[] {
+    return [...this.councils.values()].map(c => this.view(c))
+  }
+
   get (id: string): CouncilView | undefined {
     const c = this.councils.get(id)
     return c === undefined ? undefined : this.view(c)

@@ -1,10 +1,12 @@
 /**
  * Conclave's own Prometheus metrics, registered next to libp2p's in the agent's registry.
- * Gauges are computed when scraped, from the sources attached after start-up.
+ * Gauges are computed when scraped, from the sources attached after start-up; histograms are
+ * observed as things happen. Names follow Prometheus conventions: units in the name, `_total`
+ * counters, seconds.
  */
-import { Counter, Gauge, Registry } from 'prom-client'
-import type { GossipRecorder } from '../membership/index.js'
-import type { MemberState } from '../membership/index.js'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { CouncilState, CouncilView } from '../council/index.js'
+import type { GossipRecorder, MemberState } from '../membership/index.js'
 
 export { Registry }
 
@@ -14,15 +16,45 @@ export interface MetricsSources {
   members(): Array<{ tenant: string, state: MemberState }>
   /** Open connections. */
   connections(): number
+  /** Councils this agent knows (singletons included). */
+  councils(): Array<{ tenant: string, state: CouncilState }>
+  /** Tasks this agent knows, by tenant and state. */
+  tasks(): Array<{ tenant: string, state: string }>
 }
 
 const STATES: MemberState[] = ['alive', 'suspect', 'dead', 'left']
+const COUNCIL_STATES: CouncilState[] = ['forming', 'active', 'degraded', 'dissolved', 'failed']
+const TASK_STATES = ['queued', 'running', 'done', 'failed']
+/** Gossip delivery and replication: milliseconds to tens of seconds. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** Council formation and failover: a few hundred ms to a minute. */
+const COUNCIL_BUCKETS = [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60]
+
+/** Count `items` by tenant and one more label, with a zero for every known value. */
+function setCounts<T extends { tenant: string }> (gauge: Gauge<'tenant' | 'state'>, items: T[], stateOf: (item: T) => string, states: string[]): void {
+  gauge.reset()
+  const counts = new Map<string, number>()
+  for (const item of items) {
+    const key = `${item.tenant}\u0000${stateOf(item)}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  for (const tenant of new Set(items.map(i => i.tenant))) {
+    for (const state of states) gauge.set({ tenant, state }, counts.get(`${tenant}\u0000${state}`) ?? 0)
+  }
+}
 
 export class AgentMetrics implements GossipRecorder {
   readonly registry: Registry
   private sources?: MetricsSources
   private readonly messages: Counter<'direction' | 'channel'>
   private readonly rejections: Counter<'channel' | 'reason'>
+  private readonly delivery: Histogram<'channel'>
+  private readonly formation: Histogram<'tenant'>
+  private readonly failover: Histogram<'tenant'>
+  private readonly replication: Histogram<'tenant' | 'source'>
+  /** When each council this agent follows was last seen leaving `active`. */
+  private readonly degradedSince = new Map<string, number>()
+  private readonly formed = new Set<string>()
 
   constructor (registry: Registry = new Registry()) {
     this.registry = registry
@@ -32,23 +64,27 @@ export class AgentMetrics implements GossipRecorder {
       help: 'Members of this agent\'s tenants in its membership view, by state',
       labelNames: ['tenant', 'state'],
       registers: [registry],
-      collect () {
-        this.reset()
-        const counts = new Map<string, number>()
-        for (const m of self.sources?.members() ?? []) {
-          counts.set(`${m.tenant}\u0000${m.state}`, (counts.get(`${m.tenant}\u0000${m.state}`) ?? 0) + 1)
-        }
-        const tenants = new Set([...counts.keys()].map(k => k.split('\u0000')[0] as string))
-        for (const tenant of tenants) {
-          for (const state of STATES) this.set({ tenant, state }, counts.get(`${tenant}\u0000${state}`) ?? 0)
-        }
-      }
+      collect () { setCounts(this, self.sources?.members() ?? [], m => m.state, STATES) }
     })
     new Gauge({
       name: 'conclave_connections',
       help: 'Open libp2p connections',
       registers: [registry],
       collect () { this.set(self.sources?.connections() ?? 0) }
+    })
+    new Gauge({
+      name: 'conclave_councils',
+      help: 'Councils this agent follows, by tenant and state (singletons included)',
+      labelNames: ['tenant', 'state'],
+      registers: [registry],
+      collect () { setCounts(this, self.sources?.councils() ?? [], c => c.state, COUNCIL_STATES) }
+    })
+    new Gauge({
+      name: 'conclave_tasks',
+      help: 'Tasks this agent knows, by tenant and state',
+      labelNames: ['tenant', 'state'],
+      registers: [registry],
+      collect () { setCounts(this, self.sources?.tasks() ?? [], t => t.state, TASK_STATES) }
     })
     this.messages = new Counter({
       name: 'conclave_gossip_messages_total',
@@ -62,13 +98,72 @@ export class AgentMetrics implements GossipRecorder {
       labelNames: ['channel', 'reason'],
       registers: [registry]
     })
+    this.delivery = new Histogram({
+      name: 'conclave_gossip_delivery_seconds',
+      help: 'Gossip delivery latency: from the sender sealing the envelope (its clock) to acceptance here, by channel',
+      labelNames: ['channel'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry]
+    })
+    this.formation = new Histogram({
+      name: 'conclave_council_formation_seconds',
+      help: 'Council formation as this agent saw it: from the open to the first active roster',
+      labelNames: ['tenant'],
+      buckets: COUNCIL_BUCKETS,
+      registers: [registry]
+    })
+    this.failover = new Histogram({
+      name: 'conclave_council_failover_seconds',
+      help: 'Council failover as this agent saw it: from leaving active (a core holder lost) to active again',
+      labelNames: ['tenant'],
+      buckets: COUNCIL_BUCKETS,
+      registers: [registry]
+    })
+    this.replication = new Histogram({
+      name: 'conclave_memory_replication_lag_seconds',
+      help: 'Episode replication lag: from the episode being recorded (its origin\'s clock) to it being stored here, by how it arrived',
+      labelNames: ['tenant', 'source'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry]
+    })
   }
 
   attach (sources: MetricsSources): void {
     this.sources = sources
   }
 
-  messageIn (channel: string): void { this.messages.inc({ direction: 'in', channel }) }
+  messageIn (channel: string, sentAt?: number): void {
+    this.messages.inc({ direction: 'in', channel })
+    // Clocks of other hosts may be behind: a negative latency is not a measurement.
+    if (sentAt !== undefined) this.delivery.observe({ channel }, Math.max(0, Date.now() - sentAt) / 1000)
+  }
+
   messageOut (channel: string): void { this.messages.inc({ direction: 'out', channel }) }
   rejected (channel: string, reason: string): void { this.rejections.inc({ channel, reason }) }
+
+  /** A council changed (Councils.onChange): formation and failover durations. */
+  council (view: CouncilView): void {
+    const now = Date.now()
+    if (view.state === 'active') {
+      if (!this.formed.has(view.id)) {
+        this.formed.add(view.id)
+        this.formation.observe({ tenant: view.tenant }, Math.max(0, (view.activatedAt ?? now) - view.createdAt) / 1000)
+      }
+      const since = this.degradedSince.get(view.id)
+      if (since !== undefined) {
+        this.degradedSince.delete(view.id)
+        this.failover.observe({ tenant: view.tenant }, (now - since) / 1000)
+      }
+    } else if (view.state === 'degraded') {
+      if (!this.degradedSince.has(view.id)) this.degradedSince.set(view.id, now)
+    } else if (view.state === 'dissolved' || view.state === 'failed') {
+      this.degradedSince.delete(view.id)
+      this.formed.delete(view.id)
+    }
+  }
+
+  /** An episode arrived from a peer (gossip or pull). */
+  episode (tenant: string, ts: number, source: string): void {
+    this.replication.observe({ tenant, source }, Math.max(0, Date.now() - ts) / 1000)
+  }
 }

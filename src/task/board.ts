@@ -54,6 +54,9 @@ export class TaskBoard {
 
   get (id: string): TaskView | undefined { return this.tasks.get(id) }
 
+  /** Every task on the board (metrics count them by state). */
+  all (): TaskView[] { return [...this.tasks.values()] }
+
   list (council: string): TaskView[] {
     return [...this.tasks.values()].filter(t => t.council === council).sort((a, b) => a.submittedAt - b.submittedAt || a.id.localeCompare(b.id))
   }

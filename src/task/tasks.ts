@@ -149,6 +149,11 @@ export class Tasks implements Startable {
     return task?.council === councilId && this.components.councils.get(councilId) !== undefined ? { ...task } : undefined
   }
 
+  /** Every task this agent knows, of every council (views). */
+  all (): TaskView[] {
+    return this.board.all().map(t => ({ ...t }))
+  }
+
   list (councilId: string): TaskView[] {
     return this.components.councils.get(councilId) === undefined ? [] : this.board.list(councilId).map(t => ({ ...t }))
   }

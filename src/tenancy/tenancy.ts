@@ -15,7 +15,8 @@ import { tenantStateSchema, type TenantState } from './state.js'
 
 /** Where tenancy reports traffic and rejections; implemented by the metrics module. */
 export interface TenancyRecorder {
-  messageIn(channel: string): void
+  /** A message accepted on `channel`; `sentAt` is the sender's clock when it sealed it. */
+  messageIn(channel: string, sentAt?: number): void
   messageOut(channel: string): void
   rejected(channel: string, reason: string): void
 }
@@ -310,7 +311,7 @@ export class Tenancy implements Startable {
       if (typeof opened === 'string') return this.ignore(channel, opened, from)
       const verdict = await joined.handler(opened)
       if (verdict === 'accept') {
-        this.recorder.messageIn(channel)
+        this.recorder.messageIn(channel, opened.sentAt)
         return TopicValidatorResult.Accept
       }
       if (verdict === 'ignore') return TopicValidatorResult.Ignore

@@ -28,10 +28,10 @@ async function run (cluster: Cluster, n: number, manifest: Manifest, dir: string
   const t0 = Date.now()
   const agents = await Promise.all(cluster.hosts.slice(0, n).map(async (host, i) => {
     const service = i === 0 ? 'bootstrap' : 'agent'
-    const env = await serviceEnvFor(manifest, service, i, join(dir, `run-${t0}`), i === 0 ? 'bootstrap' : `agent-${i}`)
+    const env = await serviceEnvFor(manifest, service, i, join(dir, `run-${t0}`), i === 0 ? 'bootstrap' : `agent-${i}`, join(dir, 'secrets'))
     // mDNS alone (its own service tag), or DNS alone: no bootstrap address on the agents.
     const overrides: Record<string, string> = manifest === 'compose' ? { CONCLAVE_BOOTSTRAP: '', CONCLAVE_DNS_PEERS: '', CONCLAVE_MDNS_SERVICE_TAG: tag } : (i === 0 ? {} : { CONCLAVE_BOOTSTRAP: '' })
-    return await startAgent({ ...env, ...overrides, CONCLAVE_LOG_LEVEL: 'warn' }, TIMEOUT_MS, { netns: host.ns })
+    return await startAgent({ ...env, ...overrides }, TIMEOUT_MS, { netns: host.ns })
   }))
   const started = Date.now()
   const ids = new Set(agents.map(a => a.peerId))
@@ -61,6 +61,13 @@ async function main (): Promise<void> {
   if (reason !== undefined) throw new Error(`bench:cluster cannot run: ${reason}`)
   const dir = await mkdtemp(join(tmpdir(), 'conclave-bench-cluster-'))
   const cluster = Cluster.create(Math.max(...SIZES))
+  // Interrupted (Ctrl-C, a CI time limit): no namespace or process is left behind.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      cluster.destroy()
+      process.exit(130)
+    })
+  }
   const rows: string[] = []
   try {
     const ips = cluster.hosts.map(h => h.ip)
@@ -93,7 +100,7 @@ Command: \`npm run bench:cluster\` (${environment()}). One agent process per hos
 |---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Every process loads Node and the libp2p stack on the same 2 cores, so most of the time from spawning is start-up; "after the last agent started" is the discovery itself. Views are polled every 200 ms.`
+All agent processes share the machine's 2 cores: each loads Node and the libp2p stack, then spends CPU on every connection it sets up (about 27 ms each, see the discovery notes), so "after the last agent started" grows faster than the host count here; on real hosts each agent has its own CPU. Views are polled every 200 ms.`
   out(body)
   await writeSection('cluster', body)
 }

@@ -11,10 +11,10 @@ const FILES: Record<Manifest, string> = { compose: 'compose.yml', swarm: 'swarm-
 
 /**
  * CONCLAVE_* settings of `service` in the manifest for replica `slot`, as the container gets them.
- * `dir` stands in for the volumes (`/data`) and secrets (`/run/secrets`); the name is what the
+ * `dir` stands in for the volumes (`/data`), `secrets` for `/run/secrets`; the name is what the
  * container's hostname would be.
  */
-export async function serviceEnvFor (manifest: Manifest, service: string, slot: number, dir: string, name: string): Promise<Env> {
+export async function serviceEnvFor (manifest: Manifest, service: string, slot: number, dir: string, name: string, secrets = join(dir, 'secrets')): Promise<Env> {
   const file = await readYaml(FILES[manifest])
   const spec = file.services?.[service]
   if (spec === undefined) throw new Error(`${FILES[manifest]} has no service ${service}`)
@@ -22,7 +22,7 @@ export async function serviceEnvFor (manifest: Manifest, service: string, slot: 
   // One data volume per replica (per slot folder under a shared node volume in Swarm).
   const data = join(dir, manifest, manifest === 'swarm' ? service : `${service}-${slot}`)
   return {
-    ...mapPaths(env, { '/data': data, '/run/secrets': join(dir, 'secrets') }),
+    ...mapPaths(env, { '/data': data, '/run/secrets': secrets }),
     // A container's host name, which is the default name.
     CONCLAVE_NAME: env.CONCLAVE_NAME ?? name
   }
