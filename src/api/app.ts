@@ -6,6 +6,7 @@ import type { Councils } from '../council/index.js'
 import type { Memory } from '../memory/index.js'
 import type { Tasks } from '../task/index.js'
 import type { EventLog } from '../events/index.js'
+import { DASHBOARD_HTML } from './dashboard.js'
 import { eventStream } from './events.js'
 import { memoryQuery } from './query.js'
 
@@ -68,6 +69,8 @@ export function createApiApp (source: ApiSource): Hono {
   const app = new Hono()
 
   app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: c => c.json({ error: `body exceeds ${MAX_BODY_BYTES} bytes` }, 413) }))
+
+  app.get('/', c => c.html(DASHBOARD_HTML))
 
   app.get('/health', c => c.json({ status: 'ok' }))
 
