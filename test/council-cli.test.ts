@@ -39,9 +39,26 @@ describe('conclave council', () => {
     const councils = JSON.parse(listed.stdout()) as Array<{ id: string, roster: Array<{ role: string, peerId: string }> }>
     expect(councils.find(x => x.id === id)?.roster.map(s => [s.role, s.peerId])).toEqual([['tpm', a.peerId], ['senior-software-architect', b.peerId], ['coder', c.peerId]])
 
+    let leader = ''
     await waitFor(async () => {
       const leaders = await Promise.all(all.map(async x => (await getJson<Record<string, { peerId: string }>>(`${x.api}/v1/leaders`)).body.scheduler?.peerId))
+      leader = leaders[0] ?? ''
       return leaders[0] !== undefined && leaders.every(l => l === leaders[0])
     }, { timeoutMs: 15_000, message: 'no single scheduler leader' })
+
+    // `conclave status` shows peers, councils and leaders as tables, and all of it as JSON.
+    const status = runCli(['status', '--api', c.api])
+    expect(await status.exited).toBe(0)
+    const text = status.stdout()
+    expect(text).toMatch(new RegExp(`^a\\s+${a.peerId}\\s+default\\s+alive\\s+\\S+\\s+(yes|no)\\s+tpm,scheduler`, 'm'))
+    expect(text).toMatch(new RegExp(`^apollo\\s+${id}\\s+default\\s+active\\s+\\d+\\s+tpm=a senior-software-architect=b coder=c`, 'm'))
+    const leaderName = all.find(x => x.peerId === leader) === a ? 'a' : all.find(x => x.peerId === leader) === b ? 'b' : 'c'
+    expect(text).toMatch(new RegExp(`^scheduler\\s+${leaderName}\\s+${leader}\\s+\\d+`, 'm'))
+    const json = runCli(['status', '--api', c.api, '--json'])
+    expect(await json.exited).toBe(0)
+    const parsed = JSON.parse(json.stdout()) as { peers: unknown[], councils: Array<{ id: string }>, leaders: Record<string, { peerId: string }> }
+    expect(parsed.peers).toHaveLength(2)
+    expect(parsed.councils.map(x => x.id)).toContain(id)
+    expect(parsed.leaders.scheduler?.peerId).toBe(leader)
   })
 })

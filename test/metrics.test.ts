@@ -2,10 +2,13 @@
  * `/metrics` (issue #7): after a council forms and a task runs, the council, task and latency
  * series exist with plausible values, and the whole exposition parses.
  */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
 import { parseExposition, type Family } from './helpers/exposition.js'
+import { ROOT } from './helpers/paths.js'
 import { waitFor } from './helpers/wait.js'
 
 const roles = (i: number): string[] => [['tpm'], ['senior-software-architect'], ['coder'], ['tpm'], ['senior-software-architect']][i] ?? []
@@ -45,6 +48,12 @@ describe('metrics', () => {
       expect(metrics.has(name), name).toBe(true)
     }
     expect(metrics.get('conclave_gossip_delivery_seconds')?.type).toBe('histogram')
+    // Every series the shipped Grafana dashboard queries is one the agent exposes.
+    const grafana = await readFile(join(ROOT, 'docker', 'grafana-dashboard.json'), 'utf8')
+    const queried = new Set([...grafana.matchAll(/\b((?:conclave|libp2p)_[a-z0-9_]+)/g)].map(m => (m[1] as string).replace(/_(bucket|sum|count)$/, '')))
+    expect(queried.size).toBeGreaterThan(8)
+    for (const name of queried) expect(metrics.has(name), `docker/grafana-dashboard.json queries ${name}`).toBe(true)
+    expect(metrics.get('libp2p_data_transfer_bytes_total')?.samples.some(s => s.labels.protocol !== undefined && s.value > 0)).toBe(true)
     expect(value(metrics.get('conclave_peers'), 'conclave_peers', { tenant, state: 'alive' })).toBe(4)
     expect(value(metrics.get('conclave_councils'), 'conclave_councils', { tenant, state: 'active' })).toBe(1)
     expect(value(metrics.get('conclave_tasks'), 'conclave_tasks', { tenant, state: 'done' })).toBe(1)

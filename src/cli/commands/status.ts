@@ -8,7 +8,9 @@ export interface StatusOptions {
 }
 
 interface Self { peerId: string, name: string, roles: string[], tenant: string, addrs: string[] }
-interface Peer { peerId: string, name: string, roles: string[], tenant: string, state: string, lastSeenMs: number }
+interface Peer { peerId: string, name: string, roles: string[], tenant: string, state: string, lastSeenMs: number, connected?: boolean }
+interface Council { id: string, tenant: string, project: string, state: string, epoch: number, roster: Array<{ role: string, peerId: string, name: string }>, reason?: string }
+type Leaders = Record<string, { peerId: string, epoch: number }>
 
 async function getJson<T> (url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
@@ -25,15 +27,19 @@ export async function statusCommand (opts: StatusOptions): Promise<number> {
   }
   let self: Self
   let peers: Peer[]
+  let councils: Council[]
+  let leaders: Leaders
   try {
-    [self, peers] = await Promise.all([getJson<Self>(`${base}/v1/self`), getJson<Peer[]>(`${base}/v1/peers`)])
+    [self, peers, councils, leaders] = await Promise.all([
+      getJson<Self>(`${base}/v1/self`), getJson<Peer[]>(`${base}/v1/peers`), getJson<Council[]>(`${base}/v1/councils`), getJson<Leaders>(`${base}/v1/leaders`)
+    ])
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code
     process.stderr.write(`conclave: cannot reach the agent API at ${base}: ${cause ?? (err as Error).message}\n`)
     return EXIT_FAILURE
   }
   if (opts.json === true) {
-    process.stdout.write(JSON.stringify({ self, peers }, null, 2) + '\n')
+    process.stdout.write(JSON.stringify({ self, peers, councils, leaders }, null, 2) + '\n')
     return EXIT_OK
   }
   const byState = new Map<string, number>()
@@ -42,8 +48,21 @@ export async function statusCommand (opts: StatusOptions): Promise<number> {
   process.stdout.write(`${self.name} ${self.peerId} (tenant ${self.tenant}): ${summary}\n\n`)
   const sorted = [...peers].sort((a, b) => a.tenant.localeCompare(b.tenant) || a.name.localeCompare(b.name))
   process.stdout.write(renderTable(
-    ['NAME', 'PEER ID', 'TENANT', 'STATE', 'LAST SEEN', 'ROLES'],
-    sorted.map(p => [p.name, p.peerId, p.tenant, p.state, formatAge(p.lastSeenMs), p.roles.join(',')])
+    ['NAME', 'PEER ID', 'TENANT', 'STATE', 'LAST SEEN', 'CONNECTED', 'ROLES'],
+    sorted.map(p => [p.name, p.peerId, p.tenant, p.state, formatAge(p.lastSeenMs), p.connected === true ? 'yes' : 'no', p.roles.join(',')])
   ) + '\n')
+  const nameOf = (id: string): string => id === self.peerId ? self.name : peers.find(p => p.peerId === id)?.name ?? id
+  process.stdout.write(`\nCouncils: ${councils.length === 0 ? 'none' : ''}\n`)
+  if (councils.length > 0) {
+    process.stdout.write(renderTable(
+      ['PROJECT', 'ID', 'TENANT', 'STATE', 'EPOCH', 'ROSTER'],
+      councils.map(c => [c.project, c.id, c.tenant, c.state + (c.reason !== undefined ? ` (${c.reason})` : ''), String(c.epoch), c.roster.map(s => `${s.role}=${s.name}`).join(' ')])
+    ) + '\n')
+  }
+  const singletons = Object.entries(leaders)
+  process.stdout.write(`\nLeaders: ${singletons.length === 0 ? 'none' : ''}\n`)
+  if (singletons.length > 0) {
+    process.stdout.write(renderTable(['SINGLETON', 'LEADER', 'PEER ID', 'EPOCH'], singletons.map(([name, l]) => [name, nameOf(l.peerId), l.peerId, String(l.epoch)])) + '\n')
+  }
   return EXIT_OK
 }
