@@ -14,7 +14,7 @@ import { Sim } from '../src/sim/index.js'
 import { ROOT } from './helpers/paths.js'
 import { waitFor } from './helpers/wait.js'
 
-const CHROMIUM = process.env.CONCLAVE_TEST_CHROMIUM ?? '/usr/bin/chromium'
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const unavailable = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM}`
 // In CI the browser test must run: .ci/run installs Debian's chromium.
 if (unavailable !== undefined && process.env.CI === 'true') throw new Error(`dashboard test cannot run in CI: ${unavailable}`)

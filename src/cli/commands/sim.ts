@@ -114,7 +114,7 @@ export async function simCommand (opts: SimOptions): Promise<number> {
     }
     if (converged === n && convergedAt === undefined) {
       convergedAt = Date.now() - startedAt
-      out(`mesh formed in ${convergedAt} ms. Try \`conclave status --api ${sim.agents[0]?.url ?? ''}\`. Ctrl-C stops.`)
+      out(`mesh formed in ${convergedAt} ms. Open the dashboard at ${sim.agents[0]?.url ?? ''}/ (every agent serves one), or try \`conclave status --api ${sim.agents[0]?.url ?? ''}\`. Ctrl-C stops.`)
       if (opts.exitWhenConverged === true) break
     }
     if (convergedAt === undefined && Date.now() > deadline && opts.exitWhenConverged === true) break
