@@ -5,7 +5,6 @@
  * dependency was missing from the image) before any image is built. The Dockerfile's health
  * check script is exercised against the same agent.
  */
-import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,19 +12,11 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CLI, getJson, killAll, startAgent } from './helpers/cli.js'
 import { ROOT } from './helpers/paths.js'
+import { run } from './helpers/run.js'
 import { waitFor } from './helpers/wait.js'
 
 const HEALTHCHECK = join(ROOT, 'docker', 'healthcheck.mjs')
 
-async function run (cmd: string, args: string[], opts: { cwd: string, env?: NodeJS.ProcessEnv }): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
-  return { code, stdout, stderr }
-}
 
 const dirs: string[] = []
 afterAll(async () => {

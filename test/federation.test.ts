@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { federationProblems, FEDERATION_TENANT, runFederation, type FederationReport } from '../src/sim/index.js'
 import { topicFor } from '../src/tenancy/index.js'
 import { MEMORY } from '../src/memory/index.js'
+import { runCli } from './helpers/cli.js'
 
 describe('federation scenario', () => {
   it('five agents, two tenants: tasks, replicated memory, no leaks, clean shutdown', async () => {
@@ -46,5 +47,15 @@ describe('federation scenario', () => {
     expect(eavesdropped.length).toBeGreaterThan(0)
     expect(summaries.length).toBeGreaterThan(40)
     for (const s of summaries) expect(overheard.includes(s.slice(0, 24))).toBe(false)
+  }, 180_000)
+
+  it('runs as `conclave sim --scenario federation` and exits 0 with a report that meets the bar', async () => {
+    const proc = runCli(['sim', '--scenario', 'federation', '--iterations', '10', '--http-base-port', '0', '--json'])
+    expect(await proc.exited, proc.stderr()).toBe(0)
+    const report = JSON.parse(proc.stdout().trim().split('\n').pop() ?? '{}') as FederationReport & { problems: string[] }
+    expect(report.problems).toEqual([])
+    expect(report.agents).toHaveLength(5)
+    expect(report.episodesTotal).toBeGreaterThanOrEqual(50)
+    expect(report.shutdown).toEqual({ graceful: 5, of: 5 })
   }, 180_000)
 })

@@ -5,36 +5,28 @@
  * made by the scripts the files tell users to run); ports, health paths and volumes are compared
  * with the settings.
  */
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { OPTIONS } from '../src/config/index.js'
 import { CLI } from './helpers/cli.js'
+import { ROOT } from './helpers/paths.js'
+import { run, type RunResult } from './helpers/run.js'
 import { conclaveEnv, dockerfileInstructions, mapPaths, podEnv, portOf, readYaml, readYamlDocuments, renderSwarmTemplates, serviceEnv, DOCKER_DIR, type Env } from './helpers/manifests.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CONCLAVE = `${process.execPath} ${CLI}`
 
-interface Run { code: number | null, stdout: string, stderr: string }
-
-async function run (cmd: string, args: string[], env: Env = {}): Promise<Run> {
+/** A command with exactly the CONCLAVE_* variables of `env` (none inherited from the test's own). */
+async function runWith (cmd: string, args: string[], env: Env = {}): Promise<RunResult> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
-  return { code, stdout, stderr }
+  return await run(cmd, args, { cwd: ROOT, env: { ...clean, ...env } })
 }
 
 /** `conclave config` with exactly this CONCLAVE_* environment; fails the test on exit ≠ 0. */
 async function acceptedByConfig (env: Env, label: string): Promise<Record<string, any>> {
-  const result = await run(process.execPath, [CLI, 'config'], env)
+  const result = await runWith(process.execPath, [CLI, 'config'], env)
   expect(result.code, `${label}: conclave config rejected ${JSON.stringify(env)}:\n${result.stderr}`).toBe(0)
   return (JSON.parse(result.stdout) as { config: Record<string, any> }).config
 }
@@ -51,7 +43,7 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
 /** A folder standing in for a container path. */
 async function folder (name: string): Promise<string> {
   const path = join(dir, name)
-  await run('mkdir', ['-p', path])
+  await runWith('mkdir', ['-p', path])
   return path
 }
 
@@ -114,7 +106,7 @@ describe('docker/compose.yml', () => {
     const init = services['tenant-init']
     const secrets = await folder('compose-beta-secrets')
     const initEnv = { ...serviceEnv(init), AUTHORITY_DIR: await folder('compose-beta-authority'), SECRETS_DIR: secrets, OWNER: '', CONCLAVE }
-    const made = await run('sh', [join(DOCKER_DIR, 'tenant-init.sh')], initEnv)
+    const made = await runWith('sh', [join(DOCKER_DIR, 'tenant-init.sh')], initEnv)
     expect(made.code, made.stderr).toBe(0)
     expect(init.entrypoint).toEqual(['/bin/sh', '/app/docker/tenant-init.sh'])
 
@@ -156,7 +148,7 @@ describe('docker/swarm-stack.yml', () => {
 
     // The bootstrap identity is a secret made by `conclave keygen --out`, as the file says.
     const secretDir = await folder('swarm-secrets')
-    const keygen = await run(process.execPath, [CLI, 'keygen', '--out', join(secretDir, 'conclave_bootstrap_key')])
+    const keygen = await runWith(process.execPath, [CLI, 'keygen', '--out', join(secretDir, 'conclave_bootstrap_key')])
     expect(keygen.code, keygen.stderr).toBe(0)
     for (const [name, service] of Object.entries(services)) {
       for (const slot of [1, 34]) {
@@ -212,10 +204,10 @@ describe('docker/k8s', () => {
 
     // Credentials as the script makes them, for the first pod, mounted where the env says.
     const tenantDir = await folder('k8s-tenant')
-    const created = await run(process.execPath, [CLI, 'tenant', 'create', '--id', 'acme', '--out', join(tenantDir, 'acme.tenant.json')])
+    const created = await runWith(process.execPath, [CLI, 'tenant', 'create', '--id', 'acme', '--out', join(tenantDir, 'acme.tenant.json')])
     expect(created.code, created.stderr).toBe(0)
     const secretDir = join(tenantDir, 'conclave-credentials')
-    const made = await run('sh', [join(ROOT, 'bootstrap', 'k8s-credentials.sh'), join(tenantDir, 'acme.tenant.json'), '2', secretDir], { CONCLAVE })
+    const made = await runWith('sh', [join(ROOT, 'bootstrap', 'k8s-credentials.sh'), join(tenantDir, 'acme.tenant.json'), '2', secretDir], { CONCLAVE })
     expect(made.code, made.stderr).toBe(0)
     expect(made.stdout.trim().split('\n').map(l => l.split(' ')[0])).toEqual(['conclave-0', 'conclave-1'])
 

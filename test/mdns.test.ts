@@ -4,9 +4,9 @@
  * `conclave sim`) inside a namespace this test creates with loopback only.
  */
 import { randomBytes } from 'node:crypto'
-import { spawn } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CLI } from './helpers/cli.js'
+import { run } from './helpers/run.js'
 import { createLoopbackNetns, netnsUnavailableReason, removeAllNetns } from './helpers/netns.js'
 
 const unavailable = netnsUnavailableReason()
@@ -15,24 +15,13 @@ if (unavailable !== undefined && process.env.CI === 'true') throw new Error(`mDN
 
 afterEach(removeAllNetns)
 
-async function run (cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
-  clearTimeout(timer)
-  return { code, stdout, stderr }
-}
 
 describe.skipIf(unavailable !== undefined)(`mDNS${unavailable !== undefined ? ` (skipped: ${unavailable})` : ''}`, () => {
   it('10 agents with mDNS only all see all 9 others alive', async () => {
     const ns = createLoopbackNetns()
     const tag = `_cnv-${randomBytes(4).toString('hex')}._udp.local`
     const result = await run('ip', ['netns', 'exec', ns, process.execPath, CLI, 'sim', '--agents', '10', '--mdns', '--mdns-service-tag', tag,
-      '--http-base-port', '0', '--exit-when-converged', '--timeout-ms', '60000', '--json'], 90_000)
+      '--http-base-port', '0', '--exit-when-converged', '--timeout-ms', '60000', '--json'], { timeoutMs: 90_000 })
     expect(result.code, result.stderr).toBe(0)
     const summary = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { converged: number, views: Array<{ alive: number }> }
     expect(summary.converged).toBe(10)

@@ -30,12 +30,24 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** Council formation and failover: a few hundred ms to a minute. */
 const COUNCIL_BUCKETS = [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60]
 
-/** Count `items` by tenant and one more label, with a zero for every known value. */
-function setCounts<T extends { tenant: string }> (gauge: Gauge<'tenant' | 'state'>, items: T[], stateOf: (item: T) => string, states: string[]): void {
+type Counted = Array<{ tenant: string, state: string }>
+
+/** A gauge of `items()` counted by tenant and state at scrape time, with a zero for every known state. */
+function stateGauge (registry: Registry, name: string, help: string, items: () => Counted, states: string[]): Gauge<'tenant' | 'state'> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ['tenant', 'state'],
+    registers: [registry],
+    collect () { setCounts(this, items(), states) }
+  })
+}
+
+function setCounts (gauge: Gauge<'tenant' | 'state'>, items: Counted, states: string[]): void {
   gauge.reset()
   const counts = new Map<string, number>()
   for (const item of items) {
-    const key = `${item.tenant}\u0000${stateOf(item)}`
+    const key = `${item.tenant}\u0000${item.state}`
     counts.set(key, (counts.get(key) ?? 0) + 1)
   }
   for (const tenant of new Set(items.map(i => i.tenant))) {
@@ -59,33 +71,15 @@ export class AgentMetrics implements GossipRecorder {
   constructor (registry: Registry = new Registry()) {
     this.registry = registry
     const self = this
-    new Gauge({
-      name: 'conclave_peers',
-      help: 'Members of this agent\'s tenants in its membership view, by state',
-      labelNames: ['tenant', 'state'],
-      registers: [registry],
-      collect () { setCounts(this, self.sources?.members() ?? [], m => m.state, STATES) }
-    })
+    stateGauge(registry, 'conclave_peers', 'Members of this agent\'s tenants in its membership view, by state', () => self.sources?.members() ?? [], STATES)
     new Gauge({
       name: 'conclave_connections',
       help: 'Open libp2p connections',
       registers: [registry],
       collect () { this.set(self.sources?.connections() ?? 0) }
     })
-    new Gauge({
-      name: 'conclave_councils',
-      help: 'Councils this agent follows, by tenant and state (singletons included)',
-      labelNames: ['tenant', 'state'],
-      registers: [registry],
-      collect () { setCounts(this, self.sources?.councils() ?? [], c => c.state, COUNCIL_STATES) }
-    })
-    new Gauge({
-      name: 'conclave_tasks',
-      help: 'Tasks this agent knows, by tenant and state',
-      labelNames: ['tenant', 'state'],
-      registers: [registry],
-      collect () { setCounts(this, self.sources?.tasks() ?? [], t => t.state, TASK_STATES) }
-    })
+    stateGauge(registry, 'conclave_councils', 'Councils this agent follows, by tenant and state (singletons included)', () => self.sources?.councils() ?? [], COUNCIL_STATES)
+    stateGauge(registry, 'conclave_tasks', 'Tasks this agent knows, by tenant and state', () => self.sources?.tasks() ?? [], TASK_STATES)
     this.messages = new Counter({
       name: 'conclave_gossip_messages_total',
       help: 'Gossip messages published (out) and accepted (in), by channel',
