@@ -81,6 +81,26 @@ export interface SimInit {
    * @default one tenant each
    */
   tenantsOf?: (index: number) => string[]
+  /**
+   * Tenant authorities to issue credentials from, instead of making new ones: sims in several
+   * processes then form one mesh in one tenant (benchmarks' worker layout).
+   *
+   * @default new authorities for `tenants`
+   */
+  authorities?: Map<string, TenantFile>
+  /**
+   * Multiaddrs of running agents elsewhere (another process's sim) every agent bootstraps to, as
+   * well as to this sim's first agent.
+   *
+   * @default []
+   */
+  seeds?: string[]
+  /**
+   * Index of this sim's first agent, so names and roles continue across sims in several processes.
+   *
+   * @default 0
+   */
+  firstIndex?: number
   /** Called as agents start. */
   onAgentStarted?: (agent: Agent, index: number) => void
 }
@@ -117,7 +137,9 @@ export class Sim {
     const dataDir = init.dataDir ?? await mkdtemp(join(tmpdir(), 'conclave-sim-'))
     const sim = new Sim(init, dataDir, own)
     try {
-      if (init.tenants !== 'open') {
+      if (init.authorities !== undefined) {
+        for (const [tenant, file] of init.authorities) sim.authorities.set(tenant, file)
+      } else if (init.tenants !== 'open') {
         for (const tenant of init.tenants ?? ['demo']) sim.authorities.set(tenant, await createTenant(tenant))
       }
       await sim.add(init.agents)
@@ -132,13 +154,15 @@ export class Sim {
   configFor (index: number, bootstrap: string[]): AgentConfig {
     const base = loadConfig({ env: {} }).config
     const httpBase = this.init.httpBasePort ?? 0
+    const seeds = this.init.seeds ?? []
+    index += this.init.firstIndex ?? 0
     return {
       ...base,
       name: `agent-${index}`,
       listen: ['/ip4/127.0.0.1/tcp/0'],
       http: { host: this.init.httpHost ?? '127.0.0.1', port: httpBase === 0 ? 0 : httpBase + index },
       dataDir: join(this.dataDir, `agent-${index}`),
-      bootstrap: this.init.mdns === true ? [] : bootstrap,
+      bootstrap: this.init.mdns === true ? [] : [...bootstrap, ...seeds],
       mdns: this.init.mdns ?? false,
       mdnsServiceTag: this.init.mdnsServiceTag ?? base.mdnsServiceTag,
       roles: this.init.roles?.(index) ?? [DEMO_ROLES[index % DEMO_ROLES.length] as string],

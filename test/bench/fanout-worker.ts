@@ -1,0 +1,184 @@
+/**
+ * One worker process of the fan-out benchmark (test/bench/fanout.ts): it runs some of the agents,
+ * either Conclave agents (a sim joined to the other workers' agents, one tenant, sealed
+ * envelopes) or NATS clients (one connection per agent), and answers the orchestrator's
+ * commands over IPC. Every agent publishes 1 KiB messages to all the others and records what it
+ * receives, with the latency from the sender's timestamp (all workers share the machine's clock).
+ */
+import { connect, type NatsConnection } from 'nats'
+import type { Agent } from '../../src/agent/index.js'
+import { Sim } from '../../src/sim/index.js'
+import { readTenantFile, topicFor, type TenantChannel } from '../../src/tenancy/index.js'
+
+export type System = 'mesh' | 'nats'
+
+export type Command = { id: number } & (
+  | { cmd: 'start', system: System, agents: number, firstIndex: number, seeds: string[], authorityFile: string, tenant: string, natsUrl: string }
+  | { cmd: 'ready', total: number, timeoutMs: number }
+  | { cmd: 'run', rateHz: number, durationMs: number, drainMs: number, payloadBytes: number }
+  | { cmd: 'kill', indices: number[] }
+  | { cmd: 'stop' })
+
+export interface Receipt { to: number, from: number, seq: number, latencyMs: number, /** Receive time (ms since the epoch). */ at: number }
+export interface RunReport {
+  /** Messages each local agent published: index → count. */
+  sent: Record<number, number>
+  /** Publishes attempted: the offered load actually generated (a loaded event loop falls behind the rate). */
+  offered: number
+  /** Publishes that threw (a NATS client with no server, say), and why. */
+  failedPublishes: number
+  publishErrors: Record<string, number>
+  received: Receipt[]
+  cpuMs: number
+  rssBytes: number
+  /** Local agents still running at the end. */
+  live: number[]
+}
+
+export type Reply = { id?: number } & (
+  | { event: 'started', addrs: string[] }
+  | { event: 'ready' }
+  | { event: 'result', report: RunReport }
+  | { event: 'killed' }
+  | { event: 'error', message: string })
+
+const CHANNEL = 'bench'
+
+interface Local {
+  index: number
+  publish: (data: Uint8Array) => Promise<void>
+  stop: () => Promise<void>
+  alive: boolean
+}
+
+let system: System = 'mesh'
+let sim: Sim | undefined
+let locals: Local[] = []
+let receipts: Receipt[] = []
+let recording = false
+const connections: NatsConnection[] = []
+const decoder = new TextDecoder()
+
+function onPayload (to: number, payload: Uint8Array): void {
+  if (!recording) return
+  const now = Date.now()
+  try {
+    const m = JSON.parse(decoder.decode(payload)) as { from: number, seq: number, sentAt: number }
+    if (m.from === to) return
+    receipts.push({ to, from: m.from, seq: m.seq, latencyMs: now - m.sentAt, at: now })
+  } catch {}
+}
+
+async function start (c: Extract<Command, { cmd: 'start' }>): Promise<string[]> {
+  system = c.system
+  if (c.system === 'mesh') {
+    const authority = await readTenantFile(c.authorityFile)
+    sim = await Sim.start({
+      agents: c.agents,
+      firstIndex: c.firstIndex,
+      seeds: c.seeds,
+      authorities: new Map([[c.tenant, authority]]),
+      roles: () => []
+    })
+    locals = sim.agents.map((agent: Agent, k: number) => {
+      const index = c.firstIndex + k
+      const channel: TenantChannel = agent.tenancy.join(c.tenant, CHANNEL, msg => { onPayload(index, msg.payload); return 'accept' })
+      return { index, publish: async data => { await channel.publish(data) }, stop: async () => { await agent.crash() }, alive: true }
+    })
+    return sim.agents.slice(0, 1).flatMap(a => a.node.getMultiaddrs().map(String))
+  }
+  for (let k = 0; k < c.agents; k++) {
+    const index = c.firstIndex + k
+    // Reconnect for ever, quickly: the failure scenario stops the server for seconds.
+    const nc = await connect({ servers: c.natsUrl, noEcho: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: `agent-${index}` })
+    connections.push(nc)
+    const sub = nc.subscribe(`bench.${c.tenant}`)
+    void (async () => { for await (const m of sub) onPayload(index, m.data) })()
+    locals.push({
+      index,
+      publish: async data => { nc.publish(`bench.${c.tenant}`, data) },
+      stop: async () => { await nc.close() },
+      alive: true
+    })
+  }
+  await Promise.all(connections.map(async nc => { await nc.flush() }))
+  return []
+}
+
+/** Every local agent sees the whole mesh alive and has gossip peers on the bench topic. */
+async function ready (total: number, timeoutMs: number): Promise<void> {
+  if (system !== 'mesh' || sim === undefined) return
+  const deadline = Date.now() + timeoutMs
+  const s = sim
+  while (Date.now() < deadline) {
+    const done = s.agents.every(a => {
+      const tenant = a.tenancy.tenants[0] as string
+      const alive = a.membership.peers().filter(p => p.state === 'alive').length
+      return alive >= total - 1 && a.node.services.pubsub.getSubscribers(topicFor(tenant, CHANNEL)).length > 0
+    })
+    if (done) return
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  throw new Error(`mesh not ready within ${timeoutMs} ms`)
+}
+
+async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport> {
+  receipts = []
+  recording = true
+  const sent: Record<number, number> = {}
+  let failedPublishes = 0
+  const publishErrors: Record<string, number> = {}
+  let offered = 0
+  const encoder = new TextEncoder()
+  const pad = 'x'.repeat(Math.max(0, c.payloadBytes - 80))
+  const cpu0 = process.cpuUsage()
+  const intervalMs = 1000 / c.rateHz
+  const end = Date.now() + c.durationMs
+  await Promise.all(locals.map(async (local, k) => {
+    sent[local.index] = 0
+    // Publishers start spread over one interval, not in lock-step.
+    await new Promise(resolve => setTimeout(resolve, (k * intervalMs) / Math.max(1, locals.length)))
+    let next = Date.now()
+    let seq = 0
+    // Publishes are not awaited one by one: the rate is the offered load, whatever delivery does.
+    const inFlight: Array<Promise<void>> = []
+    while (Date.now() < end && local.alive) {
+      const data = encoder.encode(JSON.stringify({ from: local.index, seq: seq++, sentAt: Date.now(), pad }))
+      offered++
+      inFlight.push(local.publish(data).then(() => { sent[local.index] = (sent[local.index] as number) + 1 }, (err: Error) => {
+        failedPublishes++
+        publishErrors[err.message] = (publishErrors[err.message] ?? 0) + 1
+      }))
+      next += intervalMs
+      await new Promise(resolve => setTimeout(resolve, Math.max(0, next - Date.now())))
+    }
+    await Promise.all(inFlight)
+  }))
+  await new Promise(resolve => setTimeout(resolve, c.drainMs))
+  recording = false
+  const cpu = process.cpuUsage(cpu0)
+  return { sent, offered, failedPublishes, publishErrors, received: receipts, cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, live: locals.filter(l => l.alive).map(l => l.index) }
+}
+
+async function handle (c: Command): Promise<Reply> {
+  switch (c.cmd) {
+    case 'start': return { event: 'started', addrs: await start(c) }
+    case 'ready': await ready(c.total, c.timeoutMs); return { event: 'ready' }
+    case 'run': return { event: 'result', report: await runLoad(c) }
+    case 'kill':
+      for (const local of locals.filter(l => c.indices.includes(l.index))) {
+        local.alive = false
+        await local.stop()
+      }
+      return { event: 'killed' }
+    case 'stop':
+      await sim?.stop()
+      await Promise.allSettled(connections.map(async nc => { await nc.close() }))
+      setTimeout(() => process.exit(0), 50)
+      return { event: 'killed' }
+  }
+}
+
+process.on('message', (c: Command) => {
+  handle(c).then(reply => { process.send?.({ ...reply, id: c.id }) }, (err: Error) => { process.send?.({ event: 'error', message: err.message, id: c.id }) })
+})

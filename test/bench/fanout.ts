@@ -1,0 +1,248 @@
+/**
+ * Fan-out through the mesh and through NATS with the same workload and worker layout (issue #8):
+ * N agents over a few worker processes, every agent publishing 1 KiB messages to all the others
+ * at a set rate; optionally a failure mid-run (10% of the mesh agents killed, or the NATS server
+ * stopped for a few seconds). Returns delivery ratio, latency percentiles, CPU per delivered
+ * message and RSS per agent.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createTenant, writeTenantFile } from '../../src/tenancy/index.js'
+import { percentile } from '../../src/util/stats.js'
+import type { Command, Receipt, Reply, RunReport, System } from './fanout-worker.js'
+
+const WORKER = fileURLToPath(new URL('./fanout-worker.js', import.meta.url))
+const TENANT = 'bench'
+
+export interface FanoutInit {
+  system: System
+  agents: number
+  workers: number
+  rateHz: number
+  durationMs: number
+  /** Wait this long after the last publish for deliveries in flight. */
+  drainMs: number
+  payloadBytes: number
+  /** Kill this share of the mesh agents `failAtMs` into the run (mesh only). */
+  killFraction?: number
+  /** Stop the NATS server `failAtMs` into the run for this long (nats only). */
+  outageMs?: number
+  failAtMs?: number
+  dir: string
+}
+
+export interface FanoutResult {
+  system: System
+  agents: number
+  rateHz: number
+  /** Publishes the agents made (at the rate, as far as their event loops kept up). */
+  offered: number
+  sent: number
+  expected: number
+  delivered: number
+  deliveryRatio: number
+  p50Ms: number
+  p95Ms: number
+  p99Ms: number
+  p999Ms: number
+  cpuMsPerDelivered: number
+  rssMbPerAgent: number
+  failedPublishes: number
+  /** Why publishes failed, with counts. */
+  publishErrors: Record<string, number>
+  /** With a failure: messages between agents alive at the end that never arrived. */
+  lost: number
+  /** With a failure: from the server's restart (NATS) or the kill (mesh) until deliveries flowed again. */
+  recoveryMs: number | null
+}
+
+type Request = Command extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never
+
+class Worker {
+  readonly child: ChildProcess
+  private readonly waiting = new Map<number, (reply: Reply) => void>()
+  private nextId = 0
+  constructor () {
+    // node:sqlite's one-time experimental warning, once per worker, is noise here.
+    this.child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: ['--disable-warning=ExperimentalWarning'] })
+    this.child.on('message', (reply: Reply) => {
+      const resolve = reply.id === undefined ? undefined : this.waiting.get(reply.id)
+      if (reply.id !== undefined) this.waiting.delete(reply.id)
+      resolve?.(reply)
+    })
+  }
+
+  /** Replies are matched by id: a kill may be answered while a run is still going. */
+  async send (command: Request): Promise<Reply> {
+    const id = ++this.nextId
+    const reply = await new Promise<Reply>(resolve => {
+      this.waiting.set(id, resolve)
+      this.child.send({ ...command, id })
+    })
+    if (reply.event === 'error') throw new Error(`worker: ${reply.message}`)
+    return reply
+  }
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>(resolve => server.close(() => { resolve() }))
+  return port
+}
+
+/** nats-server (Debian's package) on loopback. */
+export class NatsServer {
+  child?: ChildProcess
+  constructor (readonly port: number) {}
+  get url (): string { return `nats://127.0.0.1:${this.port}` }
+
+  async start (): Promise<void> {
+    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    this.child = child
+    let log = ''
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', err => { reject(new Error(`nats-server: ${err.message} (install Debian's nats-server package)`)) })
+      child.stderr?.on('data', (d: Buffer) => {
+        log += d.toString()
+        if (log.includes('Server is ready')) resolve()
+      })
+      child.once('exit', code => { reject(new Error(`nats-server exited with ${code}: ${log}`)) })
+    })
+  }
+
+  async kill (): Promise<void> {
+    const child = this.child
+    if (child === undefined || child.exitCode !== null) return
+    child.kill('SIGKILL')
+    await new Promise(resolve => child.once('exit', resolve))
+  }
+
+  /** CPU milliseconds the server used so far (from /proc). */
+  async cpuMs (): Promise<number> {
+    if (this.child?.pid === undefined) return 0
+    try {
+      const fields = (await readFile(`/proc/${this.child.pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
+      return (Number(fields[11]) + Number(fields[12])) * 10
+    } catch { return 0 }
+  }
+
+  async rssBytes (): Promise<number> {
+    if (this.child?.pid === undefined) return 0
+    try {
+      return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${this.child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+    } catch { return 0 }
+  }
+}
+
+export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
+  const authorityFile = join(init.dir, `${TENANT}.tenant.json`)
+  await writeTenantFile(authorityFile, await createTenant(TENANT))
+  const nats = init.system === 'nats' ? new NatsServer(await freePort()) : undefined
+  await nats?.start()
+  const workers = Array.from({ length: init.workers }, () => new Worker())
+  const owner = new Map<number, Worker>()
+  try {
+    const per = Math.ceil(init.agents / init.workers)
+    let seeds: string[] = []
+    // The first worker's first agent is the others' bootstrap peer.
+    for (let w = 0, first = 0; w < init.workers && first < init.agents; w++, first += per) {
+      const count = Math.min(per, init.agents - first)
+      for (let i = first; i < first + count; i++) owner.set(i, workers[w] as Worker)
+      const reply = await (workers[w] as Worker).send({ cmd: 'start', system: init.system, agents: count, firstIndex: first, seeds, authorityFile, tenant: TENANT, natsUrl: nats?.url ?? '' })
+      if (w === 0 && reply.event === 'started') seeds = reply.addrs
+    }
+    const active = [...new Set(owner.values())]
+    await Promise.all(active.map(async w => await w.send({ cmd: 'ready', total: init.agents, timeoutMs: 180_000 })))
+
+    const natsCpu0 = await nats?.cpuMs() ?? 0
+    const running = Promise.all(active.map(async w => await w.send({ cmd: 'run', rateHz: init.rateHz, durationMs: init.durationMs, drainMs: init.drainMs, payloadBytes: init.payloadBytes })))
+    let failedAt: number | undefined
+    let restartedAt: number | undefined
+    if (init.failAtMs !== undefined) {
+      await new Promise(resolve => setTimeout(resolve, init.failAtMs))
+      failedAt = Date.now()
+      if (init.system === 'mesh' && init.killFraction !== undefined) {
+        // Agents to kill: spread over the index range, never the bootstrap peer (index 0).
+        const k = Math.max(1, Math.round(init.agents * init.killFraction))
+        const victims = Array.from({ length: k }, (_, j) => 1 + Math.floor(((j + 0.5) * (init.agents - 1)) / k))
+        await Promise.all([...new Set(victims.map(v => owner.get(v) as Worker))].map(async w => await w.send({ cmd: 'kill', indices: victims })))
+      }
+      if (nats !== undefined && init.outageMs !== undefined) {
+        await nats.kill()
+        await new Promise(resolve => setTimeout(resolve, init.outageMs))
+        await nats.start()
+        restartedAt = Date.now()
+      }
+    }
+    const reports = (await running).map(r => (r as Extract<Reply, { event: 'result' }>).report)
+    const natsCpu = (await nats?.cpuMs() ?? 0) - natsCpu0
+    return summarise(init, reports, natsCpu, await nats?.rssBytes() ?? 0, failedAt, restartedAt)
+  } finally {
+    await Promise.allSettled(workers.map(async w => {
+      if (w.child.exitCode !== null) return
+      const exited = new Promise(resolve => w.child.once('exit', resolve))
+      w.child.send({ cmd: 'stop', id: 0 })
+      const timer = setTimeout(() => w.child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    }))
+    await nats?.kill()
+  }
+}
+
+function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number, serverRss: number, failedAt?: number, restartedAt?: number): FanoutResult {
+  const live = new Set(reports.flatMap(r => r.live))
+  const sentBy = new Map<number, number>()
+  for (const r of reports) for (const [from, n] of Object.entries(r.sent)) sentBy.set(Number(from), n)
+  const seen = new Set<string>()
+  const latencies: number[] = []
+  const times: number[] = []
+  for (const r of reports) {
+    for (const x of r.received as Receipt[]) {
+      if (!live.has(x.to) || !live.has(x.from)) continue
+      const key = `${x.to}:${x.from}:${x.seq}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      latencies.push(x.latencyMs)
+      times.push(x.at)
+    }
+  }
+  let sent = 0
+  let expected = 0
+  for (const [from, n] of sentBy) {
+    sent += n
+    if (live.has(from)) expected += n * (live.size - 1)
+  }
+  latencies.sort((a, b) => a - b)
+  const delivered = latencies.length
+  const cpuMs = reports.reduce((s, r) => s + r.cpuMs, 0) + serverCpuMs
+  const rss = reports.reduce((s, r) => s + r.rssBytes, 0) + serverRss
+  // Recovery: the first delivery after the failure's end (the restart, or the kill itself).
+  const from = restartedAt ?? failedAt
+  const after = from === undefined ? [] : times.filter(t => t >= from).sort((a, b) => a - b)
+  return {
+    system: init.system,
+    agents: init.agents,
+    rateHz: init.rateHz,
+    offered: reports.reduce((s, r) => s + r.offered, 0),
+    sent,
+    expected,
+    delivered,
+    deliveryRatio: expected === 0 ? 0 : delivered / expected,
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    p99Ms: percentile(latencies, 99),
+    p999Ms: percentile(latencies, 99.9),
+    cpuMsPerDelivered: delivered === 0 ? NaN : cpuMs / delivered,
+    rssMbPerAgent: rss / init.agents / 2 ** 20,
+    failedPublishes: reports.reduce((s, r) => s + r.failedPublishes, 0),
+    publishErrors: reports.reduce<Record<string, number>>((all, r) => { for (const [m, n] of Object.entries(r.publishErrors)) all[m] = (all[m] ?? 0) + n; return all }, {}),
+    lost: expected - delivered,
+    recoveryMs: from === undefined || after.length === 0 ? null : (after[0] as number) - from
+  }
+}

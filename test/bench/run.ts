@@ -1,0 +1,137 @@
+/**
+ * `npm run bench` (issue #8): the mesh side by side with NATS, measured in one run.
+ *
+ *   npm run bench                      quick mode (N=34, under 5 minutes on 2 cores)
+ *   npm run bench -- --full            also N=100, longer runs, and every other benchmark
+ *   npm run bench -- --update-baseline make this run's figures the committed baseline
+ *
+ * Writes docs/benchmarks.md (section "fanout") and docs/benchmarks.json, and compares the quick
+ * figures with docs/bench-baseline.json: what got worse by more than the margin is printed. It is
+ * a report, never a failure: the machines are shared and noisy.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runFanout, type FanoutInit, type FanoutResult } from './fanout.js'
+import { environment, writeSection } from './report.js'
+
+const out = (line: string): void => { process.stdout.write(line + '\n') }
+const args = new Set(process.argv.slice(2))
+const FULL = args.has('--full')
+const BASELINE = 'docs/bench-baseline.json'
+/** A figure this much worse than the baseline is reported. */
+const MARGIN = 0.25
+
+interface Scenario { key: string, label: string, init: Omit<FanoutInit, 'dir'> }
+
+const common = { workers: 4, payloadBytes: 1024, drainMs: 5_000 }
+const duration = FULL ? 30_000 : 10_000
+
+function scenarios (): Scenario[] {
+  const list: Scenario[] = []
+  for (const n of FULL ? [34, 100] : [34]) {
+    for (const system of ['mesh', 'nats'] as const) {
+      list.push({ key: `${system}/${n}/light`, label: `${system}, N=${n}, light (1 msg/s per agent)`, init: { ...common, system, agents: n, rateHz: 1, durationMs: duration } })
+    }
+  }
+  for (const system of ['mesh', 'nats'] as const) {
+    list.push({ key: `${system}/34/heavy`, label: `${system}, N=34, heavy (3 msg/s per agent)`, init: { ...common, system, agents: 34, rateHz: 3, durationMs: duration } })
+  }
+  list.push({ key: 'mesh/34/kill-10%', label: 'mesh, N=34, 1 msg/s, 10% of agents killed mid-run', init: { ...common, system: 'mesh', agents: 34, rateHz: 1, durationMs: 12_000, killFraction: 0.1, failAtMs: 4_000 } })
+  list.push({ key: 'nats/34/outage-5s', label: 'nats, N=34, 1 msg/s, server stopped for 5 s mid-run', init: { ...common, system: 'nats', agents: 34, rateHz: 1, durationMs: 12_000, outageMs: 5_000, failAtMs: 3_000 } })
+  return list
+}
+
+const fmt = (v: number | null, digits = 1): string => v === null || Number.isNaN(v) ? '-' : v.toFixed(digits)
+
+/** Lower is better for these; delivery ratio is the other way round. */
+const COMPARED: Array<{ field: keyof FanoutResult, higherIsBetter?: boolean }> = [
+  { field: 'deliveryRatio', higherIsBetter: true }, { field: 'p50Ms' }, { field: 'p99Ms' }, { field: 'cpuMsPerDelivered' }, { field: 'rssMbPerAgent' }
+]
+
+async function compare (results: Record<string, FanoutResult>): Promise<string[]> {
+  let baseline: { results: Record<string, FanoutResult> }
+  try {
+    baseline = JSON.parse(await readFile(BASELINE, 'utf8'))
+  } catch {
+    return [`no baseline (${BASELINE}); run with --update-baseline to make one`]
+  }
+  const lines: string[] = []
+  for (const [key, now] of Object.entries(results)) {
+    const then = baseline.results[key]
+    if (then === undefined) continue
+    for (const { field, higherIsBetter } of COMPARED) {
+      const a = then[field] as number
+      const b = now[field] as number
+      if (!Number.isFinite(a) || !Number.isFinite(b) || a === 0) continue
+      const change = (b - a) / Math.abs(a)
+      const worse = higherIsBetter === true ? change < -MARGIN / 10 : change > MARGIN
+      if (worse) lines.push(`WORSE  ${key} ${field}: ${fmt(a, 3)} → ${fmt(b, 3)} (${change > 0 ? '+' : ''}${(change * 100).toFixed(0)}%)`)
+    }
+  }
+  return lines.length > 0 ? lines : [`nothing worse than the baseline by more than ${MARGIN * 100}% (delivery ratio: ${MARGIN * 10}%)`]
+}
+
+async function main (): Promise<void> {
+  if (spawnSync('sh', ['-c', 'command -v nats-server']).status !== 0) {
+    throw new Error('nats-server is not installed: apt-get install nats-server (Debian\'s package, the 2.9 line)')
+  }
+  const version = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout.trim()
+  const dir = await mkdtemp(join(tmpdir(), 'conclave-bench-'))
+  const results: Record<string, FanoutResult> = {}
+  const labels: Record<string, string> = {}
+  const durations: Record<string, number> = {}
+  const t0 = Date.now()
+  try {
+    for (const s of scenarios()) {
+      out(`running ${s.label} …`)
+      const r = await runFanout({ ...s.init, dir })
+      results[s.key] = r
+      labels[s.key] = s.label
+      durations[s.key] = s.init.durationMs
+      out(`  published ${r.sent} of ${r.offered} offered (${(r.offered / (s.init.agents * s.init.rateHz * s.init.durationMs / 1000) * 100).toFixed(0)}% of the set rate), delivered ${r.delivered}/${r.expected} (${(r.deliveryRatio * 100).toFixed(2)}%), p50 ${fmt(r.p50Ms)} ms, p99 ${fmt(r.p99Ms)} ms, p99.9 ${fmt(r.p999Ms)} ms, CPU ${fmt(r.cpuMsPerDelivered, 3)} ms/delivered, RSS ${fmt(r.rssMbPerAgent)} MB/agent` +
+        (s.init.failAtMs !== undefined ? `, lost ${r.lost}, recovery ${fmt(r.recoveryMs, 0)} ms` : '') +
+        (r.failedPublishes > 0 ? `, failed publishes ${r.failedPublishes}: ${JSON.stringify(r.publishErrors)}` : ''))
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+  const ratio = (key: string, field: keyof FanoutResult): string => {
+    const m = results[`mesh/${key}`]?.[field] as number | undefined
+    const n = results[`nats/${key}`]?.[field] as number | undefined
+    return m === undefined || n === undefined || n === 0 ? '-' : `${(m / n).toFixed(1)}×`
+  }
+  const rows = Object.entries(results).map(([key, r]) => `| ${labels[key] ?? key} | ${r.sent} (${(r.sent / (r.agents * r.rateHz * (durations[key] ?? 1) / 1000) * 100).toFixed(0)}%) | ${r.delivered}/${r.expected} (${(r.deliveryRatio * 100).toFixed(2)}%) | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.cpuMsPerDelivered, 3)} | ${fmt(r.rssMbPerAgent)} | ${r.lost} | ${r.failedPublishes} | ${fmt(r.recoveryMs, 0)} |`)
+  const body = `## Mesh and NATS side by side (issue #8)
+
+Command: \`npm run bench${FULL ? ' -- --full' : ''}\` (${environment()}, ${version}). Every agent publishes 1 KiB messages to all the others (through tenant envelopes on the mesh; one subject on NATS), agents spread over 4 worker processes, NATS on loopback; latency from the publisher's timestamp to receipt. CPU is that of the worker processes (and of nats-server) per delivered message; RSS is theirs divided by the agents. ${(Date.now() - t0) / 1000 | 0} s in all.
+
+| scenario | published (of the set rate) | delivered | p50 ms | p95 ms | p99 ms | p99.9 ms | CPU ms / delivered | RSS MB / agent | lost | failed publishes | recovery ms |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Ratios mesh/NATS at N=34, light: p50 ${ratio('34/light', 'p50Ms')}, p99 ${ratio('34/light', 'p99Ms')}, CPU per delivered message ${ratio('34/light', 'cpuMsPerDelivered')}, RSS per agent ${ratio('34/light', 'rssMbPerAgent')}. Heavy: p99 ${ratio('34/heavy', 'p99Ms')}.
+
+"published (of the set rate)": messages the publishers got out, against rate × duration; a publisher whose event loop is saturated falls behind the set rate, so the mesh's offered load is lower than NATS's where that column is under 100%. Targets (issue #8): delivery 100% without faults; at N=34 p99 ≤ 25 ms and within 3× of NATS's p99; at N=100 p99 ≤ 50 ms; 0 messages lost between live agents when 10% of the mesh is killed. "lost" counts messages between agents alive at the end that never arrived; "recovery" is from the NATS restart (or the mesh kill) to the next delivery.`
+  out('\n' + body)
+  await writeSection('fanout', body)
+  await writeFile('docs/benchmarks.json', JSON.stringify({ environment: environment(), mode: FULL ? 'full' : 'quick', natsServer: version, results }, null, 2) + '\n')
+  out('\nperformance budget (against ' + BASELINE + '):')
+  for (const line of await compare(results)) out('  ' + line)
+  if (args.has('--update-baseline')) {
+    await writeFile(BASELINE, JSON.stringify({ environment: environment(), results }, null, 2) + '\n')
+    out(`baseline written to ${BASELINE}`)
+  }
+  if (FULL) {
+    // The other issues' figures, each written to its own section by its own command.
+    for (const script of ['bench:discovery', 'bench:tenancy', 'bench:council', 'bench:memory', 'bench:cluster']) {
+      out(`\n== npm run ${script}`)
+      const r = spawnSync('npm', ['run', '--silent', script], { stdio: 'inherit' })
+      if (r.status !== 0) out(`${script} exited with ${r.status ?? r.signal}`)
+    }
+  }
+}
+
+await main()
+process.exit(0)
