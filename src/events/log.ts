@@ -15,7 +15,8 @@ export interface AgentEvent {
 
 export interface EventLogInit {
   /**
-   * Events kept for replay to clients that reconnect or connect late.
+   * Events kept for replay to clients that reconnect or connect late (at least this many; up to
+   * a quarter more between trims).
    *
    * @default 10000
    */
@@ -40,7 +41,8 @@ export class EventLog {
   emit (type: EventType, data: Record<string, unknown>): AgentEvent {
     const event: AgentEvent = { id: `${this.boot}-${++this.seq}`, type, ts: Date.now(), data }
     this.events.push(event)
-    if (this.events.length > this.capacity) this.events.splice(0, this.events.length - this.capacity)
+    // Trimmed in batches: shifting a 10,000-entry array on every event would cost O(n) each.
+    if (this.events.length > this.capacity + this.capacity / 4) this.events.splice(0, this.events.length - this.capacity)
     for (const listener of this.listeners) listener(event)
     return event
   }
