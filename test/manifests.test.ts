@@ -128,6 +128,8 @@ describe('docker/compose.yml', () => {
       }
       for (const addr of config.bootstrap as string[]) expect(services[addr.split('/')[2] as string], `${name}: ${addr}`).toBeDefined()
       expect(config.mdns).toBe(true)
+      // The health check is the script the image ships (and test/deploy.test.ts runs).
+      expect(service.healthcheck?.test).toEqual(['CMD', 'node', '/app/docker/healthcheck.mjs'])
       for (const published of (service.ports ?? []) as string[]) {
         const [, inner] = published.split(':')
         expect([config.http.port, portOf(config.listen[0])]).toContain(Number(inner))
