@@ -5,7 +5,6 @@
  * dependency was missing from the image) before any image is built. The Dockerfile's health
  * check script is exercised against the same agent.
  */
-import { createServer } from 'node:net'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,9 +13,9 @@ import { CLI, getJson, killAll, startAgent } from './helpers/cli.js'
 import { ROOT } from './helpers/paths.js'
 import { run } from './helpers/run.js'
 import { waitFor } from './helpers/wait.js'
+import { freePort } from './helpers/ports.js'
 
 const HEALTHCHECK = join(ROOT, 'docker', 'healthcheck.mjs')
-
 
 const dirs: string[] = []
 afterAll(async () => {
@@ -109,10 +108,3 @@ describe('bootstrap scripts', () => {
   }, 120_000)
 })
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>(resolve => server.close(() => { resolve() }))
-  return port
-}

@@ -7,12 +7,12 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTenant, writeTenantFile } from '../../src/tenancy/index.js'
 import { percentile } from '../../src/util/stats.js'
 import type { Command, Receipt, Reply, RunReport, System } from './fanout-worker.js'
+import { freePort } from '../helpers/ports.js'
 
 const WORKER = fileURLToPath(new URL('./fanout-worker.js', import.meta.url))
 const TENANT = 'bench'
@@ -85,14 +85,6 @@ class Worker {
     if (reply.event === 'error') throw new Error(`worker: ${reply.message}`)
     return reply
   }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>(resolve => server.close(() => { resolve() }))
-  return port
 }
 
 /** nats-server (Debian's package) on loopback. */
