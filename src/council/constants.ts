@@ -16,6 +16,8 @@ export const CLAIM_GATHER_MS = 150
 export const DEFAULT_COUNCIL_TTL_MS = 24 * 3_600_000
 /** A proposal not committed within this long is proposed again under a higher epoch. */
 export const PROPOSAL_TIMEOUT_MS = 1_500
+/** Each proposal that times out doubles the next one's timeout, this many times at most (1.5 s → 12 s). */
+export const MAX_PROPOSAL_BACKOFF_DOUBLINGS = 3
 /** Councils one agent keeps (open, active or recently ended). */
 export const MAX_COUNCILS = 1_000
 /** Ended councils are forgotten after this long. */

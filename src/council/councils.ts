@@ -128,6 +128,8 @@ interface Council {
   settleUntil?: number
   /** This agent opened it (in this run, or before a restart it was restored from). */
   openedHere?: boolean
+  /** Proposals of this coordinator that timed out since the last commit (each waits longer). */
+  retries: number
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -324,7 +326,7 @@ export class Councils implements Startable {
   }
 
   private blank (d: Descriptor): Council {
-    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0 }
+    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0 }
   }
 
   /** Councils of the tenants this agent (still) belongs to, as saved before a restart. */
@@ -501,9 +503,12 @@ export class Councils implements Startable {
     if (isEnded(c.state) || this.coordinatorOf(c) !== this.self) return
     if (c.settleUntil !== undefined && now < c.settleUntil) return
     if (c.pending !== undefined) {
-      if (now - c.pending.since < this.proposalTimeoutMs) return
-      this.log.debug({ council: c.d.id, epoch: c.pending.epoch, acks: c.pending.acks.size }, 'proposal timed out; proposing again')
+      // Each retry waits twice as long (up to 8×): under load a round of proposal and acks can
+      // take longer than the base timeout, and proposing again at that pace never commits.
+      if (now - c.pending.since < this.proposalTimeoutMs * 2 ** Math.min(c.retries, C.MAX_PROPOSAL_BACKOFF_DOUBLINGS)) return
+      this.log.debug({ council: c.d.id, epoch: c.pending.epoch, acks: c.pending.acks.size, retries: c.retries }, 'proposal timed out; proposing again')
       c.pending = undefined
+      c.retries++
     }
     const claims = this.eligibleClaims(c)
     const { roster, unfilled } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
@@ -576,6 +581,7 @@ export class Councils implements Startable {
     c.lastCommit = commit
     c.lastCommitAt = Date.now()
     c.lastHeardCommitAt = c.lastCommitAt
+    c.retries = 0
     if (c.pending !== undefined && c.pending.epoch <= commit.epoch) c.pending = undefined
     for (const m of commit.members) if (!c.claims.has(m)) c.claims.set(m, { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
     this.refreshState(c, false)
