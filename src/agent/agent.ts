@@ -207,13 +207,6 @@ export class Agent {
         logger,
         recorder
       })
-      const metricSources: { councils?: Councils, tasks?: Tasks } = {}
-      metrics.attach({
-        members: () => membership.peers().map(p => ({ tenant: p.tenant, state: p.state })),
-        connections: () => node.getConnections().length,
-        councils: () => metricSources.councils?.all().map(c => ({ tenant: c.tenant, state: c.state })) ?? [],
-        tasks: () => metricSources.tasks?.all().map(t => ({ tenant: t.tenant, state: t.state })) ?? []
-      })
       holderOfMembership.membership = membership
       await membership.start()
       const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership }, { roles: config.roles, singletons: config.singletons, name: config.name, logger, store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger) })
@@ -231,8 +224,13 @@ export class Agent {
         events.emit('council', { ...view })
       })
       memory.onEpisode((episode, from) => { if (from === 'gossip' || from === 'pull') metrics.episode(episode.tenant, episode.ts, from) })
-      metricSources.councils = councils
-      metricSources.tasks = tasks
+      // Gauges read these at scrape time; until here a scrape reports none.
+      metrics.attach({
+        members: () => membership.peers().map(p => ({ tenant: p.tenant, state: p.state })),
+        connections: () => node.getConnections().length,
+        councils: () => councils.all().map(c => ({ tenant: c.tenant, state: c.state })),
+        tasks: () => tasks.all().map(t => ({ tenant: t.tenant, state: t.state }))
+      })
       tasks.onChange(task => {
         events.emit('task', { id: task.id, council: task.council, tenant: task.tenant, role: task.role, state: task.state, holder: task.holder, epoch: task.epoch, attempts: task.attempts, ...(task.error !== undefined ? { error: task.error } : {}) })
       })
