@@ -713,7 +713,18 @@ export class Councils implements Startable {
       roles.add(seat.role)
     }
     // Checked again after the awaits: a newer commit may have been applied meanwhile.
-    if (isEnded(c.state) || commit.epoch <= c.epoch) return 'accept'
+    if (commit.epoch <= c.epoch) return 'accept'
+    if (isEnded(c.state)) {
+      // Committed before the council ended, arriving after the end: the record converges on the
+      // last epoch everywhere, the state stays ended.
+      c.epoch = commit.epoch
+      c.roster = commit.roster
+      c.members = commit.members
+      c.lastCommit = commit
+      this.persist()
+      this.changed(c)
+      return 'accept'
+    }
     this.apply(c, commit, from)
     return 'accept'
   }
