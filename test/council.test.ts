@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
 import type { CouncilView } from '../src/council/index.js'
 import { Sim } from '../src/sim/index.js'
-import { subscriptionsComplete } from './helpers/mesh.js'
+import { presenceMeshesConnected } from './helpers/mesh.js'
 import { waitFor } from './helpers/wait.js'
 
 const TPM = 'tpm'
@@ -173,7 +173,7 @@ describe('coordinator and singleton failures', () => {
 
   it('a coordinator killed during formation is replaced, and the council still forms', async () => {
     const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 8 && subscriptionsComplete(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
     const opener = s.agents[7] as Agent // a coder: not a candidate for the core roles
     const res = await post(opener, '/v1/councils', { project: 'orphan', coreRoles: [TPM, ARCH], claimWindowMs: 1_000 })
     const others = s.agents.filter(a => a !== opener)

@@ -8,7 +8,7 @@ import type { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
 import { signRecord } from '../src/membership/index.js'
 import { loadOrCreateIdentity } from '../src/node/index.js'
-import { subscriptionsComplete } from './helpers/mesh.js'
+import { presenceMeshesConnected } from './helpers/mesh.js'
 import { rejected } from './helpers/metrics.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -27,7 +27,7 @@ const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.str
 
 async function steadyMesh (n: number): Promise<Sim> {
   const s = await Sim.start({ agents: n, overrides: { heartbeatMs: 300 } })
-  await waitFor(() => s.convergedCount() === n && subscriptionsComplete(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+  await waitFor(() => s.convergedCount() === n && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
   return s
 }
 

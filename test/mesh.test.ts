@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
-import { subscriptionsComplete } from './helpers/mesh.js'
+import { meshReach, presenceMeshesConnected } from './helpers/mesh.js'
 import { waitFor } from './helpers/wait.js'
 
 let sim: Sim | undefined
@@ -35,6 +35,10 @@ describe('mesh', () => {
     // The view carries what each agent announced about itself.
     const view = s.agents[7]?.membership.peers().find(p => p.peerId === s.agents[3]?.peerId)
     expect(view).toMatchObject({ name: 'agent-3', roles: s.agents[3]?.config.roles, tenant: 'demo' })
+    // Gossip needs a connected mesh, not just a connected graph: when every agent dialled the
+    // same first agents, those refused grafts at their ceiling and many agents had no mesh.
+    const topic = s.agents[0]?.membership.topics[0] as string
+    await waitFor(() => meshReach(s.agents, topic) === 34, { timeoutMs: 30_000, intervalMs: 250, message: () => `presence mesh reaches ${meshReach(s.agents, topic)}/34 agents` })
   })
 
   it('marks a crashed agent suspect, then dead, at every other agent within the configured bound', async () => {
@@ -67,7 +71,7 @@ describe('mesh', () => {
     await waitFor(() => s.convergedCount() === 5, { timeoutMs: 30_000, message: 'mesh of 5 did not form' })
     // Leave from a steady mesh: a leave in the first second after joining can reach a peer before
     // its subscription did (that peer then sees the drop and suspects instead, by design).
-    await waitFor(() => subscriptionsComplete(s.agents), { timeoutMs: 10_000, message: 'gossip subscriptions incomplete' })
+    await waitFor(() => presenceMeshesConnected(s.agents), { timeoutMs: 10_000, message: 'presence mesh not connected' })
     const leaver = s.agents[2] as Agent
     const others = s.agents.filter(a => a !== leaver)
     const { peerId } = leaver

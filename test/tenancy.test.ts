@@ -17,7 +17,7 @@ import { Sim } from '../src/sim/index.js'
 import { open } from '../src/tenancy/crypto.js'
 import { createTenant, decodeEnvelope, issueCredential, topicFor, type CredentialFile, type TenantMessage } from '../src/tenancy/index.js'
 import { craftEnvelope, startHostile, type Hostile } from './helpers/hostile.js'
-import { subscriptionsComplete, topicSubscribed } from './helpers/mesh.js'
+import { presenceMeshesConnected, meshConnected } from './helpers/mesh.js'
 import { rejected } from './helpers/metrics.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -52,8 +52,8 @@ beforeAll(async () => {
       agent.tenancy.join(tenant, CHAT, msg => { accepted.get(key(agent, tenant))?.push(msg); return 'accept' })
     }
   }
-  await waitFor(() => sim.convergedCount() === 7 && subscriptionsComplete(sim.agents) &&
-    topicSubscribed(members('acme'), ACME_CHAT) && topicSubscribed(members('globex'), GLOBEX_CHAT), { timeoutMs: 60_000, message: 'mesh did not settle' })
+  await waitFor(() => sim.convergedCount() === 7 && presenceMeshesConnected(sim.agents) &&
+    meshConnected(members('acme'), ACME_CHAT) && meshConnected(members('globex'), GLOBEX_CHAT), { timeoutMs: 60_000, message: 'mesh did not settle' })
 })
 
 afterAll(async () => {

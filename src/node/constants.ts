@@ -39,9 +39,11 @@ export const DHT_K_BUCKET_SIZE = 8
 export const HARD_LIMIT_MIN = 256
 export const HARD_LIMIT_FACTOR = 4
 /**
- * First DHT self-query after start (kad-dht default: 1 s). At 1 s every agent dials its k closest
- * peers while membership is still forming, and the two compete for CPU; membership records already
- * carry every tenant member's addresses. Measured with 34 agents in one process, two runs each:
- * full view 15.9/15.0 s at 1 s, 6.3/6.4 s at 5 s, 5.8/4.6 s at 30 s, with half the connections.
+ * kad-dht's own self-query is switched off (the longest timer Node allows): the auto-dialer asks
+ * the DHT for more peers only when the agent is short of them (see dialer.ts for the measurement).
  */
-export const DHT_INITIAL_QUERY_SELF_MS = 10_000
+export const DHT_SELF_QUERY_OFF_MS = 2 ** 31 - 1
+/** An agent short of peers, with nobody known left to dial, asks the DHT at most this often. */
+export const DHT_LOOKUP_INTERVAL_MS = 30_000
+/** Time allowed for one such DHT lookup. */
+export const DHT_LOOKUP_TIMEOUT_MS = 30_000

@@ -1,7 +1,7 @@
-import type { Libp2pEvents, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { Libp2pEvents, PeerId, PeerRouting, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { DEFAULT_MAX_CONNECTIONS, DIAL_CONCURRENCY, DIAL_FAILURE_BACKOFF_MS, DIAL_TIMEOUT_MS, DIAL_TOPUP_INTERVAL_MS } from './constants.js'
+import { DEFAULT_MAX_CONNECTIONS, DHT_LOOKUP_INTERVAL_MS, DHT_LOOKUP_TIMEOUT_MS, DIAL_CONCURRENCY, DIAL_FAILURE_BACKOFF_MS, DIAL_TIMEOUT_MS, DIAL_TOPUP_INTERVAL_MS } from './constants.js'
 
 export interface AutoDialerInit {
   /**
@@ -29,6 +29,13 @@ export interface AutoDialerInit {
    */
   topUpIntervalMs?: number
   /**
+   * An agent under the cap that has no known peer left to dial asks the DHT for the peers
+   * closest to itself, at most this often (and only after being short of peers this long).
+   *
+   * @default 30000
+   */
+  lookupIntervalMs?: number
+  /**
    * Structured logger.
    *
    * @default silent
@@ -41,6 +48,8 @@ export interface AutoDialerComponents {
   peerStore: PeerStore
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
+  /** The DHT, through libp2p's peer routing: asked for more peers when the peer store runs dry. */
+  peerRouting?: PeerRouting
 }
 
 export interface AutoDialer extends Startable {
@@ -51,6 +60,12 @@ export interface AutoDialer extends Startable {
 /**
  * libp2p 2 has no auto-dialer: discovery only fills the peer store. This one connects to
  * discovered peers (mDNS, DHT, membership) until `maxConnections` peers are connected.
+ *
+ * It also owns the DHT walk. kad-dht's own periodic self-query dials its k closest peers
+ * whether or not the agent needs more peers, and those connections stay open: measured with 34
+ * agents over 4 processes (`npm run bench`), it more than doubled the connections (868 vs 374
+ * connection ends) and the idle CPU, and put fan-out p50 at 800 ms instead of 130 ms. Here the
+ * DHT is asked only by an agent that is short of peers and knows no one else to dial.
  */
 class DefaultAutoDialer implements AutoDialer {
   private readonly components: AutoDialerComponents
@@ -59,12 +74,20 @@ class DefaultAutoDialer implements AutoDialer {
   private readonly concurrency: number
   private readonly dialTimeoutMs: number
   private readonly topUpIntervalMs: number
-  private readonly queue: PeerId[] = []
-  private readonly pending = new Set<string>()
+  /** Peers offered for a dial, not yet picked. */
+  private readonly candidates = new Map<string, PeerId>()
+  /** Peers being dialled now. */
+  private readonly dialling = new Set<string>()
+  private drainTimer?: ReturnType<typeof setTimeout>
   private readonly failedAt = new Map<string, number>()
   private running = 0
+  private readonly lookupIntervalMs: number
   private timer?: ReturnType<typeof setInterval>
   private started = false
+  /** Since when the agent has been under the cap with nobody left to dial (undefined: it is not). */
+  private shortSince?: number
+  private lastLookup = 0
+  private lookup?: AbortController
 
   constructor (components: AutoDialerComponents, init: AutoDialerInit) {
     this.components = components
@@ -73,6 +96,7 @@ class DefaultAutoDialer implements AutoDialer {
     this.concurrency = init.concurrency ?? DIAL_CONCURRENCY
     this.dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
     this.topUpIntervalMs = init.topUpIntervalMs ?? DIAL_TOPUP_INTERVAL_MS
+    this.lookupIntervalMs = init.lookupIntervalMs ?? DHT_LOOKUP_INTERVAL_MS
   }
 
   readonly [Symbol.toStringTag] = 'conclave:auto-dialer'
@@ -92,7 +116,10 @@ class DefaultAutoDialer implements AutoDialer {
     this.started = false
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
     clearInterval(this.timer)
-    this.queue.length = 0
+    this.lookup?.abort()
+    clearTimeout(this.drainTimer)
+    this.drainTimer = undefined
+    this.candidates.clear()
   }
 
   private connectedPeers (): number {
@@ -102,23 +129,50 @@ class DefaultAutoDialer implements AutoDialer {
   consider (peerId: PeerId): void {
     if (!this.started || peerId.equals(this.components.peerId)) return
     const key = peerId.toString()
-    if (this.pending.has(key)) return
+    if (this.dialling.has(key) || this.candidates.has(key)) return
     if (this.components.connectionManager.getConnections(peerId).length > 0) return
-    if (this.connectedPeers() + this.pending.size >= this.maxConnections) return
+    if (this.connectedPeers() + this.dialling.size >= this.maxConnections) return
     const failed = this.failedAt.get(key)
     if (failed !== undefined && Date.now() - failed < DIAL_FAILURE_BACKOFF_MS) return
-    this.pending.add(key)
-    this.queue.push(peerId)
-    this.drain()
+    this.candidates.set(key, peerId)
+    this.scheduleDrain()
   }
 
+  /**
+   * Candidates arrive in bursts (a membership sync names the whole mesh, oldest agents first);
+   * draining on the next turn lets the dialer pick among all of them at random.
+   */
+  private scheduleDrain (): void {
+    if (this.drainTimer !== undefined) return
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined
+      this.drain()
+    }, 0)
+  }
+
+  /**
+   * Dial random candidates into the free slots. Dialling in arrival order made every agent
+   * connect to the same first agents: at 34 agents with a cap of 6 those were at gossipsub's
+   * mesh ceiling and refused grafts, and half the agents had no mesh on a topic at all.
+   */
   private drain (): void {
-    while (this.running < this.concurrency && this.queue.length > 0) {
-      const peerId = this.queue.shift() as PeerId
+    if (!this.started) return
+    while (this.running < this.concurrency && this.candidates.size > 0) {
+      if (this.connectedPeers() + this.dialling.size >= this.maxConnections) {
+        // Full: the rest are offered again by discovery or the next top-up.
+        this.candidates.clear()
+        return
+      }
+      const keys = [...this.candidates.keys()]
+      const key = keys[Math.floor(Math.random() * keys.length)] as string
+      const peerId = this.candidates.get(key) as PeerId
+      this.candidates.delete(key)
+      if (this.components.connectionManager.getConnections(peerId).length > 0) continue
+      this.dialling.add(key)
       this.running++
       void this.dial(peerId).finally(() => {
         this.running--
-        this.pending.delete(peerId.toString())
+        this.dialling.delete(key)
         this.drain()
       })
     }
@@ -136,15 +190,43 @@ class DefaultAutoDialer implements AutoDialer {
   }
 
   private async topUp (): Promise<void> {
-    if (!this.started || this.connectedPeers() >= this.maxConnections) return
+    if (!this.started || this.connectedPeers() >= this.maxConnections) {
+      this.shortSince = undefined
+      return
+    }
     try {
-      const peers = await this.components.peerStore.all({
-        filters: [p => p.addresses.length > 0],
-        limit: this.maxConnections * 4
-      })
+      const peers = await this.components.peerStore.all({ filters: [p => p.addresses.length > 0] })
       for (const peer of peers) this.consider(peer.id)
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'connection top-up failed')
+    }
+    if (this.candidates.size > 0 || this.dialling.size > 0) {
+      this.shortSince = undefined
+      return
+    }
+    const now = Date.now()
+    this.shortSince ??= now
+    if (now - this.shortSince >= this.lookupIntervalMs && now - this.lastLookup >= this.lookupIntervalMs) void this.walk()
+  }
+
+  /** Ask the DHT for the peers closest to this agent and consider each one it names. */
+  private async walk (): Promise<void> {
+    const routing = this.components.peerRouting
+    if (routing === undefined || this.lookup !== undefined) return
+    this.lastLookup = Date.now()
+    this.lookup = new AbortController()
+    const signal = AbortSignal.any([this.lookup.signal, AbortSignal.timeout(DHT_LOOKUP_TIMEOUT_MS)])
+    let found = 0
+    try {
+      for await (const peer of routing.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal })) {
+        found++
+        this.consider(peer.id)
+      }
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'DHT lookup ended early')
+    } finally {
+      this.lookup = undefined
+      this.log.debug({ found }, 'DHT lookup for more peers')
     }
   }
 }

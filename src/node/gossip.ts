@@ -104,3 +104,8 @@ export const GOSSIP_GRAYLIST_THRESHOLD = -80
 export function gossipScore (pubsub: PubSub, peerId: string): number {
   return (pubsub as unknown as { getScore: (id: string) => number }).getScore(peerId)
 }
+
+/** The peers in this node's gossipsub mesh for `topic`. */
+export function meshPeers (pubsub: PubSub, topic: string): string[] {
+  return (pubsub as unknown as { getMeshPeers: (topic: string) => string[] }).getMeshPeers(topic)
+}

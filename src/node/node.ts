@@ -13,7 +13,7 @@ import { DEFAULT_DNS_INTERVAL_MS, seedDialer, type DnsTarget, type SeedDialer } 
 import { silentLogger, type Logger } from '../logger/index.js'
 import { libp2pLogger } from '../logger/libp2p.js'
 import { VERSION } from '../version.js'
-import { CONNECTION_MONITOR_MIN_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DHT_INITIAL_QUERY_SELF_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_FACTOR, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
+import { CONNECTION_MONITOR_MIN_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DHT_SELF_QUERY_OFF_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_FACTOR, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
 import { autoDialer, type AutoDialer } from './dialer.js'
 import { ListenError } from './errors.js'
 import { gossip } from './gossip.js'
@@ -154,7 +154,17 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
     services: {
       identify: identify({ agentVersion: `conclave/${VERSION}` }),
       ping: ping(),
-      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper, kBucketSize: DHT_K_BUCKET_SIZE, initialQuerySelfInterval: DHT_INITIAL_QUERY_SELF_MS }),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        kBucketSize: DHT_K_BUCKET_SIZE,
+        initialQuerySelfInterval: DHT_SELF_QUERY_OFF_MS,
+        querySelfInterval: DHT_SELF_QUERY_OFF_MS,
+        // kad-dht holds every query until its first self-query has run, which is now never:
+        // queries run at once instead (an empty routing table answers with no peers).
+        allowQueryWithZeroPeers: true
+      }),
       pubsub: gossip(),
       dialer: autoDialer({ maxConnections, logger }),
       seeds: seedDialer({

@@ -107,6 +107,15 @@ async function start (c: Extract<Command, { cmd: 'start' }>): Promise<string[]> 
 
 /** Every local agent sees the whole mesh alive and has gossip peers on the bench topic. */
 async function ready (total: number, timeoutMs: number): Promise<void> {
+  await meshReady(total, timeoutMs)
+  // Record from now on, not from the 'run' command: another worker's publishers may start
+  // before this worker's event loop gets to that command, and their first messages would be
+  // counted as lost.
+  receipts = []
+  recording = true
+}
+
+async function meshReady (total: number, timeoutMs: number): Promise<void> {
   if (system !== 'mesh' || sim === undefined) return
   const deadline = Date.now() + timeoutMs
   const s = sim
@@ -123,7 +132,6 @@ async function ready (total: number, timeoutMs: number): Promise<void> {
 }
 
 async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport> {
-  receipts = []
   recording = true
   const sent: Record<number, number> = {}
   let failedPublishes = 0
