@@ -1,4 +1,4 @@
-import { MAX_FINISHED_TASKS_PER_COUNCIL, MAX_TASK_ERROR_CHARS, TASK_EXPIRY_GRACE_MS } from './constants.js'
+import { EARLY_REPORT_TTL_MS, MAX_EARLY_REPORTS, MAX_FINISHED_TASKS_PER_COUNCIL, MAX_TASK_ERROR_CHARS, TASK_EXPIRY_GRACE_MS } from './constants.js'
 import type { ResultMessage, StartMessage, TaskSpec } from './messages.js'
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed'
@@ -51,6 +51,12 @@ const finished = (t: TaskView): boolean => t.state === 'done' || t.state === 'fa
  */
 export class TaskBoard {
   private readonly tasks = new Map<string, TaskView>()
+  /**
+   * Start and result reports that arrived before their task. Gossip does not order messages from
+   * different senders: a holder's `start` can overtake the `submit` another member published,
+   * and a member that dropped it counted one attempt too few after a failover.
+   */
+  private readonly early = new Map<string, { at: number, reports: Array<{ from: string, msg: StartMessage | ResultMessage }> }>()
 
   get (id: string): TaskView | undefined { return this.tasks.get(id) }
 
@@ -88,8 +94,30 @@ export class TaskBoard {
     }
     this.tasks.set(task.id, task)
     if (council !== undefined) this.assign(council)
+    this.replayEarly(task.id)
     this.forgetFinished(spec.council)
     return { task, created: true }
+  }
+
+  private keepEarly (from: string, msg: StartMessage | ResultMessage, now: number): void {
+    const entry = this.early.get(msg.id)
+    if (entry !== undefined) {
+      entry.reports.push({ from, msg })
+      return
+    }
+    if (this.early.size >= MAX_EARLY_REPORTS) this.early.delete(this.early.keys().next().value as string)
+    this.early.set(msg.id, { at: now, reports: [{ from, msg }] })
+  }
+
+  private replayEarly (id: string, now = Date.now()): void {
+    const entry = this.early.get(id)
+    if (entry === undefined) return
+    this.early.delete(id)
+    if (now - entry.at > EARLY_REPORT_TTL_MS) return
+    for (const { from, msg } of entry.reports) {
+      if (msg.type === 'start') this.started(from, msg, now)
+      else this.result(from, msg, now)
+    }
   }
 
   /**
@@ -113,7 +141,11 @@ export class TaskBoard {
   /** A holder reports it started. Ignored from a former holder under an older epoch. */
   started (from: string, msg: StartMessage, now = Date.now()): boolean {
     const task = this.tasks.get(msg.id)
-    if (task === undefined || finished(task)) return false
+    if (task === undefined) {
+      this.keepEarly(from, msg, now)
+      return false
+    }
+    if (finished(task)) return false
     if (from !== task.holder && msg.epoch < task.epoch) return false
     task.holder = from
     task.epoch = Math.max(task.epoch, msg.epoch)
@@ -130,7 +162,10 @@ export class TaskBoard {
    */
   result (from: string, msg: ResultMessage, now = Date.now()): ResultVerdict {
     const task = this.tasks.get(msg.id)
-    if (task === undefined) return 'unknown'
+    if (task === undefined) {
+      this.keepEarly(from, msg, now)
+      return 'unknown'
+    }
     if (finished(task)) return 'duplicate'
     if (from !== task.holder && msg.epoch < task.epoch) return 'stale'
     task.holder = from

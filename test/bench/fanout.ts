@@ -210,11 +210,6 @@ function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number,
     sent += n
     if (live.has(from)) expected += n * (live.size - 1)
   }
-  if (process.env.DEBUG_FANOUT !== undefined) {
-    const miss = new Map<string, number>()
-    for (const [from, n] of sentBy) for (const to of live) for (let q = 0; q < n; q++) if (to !== from && !seen.has(`${to}:${from}:${q}`)) { const k = `to${to}`; miss.set(k, (miss.get(k) ?? 0) + 1); const k2 = `from${from}`; miss.set(k2, (miss.get(k2) ?? 0) + 1); const k3 = `seq${q}`; miss.set(k3, (miss.get(k3) ?? 0) + 1) }
-    console.error('missing', JSON.stringify([...miss].sort((a, b) => b[1] - a[1]).slice(0, 30)))
-  }
   latencies.sort((a, b) => a - b)
   const delivered = latencies.length
   const cpuMs = reports.reduce((s, r) => s + r.cpuMs, 0) + serverCpuMs

@@ -40,6 +40,21 @@ describe('task board', () => {
     expect(board.assign(seats(6, 'pB'))).toEqual([])
   })
 
+  it('applies a start and a result that arrived before the task itself', () => {
+    const board = new TaskBoard()
+    // Gossip from two senders is not ordered: the holder's start overtook the submit.
+    expect(board.started('pA', { type: 'start', id: 't1', council: 'c1', epoch: 3, attempt: 1 })).toBe(false)
+    board.submit(spec('t1'), 'tenant-a', seats(3, 'pA'))
+    expect(board.get('t1')).toMatchObject({ state: 'running', holder: 'pA', attempts: 1 })
+    // After a failover the new holder counts that first attempt.
+    board.assign(seats(5, 'pB'))
+    expect(board.get('t1')).toMatchObject({ state: 'queued', holder: 'pB', attempts: 1 })
+
+    expect(board.result('pA', result('t2', 3, 'early'))).toBe('unknown')
+    board.submit(spec('t2'), 'tenant-a', seats(3, 'pA'))
+    expect(board.get('t2')).toMatchObject({ state: 'done', result: 'early', holder: 'pA' })
+  })
+
   it('is idempotent by id, ignores starts of former holders, and fails overdue tasks', () => {
     const board = new TaskBoard()
     expect(board.submit(spec('t1'), 'tenant-a').created).toBe(true)
