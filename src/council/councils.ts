@@ -130,6 +130,8 @@ interface Council {
   openedHere?: boolean
   /** Proposals of this coordinator that timed out since the last commit (each waits longer). */
   retries: number
+  /** A reconcile is scheduled for the end of the claim gathering (every wanted role claimed early). */
+  gatherScheduled?: boolean
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -161,6 +163,7 @@ export class Councils implements Startable {
   private readonly listeners = new Set<(view: CouncilView) => void>()
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
+  private readonly gatherTimers = new Set<ReturnType<typeof setTimeout>>()
   private started = false
 
   constructor (components: CouncilsComponents, init: CouncilsInit = {}) {
@@ -193,6 +196,8 @@ export class Councils implements Startable {
     if (!this.started) return
     this.started = false
     clearInterval(this.timer)
+    for (const timer of this.gatherTimers) clearTimeout(timer)
+    this.gatherTimers.clear()
     this.unsubscribe?.()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
@@ -520,8 +525,14 @@ export class Councils implements Startable {
       if (c.d.opener === this.self && c.openedHere !== true) return
       // Formation: at the end of the claim window, or earlier once every wanted role is claimed.
       const windowEnd = c.formationAt ?? c.d.createdAt + c.d.claimWindowMs
-      const early = c.d.singleton !== true && unfilled.length === 0 && now >= c.d.createdAt + Math.min(C.CLAIM_GATHER_MS, c.d.claimWindowMs)
-      if (now < windowEnd && !early) return
+      const gatherEnd = c.d.createdAt + Math.min(C.CLAIM_GATHER_MS, c.d.claimWindowMs)
+      const complete = c.d.singleton !== true && unfilled.length === 0
+      if (now < windowEnd && !(complete && now >= gatherEnd)) {
+        // Every role claimed before the gathering ends: propose right then, not at the next tick
+        // (up to 250 ms later, a third of the formation target).
+        if (complete) this.reconcileAt(c, gatherEnd)
+        return
+      }
     }
     if (c.epoch === 0 && missingCore.length > 0) {
       if (c.d.singleton === true) return
@@ -548,6 +559,18 @@ export class Councils implements Startable {
     void this.send(c.d.tenant, { type: 'propose', council: c.d, epoch, roster, members, base })
     // The coordinator acknowledges its own proposal like any member.
     void this.acknowledge(c, epoch, digest, base)
+  }
+
+  private reconcileAt (c: Council, at: number): void {
+    if (c.gatherScheduled === true || !this.started) return
+    c.gatherScheduled = true
+    const timer = setTimeout(() => {
+      this.gatherTimers.delete(timer)
+      c.gatherScheduled = false
+      if (this.started) this.reconcile(c)
+    }, Math.max(0, at - Date.now()))
+    timer.unref()
+    this.gatherTimers.add(timer)
   }
 
   private async acknowledge (c: Council, epoch: number, digest: string, base: string[]): Promise<void> {
