@@ -136,7 +136,7 @@ for (const [name, run] of [
 
 await writeSection('discovery', `## Discovery (issue #2)
 
-Command: \`npm run bench:discovery\`${full ? ' -- --full' : ''}. ${environment()}.
+Command: \`npm run bench:discovery${full ? ' -- --full' : ''}\`. ${environment()}.
 
 Time from starting the agents until every agent's membership view holds every other agent \`alive\`.
 
