@@ -15,11 +15,11 @@ export type System = 'mesh' | 'nats'
 export type Command = { id: number } & (
   | { cmd: 'start', system: System, agents: number, firstIndex: number, seeds: string[], authorityFile: string, tenant: string, natsUrl: string }
   | { cmd: 'ready', total: number, timeoutMs: number }
-  | { cmd: 'run', rateHz: number, durationMs: number, drainMs: number, payloadBytes: number }
+  | { cmd: 'run', phase: number, rateHz: number, durationMs: number, drainMs: number, payloadBytes: number }
   | { cmd: 'kill', indices: number[] }
   | { cmd: 'stop' })
 
-export interface Receipt { to: number, from: number, seq: number, latencyMs: number, /** Receive time (ms since the epoch). */ at: number }
+export interface Receipt { to: number, from: number, seq: number, latencyMs: number, /** Receive time (ms since the epoch). */ at: number, /** The run (rate step) the message was sent in. */ phase: number }
 export interface RunReport {
   /** Messages each local agent published: index → count. */
   sent: Record<number, number>
@@ -63,9 +63,9 @@ function onPayload (to: number, payload: Uint8Array): void {
   if (!recording) return
   const now = Date.now()
   try {
-    const m = JSON.parse(decoder.decode(payload)) as { from: number, seq: number, sentAt: number }
+    const m = JSON.parse(decoder.decode(payload)) as { from: number, seq: number, sentAt: number, phase: number }
     if (m.from === to) return
-    receipts.push({ to, from: m.from, seq: m.seq, latencyMs: now - m.sentAt, at: now })
+    receipts.push({ to, from: m.from, seq: m.seq, latencyMs: now - m.sentAt, at: now, phase: m.phase })
   } catch {}
 }
 
@@ -151,7 +151,7 @@ async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport>
     // Publishes are not awaited one by one: the rate is the offered load, whatever delivery does.
     const inFlight: Array<Promise<void>> = []
     while (Date.now() < end && local.alive) {
-      const data = encoder.encode(JSON.stringify({ from: local.index, seq: seq++, sentAt: Date.now(), pad }))
+      const data = encoder.encode(JSON.stringify({ from: local.index, seq: seq++, sentAt: Date.now(), phase: c.phase, pad }))
       offered++
       inFlight.push(local.publish(data).then(() => { sent[local.index] = (sent[local.index] as number) + 1 }, (err: Error) => {
         failedPublishes++
@@ -163,9 +163,11 @@ async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport>
     await Promise.all(inFlight)
   }))
   await new Promise(resolve => setTimeout(resolve, c.drainMs))
-  recording = false
   const cpu = process.cpuUsage(cpu0)
-  return { sent, offered, failedPublishes, publishErrors, received: receipts, cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, live: locals.filter(l => l.alive).map(l => l.index) }
+  // Recording goes on for the next run (rate step); this one reports its own messages only.
+  const received = receipts.filter(r => r.phase === c.phase)
+  receipts = receipts.filter(r => r.phase > c.phase)
+  return { sent, offered, failedPublishes, publishErrors, received, cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, live: locals.filter(l => l.alive).map(l => l.index) }
 }
 
 async function handle (c: Command): Promise<Reply> {

@@ -26,6 +26,12 @@ export interface FanoutInit {
   /** Wait this long after the last publish for deliveries in flight. */
   drainMs: number
   payloadBytes: number
+  /**
+   * Heavy mode, "as fast as delivery keeps up": run once per rate (msg/s per agent), in order on
+   * the same agents, and stop after the first rate that is not kept up (see `keepsUp`). The
+   * result is that of the highest rate kept up. `rateHz` is ignored then.
+   */
+  stepRatesHz?: number[]
   /** Kill this share of the mesh agents `failAtMs` into the run (mesh only). */
   killFraction?: number
   /** Stop the NATS server `failAtMs` into the run for this long (nats only). */
@@ -57,6 +63,23 @@ export interface FanoutResult {
   lost: number
   /** With a failure: from the server's restart (NATS) or the kill (mesh) until deliveries flowed again. */
   recoveryMs: number | null
+  /** Heavy mode: every rate tried, and whether delivery kept up with it. */
+  steps?: Array<{ rateHz: number, offeredShare: number, deliveryRatio: number, p99Ms: number, keptUp: boolean }>
+}
+
+/** Publishers got out at least this share of the set rate... */
+export const KEEP_UP_OFFERED = 0.95
+/** ...and at least this share of the messages arrived everywhere before the drain ended. */
+export const KEEP_UP_DELIVERED = 0.999
+
+/**
+ * Delivery kept up with a rate when the publishers held it and (nearly) everything arrived. Each
+ * publisher starts somewhere within the first interval (they are spread, not in lock-step), so
+ * one message per publisher less than rate × duration is still the full rate.
+ */
+export function keepsUp (r: FanoutResult, durationMs: number): boolean {
+  const full = r.agents * Math.max(1, r.rateHz * durationMs / 1000 - 1)
+  return r.offered >= KEEP_UP_OFFERED * full && r.deliveryRatio >= KEEP_UP_DELIVERED
 }
 
 type Request = Command extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never
@@ -151,8 +174,9 @@ export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
     const active = [...new Set(owner.values())]
     await Promise.all(active.map(async w => await w.send({ cmd: 'ready', total: init.agents, timeoutMs: 180_000 })))
 
+    if (init.stepRatesHz !== undefined) return await stepped(init, init.stepRatesHz, active, nats)
     const natsCpu0 = await nats?.cpuMs() ?? 0
-    const running = Promise.all(active.map(async w => await w.send({ cmd: 'run', rateHz: init.rateHz, durationMs: init.durationMs, drainMs: init.drainMs, payloadBytes: init.payloadBytes })))
+    const running = Promise.all(active.map(async w => await w.send({ cmd: 'run', phase: 0, rateHz: init.rateHz, durationMs: init.durationMs, drainMs: init.drainMs, payloadBytes: init.payloadBytes })))
     let failedAt: number | undefined
     let restartedAt: number | undefined
     if (init.failAtMs !== undefined) {
@@ -185,6 +209,26 @@ export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
     }))
     await nats?.kill()
   }
+}
+
+/** Heavy mode: one run per rate on the same agents, up to the first rate not kept up. */
+async function stepped (init: FanoutInit, rates: number[], workers: Worker[], nats: NatsServer | undefined): Promise<FanoutResult> {
+  const steps: NonNullable<FanoutResult['steps']> = []
+  let best: FanoutResult | undefined
+  let first: FanoutResult | undefined
+  for (const [phase, rateHz] of rates.entries()) {
+    const natsCpu0 = await nats?.cpuMs() ?? 0
+    const replies = await Promise.all(workers.map(async w => await w.send({ cmd: 'run', phase, rateHz, durationMs: init.durationMs, drainMs: init.drainMs, payloadBytes: init.payloadBytes })))
+    const reports = replies.map(r => (r as Extract<Reply, { event: 'result' }>).report)
+    const natsCpu = (await nats?.cpuMs() ?? 0) - natsCpu0
+    const result = summarise({ ...init, rateHz }, reports, natsCpu, await nats?.rssBytes() ?? 0)
+    const keptUp = keepsUp(result, init.durationMs)
+    steps.push({ rateHz, offeredShare: result.offered / (init.agents * rateHz * init.durationMs / 1000), deliveryRatio: result.deliveryRatio, p99Ms: result.p99Ms, keptUp })
+    first ??= result
+    if (!keptUp) break
+    best = result
+  }
+  return { ...(best ?? first as FanoutResult), steps }
 }
 
 function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number, serverRss: number, failedAt?: number, restartedAt?: number): FanoutResult {
