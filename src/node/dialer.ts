@@ -62,10 +62,11 @@ export interface AutoDialer extends Startable {
  * discovered peers (mDNS, DHT, membership) until `maxConnections` peers are connected.
  *
  * It also owns the DHT walk. kad-dht's own periodic self-query dials its k closest peers
- * whether or not the agent needs more peers, and those connections stay open: measured with 34
- * agents over 4 processes (`npm run bench`), it more than doubled the connections (868 vs 374
- * connection ends) and the idle CPU, and put fan-out p50 at 800 ms instead of 130 ms. Here the
- * DHT is asked only by an agent that is short of peers and knows no one else to dial.
+ * whether or not the agent needs more peers, and those connections stay open. With 34 agents in
+ * one process it more than doubled the connections (868 vs 374 connection ends) and the idle
+ * CPU; in the fan-out benchmark (34 agents in 4 processes) it put p50 at 800 ms instead of
+ * 130 ms. Here the DHT is asked only by an agent that is short of peers and knows no one else
+ * to dial.
  */
 class DefaultAutoDialer implements AutoDialer {
   private readonly components: AutoDialerComponents
@@ -153,7 +154,7 @@ class DefaultAutoDialer implements AutoDialer {
   /**
    * Dial random candidates into the free slots. Dialling in arrival order made every agent
    * connect to the same first agents: at 34 agents with a cap of 6 those were at gossipsub's
-   * mesh ceiling and refused grafts, and half the agents had no mesh on a topic at all.
+   * mesh ceiling and refused grafts, and a topic's mesh reached only 15 of the 34 agents.
    */
   private drain (): void {
     if (!this.started) return
