@@ -130,8 +130,8 @@ interface Council {
   openedHere?: boolean
   /** Proposals of this coordinator that timed out since the last commit (each waits longer). */
   retries: number
-  /** A reconcile is scheduled for the end of the claim gathering (every wanted role claimed early). */
-  gatherScheduled?: boolean
+  /** The reconcile scheduled for the end of the claim gathering (every wanted role claimed early). */
+  gatherTimer?: ReturnType<typeof setTimeout>
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -163,7 +163,6 @@ export class Councils implements Startable {
   private readonly listeners = new Set<(view: CouncilView) => void>()
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
-  private readonly gatherTimers = new Set<ReturnType<typeof setTimeout>>()
   private started = false
 
   constructor (components: CouncilsComponents, init: CouncilsInit = {}) {
@@ -196,8 +195,7 @@ export class Councils implements Startable {
     if (!this.started) return
     this.started = false
     clearInterval(this.timer)
-    for (const timer of this.gatherTimers) clearTimeout(timer)
-    this.gatherTimers.clear()
+    for (const c of this.councils.values()) clearTimeout(c.gatherTimer)
     this.unsubscribe?.()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
@@ -562,15 +560,12 @@ export class Councils implements Startable {
   }
 
   private reconcileAt (c: Council, at: number): void {
-    if (c.gatherScheduled === true || !this.started) return
-    c.gatherScheduled = true
-    const timer = setTimeout(() => {
-      this.gatherTimers.delete(timer)
-      c.gatherScheduled = false
+    if (c.gatherTimer !== undefined || !this.started) return
+    c.gatherTimer = setTimeout(() => {
+      c.gatherTimer = undefined
       if (this.started) this.reconcile(c)
     }, Math.max(0, at - Date.now()))
-    timer.unref()
-    this.gatherTimers.add(timer)
+    c.gatherTimer.unref()
   }
 
   private async acknowledge (c: Council, epoch: number, digest: string, base: string[]): Promise<void> {
@@ -737,17 +732,8 @@ export class Councils implements Startable {
     }
     // Checked again after the awaits: a newer commit may have been applied meanwhile.
     if (commit.epoch <= c.epoch) return 'accept'
-    if (isEnded(c.state)) {
-      // Committed before the council ended, arriving after the end: the record converges on the
-      // last epoch everywhere, the state stays ended.
-      c.epoch = commit.epoch
-      c.roster = commit.roster
-      c.members = commit.members
-      c.lastCommit = commit
-      this.persist()
-      this.changed(c)
-      return 'accept'
-    }
+    // Also after the end: a commit made before the council ended that arrives late still moves
+    // the record to its epoch, so it converges everywhere (`apply` never changes an ended state).
     this.apply(c, commit, from)
     return 'accept'
   }
