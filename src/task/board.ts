@@ -1,4 +1,4 @@
-import { EARLY_REPORT_TTL_MS, MAX_EARLY_REPORTS, MAX_FINISHED_TASKS_PER_COUNCIL, MAX_TASK_ERROR_CHARS, TASK_EXPIRY_GRACE_MS } from './constants.js'
+import { EARLY_REPORT_TTL_MS, MAX_EARLY_REPORTS, MAX_EARLY_REPORTS_PER_TASK, MAX_FINISHED_TASKS_PER_COUNCIL, MAX_TASK_ERROR_CHARS, TASK_EXPIRY_GRACE_MS } from './constants.js'
 import type { ResultMessage, StartMessage, TaskSpec } from './messages.js'
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed'
@@ -102,7 +102,7 @@ export class TaskBoard {
   private keepEarly (from: string, msg: StartMessage | ResultMessage, now: number): void {
     const entry = this.early.get(msg.id)
     if (entry !== undefined) {
-      entry.reports.push({ from, msg })
+      if (entry.reports.length < MAX_EARLY_REPORTS_PER_TASK) entry.reports.push({ from, msg })
       return
     }
     if (this.early.size >= MAX_EARLY_REPORTS) this.early.delete(this.early.keys().next().value as string)

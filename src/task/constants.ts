@@ -23,6 +23,8 @@ export const MAX_FINISHED_TASKS_PER_COUNCIL = 1_000
 export const MAX_TASK_ERROR_CHARS = 2_000
 /** How often deadlines are checked. */
 export const TASK_TICK_MS = 500
-/** Start and result reports that arrive before their task are kept this long, this many at most. */
+/** Start and result reports that arrive before their task are kept this long, for this many tasks at most. */
 export const EARLY_REPORT_TTL_MS = 60_000
 export const MAX_EARLY_REPORTS = 1_000
+/** Early reports kept per task (a start and a result per holder; more is a replay or a flood). */
+export const MAX_EARLY_REPORTS_PER_TASK = 8

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TaskBoard, type CouncilSeats } from '../../src/task/index.js'
 import type { TaskSpec } from '../../src/task/index.js'
+import { MAX_EARLY_REPORTS_PER_TASK } from '../../src/task/constants.js'
 
 const spec = (id: string, role = 'coder'): TaskSpec => ({ id, council: 'c1', role, input: { n: 1 }, timeoutMs: 60_000, submittedAt: 1_000, submittedBy: 'p0' })
 const seats = (epoch: number, coder: string): CouncilSeats => ({ id: 'c1', epoch, state: 'active', roster: [{ role: 'tpm', peerId: 'p0' }, { role: 'coder', peerId: coder }] })
@@ -53,6 +54,13 @@ describe('task board', () => {
     expect(board.result('pA', result('t2', 3, 'early'))).toBe('unknown')
     board.submit(spec('t2'), 'tenant-a', seats(3, 'pA'))
     expect(board.get('t2')).toMatchObject({ state: 'done', result: 'early', holder: 'pA' })
+  })
+
+  it('keeps a bounded number of early reports per task (a flood for an unknown id stays small)', () => {
+    const board = new TaskBoard()
+    for (let attempt = 1; attempt <= 20; attempt++) board.started('pA', { type: 'start', id: 't3', council: 'c1', epoch: 3, attempt })
+    board.submit(spec('t3'), 'tenant-a', seats(3, 'pA'))
+    expect(board.get('t3')?.attempts).toBe(MAX_EARLY_REPORTS_PER_TASK)
   })
 
   it('is idempotent by id, ignores starts of former holders, and fails overdue tasks', () => {
