@@ -175,29 +175,22 @@ export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
     await Promise.all(active.map(async w => await w.send({ cmd: 'ready', total: init.agents, timeoutMs: 180_000 })))
 
     if (init.stepRatesHz !== undefined) return await stepped(init, init.stepRatesHz, active, nats)
-    const natsCpu0 = await nats?.cpuMs() ?? 0
-    const running = Promise.all(active.map(async w => await w.send({ cmd: 'run', phase: 0, rateHz: init.rateHz, durationMs: init.durationMs, drainMs: init.drainMs, payloadBytes: init.payloadBytes })))
-    let failedAt: number | undefined
-    let restartedAt: number | undefined
-    if (init.failAtMs !== undefined) {
+    return await runPhase(init, active, nats, 0, init.rateHz, async () => {
+      if (init.failAtMs === undefined) return {}
       await new Promise(resolve => setTimeout(resolve, init.failAtMs))
-      failedAt = Date.now()
+      const failedAt = Date.now()
       if (init.system === 'mesh' && init.killFraction !== undefined) {
         // Agents to kill: spread over the index range, never the bootstrap peer (index 0).
         const k = Math.max(1, Math.round(init.agents * init.killFraction))
         const victims = Array.from({ length: k }, (_, j) => 1 + Math.floor(((j + 0.5) * (init.agents - 1)) / k))
         await Promise.all([...new Set(victims.map(v => owner.get(v) as Worker))].map(async w => await w.send({ cmd: 'kill', indices: victims })))
       }
-      if (nats !== undefined && init.outageMs !== undefined) {
-        await nats.kill()
-        await new Promise(resolve => setTimeout(resolve, init.outageMs))
-        await nats.start()
-        restartedAt = Date.now()
-      }
-    }
-    const reports = (await running).map(r => (r as Extract<Reply, { event: 'result' }>).report)
-    const natsCpu = (await nats?.cpuMs() ?? 0) - natsCpu0
-    return summarise(init, reports, natsCpu, await nats?.rssBytes() ?? 0, failedAt, restartedAt)
+      if (nats === undefined || init.outageMs === undefined) return { failedAt }
+      await nats.kill()
+      await new Promise(resolve => setTimeout(resolve, init.outageMs))
+      await nats.start()
+      return { failedAt, restartedAt: Date.now() }
+    })
   } finally {
     await Promise.allSettled(workers.map(async w => {
       if (w.child.exitCode !== null) return
@@ -211,17 +204,23 @@ export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
   }
 }
 
+/** One run at `rateHz` on every worker; `failure` runs alongside it and says when it struck. */
+async function runPhase (init: FanoutInit, workers: Worker[], nats: NatsServer | undefined, phase: number, rateHz: number, failure?: () => Promise<{ failedAt?: number, restartedAt?: number }>): Promise<FanoutResult> {
+  const natsCpu0 = await nats?.cpuMs() ?? 0
+  const running = Promise.all(workers.map(async w => await w.send({ cmd: 'run', phase, rateHz, durationMs: init.durationMs, drainMs: init.drainMs, payloadBytes: init.payloadBytes })))
+  const { failedAt, restartedAt } = await failure?.() ?? {}
+  const reports = (await running).map(r => (r as Extract<Reply, { event: 'result' }>).report)
+  const natsCpu = (await nats?.cpuMs() ?? 0) - natsCpu0
+  return summarise({ ...init, rateHz }, reports, natsCpu, await nats?.rssBytes() ?? 0, failedAt, restartedAt)
+}
+
 /** Heavy mode: one run per rate on the same agents, up to the first rate not kept up. */
 async function stepped (init: FanoutInit, rates: number[], workers: Worker[], nats: NatsServer | undefined): Promise<FanoutResult> {
   const steps: NonNullable<FanoutResult['steps']> = []
   let best: FanoutResult | undefined
   let first: FanoutResult | undefined
   for (const [phase, rateHz] of rates.entries()) {
-    const natsCpu0 = await nats?.cpuMs() ?? 0
-    const replies = await Promise.all(workers.map(async w => await w.send({ cmd: 'run', phase, rateHz, durationMs: init.durationMs, drainMs: init.drainMs, payloadBytes: init.payloadBytes })))
-    const reports = replies.map(r => (r as Extract<Reply, { event: 'result' }>).report)
-    const natsCpu = (await nats?.cpuMs() ?? 0) - natsCpu0
-    const result = summarise({ ...init, rateHz }, reports, natsCpu, await nats?.rssBytes() ?? 0)
+    const result = await runPhase(init, workers, nats, phase, rateHz)
     const keptUp = keepsUp(result, init.durationMs)
     steps.push({ rateHz, offeredShare: result.offered / (init.agents * rateHz * init.durationMs / 1000), deliveryRatio: result.deliveryRatio, p99Ms: result.p99Ms, keptUp })
     first ??= result
