@@ -3,7 +3,8 @@ import { meshPeers } from '../../src/node/gossip.js'
 
 /** Every presence topic's gossip mesh connects all the agents subscribed to it. */
 export function presenceMeshesConnected (agents: Agent[]): boolean {
-  return agents.every(a => a.membership.topics.every(topic => meshConnected(agents.filter(b => b.membership.topics.includes(topic)), topic)))
+  const topics = new Set(agents.flatMap(a => a.membership.topics))
+  return [...topics].every(topic => meshConnected(agents.filter(b => b.membership.topics.includes(topic)), topic))
 }
 
 /**
