@@ -78,12 +78,8 @@ export const KEEP_UP_DELIVERED = 0.999
  * one message per publisher less than rate × duration is still the full rate.
  */
 export function keepsUp (r: FanoutResult, durationMs: number): boolean {
-  return offeredShare(r, durationMs) >= KEEP_UP_OFFERED && r.deliveryRatio >= KEEP_UP_DELIVERED
-}
-
-/** Publishes made, against the full rate (one message per publisher of slack, see `keepsUp`). */
-export function offeredShare (r: FanoutResult, durationMs: number): number {
-  return r.offered / (r.agents * Math.max(1, r.rateHz * durationMs / 1000 - 1))
+  const full = r.agents * Math.max(1, r.rateHz * durationMs / 1000 - 1)
+  return r.offered >= KEEP_UP_OFFERED * full && r.deliveryRatio >= KEEP_UP_DELIVERED
 }
 
 type Request = Command extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never
@@ -226,7 +222,7 @@ async function stepped (init: FanoutInit, rates: number[], workers: Worker[], na
   for (const [phase, rateHz] of rates.entries()) {
     const result = await runPhase(init, workers, nats, phase, rateHz)
     const keptUp = keepsUp(result, init.durationMs)
-    steps.push({ rateHz, offeredShare: offeredShare(result, init.durationMs), deliveryRatio: result.deliveryRatio, p99Ms: result.p99Ms, keptUp })
+    steps.push({ rateHz, offeredShare: result.offered / (init.agents * rateHz * init.durationMs / 1000), deliveryRatio: result.deliveryRatio, p99Ms: result.p99Ms, keptUp })
     first ??= result
     if (!keptUp) break
     best = result
