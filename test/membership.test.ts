@@ -52,6 +52,32 @@ describe('membership over gossip', () => {
     }
   })
 
+  it('heartbeats carry the signed record only after it changed; beats alone keep members alive', async () => {
+    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100 } })
+    const s = sim
+    await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const [agent, ...others] = sim.agents as [Agent, ...Agent[]]
+    const tenant = agent.tenancy.tenants[0] as string
+    const topic = agent.membership.topics[0] as string
+    const sizes: number[] = []
+    const pubsub = agent.node.services.pubsub
+    const publish = pubsub.publish.bind(pubsub)
+    pubsub.publish = async (t: string, data: Uint8Array) => {
+      if (t === topic) sizes.push(data.byteLength)
+      return await publish(t, data)
+    }
+    const changes: string[] = []
+    for (const o of others) o.membership.onChange(c => { if (c.peerId === agent.peerId) changes.push(`${c.state}:${c.reason}`) })
+    // 30 heartbeats: at most 3 carry the record (one in ten), the rest are beats.
+    await waitFor(() => sizes.length >= 30, { timeoutMs: 30_000, message: () => `${sizes.length} heartbeats published` })
+    const largest = Math.max(...sizes)
+    const beats = sizes.filter(size => size < largest / 2).length
+    expect(beats, `heartbeat sizes: ${sizes.join(' ')}`).toBeGreaterThanOrEqual(24)
+    // Silence past 3 intervals (600 ms) would have made the agent suspect: beats were applied.
+    expect(changes).toEqual([])
+    for (const o of others) expect(o.membership.stateOf(tenant, agent.peerId)).toBe('alive')
+  })
+
   it('rejects malformed, oversized and forged presence messages, counts them and keeps running', async () => {
     sim = await steadyMesh(3)
     const [attacker, victim, third] = sim.agents as [Agent, Agent, Agent]

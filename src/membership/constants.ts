@@ -29,3 +29,15 @@ export const MAX_RECORD_ADDRS = 32
 export const VERIFIED_CACHE_SIZE = 4096
 /** Extra syncs with random peers after start, before settling on `SYNC_INTERVAL_MS`. */
 export const JOIN_SYNC_DELAYS_MS = [1_000, 1_000, 2_000, 4_000, 8_000]
+/**
+ * Heartbeats carry the signed record (about 1.6 KB with its credential) only when it changed
+ * (the first `FULL_RECORD_AFTER_CHANGE` heartbeats after a change, so one lost message does not
+ * leave peers without it) and every `FULL_RECORD_EVERY`-th time; otherwise a `beat` refers to it.
+ * Every heartbeat reaches every agent about D times, so the record's bytes dominated the gossip.
+ */
+export const FULL_RECORD_EVERY = 10
+export const FULL_RECORD_AFTER_CHANGE = 3
+/** Base64 characters of the record signature a beat refers to it by (96 bits). */
+export const RECORD_REF_CHARS = 16
+/** A beat whose record this agent lacks triggers a sync, at most this often. */
+export const MISSING_RECORD_SYNC_MS = 5_000

@@ -8,7 +8,7 @@ import { credentialSchema, grantsRole, parseTopic, tenantStateSchema, topicFor, 
 import { VERSION } from '../version.js'
 import * as C from './constants.js'
 import { decodeJson, encodeJson, presenceMessageSchema, syncSnapshotSchema, type PresenceMessage, type SyncSnapshot } from './messages.js'
-import { openRecord, signRecord, type PresenceRecord, type SignedRecord } from './record.js'
+import { openRecord, recordRef, signRecord, type PresenceRecord, type SignedRecord } from './record.js'
 import { MembershipView, type Member, type MemberChange } from './view.js'
 import { z } from 'zod'
 
@@ -140,6 +140,9 @@ export class Membership implements Startable {
   private readonly listeners = new Set<(change: MemberChange) => void>()
   private readonly own = new Map<string, { record: PresenceRecord, signed: SignedRecord }>()
   private readonly heartbeatTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Per tenant: the record last announced, full announcements still owed, beats since the last. */
+  private readonly announced = new Map<string, { sig: string, fullLeft: number, beats: number }>()
+  private lastRecordSync = 0
   /** Tenants whose last heartbeat reached no peer: the next new subscriber triggers one. */
   private readonly unheard = new Set<string>()
   private readonly probing = new Set<string>()
@@ -310,14 +313,39 @@ export class Membership implements Startable {
     clearTimeout(this.heartbeatTimers.get(tenant))
     const intervalMs = this.intervalFor(tenant)
     const signed = await this.ownRecord(tenant)
-    const recipients = await this.publish(tenant, { type: 'alive', ...signed, seq: ++this.seq, intervalMs })
-    if (recipients === 0) this.unheard.add(tenant)
-    else this.unheard.delete(tenant)
+    const full = this.fullRecordDue(tenant, signed)
+    const seq = ++this.seq
+    const recipients = await this.publish(tenant, full
+      ? { type: 'alive', ...signed, seq, intervalMs }
+      : { type: 'beat', incarnation: this.incarnation, ref: recordRef(signed), seq, intervalMs })
+    if (recipients === 0) {
+      this.unheard.add(tenant)
+      // Nobody heard this one: the record is owed again.
+      this.announced.delete(tenant)
+    } else {
+      this.unheard.delete(tenant)
+    }
     if (!this.started) return
     const jitter = 1 + (Math.random() * 2 - 1) * C.HEARTBEAT_JITTER
     const timer = setTimeout(() => { void this.heartbeat(tenant) }, Math.round(intervalMs * jitter))
     timer.unref()
     this.heartbeatTimers.set(tenant, timer)
+  }
+
+  /** Whether this heartbeat must carry the full record (see `FULL_RECORD_EVERY`). */
+  private fullRecordDue (tenant: string, signed: SignedRecord): boolean {
+    let state = this.announced.get(tenant)
+    if (state === undefined || state.sig !== signed.sig) {
+      state = { sig: signed.sig, fullLeft: C.FULL_RECORD_AFTER_CHANGE, beats: 0 }
+      this.announced.set(tenant, state)
+    }
+    if (state.fullLeft > 0 || state.beats >= C.FULL_RECORD_EVERY - 1) {
+      state.fullLeft = Math.max(0, state.fullLeft - 1)
+      state.beats = 0
+      return true
+    }
+    state.beats++
+    return false
   }
 
   /**
@@ -357,6 +385,7 @@ export class Membership implements Startable {
     const { tenant, from } = msg
     switch (message.type) {
       case 'alive': return await this.onAlive(tenant, msg, message)
+      case 'beat': return this.onBeat(tenant, msg.from, message)
       case 'suspect': return this.onSuspect(tenant, message)
       case 'leave': {
         if (message.peerId !== from) return { reject: 'sender-mismatch' }
@@ -375,6 +404,32 @@ export class Membership implements Startable {
     if (known !== undefined && this.view.isStale(known, record.incarnation, message.seq)) return 'ignore'
     this.apply(record, message, { now: Date.now(), seq: message.seq, intervalMs: message.intervalMs })
     return 'accept'
+  }
+
+  /**
+   * A heartbeat that refers to the sender's record instead of carrying it. Applied like an
+   * `alive` with that record when the view holds it; otherwise the record is fetched by a sync.
+   * The beat is still relayed then: tenancy authenticated its sender, and the peers beyond may
+   * hold the record.
+   */
+  private onBeat (tenant: string, from: string, message: Extract<PresenceMessage, { type: 'beat' }>): Verdict {
+    const known = this.view.get(tenant, from)
+    if (known !== undefined && this.view.isStale(known, message.incarnation, message.seq)) return 'ignore'
+    if (known === undefined || known.record.incarnation !== message.incarnation || recordRef(known.signed) !== message.ref) {
+      this.fetchRecord(from)
+      return 'accept'
+    }
+    this.apply(known.record, known.signed, { now: Date.now(), seq: message.seq, intervalMs: message.intervalMs })
+    return 'accept'
+  }
+
+  /** Sync with `peerId` if connected (it holds its own record), else with a random peer. */
+  private fetchRecord (peerId: string): void {
+    const now = Date.now()
+    if (now - this.lastRecordSync < C.MISSING_RECORD_SYNC_MS) return
+    this.lastRecordSync = now
+    const connected = this.components.node.getConnections().some(c => c.remotePeer.toString() === peerId)
+    void (connected ? this.sync(peerIdFromString(peerId)) : this.syncWithRandomPeer())
   }
 
   /**

@@ -6,6 +6,11 @@ const signed = { record: z.string().min(1).max(8192), sig: z.string().min(1).max
 export const presenceMessageSchema = z.discriminatedUnion('type', [
   /** Heartbeat: the sender's own signed record, its sequence and the interval it promises. */
   z.object({ type: z.literal('alive'), ...signed, seq: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) }),
+  /**
+   * Heartbeat without the record: the sender's incarnation and a reference to the record it sent
+   * before (`recordRef`). About a fifth of an `alive` on the wire; see `FULL_RECORD_EVERY`.
+   */
+  z.object({ type: z.literal('beat'), incarnation: z.number().int().nonnegative(), ref: z.string().min(1).max(64), seq: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) }),
   /** The sender could not reach `peerId` (incarnation as known): it is suspect until it refutes. */
   z.object({ type: z.literal('suspect'), peerId: z.string().min(1).max(128), incarnation: z.number().int().nonnegative() }),
   /** The sender is leaving gracefully. */

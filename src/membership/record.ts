@@ -3,7 +3,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { z } from 'zod'
 import { credentialSchema, isValidTenantId, type Credential } from '../tenancy/index.js'
-import { MAX_RECORD_ADDRS, MAX_RECORD_ROLES } from './constants.js'
+import { MAX_RECORD_ADDRS, MAX_RECORD_ROLES, RECORD_REF_CHARS } from './constants.js'
 
 /**
  * What an agent says about itself. Signed by the agent's own key, so any agent may relay it
@@ -45,6 +45,15 @@ export async function signRecord (record: PresenceRecord, key: PrivateKey): Prom
   const bytes = fromString(JSON.stringify(record))
   const sig = await key.sign(bytes)
   return { record: toString(bytes, 'base64'), sig: toString(sig, 'base64') }
+}
+
+/**
+ * A short reference to a signed record: the start of its signature. Only the record's subject
+ * can sign it, and a beat is authenticated as coming from that subject, so a beat cannot point
+ * at someone else's record; 96 bits keep the subject's own records apart.
+ */
+export function recordRef (signed: SignedRecord): string {
+  return signed.sig.slice(0, RECORD_REF_CHARS)
 }
 
 /** Why a signed record was refused; used as the rejection reason in metrics. */

@@ -18,7 +18,7 @@ export const MAX_HEADER_BYTES = 4 * 1024
  * A sender puts its whole credential in an envelope when it last did so on that topic longer
  * ago than this (or a new peer subscribed since); otherwise a 16-byte reference to it.
  */
-export const CREDENTIAL_REPRESENT_MS = 10_000
+export const CREDENTIAL_REPRESENT_MS = 60_000
 /** After a key rotation, messages under the previous epoch's key are still accepted this long. */
 export const PREVIOUS_EPOCH_GRACE_MS = 60_000
 /** Verified credentials remembered by reference, so a credential is checked once, not per message. */
