@@ -4,8 +4,15 @@ export const SEED_RETRY_MIN_MS = 500
 export const SEED_RETRY_MAX_MS = 30_000
 /** How often the seed dialer checks its addresses. */
 export const SEED_TICK_MS = 500
-/** Timeout of one dial to a seed address. */
+/** Timeout of the first dial to a seed address. */
 export const SEED_DIAL_TIMEOUT_MS = 5_000
+/**
+ * Each dial that timed out doubles the next one's timeout, up to this. A refused dial fails at
+ * once whatever the timeout; only a slow path or peer waits it out. Seen at 100 agents in one
+ * process: handshakes with the busy bootstrap peer took 5-10 s, every 5 s dial of a third of the
+ * agents timed out, and those agents stayed alone for minutes.
+ */
+export const SEED_DIAL_TIMEOUT_MAX_MS = 30_000
 /** Default port of a CONCLAVE_DNS_PEERS entry written without one. */
 export const DEFAULT_DNS_PEER_PORT = 4001
 /** Default re-resolution interval of DNS peer names (CONCLAVE_DNS_INTERVAL_MS). */

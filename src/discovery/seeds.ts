@@ -4,7 +4,7 @@ import type { PeerId, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
-import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
+import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MAX_MS, SEED_DIAL_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
 
 export interface SeedDialerInit {
@@ -33,6 +33,13 @@ export interface SeedDialerInit {
    */
   dnsIntervalMs?: number
   /**
+   * Timeout of the first dial to a seed. Each dial that timed out (as opposed to being refused)
+   * doubles the next one's, up to `SEED_DIAL_TIMEOUT_MAX_MS`.
+   *
+   * @default 5000
+   */
+  dialTimeoutMs?: number
+  /**
    * DNS-discovered addresses are not dialled past this many connected peers (bootstrap
    * addresses always are: they are how a lone agent gets in).
    *
@@ -59,6 +66,8 @@ export interface SeedStatus {
   peerId?: string
   connected: boolean
   failures: number
+  /** Timeout the next dial will get (it grows while dials time out). */
+  nextTimeoutMs: number
   lastError?: string
 }
 
@@ -74,6 +83,8 @@ interface Seed {
   origin: 'bootstrap' | 'dns'
   peerId?: PeerId
   failures: number
+  /** Consecutive dials that timed out (not refused): each doubles the next timeout. */
+  timeouts: number
   nextAttemptAt: number
   dialing: boolean
   self: boolean
@@ -137,6 +148,7 @@ class DefaultSeedDialer implements SeedDialer {
       ...(s.peerId !== undefined ? { peerId: s.peerId.toString() } : {}),
       connected: this.isConnected(s),
       failures: s.failures,
+      nextTimeoutMs: this.timeoutFor(s),
       ...(s.lastError !== undefined ? { lastError: s.lastError } : {})
     }))
   }
@@ -159,7 +171,7 @@ class DefaultSeedDialer implements SeedDialer {
     const key = transportKey(addr)
     if (this.seeds.has(key)) return false
     const id = addr.getPeerId()
-    this.seeds.set(key, { addr, origin, failures: 0, nextAttemptAt: 0, dialing: false, self: false, ...(id != null ? { peerId: peerIdFromAddr(addr) } : {}) })
+    this.seeds.set(key, { addr, origin, failures: 0, timeouts: 0, nextAttemptAt: 0, dialing: false, self: false, ...(id != null ? { peerId: peerIdFromAddr(addr) } : {}) })
     return true
   }
 
@@ -188,21 +200,29 @@ class DefaultSeedDialer implements SeedDialer {
     }
   }
 
+  private timeoutFor (seed: Seed): number {
+    const first = this.init.dialTimeoutMs ?? SEED_DIAL_TIMEOUT_MS
+    return Math.min(Math.max(first, SEED_DIAL_TIMEOUT_MAX_MS), first * 2 ** Math.min(seed.timeouts, 16))
+  }
+
   private async dial (seed: Seed): Promise<void> {
     seed.dialing = true
+    const timeoutMs = this.timeoutFor(seed)
     try {
       const conn = await withDeadline(
-        this.components.connectionManager.openConnection(seed.addr, { signal: AbortSignal.timeout(SEED_DIAL_TIMEOUT_MS) }),
-        SEED_DIAL_TIMEOUT_MS + 1_000
+        this.components.connectionManager.openConnection(seed.addr, { signal: AbortSignal.timeout(timeoutMs) }),
+        timeoutMs + 1_000
       )
       seed.peerId = conn.remotePeer
       seed.failures = 0
+      seed.timeouts = 0
       delete seed.lastError
       if (conn.remotePeer.equals(this.components.peerId)) seed.self = true
       this.log.debug({ addr: seed.addr.toString(), peer: conn.remotePeer.toString() }, 'connected to seed')
     } catch (err) {
       seed.failures++
       seed.lastError = (err as Error).message
+      seed.timeouts = isTimeout(err) ? seed.timeouts + 1 : 0
       if (/dial self|can not dial self/i.test(seed.lastError)) seed.self = true
       const level = seed.failures === 1 || seed.failures % 10 === 0 ? 'info' : 'debug'
       this.log[level]({ addr: seed.addr.toString(), failures: seed.failures, err: seed.lastError }, 'seed not reachable yet')
@@ -228,6 +248,11 @@ async function withDeadline<T> (promise: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer)
   }
+}
+
+function isTimeout (err: unknown): boolean {
+  const e = err as { name?: string, message?: string }
+  return e.name === 'TimeoutError' || e.name === 'AbortError' || /did not settle|timed out|timeout/i.test(e.message ?? '')
 }
 
 function peerIdFromAddr (addr: Multiaddr): PeerId | undefined {

@@ -40,6 +40,13 @@ export interface ConclaveNodeInit {
    */
   bootstrap?: string[]
   /**
+   * Timeout of the first dial to a bootstrap or DNS seed; it doubles after each dial that timed
+   * out, up to 30 s (SEED_DIAL_TIMEOUT_MAX_MS).
+   *
+   * @default 5000
+   */
+  seedDialTimeoutMs?: number
+  /**
    * DNS names whose every A/AAAA record is dialled.
    *
    * @default []
@@ -172,6 +179,7 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
         dnsPeers: init.dnsPeers ?? [],
         dnsServers: init.dnsServers ?? [],
         dnsIntervalMs: init.dnsIntervalMs ?? DEFAULT_DNS_INTERVAL_MS,
+        ...(init.seedDialTimeoutMs !== undefined ? { dialTimeoutMs: init.seedDialTimeoutMs } : {}),
         maxConnections,
         logger
       })
