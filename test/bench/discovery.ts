@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Sim } from '../../src/sim/index.js'
 import { createLoopbackNetns, netnsUnavailableReason, removeAllNetns } from '../helpers/netns.js'
+import { meshFormation } from './fanout.js'
 import { environment, median, writeSection } from './report.js'
 
 const CLI = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
@@ -111,6 +112,17 @@ async function processes (n: number): Promise<{ row: Row, rssMb: number[] }> {
   }
 }
 
+/** Agents spread over worker processes (the fan-out benchmark's layout), bootstrapped to one. */
+async function inWorkers (n: number, workers: number, timeoutMs: number): Promise<Row> {
+  const dir = await mkdtemp(join(tmpdir(), 'conclave-bench-'))
+  try {
+    const fullViewMs = await meshFormation({ agents: n, workers, dir, timeoutMs })
+    return { scenario: `bootstrap + DHT, ${workers} worker processes`, n, fullViewMs, note: `${Math.ceil(n / workers)} agents per process, started one process after another; the time includes starting them` }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 /** Where an agent's memory goes: Node itself, then loading the code (libp2p and friends). */
 function baselineRss (): string {
   const measure = (code: string): number => Number(spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', cwd: fileURLToPath(new URL('../../..', import.meta.url)) }).stdout.trim())
@@ -126,7 +138,10 @@ for (const [name, run] of [
   ['in-process N=34', async () => await inProcess(34, 120_000)],
   ['mDNS N=34', async () => await mdnsInNetns(34)],
   ['processes N=34', async () => (await processes(34)).row],
-  ...(full ? [['in-process N=100', async () => await inProcess(100, 180_000)] as const] : [])
+  ['4 workers N=34', async () => await inWorkers(34, 4, 120_000)],
+  ...(full
+    ? [['in-process N=100', async () => await inProcess(100, 240_000)] as const, ['4 workers N=100', async () => await inWorkers(100, 4, 240_000)] as const]
+    : [])
 ] as const) {
   out(`running ${name}…`)
   const row = await run()

@@ -154,17 +154,41 @@ export class NatsServer {
   }
 }
 
-export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
+interface Layout {
+  /** Workers that run at least one agent. */
+  active: Worker[]
+  /** Which worker runs agent i. */
+  owner: Map<number, Worker>
+  nats?: NatsServer
+  /** Stop every worker (and the NATS server). */
+  stop: () => Promise<void>
+}
+
+/**
+ * Start `agents` agents over `workers` processes (the first worker's first agent is the others'
+ * bootstrap peer) and wait until every mesh agent sees all the others alive.
+ */
+async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 'workers' | 'dir'>, readyTimeoutMs: number): Promise<Layout> {
   const authorityFile = join(init.dir, `${TENANT}.tenant.json`)
   await writeTenantFile(authorityFile, await createTenant(TENANT))
   const nats = init.system === 'nats' ? new NatsServer(await freePort()) : undefined
   await nats?.start()
   const workers = Array.from({ length: init.workers }, () => new Worker())
   const owner = new Map<number, Worker>()
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled(workers.map(async w => {
+      if (w.child.exitCode !== null) return
+      const exited = new Promise(resolve => w.child.once('exit', resolve))
+      w.child.send({ cmd: 'stop', id: 0 })
+      const timer = setTimeout(() => w.child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    }))
+    await nats?.kill()
+  }
   try {
     const per = Math.ceil(init.agents / init.workers)
     let seeds: string[] = []
-    // The first worker's first agent is the others' bootstrap peer.
     for (let w = 0, first = 0; w < init.workers && first < init.agents; w++, first += per) {
       const count = Math.min(per, init.agents - first)
       for (let i = first; i < first + count; i++) owner.set(i, workers[w] as Worker)
@@ -172,8 +196,34 @@ export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
       if (w === 0 && reply.event === 'started') seeds = reply.addrs
     }
     const active = [...new Set(owner.values())]
-    await Promise.all(active.map(async w => await w.send({ cmd: 'ready', total: init.agents, timeoutMs: 180_000 })))
+    await Promise.all(active.map(async w => await w.send({ cmd: 'ready', total: init.agents, timeoutMs: readyTimeoutMs })))
+    return { active, owner, ...(nats !== undefined ? { nats } : {}), stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
 
+/**
+ * Discovery across worker processes (bench:discovery): start the layout and time it until every
+ * agent's view holds every other agent alive. Null when that did not happen within `timeoutMs`.
+ */
+export async function meshFormation (init: { agents: number, workers: number, dir: string, timeoutMs: number }): Promise<number | null> {
+  const t0 = Date.now()
+  try {
+    const layout = await startLayout({ ...init, system: 'mesh' }, init.timeoutMs)
+    const ms = Date.now() - t0
+    await layout.stop()
+    return ms
+  } catch (err) {
+    if ((err as Error).message.includes('not ready')) return null
+    throw err
+  }
+}
+
+export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
+  const { active, owner, nats, stop } = await startLayout(init, 180_000)
+  try {
     if (init.stepRatesHz !== undefined) return await stepped(init, init.stepRatesHz, active, nats)
     return await runPhase(init, active, nats, 0, init.rateHz, async () => {
       if (init.failAtMs === undefined) return {}
@@ -192,15 +242,7 @@ export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
       return { failedAt, restartedAt: Date.now() }
     })
   } finally {
-    await Promise.allSettled(workers.map(async w => {
-      if (w.child.exitCode !== null) return
-      const exited = new Promise(resolve => w.child.once('exit', resolve))
-      w.child.send({ cmd: 'stop', id: 0 })
-      const timer = setTimeout(() => w.child.kill('SIGKILL'), 15_000)
-      await exited
-      clearTimeout(timer)
-    }))
-    await nats?.kill()
+    await stop()
   }
 }
 
