@@ -25,6 +25,8 @@ export interface RunReport {
   sent: Record<number, number>
   /** Publishes attempted: the offered load actually generated (a loaded event loop falls behind the rate). */
   offered: number
+  /** Publish slots the schedule had (each publisher starts at its offset into the first interval): the set rate. */
+  scheduled: number
   /** Publishes that threw (a NATS client with no server, say), and why. */
   failedPublishes: number
   publishErrors: Record<string, number>
@@ -137,6 +139,7 @@ async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport>
   let failedPublishes = 0
   const publishErrors: Record<string, number> = {}
   let offered = 0
+  let scheduled = 0
   const encoder = new TextEncoder()
   const pad = 'x'.repeat(Math.max(0, c.payloadBytes - 80))
   const cpu0 = process.cpuUsage()
@@ -145,7 +148,9 @@ async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport>
   await Promise.all(locals.map(async (local, k) => {
     sent[local.index] = 0
     // Publishers start spread over one interval, not in lock-step.
-    await new Promise(resolve => setTimeout(resolve, (k * intervalMs) / Math.max(1, locals.length)))
+    const offsetMs = (k * intervalMs) / Math.max(1, locals.length)
+    if (local.alive) scheduled += Math.max(0, Math.ceil((c.durationMs - offsetMs) / intervalMs))
+    await new Promise(resolve => setTimeout(resolve, offsetMs))
     let next = Date.now()
     let seq = 0
     // Publishes are not awaited one by one: the rate is the offered load, whatever delivery does.
@@ -167,7 +172,7 @@ async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport>
   // Recording goes on for the next run (rate step); this one reports its own messages only.
   const received = receipts.filter(r => r.phase === c.phase)
   receipts = receipts.filter(r => r.phase > c.phase)
-  return { sent, offered, failedPublishes, publishErrors, received, cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, live: locals.filter(l => l.alive).map(l => l.index) }
+  return { sent, offered, scheduled, failedPublishes, publishErrors, received, cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, live: locals.filter(l => l.alive).map(l => l.index) }
 }
 
 async function handle (c: Command): Promise<Reply> {

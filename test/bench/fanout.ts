@@ -46,6 +46,8 @@ export interface FanoutResult {
   rateHz: number
   /** Publishes the agents made (at the rate, as far as their event loops kept up). */
   offered: number
+  /** Publish slots the set rate gave them over the run (see `RunReport.scheduled`). */
+  scheduled: number
   sent: number
   expected: number
   delivered: number
@@ -63,6 +65,8 @@ export interface FanoutResult {
   lost: number
   /** With a failure: from the server's restart (NATS) or the kill (mesh) until deliveries flowed again. */
   recoveryMs: number | null
+  /** Up to 10 messages between live agents that never arrived, as `from→to #seq` (what to chase). */
+  missingSample: string[]
   /** Heavy mode: every rate tried, and whether delivery kept up with it. */
   steps?: Array<{ rateHz: number, offeredShare: number, deliveryRatio: number, p99Ms: number, keptUp: boolean }>
 }
@@ -72,14 +76,14 @@ export const KEEP_UP_OFFERED = 0.95
 /** ...and at least this share of the messages arrived everywhere before the drain ended. */
 export const KEEP_UP_DELIVERED = 0.999
 
-/**
- * Delivery kept up with a rate when the publishers held it and (nearly) everything arrived. Each
- * publisher starts somewhere within the first interval (they are spread, not in lock-step), so
- * one message per publisher less than rate × duration is still the full rate.
- */
-export function keepsUp (r: FanoutResult, durationMs: number): boolean {
-  const full = r.agents * Math.max(1, r.rateHz * durationMs / 1000 - 1)
-  return r.offered >= KEEP_UP_OFFERED * full && r.deliveryRatio >= KEEP_UP_DELIVERED
+/** Share of the set rate the publishers got out: publishes made over the slots their schedule had. */
+export function offeredShare (r: Pick<FanoutResult, 'offered' | 'scheduled'>): number {
+  return r.scheduled === 0 ? 0 : r.offered / r.scheduled
+}
+
+/** Delivery kept up with a rate when the publishers held it and (nearly) everything arrived. */
+export function keepsUp (r: FanoutResult): boolean {
+  return offeredShare(r) >= KEEP_UP_OFFERED && r.deliveryRatio >= KEEP_UP_DELIVERED
 }
 
 type Request = Command extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never
@@ -263,8 +267,8 @@ async function stepped (init: FanoutInit, rates: number[], workers: Worker[], na
   let first: FanoutResult | undefined
   for (const [phase, rateHz] of rates.entries()) {
     const result = await runPhase(init, workers, nats, phase, rateHz)
-    const keptUp = keepsUp(result, init.durationMs)
-    steps.push({ rateHz, offeredShare: result.offered / (init.agents * rateHz * init.durationMs / 1000), deliveryRatio: result.deliveryRatio, p99Ms: result.p99Ms, keptUp })
+    const keptUp = keepsUp(result)
+    steps.push({ rateHz, offeredShare: offeredShare(result), deliveryRatio: result.deliveryRatio, p99Ms: result.p99Ms, keptUp })
     first ??= result
     if (!keptUp) break
     best = result
@@ -297,6 +301,17 @@ function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number,
   }
   latencies.sort((a, b) => a - b)
   const delivered = latencies.length
+  const missingSample: string[] = []
+  if (delivered < expected) {
+    for (const [from, n] of sentBy) {
+      if (!live.has(from)) continue
+      for (const to of live) {
+        for (let seq = 0; seq < n && to !== from && missingSample.length < 10; seq++) {
+          if (!seen.has(`${to}:${from}:${seq}`)) missingSample.push(`${from}→${to} #${seq} of ${n}`)
+        }
+      }
+    }
+  }
   const cpuMs = reports.reduce((s, r) => s + r.cpuMs, 0) + serverCpuMs
   const rss = reports.reduce((s, r) => s + r.rssBytes, 0) + serverRss
   // Recovery: the first delivery after the failure's end (the restart, or the kill itself).
@@ -307,6 +322,7 @@ function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number,
     agents: init.agents,
     rateHz: init.rateHz,
     offered: reports.reduce((s, r) => s + r.offered, 0),
+    scheduled: reports.reduce((s, r) => s + r.scheduled, 0),
     sent,
     expected,
     delivered,
@@ -320,6 +336,7 @@ function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number,
     failedPublishes: reports.reduce((s, r) => s + r.failedPublishes, 0),
     publishErrors: reports.reduce<Record<string, number>>((all, r) => { for (const [m, n] of Object.entries(r.publishErrors)) all[m] = (all[m] ?? 0) + n; return all }, {}),
     lost: expected - delivered,
+    missingSample,
     recoveryMs: from === undefined || after.length === 0 ? null : (after[0] as number) - from
   }
 }
