@@ -138,10 +138,19 @@ ${stepLines.map(l => `- ${l}`).join('\n')}
   }
   if (FULL) {
     // The other issues' figures, each written to its own section by its own command.
-    for (const script of ['bench:discovery', 'bench:tenancy', 'bench:council', 'bench:memory', 'bench:cluster']) {
-      out(`\n== npm run ${script}`)
-      const r = spawnSync('npm', ['run', '--silent', script], { stdio: 'inherit' })
-      if (r.status !== 0) out(`${script} exited with ${r.status ?? r.signal}`)
+    const others: Array<{ script: string, args?: string[], env?: Record<string, string> }> = [
+      { script: 'bench:discovery', args: ['--full'] },
+      { script: 'bench:tenancy' },
+      { script: 'bench:council' },
+      { script: 'bench:council', env: { BENCH_N: '100' } },
+      { script: 'bench:memory' },
+      { script: 'bench:cluster' }
+    ]
+    for (const { script, args = [], env = {} } of others) {
+      const label = `${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}npm run ${script}${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`
+      out(`\n== ${label}`)
+      const r = spawnSync('npm', ['run', '--silent', script, ...(args.length > 0 ? ['--', ...args] : [])], { stdio: 'inherit', env: { ...process.env, ...env } })
+      if (r.status !== 0) out(`${label} exited with ${r.status ?? r.signal}`)
     }
   }
 }
