@@ -20,7 +20,9 @@ export async function makeDirectory (dir: string, mode = 0o700, depth = 0): Prom
     const parent = dirname(dir)
     if (code !== 'ENOENT' || parent === dir || depth >= MAX_DEPTH) throw err
     await makeDirectory(parent, mode, depth + 1)
-    await mkdir(dir, { mode })
+    // Not a bare mkdir: another process (a replica sharing the parent) or another call in this
+    // one may have made `dir` meanwhile, which is EEXIST and fine. Seen in bench:cluster.
+    await makeDirectory(dir, mode, depth + 1)
   }
 }
 

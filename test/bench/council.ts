@@ -61,7 +61,13 @@ async function main (): Promise<void> {
   } finally {
     await sim.stop()
   }
-  const row = (label: string, v: number[]): string => `| ${label} | ${v.length} | ${median(v).toFixed(0)} | ${percentile(v, 95).toFixed(0)} | ${v.map(x => x.toFixed(0)).join(', ')} |`
+  // A sample that did not happen within untilAll's 60 s is NaN: listed as such, left out of p50/p95.
+  const row = (label: string, v: number[]): string => {
+    const reached = v.filter(Number.isFinite).sort((a, b) => a - b)
+    const missed = v.length - reached.length
+    const stat = (x: number): string => reached.length === 0 ? '-' : x.toFixed(0)
+    return `| ${label} | ${v.length}${missed > 0 ? ` (${missed} not within 60 s)` : ''} | ${stat(median(reached))} | ${stat(percentile(reached, 95))} | ${v.map(x => Number.isFinite(x) ? x.toFixed(0) : '> 60000').join(', ')} |`
+  }
   // N=34 is the default section; other sizes (BENCH_N=100) get their own, next to it.
   await writeSection(n === 34 ? 'council' : `council-n${n}`, [
     `## Councils: formation and failover${n === 34 ? '' : `, N=${n}`}`,
