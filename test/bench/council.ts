@@ -53,7 +53,9 @@ async function main (): Promise<void> {
         const t0 = Date.now()
         if (kind === 'crash') await sim.crashAgent(victim)
         else await sim.stopAgent(victim)
-        const ms = await untilAll(sim, a => { const v = a.councils.get(id); return v !== undefined && v.epoch > view.epoch && v.state === 'active' && !v.roster.some(s => s.peerId === victim.peerId) })
+        const waited = await untilAll(sim, a => { const v = a.councils.get(id); return v !== undefined && v.epoch > view.epoch && v.state === 'active' && !v.roster.some(s => s.peerId === victim.peerId) })
+        // From the kill or the stop, not from its return: a graceful stop hands over before it returns.
+        const ms = Number.isNaN(waited) ? NaN : Date.now() - t0
         samples.push(ms)
         out(`  ${kind} of the ${role} holder → new commit at every member: ${ms} ms`)
       }

@@ -111,6 +111,12 @@ async function main (): Promise<void> {
     const n = results[`nats/${key}`]?.[field] as number | undefined
     return m === undefined || n === undefined || n === 0 ? '-' : `${(m / n).toFixed(1)}×`
   }
+  /** The highest rate a heavy run kept up with, or 'none'. */
+  const keptUpRate = (key: string): string => {
+    const r = results[key]
+    if (r === undefined) return '-'
+    return r.steps?.some(x => x.keptUp) === true ? String(r.rateHz) : 'none'
+  }
   const rows = Object.entries(results).map(([key, r]) => `| ${labels[key] ?? key} | ${r.offered} (${(offeredShare(r) * 100).toFixed(0)}%) | ${r.delivered}/${r.expected} (${(r.deliveryRatio * 100).toFixed(2)}%) | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.cpuMsPerDelivered, 3)} | ${fmt(r.rssMbPerAgent)} | ${r.lost} | ${r.failedPublishes} | ${fmt(r.recoveryMs, 0)} |`)
   const body = `## Mesh and NATS side by side (issue #8)
 
@@ -120,7 +126,7 @@ Command: \`npm run bench${FULL ? ' -- --full' : ''}\` (${environment()}, ${versi
 |---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Ratios mesh/NATS at N=34, light: p50 ${ratio('34/light', 'p50Ms')}, p99 ${ratio('34/light', 'p99Ms')}, CPU per delivered message ${ratio('34/light', 'cpuMsPerDelivered')}, RSS per agent ${ratio('34/light', 'rssMbPerAgent')}. Heavy, highest rate kept up (msg/s per agent): mesh ${results['mesh/34/heavy']?.rateHz ?? '-'}, NATS ${results['nats/34/heavy']?.rateHz ?? '-'}; each row's figures are at that rate.
+Ratios mesh/NATS at N=34, light: p50 ${ratio('34/light', 'p50Ms')}, p99 ${ratio('34/light', 'p99Ms')}, CPU per delivered message ${ratio('34/light', 'cpuMsPerDelivered')}, RSS per agent ${ratio('34/light', 'rssMbPerAgent')}. Heavy, highest rate kept up (msg/s per agent): mesh ${keptUpRate('mesh/34/heavy')}, NATS ${keptUpRate('nats/34/heavy')}; each row's figures are at that rate (at the first rate tried where none was kept up).
 
 Heavy runs double the rate per agent every ${HEAVY_STEP_MS / 1000} s on the same agents and stop after the first rate not kept up: a rate is kept up when the publishers got out at least ${KEEP_UP_OFFERED * 100}% of it and ${KEEP_UP_DELIVERED * 100}% of the messages arrived everywhere. The highest rate NATS is asked for is ${HEAVY_RATES_HZ[HEAVY_RATES_HZ.length - 1]} msg/s per agent.
 
