@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
+import { isTimeout } from '../util/errors.js'
 import { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
 import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MAX_MS, SEED_DIAL_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
@@ -248,11 +249,6 @@ async function withDeadline<T> (promise: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer)
   }
-}
-
-function isTimeout (err: unknown): boolean {
-  const e = err as { name?: string, message?: string }
-  return e.name === 'TimeoutError' || e.name === 'AbortError' || /did not settle|timed out|timeout/i.test(e.message ?? '')
 }
 
 function peerIdFromAddr (addr: Multiaddr): PeerId | undefined {

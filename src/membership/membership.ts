@@ -4,6 +4,7 @@ import type { Ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
+import { isTimeout } from '../util/errors.js'
 import { credentialSchema, grantsRole, parseTopic, tenantStateSchema, topicFor, type Credential, type StateChange, type Tenancy, type TenancyRecorder, type TenantChannel, type TenantMessage, type TenantState, type Verdict } from '../tenancy/index.js'
 import { VERSION } from '../version.js'
 import * as C from './constants.js'
@@ -710,11 +711,6 @@ export class Membership implements Startable {
   private readonly onStateChange = (tenant: string, change: StateChange): void => {
     for (const peerId of change.revoked) this.emit(this.view.revoke(tenant, peerId, Date.now()))
   }
-}
-
-function isTimeout (err: unknown): boolean {
-  const e = err as { name?: string, code?: string }
-  return e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'ABORT_ERR'
 }
 
 export function membership (init: MembershipInit = {}): (components: MembershipComponents) => Membership {
