@@ -116,6 +116,8 @@ interface Council {
   lastCommit?: CommitMessage
   claimed: boolean
   lastClaimAt: number
+  /** When a proposal last counted this agent among the members: its claim reached the coordinator. */
+  claimHeardAt: number
   /** When the first proposal may be made (singletons: after the contender settled in). */
   formationAt?: number
   lastAnnounceAt: number
@@ -233,7 +235,10 @@ export class Councils implements Startable {
       createdAt: Date.now(),
       opener: this.self
     }
-    this.adopt(d).openedHere = true
+    const c = this.adopt(d)
+    c.openedHere = true
+    // The open below is this council's first announcement: the next is due in REANNOUNCE_MS.
+    c.lastAnnounceAt = Date.now()
     await this.send(tenant, { type: 'open', council: d })
     this.claimIfEligible(this.councils.get(d.id) as Council)
     return d.id
@@ -329,7 +334,7 @@ export class Councils implements Startable {
   }
 
   private blank (d: Descriptor): Council {
-    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0 }
+    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0 }
   }
 
   /** Councils of the tenants this agent (still) belongs to, as saved before a restart. */
@@ -492,7 +497,9 @@ export class Councils implements Startable {
       }
       // Claims repeat until a commit counts this agent among the members: one lost in gossip
       // (or arriving after the claim window) must not leave an optional seat empty for good.
-      if (c.claimed && !c.members.includes(this.self) && now - c.lastClaimAt > C.CLAIM_REPEAT_MS) this.claimIfEligible(c)
+      // Not while a proposal that counts it may still commit: under load the commit can take
+      // longer than CLAIM_REPEAT_MS, and repeating every claim then only adds to the load.
+      if (c.claimed && !c.members.includes(this.self) && now - c.lastClaimAt > C.CLAIM_REPEAT_MS && now - c.claimHeardAt > this.proposalTimeoutMs) this.claimIfEligible(c)
       // Anti-entropy: a member that missed a commit (lost gossip, a reconnect) gets it again.
       if (now - c.lastAnnounceAt > C.REANNOUNCE_MS) this.announce(c)
       this.announceIfOrphaned(c, now)
@@ -578,9 +585,15 @@ export class Councils implements Startable {
     await this.send(c.d.tenant, { type: 'ack', id: c.d.id, epoch, digest, sig })
   }
 
+  /** Whether this agent waits for `from`'s acknowledgement of this proposal. */
+  private awaits (c: Council, from: string, epoch: number, digest: string): boolean {
+    const p = c.pending
+    return p !== undefined && p.epoch === epoch && p.digest === digest && p.base.includes(from) && !p.acks.has(from)
+  }
+
   private recordAck (c: Council, from: string, epoch: number, digest: string, sig: string): void {
     const p = c.pending
-    if (p === undefined || p.epoch !== epoch || p.digest !== digest || !p.base.includes(from)) return
+    if (p === undefined || !this.awaits(c, from, epoch, digest)) return
     p.acks.set(from, sig)
     if (p.acks.size * 2 <= p.base.length) return
     const commit: CommitMessage = { type: 'commit', council: c.d, epoch, roster: p.roster, members: p.members, base: p.base, acks: [...p.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
@@ -675,10 +688,13 @@ export class Councils implements Startable {
       }
       case 'propose': return await this.onPropose(msg.from, message)
       case 'ack': {
-        // Every agent checks the signature: acks must cross relays to reach the coordinator.
-        if (!await verifyAck(msg.from, message.digest, message.sig)) return { reject: 'bad-ack-signature' }
+        // Only the coordinator the ack is for checks its signature (the commit carries it, so
+        // a bad one must not count). Relays pass it on unchecked: the envelope already proves
+        // who sent it, and checking it at all N agents cost N signature checks per ack.
         const c = this.councils.get(message.id)
-        if (c !== undefined) this.recordAck(c, msg.from, message.epoch, message.digest, message.sig)
+        if (c === undefined || !this.awaits(c, msg.from, message.epoch, message.digest)) return 'accept'
+        if (!await verifyAck(msg.from, message.digest, message.sig)) return { reject: 'bad-ack-signature' }
+        this.recordAck(c, msg.from, message.epoch, message.digest, message.sig)
         return 'accept'
       }
       case 'commit': return await this.onCommit(msg.from, message)
@@ -703,6 +719,7 @@ export class Councils implements Startable {
     if (new Set(p.roster.map(s => s.role)).size !== p.roster.length) return { reject: 'duplicate-seat' }
     const c = this.adopt(p.council)
     if (isEnded(c.state) || from === this.self) return 'accept'
+    if (p.members.includes(this.self)) c.claimHeardAt = Date.now()
     // Fencing: never acknowledge an epoch not above one already acknowledged or committed, and
     // only a proposal that builds on the epoch this member committed (its base is that epoch's members).
     if (c.epoch > 0 && !sameSet(p.base, c.members)) return 'accept'

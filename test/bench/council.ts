@@ -1,90 +1,198 @@
 /**
  * `npm run bench:council`: council formation (open → active at every member) and failover
- * (holder killed → new roster committed at every member), at N agents in one process.
+ * (holder killed → new roster committed at every member), at N agents, measured in two layouts:
+ * all agents in one process (every agent shares one event loop, the worst case for latency) and
+ * spread over worker processes (closer to a deployment, where each agent has its own process).
  * Prints the figures and writes them to docs/benchmarks.md.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Agent } from '../../src/agent/index.js'
+import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
+import { startLayout, type Layout, type Worker } from './fanout.js'
 import { environment, median, writeSection } from './report.js'
 import { percentile } from '../../src/util/stats.js'
 
 const out = (line: string): void => { process.stdout.write(line + '\n') }
 const rolesOf = (i: number): string[] => i < 3 ? ['tpm'] : i < 6 ? ['senior-software-architect'] : i < 10 ? ['coder'] : [i % 2 === 0 ? 'tester' : 'reviewer']
+/** Membership timings of the tests: a crash is noticed by the dropped connection, then confirmed. */
+const TIMINGS = { heartbeatMs: 500, deadAfterMs: 1_500, pingTimeoutMs: 500 }
+const REQUEST = { coreRoles: ['tpm', 'senior-software-architect'], optionalRoles: ['coder'] }
+const SAMPLE_TIMEOUT_MS = 60_000
 
-/** Time until `done` holds at every running agent, polled every 10 ms. */
-async function untilAll (sim: Sim, done: (a: Agent) => boolean, timeoutMs = 60_000): Promise<number> {
-  const t0 = Date.now()
-  while (Date.now() - t0 < timeoutMs) {
-    if (sim.running.every(done)) return Date.now() - t0
-    await new Promise(resolve => setTimeout(resolve, 10))
+/** What the benchmark needs of a layout of N running agents. */
+interface Cluster {
+  open: (index: number, project: string) => Promise<string>
+  view: (index: number, council: string) => Promise<CouncilView | undefined>
+  /**
+   * When (ms since the epoch) every running agent reports `council` active at an epoch above
+   * `above`, without `without` in its roster; null when not within SAMPLE_TIMEOUT_MS.
+   */
+  reached: (council: string, above: number, without?: string) => Promise<number | null>
+  indexOf: (peerId: string) => number
+  crash: (index: number) => Promise<void>
+  leave: (index: number) => Promise<void>
+  dissolve: (index: number, council: string) => Promise<void>
+  stop: () => Promise<void>
+}
+
+async function inProcess (n: number): Promise<Cluster> {
+  const sim = await Sim.start({ agents: n, roles: rolesOf, overrides: TIMINGS })
+  const deadline = Date.now() + (n <= 34 ? 120_000 : 300_000)
+  // 100 agents in one process take minutes to converge on 2 cores (see the discovery section).
+  while (sim.convergedCount() < n && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+  if (sim.convergedCount() < n) out('  the mesh did not converge; measuring anyway')
+  const at = (i: number): Agent => sim.agents[i] as Agent
+  return {
+    open: async (i, project) => await at(i).councils.open({ project, ...REQUEST }),
+    view: async (i, id) => at(i).councils.get(id),
+    reached: async (id, above, without) => {
+      const deadline = Date.now() + SAMPLE_TIMEOUT_MS
+      while (Date.now() < deadline) {
+        if (sim.running.every(a => { const v = a.councils.get(id); return v?.state === 'active' && v.epoch > above && !v.roster.some(s => s.peerId === without) })) return Date.now()
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      return null
+    },
+    indexOf: peerId => sim.agents.findIndex(a => a?.peerId === peerId),
+    crash: async i => { await sim.crashAgent(at(i)) },
+    leave: async i => { await sim.stopAgent(at(i)) },
+    dissolve: async (i, id) => { await at(i).councils.dissolve(id) },
+    stop: async () => { await sim.stop() }
   }
-  return NaN
+}
+
+async function inWorkers (n: number, workers: number): Promise<Cluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'conclave-bench-'))
+  let layout: Layout
+  try {
+    layout = await startLayout({ system: 'mesh', agents: n, workers, dir, roles: Array.from({ length: n }, (_, i) => rolesOf(i)), overrides: TIMINGS }, n <= 34 ? 120_000 : 300_000)
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true })
+    throw err
+  }
+  const { owner, active } = layout
+  const peerIds = new Map<string, number>()
+  const of = (i: number): Worker => owner.get(i) as Worker
+  const ask = async (i: number, id: string): Promise<CouncilView | undefined> => {
+    const reply = await of(i).send({ cmd: 'council-view', index: i, council: id })
+    return reply.event === 'view' ? reply.view : undefined
+  }
+  return {
+    open: async (i, project) => {
+      const reply = await of(i).send({ cmd: 'council-open', index: i, body: { project, ...REQUEST } })
+      if (reply.event !== 'opened') throw new Error(`unexpected reply ${reply.event}`)
+      return reply.council
+    },
+    view: async (i, id) => {
+      const view = await ask(i, id)
+      for (const seat of view?.roster ?? []) if (!peerIds.has(seat.peerId)) peerIds.set(seat.peerId, Number(/(\d+)$/.exec(seat.name)?.[1] ?? -1))
+      return view
+    },
+    reached: async (id, above, without) => {
+      const replies = await Promise.all(active.map(async w => await w.send({ cmd: 'council-wait', council: id, above, ...(without !== undefined ? { without } : {}), timeoutMs: SAMPLE_TIMEOUT_MS })))
+      const times = replies.map(r => r.event === 'reached' ? r.at : null)
+      return times.includes(null) ? null : Math.max(...times as number[])
+    },
+    indexOf: peerId => peerIds.get(peerId) ?? -1,
+    crash: async i => { await of(i).send({ cmd: 'kill', indices: [i] }) },
+    leave: async i => { await of(i).send({ cmd: 'leave', indices: [i] }) },
+    dissolve: async (i, id) => { await of(i).send({ cmd: 'council-dissolve', index: i, council: id }) },
+    stop: async () => {
+      await layout.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+interface Samples { formation: number[], failover: number[], handover: number[] }
+
+/** `runs` formations, then a crash and a graceful stop of a coder holder and of a tpm holder. */
+async function measure (cluster: Cluster, n: number, runs: number): Promise<Samples> {
+  const s: Samples = { formation: [], failover: [], handover: [] }
+  const since = (t0: number, at: number | null): number => at === null ? NaN : at - t0
+  for (let r = 0; r < runs; r++) {
+    const opener = (10 + r) % n
+    const t0 = Date.now()
+    const id = await cluster.open(opener, `bench-${r}`)
+    const ms = since(t0, await cluster.reached(id, 0))
+    s.formation.push(ms)
+    out(`    formation ${r + 1}: ${ms} ms`)
+    await cluster.dissolve(opener, id)
+  }
+  // Failover and handover on one long-lived council; the killed holders are not replaced.
+  const id = await cluster.open(0, 'failover')
+  await cluster.reached(id, 0)
+  const gone = new Set<number>()
+  for (const [kind, samples] of [['crash', s.failover], ['graceful', s.handover]] as const) {
+    for (const role of ['coder', 'tpm']) {
+      // Read the roster from an agent still running: a stopped one keeps its last view.
+      const viewer = Array.from({ length: n }, (_, i) => i).find(i => !gone.has(i)) as number
+      const view = await cluster.view(viewer, id)
+      const holder = view?.roster.find(seat => seat.role === role)?.peerId
+      const victim = holder === undefined ? -1 : cluster.indexOf(holder)
+      if (view === undefined || holder === undefined || victim < 0) continue
+      gone.add(victim)
+      // From the kill or the stop, not from its return: a graceful stop hands over before it returns.
+      const t0 = Date.now()
+      const reached = cluster.reached(id, view.epoch, holder)
+      if (kind === 'crash') await cluster.crash(victim)
+      else await cluster.leave(victim)
+      const ms = since(t0, await reached)
+      samples.push(ms)
+      out(`    ${kind} of the ${role} holder → new commit at every member: ${ms} ms`)
+    }
+  }
+  return s
 }
 
 async function main (): Promise<void> {
   const env = environment()
   const n = Number(process.env.BENCH_N ?? 34)
   const runs = Number(process.env.BENCH_RUNS ?? 5)
+  const workers = Number(process.env.BENCH_WORKERS ?? 4)
   out(`council benchmark, N=${n} — ${env}`)
-  const sim = await Sim.start({ agents: n, roles: rolesOf, overrides: { heartbeatMs: 500, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
-  const formation: number[] = []
-  const failover: number[] = []
-  const handover: number[] = []
-  try {
-    // 100 agents in one process take minutes to converge on 2 cores (see the discovery section).
-    const converged = await untilAll(sim, () => sim.convergedCount() === n, n <= 34 ? 120_000 : 300_000)
-    out(`  mesh converged: ${Number.isNaN(converged) ? 'no' : `${converged} ms`}`)
-    for (let r = 0; r < runs; r++) {
-      const opener = sim.running[(10 + r) % sim.running.length] as Agent
-      const id = await opener.councils.open({ project: `bench-${r}`, coreRoles: ['tpm', 'senior-software-architect'], optionalRoles: ['coder'] })
-      const ms = await untilAll(sim, a => a.councils.get(id)?.state === 'active')
-      formation.push(ms)
-      out(`  formation ${r + 1}: ${ms} ms`)
-      await opener.councils.dissolve(id)
+  const layouts: Array<[string, () => Promise<Cluster>]> = [
+    ['one process', async () => await inProcess(n)],
+    [`${workers} worker processes`, async () => await inWorkers(n, workers)]
+  ]
+  const rows: string[] = []
+  for (const [label, start] of layouts) {
+    out(`  ${label}:`)
+    const t0 = Date.now()
+    const cluster = await start()
+    out(`    mesh ready: ${Date.now() - t0} ms`)
+    let s: Samples
+    try {
+      s = await measure(cluster, n, runs)
+    } finally {
+      await cluster.stop()
     }
-    // Failover and handover on one long-lived council; the killed holders are not replaced.
-    const id = await (sim.running[0] as Agent).councils.open({ project: 'failover', coreRoles: ['tpm', 'senior-software-architect'], optionalRoles: ['coder'] })
-    await untilAll(sim, a => a.councils.get(id)?.state === 'active')
-    for (const [kind, samples] of [['crash', failover], ['graceful', handover]] as const) {
-      for (const role of ['coder', 'tpm']) {
-        const view = sim.running[0]?.councils.get(id)
-        const victim = sim.running.find(a => a.peerId === view?.roster.find(s => s.role === role)?.peerId)
-        if (view === undefined || victim === undefined) continue
-        const t0 = Date.now()
-        if (kind === 'crash') await sim.crashAgent(victim)
-        else await sim.stopAgent(victim)
-        const waited = await untilAll(sim, a => { const v = a.councils.get(id); return v !== undefined && v.epoch > view.epoch && v.state === 'active' && !v.roster.some(s => s.peerId === victim.peerId) })
-        // From the kill or the stop, not from its return: a graceful stop hands over before it returns.
-        const ms = Number.isNaN(waited) ? NaN : Date.now() - t0
-        samples.push(ms)
-        out(`  ${kind} of the ${role} holder → new commit at every member: ${ms} ms`)
-      }
-    }
-  } finally {
-    await sim.stop()
-  }
-  // A sample that did not happen within untilAll's 60 s is NaN: listed as such, left out of p50/p95.
-  const row = (label: string, v: number[]): string => {
-    const reached = v.filter(Number.isFinite).sort((a, b) => a - b)
-    const missed = v.length - reached.length
-    const stat = (x: number): string => reached.length === 0 ? '-' : x.toFixed(0)
-    return `| ${label} | ${v.length}${missed > 0 ? ` (${missed} not within 60 s)` : ''} | ${stat(median(reached))} | ${stat(percentile(reached, 95))} | ${v.map(x => Number.isFinite(x) ? x.toFixed(0) : '> 60000').join(', ')} |`
+    rows.push(row(`${label}: formation, open → active`, s.formation), row(`${label}: crash failover, kill -9 of a holder → new epoch committed`, s.failover), row(`${label}: graceful handover, stop of a holder → new epoch committed`, s.handover))
   }
   // N=34 is the default section; other sizes (BENCH_N=100) get their own, next to it.
   await writeSection(n === 34 ? 'council' : `council-n${n}`, [
     `## Councils: formation and failover${n === 34 ? '' : `, N=${n}`}`,
     '',
-    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}npm run bench:council\` (${env}). N=${n} agents in **one process** (2 cores shared by all), membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder.`,
+    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}npm run bench:council\` (${env}). N=${n} agents, first all in **one process** (2 cores shared by all, one event loop), then spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all). Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Times run until every running member reports the new state.`,
     '',
-    '| measure (ms, until every running member reports it) | samples | p50 | p95 | all |',
+    '| measure (ms) | samples | p50 | p95 | all |',
     '|---|---|---|---|---|',
-    row('formation: open → active', formation),
-    row('crash failover: kill -9 of a holder → new epoch committed', failover),
-    row('graceful handover: stop of a holder → new epoch committed', handover),
+    ...rows,
     '',
-    `Targets (issue #4): formation p50 ≤ 500 ms and p95 ≤ 1.5 s; crash failover p95 ≤ 3 s; graceful handover ≤ 250 ms. In one process most of the time is gossip crossing ${n} busy nodes (see the tenancy section: delivery p50 ~100 ms, p99 ~1 s here); crash failover also includes failure detection (probe on connection loss, then \`CONCLAVE_DEAD_AFTER_MS\`).`
+    `Targets (issue #4): formation p50 ≤ 500 ms and p95 ≤ 1.5 s; crash failover p95 ≤ 3 s; graceful handover ≤ 250 ms. Most of the time is gossip crossing ${n} busy nodes on 2 cores; crash failover also includes failure detection (probe on connection loss, then \`CONCLAVE_DEAD_AFTER_MS\`).`
   ].join('\n'))
   out('written to docs/benchmarks.md')
+}
+
+/** A sample not reached within SAMPLE_TIMEOUT_MS is NaN: listed as such, left out of p50/p95. */
+function row (label: string, v: number[]): string {
+  const reached = v.filter(Number.isFinite).sort((a, b) => a - b)
+  const missed = v.length - reached.length
+  const stat = (x: number): string => reached.length === 0 ? '-' : x.toFixed(0)
+  return `| ${label} | ${v.length}${missed > 0 ? ` (${missed} not within 60 s)` : ''} | ${stat(median(reached))} | ${stat(percentile(reached, 95))} | ${v.map(x => Number.isFinite(x) ? x.toFixed(0) : '> 60000').join(', ')} |`
 }
 
 main().then(() => process.exit(0), (err: Error) => {

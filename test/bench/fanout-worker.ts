@@ -7,16 +7,23 @@
  */
 import { connect, type NatsConnection } from 'nats'
 import type { Agent } from '../../src/agent/index.js'
+import type { AgentConfig } from '../../src/config/index.js'
+import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { readTenantFile, topicFor, type TenantChannel } from '../../src/tenancy/index.js'
 
 export type System = 'mesh' | 'nats'
 
 export type Command = { id: number } & (
-  | { cmd: 'start', system: System, agents: number, firstIndex: number, seeds: string[], authorityFile: string, tenant: string, natsUrl: string }
+  | { cmd: 'start', system: System, agents: number, firstIndex: number, seeds: string[], authorityFile: string, tenant: string, natsUrl: string, roles?: string[][], overrides?: Partial<AgentConfig> }
   | { cmd: 'ready', total: number, timeoutMs: number }
   | { cmd: 'run', phase: number, rateHz: number, durationMs: number, drainMs: number, payloadBytes: number }
   | { cmd: 'kill', indices: number[] }
+  | { cmd: 'leave', indices: number[] }
+  | { cmd: 'council-open', index: number, body: Record<string, unknown> }
+  | { cmd: 'council-view', index: number, council: string }
+  | { cmd: 'council-dissolve', index: number, council: string }
+  | { cmd: 'council-wait', council: string, above: number, without?: string, timeoutMs: number }
   | { cmd: 'stop' })
 
 export interface Receipt { to: number, from: number, seq: number, latencyMs: number, /** Receive time (ms since the epoch). */ at: number, /** The run (rate step) the message was sent in. */ phase: number }
@@ -42,6 +49,9 @@ export type Reply = { id?: number } & (
   | { event: 'ready' }
   | { event: 'result', report: RunReport }
   | { event: 'killed' }
+  | { event: 'opened', council: string }
+  | { event: 'view', view?: CouncilView }
+  | { event: 'reached', at: number | null }
   | { event: 'error', message: string })
 
 const CHANNEL = 'bench'
@@ -54,6 +64,7 @@ interface Local {
 }
 
 let system: System = 'mesh'
+let firstIndex = 0
 let sim: Sim | undefined
 let locals: Local[] = []
 let receipts: Receipt[] = []
@@ -73,6 +84,7 @@ function onPayload (to: number, payload: Uint8Array): void {
 
 async function start (c: Extract<Command, { cmd: 'start' }>): Promise<string[]> {
   system = c.system
+  firstIndex = c.firstIndex
   if (c.system === 'mesh') {
     const authority = await readTenantFile(c.authorityFile)
     sim = await Sim.start({
@@ -80,12 +92,13 @@ async function start (c: Extract<Command, { cmd: 'start' }>): Promise<string[]> 
       firstIndex: c.firstIndex,
       seeds: c.seeds,
       authorities: new Map([[c.tenant, authority]]),
-      roles: () => []
+      roles: i => c.roles?.[i] ?? [],
+      ...(c.overrides !== undefined ? { overrides: c.overrides } : {})
     })
     locals = sim.agents.map((agent: Agent, k: number) => {
       const index = c.firstIndex + k
       const channel: TenantChannel = agent.tenancy.join(c.tenant, CHANNEL, msg => { onPayload(index, msg.payload); return 'accept' })
-      return { index, publish: async data => { await channel.publish(data) }, stop: async () => { await agent.crash() }, alive: true }
+      return { index, publish: async data => { await channel.publish(data) }, stop: async () => { await sim?.crashAgent(agent) }, alive: true }
     })
     return sim.agents.slice(0, 1).flatMap(a => a.node.getMultiaddrs().map(String))
   }
@@ -175,6 +188,30 @@ async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport>
   return { sent, offered, scheduled, failedPublishes, publishErrors, received, cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, live: locals.filter(l => l.alive).map(l => l.index) }
 }
 
+function agentAt (index: number): Agent {
+  const agent = sim?.agents[index - firstIndex]
+  if (agent === undefined) throw new Error(`agent ${index} does not run here`)
+  return agent
+}
+
+/**
+ * When every local agent still running reports the council active at an epoch above `above`
+ * with `without` (a killed or stopped holder) out of its roster: polled every 5 ms, so that the
+ * orchestrator can take the latest time over all workers. Null when not within `timeoutMs`.
+ */
+async function councilReached (c: Extract<Command, { cmd: 'council-wait' }>): Promise<number | null> {
+  const deadline = Date.now() + c.timeoutMs
+  const reached = (a: Agent): boolean => {
+    const v = a.councils.get(c.council)
+    return v !== undefined && v.state === 'active' && v.epoch > c.above && (c.without === undefined || !v.roster.some(s => s.peerId === c.without))
+  }
+  while (Date.now() < deadline) {
+    if (sim?.running.every(reached) === true) return Date.now()
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+  return null
+}
+
 async function handle (c: Command): Promise<Reply> {
   switch (c.cmd) {
     case 'start': return { event: 'started', addrs: await start(c) }
@@ -186,6 +223,19 @@ async function handle (c: Command): Promise<Reply> {
         await local.stop()
       }
       return { event: 'killed' }
+    case 'leave':
+      for (const local of locals.filter(l => c.indices.includes(l.index))) {
+        local.alive = false
+        await sim?.stopAgent(agentAt(local.index))
+      }
+      return { event: 'killed' }
+    case 'council-open': return { event: 'opened', council: await agentAt(c.index).councils.open(c.body) }
+    case 'council-view': {
+      const view = agentAt(c.index).councils.get(c.council)
+      return view === undefined ? { event: 'view' } : { event: 'view', view }
+    }
+    case 'council-dissolve': await agentAt(c.index).councils.dissolve(c.council); return { event: 'killed' }
+    case 'council-wait': return { event: 'reached', at: await councilReached(c) }
     case 'stop':
       await sim?.stop()
       await Promise.allSettled(connections.map(async nc => { await nc.close() }))

@@ -9,6 +9,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { AgentConfig } from '../../src/config/index.js'
 import { createTenant, writeTenantFile } from '../../src/tenancy/index.js'
 import { percentile } from '../../src/util/stats.js'
 import type { Command, Receipt, Reply, RunReport, System } from './fanout-worker.js'
@@ -88,7 +89,7 @@ export function keepsUp (r: FanoutResult): boolean {
 
 type Request = Command extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never
 
-class Worker {
+export class Worker {
   readonly child: ChildProcess
   private readonly waiting = new Map<number, (reply: Reply) => void>()
   private nextId = 0
@@ -158,7 +159,7 @@ export class NatsServer {
   }
 }
 
-interface Layout {
+export interface Layout {
   /** Workers that run at least one agent. */
   active: Worker[]
   /** Which worker runs agent i. */
@@ -172,7 +173,7 @@ interface Layout {
  * Start `agents` agents over `workers` processes (the first worker's first agent is the others'
  * bootstrap peer) and wait until every mesh agent sees all the others alive.
  */
-async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 'workers' | 'dir'>, readyTimeoutMs: number): Promise<Layout> {
+export async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 'workers' | 'dir'> & { roles?: string[][], overrides?: Partial<AgentConfig> }, readyTimeoutMs: number): Promise<Layout> {
   const authorityFile = join(init.dir, `${TENANT}.tenant.json`)
   await writeTenantFile(authorityFile, await createTenant(TENANT))
   const nats = init.system === 'nats' ? new NatsServer(await freePort()) : undefined
@@ -196,7 +197,7 @@ async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 'worker
     for (let w = 0, first = 0; w < init.workers && first < init.agents; w++, first += per) {
       const count = Math.min(per, init.agents - first)
       for (let i = first; i < first + count; i++) owner.set(i, workers[w] as Worker)
-      const reply = await (workers[w] as Worker).send({ cmd: 'start', system: init.system, agents: count, firstIndex: first, seeds, authorityFile, tenant: TENANT, natsUrl: nats?.url ?? '' })
+      const reply = await (workers[w] as Worker).send({ cmd: 'start', system: init.system, agents: count, firstIndex: first, seeds, authorityFile, tenant: TENANT, natsUrl: nats?.url ?? '', ...(init.roles !== undefined ? { roles: init.roles } : {}), ...(init.overrides !== undefined ? { overrides: init.overrides } : {}) })
       if (w === 0 && reply.event === 'started') seeds = reply.addrs
     }
     const active = [...new Set(owner.values())]
