@@ -183,6 +183,22 @@ describe('coordinator and singleton failures', () => {
     expect(view.coordinator).not.toBe(opener.peerId)
   })
 
+  it('members apply a roster a majority acknowledged without waiting for the commit (here the coordinator never sends it)', async () => {
+    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const opener = s.agents[7] as Agent
+    // Every commit (and re-announcement of it) the coordinator publishes is dropped.
+    const councils = opener.councils as unknown as { send: (tenant: string, m: { type: string }) => Promise<void> }
+    const send = councils.send.bind(opener.councils)
+    const dropped: string[] = []
+    councils.send = async (tenant, m) => { if (m.type === 'commit') dropped.push(m.type); else await send(tenant, m) }
+    const res = await post(opener, '/v1/councils', { project: 'no-commit', coreRoles: [TPM, ARCH], claimWindowMs: 1_000 })
+    // Sooner than the coordinator's re-announcement (5 s) or the members' own (15 s) could help.
+    const view = await agreed(s.running, res.body.id, 'active', () => true, 4_000)
+    expect(view.coordinator).toBe(opener.peerId)
+    expect(dropped.length).toBeGreaterThan(0)
+  })
+
   it('a singleton with three replicas has exactly one leader, and exactly one new one after the leader is killed', async () => {
     const s = sim = await Sim.start({ agents: 5, overrides: FAST, overridesFor: i => i < 3 ? { singletons: ['scheduler'] } : {} })
     await waitFor(() => s.convergedCount() === 5, { timeoutMs: 30_000, message: 'mesh did not settle' })

@@ -132,7 +132,7 @@ describe(`partitions (${TRIALS} randomized trials, seed ${SEED})`, () => {
         // Converged: one roster everywhere, and every agent a member again (next trial's quorum).
         await waitFor(() => sim.convergedCount() === N && [councilId, SINGLETON].every(id => settled(sim.agents, id, v => v.members.length === N)), { timeoutMs: 30_000, message: 'no convergence after healing' })
       } catch {
-        liveness.push(`trial ${trial}: no convergence after healing: ${sim.agents.map(a => `${viewOf(a, councilId)?.state}@${viewOf(a, councilId)?.epoch}`).join(' ')}`)
+        liveness.push(`trial ${trial}: no convergence after healing: ${[councilId, SINGLETON].map(id => sim.agents.map(a => { const v = viewOf(a, id); return `${v?.state}@${v?.epoch}/${v?.members.length}` }).join(' ')).join(' | ')}`)
       }
     }
     expect(violations).toEqual([])

@@ -18,6 +18,10 @@ export const DEFAULT_COUNCIL_TTL_MS = 24 * 3_600_000
 export const PROPOSAL_TIMEOUT_MS = 1_500
 /** Each proposal that times out doubles the next one's timeout, this many times at most (1.5 s → 12 s). */
 export const MAX_PROPOSAL_BACKOFF_DOUBLINGS = 3
+/** Proposals above the committed epoch an agent follows per council (to apply one on its acks). */
+export const MAX_OBSERVED_PROPOSALS = 4
+/** Acks an agent keeps per proposal it has not seen yet. */
+export const MAX_EARLY_ACKS = 1_024
 /** Councils one agent keeps (open, active or recently ended). */
 export const MAX_COUNCILS = 1_000
 /** Ended councils are forgotten after this long. */

@@ -87,13 +87,11 @@ export interface CouncilsComponents {
   membership: CouncilMembership
 }
 
+/** This agent's proposal in flight, as its coordinator (its acks are counted in `observed`). */
 interface Pending {
   epoch: number
-  roster: Seat[]
-  members: string[]
   base: string[]
   digest: string
-  acks: Map<string, string>
   since: number
 }
 
@@ -109,7 +107,8 @@ interface Council {
   activatedAt?: number
   endedAt?: number
   claims: Map<string, Claim>
-  resigned: Set<string>
+  /** Agents that resigned, with the session they resigned in: a claim from a later one is a return. */
+  resigned: Map<string, number>
   /** Highest epoch this agent acknowledged or saw committed: it acknowledges nothing lower. */
   promised: number
   pending?: Pending
@@ -134,6 +133,21 @@ interface Council {
   retries: number
   /** The reconcile scheduled for the end of the claim gathering (every wanted role claimed early). */
   gatherTimer?: ReturnType<typeof setTimeout>
+  /** Other coordinators' proposals above the committed epoch, by digest, with the acks seen for each. */
+  observed: Map<string, Observed>
+  /** Acks that arrived before their proposal (gossip takes other paths), by digest: checked once it comes. */
+  earlyAcks: Map<string, Map<string, string>>
+}
+
+/**
+ * A proposal seen on the channel. Acks are gossiped to every agent, so an agent that sees a
+ * majority of `base` acknowledge it holds the same proof the coordinator's commit will carry,
+ * and applies it at once: the commit's own trip across the mesh is off the critical path.
+ */
+interface Observed {
+  from: string
+  proposal: ProposeMessage
+  acks: Map<string, string>
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -334,7 +348,7 @@ export class Councils implements Startable {
   }
 
   private blank (d: Descriptor): Council {
-    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Set(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0 }
+    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Map(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0, observed: new Map(), earlyAcks: new Map() }
   }
 
   /** Councils of the tenants this agent (still) belongs to, as saved before a restart. */
@@ -367,8 +381,10 @@ export class Councils implements Startable {
       this.councils.set(s.d.id, c)
       if (!isEnded(c.state)) {
         this.refreshState(c, false)
-        // Not (or no longer) counted among the members: claim again.
-        if (!c.members.includes(this.self)) this.claimIfEligible(c)
+        // Claim again, member or not: the saved commit may still count this agent, but its
+        // resignation on the way out has most likely been committed since (the claim repeats
+        // until a commit counts it again).
+        this.claimIfEligible(c)
       }
     }
     if (this.councils.size > 0) this.log.info({ councils: this.councils.size }, 'councils restored')
@@ -516,7 +532,7 @@ export class Councils implements Startable {
       // Each retry waits twice as long (up to 8×): under load a round of proposal and acks can
       // take longer than the base timeout, and proposing again at that pace never commits.
       if (now - c.pending.since < this.proposalTimeoutMs * 2 ** Math.min(c.retries, C.MAX_PROPOSAL_BACKOFF_DOUBLINGS)) return
-      this.log.debug({ council: c.d.id, epoch: c.pending.epoch, acks: c.pending.acks.size, retries: c.retries }, 'proposal timed out; proposing again')
+      this.log.debug({ council: c.d.id, epoch: c.pending.epoch, acks: c.observed.get(c.pending.digest)?.acks.size ?? 0, retries: c.retries }, 'proposal timed out; proposing again')
       c.pending = undefined
       c.retries++
     }
@@ -559,7 +575,11 @@ export class Councils implements Startable {
     const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
     c.proposed = epoch
     const digest = proposalDigest(c.d.id, epoch, roster, members, base)
-    c.pending = { epoch, roster, members, base, digest, acks: new Map(), since: now }
+    c.pending = { epoch, base, digest, since: now }
+    // Its acks are counted like those of anyone's proposal, and kept after a timeout: members
+    // apply a proposal on its acks, so one that reaches a majority late must still commit here
+    // (proposing on a base the members have moved past would never commit).
+    void this.observe(c, this.self, { type: 'propose', council: c.d, epoch, roster, members, base }, digest)
     this.log.debug({ council: c.d.id, epoch, roster: roster.map(s => `${s.role}=${s.name}`) }, 'proposing roster')
     void this.send(c.d.tenant, { type: 'propose', council: c.d, epoch, roster, members, base })
     // The coordinator acknowledges its own proposal like any member.
@@ -581,28 +601,52 @@ export class Councils implements Startable {
     // On disk before the acknowledgement leaves: a restart must not acknowledge this epoch twice.
     this.persist()
     const sig = toString(await this.components.privateKey.sign(fromString(ACK_DOMAIN + digest)), 'base64')
-    this.recordAck(c, this.self, epoch, digest, sig)
+    await this.countAck(c, this.self, epoch, digest, sig, true)
     await this.send(c.d.tenant, { type: 'ack', id: c.d.id, epoch, digest, sig })
   }
 
-  /** Whether this agent waits for `from`'s acknowledgement of this proposal. */
-  private awaits (c: Council, from: string, epoch: number, digest: string): boolean {
-    const p = c.pending
-    return p !== undefined && p.epoch === epoch && p.digest === digest && p.base.includes(from) && !p.acks.has(from)
+  /**
+   * An ack of a proposal observed here (this agent's own included): once a majority of its base
+   * acknowledged it, apply it, and publish the commit if the proposal was this agent's. Returns
+   * false for a bad signature.
+   */
+  private async countAck (c: Council, from: string, epoch: number, digest: string, sig: string, checked = false): Promise<boolean> {
+    const o = c.observed.get(digest)
+    if (o === undefined) {
+      // Bounded: a few proposals' worth, dropped when a commit moves past them.
+      const early = c.earlyAcks.get(digest) ?? new Map<string, string>()
+      if (c.earlyAcks.size < C.MAX_OBSERVED_PROPOSALS && early.size < C.MAX_EARLY_ACKS) {
+        early.set(from, sig)
+        c.earlyAcks.set(digest, early)
+      }
+      return true
+    }
+    const p = o.proposal
+    if (p.epoch !== epoch || !p.base.includes(from) || o.acks.has(from) || quorum(o.acks.size, p.base)) return true
+    if (!checked && !await verifyAck(from, digest, sig)) return false
+    o.acks.set(from, sig)
+    // Checked again after the await: a commit may have moved this council on meanwhile.
+    if (!quorum(o.acks.size, p.base) || p.epoch <= c.epoch || isEnded(c.state)) return true
+    const commit: CommitMessage = { type: 'commit', council: p.council, epoch, roster: p.roster, members: p.members, base: p.base, acks: [...o.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
+    this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, own: o.from === this.self }, 'a majority acknowledged the proposal; applying it')
+    this.apply(c, commit, o.from)
+    if (o.from === this.self) void this.send(c.d.tenant, commit)
+    return true
   }
 
-  private recordAck (c: Council, from: string, epoch: number, digest: string, sig: string): void {
-    const p = c.pending
-    if (p === undefined || !this.awaits(c, from, epoch, digest)) return
-    p.acks.set(from, sig)
-    if (p.acks.size * 2 <= p.base.length) return
-    const commit: CommitMessage = { type: 'commit', council: c.d, epoch, roster: p.roster, members: p.members, base: p.base, acks: [...p.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
-    c.pending = undefined
-    this.apply(c, commit, this.self)
-    void this.send(c.d.tenant, commit)
+  /** Remember another coordinator's proposal, with any acks that came ahead of it. */
+  private async observe (c: Council, from: string, p: ProposeMessage, digest: string): Promise<void> {
+    if (p.epoch <= c.epoch || c.observed.has(digest)) return
+    if (c.observed.size >= C.MAX_OBSERVED_PROPOSALS) c.observed.delete(c.observed.keys().next().value as string)
+    c.observed.set(digest, { from, proposal: p, acks: new Map() })
+    const early = c.earlyAcks.get(digest)
+    c.earlyAcks.delete(digest)
+    for (const [peer, sig] of early ?? []) await this.countAck(c, peer, p.epoch, digest, sig)
   }
 
   private apply (c: Council, commit: CommitMessage, coordinator: string): void {
+    for (const [digest, o] of c.observed) if (o.proposal.epoch <= commit.epoch) c.observed.delete(digest)
+    c.earlyAcks.clear()
     const before = c.state
     c.epoch = commit.epoch
     c.promised = Math.max(c.promised, commit.epoch)
@@ -613,7 +657,9 @@ export class Councils implements Startable {
     c.lastCommitAt = Date.now()
     c.lastHeardCommitAt = c.lastCommitAt
     c.retries = 0
-    if (c.pending !== undefined && c.pending.epoch <= commit.epoch) c.pending = undefined
+    // A proposal pending here is dropped once superseded, or once it builds on a member set
+    // this commit replaced (members would refuse it): the next reconcile proposes afresh.
+    if (c.pending !== undefined && (c.pending.epoch <= commit.epoch || !sameSet(c.pending.base, commit.members))) c.pending = undefined
     for (const m of commit.members) if (!c.claims.has(m)) c.claims.set(m, { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
     this.refreshState(c, false)
     if (c.state === 'active' && c.activatedAt === undefined) c.activatedAt = Date.now()
@@ -671,6 +717,9 @@ export class Councils implements Startable {
         // A credential must grant every role claimed (the open tenant has no credentials).
         if (msg.claims !== undefined && c.d.singleton !== true && !message.roles.every(r => msg.claims?.roles.includes('*') === true || msg.claims?.roles.includes(r) === true)) return { reject: 'role-not-granted' }
         c.claims.set(msg.from, { peerId: msg.from, name: message.name, roles: message.roles, load: message.load })
+        // Claiming again after a restart withdraws the resignation of its previous run: its
+        // peers may have seen no membership change (a quick restart whose leave got lost).
+        if ((c.resigned.get(msg.from) ?? Infinity) < msg.session) c.resigned.delete(msg.from)
         this.reconcile(c)
         return 'accept'
       }
@@ -681,21 +730,21 @@ export class Councils implements Startable {
         // (gossip replays recent messages to new subscribers, this agent's own previous run
         // included) must not unseat it from a later roster.
         if (msg.from === this.self || (message.epoch !== undefined && message.epoch < c.epoch)) return 'accept'
-        c.resigned.add(msg.from)
+        c.resigned.set(msg.from, msg.session)
         this.refreshState(c)
         this.reconcile(c)
         return 'accept'
       }
       case 'propose': return await this.onPropose(msg.from, message)
       case 'ack': {
-        // Only the coordinator the ack is for checks its signature (the commit carries it, so
-        // a bad one must not count). Relays pass it on unchecked: the envelope already proves
-        // who sent it, and checking it at all N agents cost N signature checks per ack.
+        // Signatures are checked only where an ack counts: at the coordinator it is for, and at
+        // agents that saw its proposal, until they have a majority. Relays pass the rest on
+        // unchecked (the envelope already proves who sent it): checking every ack at all N
+        // agents cost N signature checks per ack.
         const c = this.councils.get(message.id)
-        if (c === undefined || !this.awaits(c, msg.from, message.epoch, message.digest)) return 'accept'
-        if (!await verifyAck(msg.from, message.digest, message.sig)) return { reject: 'bad-ack-signature' }
-        this.recordAck(c, msg.from, message.epoch, message.digest, message.sig)
-        return 'accept'
+        if (c === undefined || message.epoch <= c.epoch) return 'accept'
+        // A bad signature is dropped, not penalised: the relay that passed it did not check it.
+        return await this.countAck(c, msg.from, message.epoch, message.digest, message.sig) ? 'accept' : 'ignore'
       }
       case 'commit': return await this.onCommit(msg.from, message)
       case 'nack': {
@@ -723,11 +772,13 @@ export class Councils implements Startable {
     // Fencing: never acknowledge an epoch not above one already acknowledged or committed, and
     // only a proposal that builds on the epoch this member committed (its base is that epoch's members).
     if (c.epoch > 0 && !sameSet(p.base, c.members)) return 'accept'
+    const digest = proposalDigest(c.d.id, p.epoch, p.roster, p.members, p.base)
+    await this.observe(c, from, p, digest)
     if (p.epoch <= c.promised) {
       if (p.base.includes(this.self)) void this.send(c.d.tenant, { type: 'nack', id: c.d.id, promised: c.promised })
       return 'accept'
     }
-    await this.acknowledge(c, p.epoch, proposalDigest(c.d.id, p.epoch, p.roster, p.members, p.base), p.base)
+    await this.acknowledge(c, p.epoch, digest, p.base)
     return 'accept'
   }
 
@@ -741,7 +792,7 @@ export class Councils implements Startable {
       if (!commit.base.includes(ack.peerId) || signers.has(ack.peerId)) continue
       if (await verifyAck(ack.peerId, digest, ack.sig)) signers.add(ack.peerId)
     }
-    if (signers.size * 2 <= commit.base.length) return { reject: 'no-quorum' }
+    if (!quorum(signers.size, commit.base)) return { reject: 'no-quorum' }
     const roles = new Set<string>()
     for (const seat of commit.roster) {
       if (roles.has(seat.role)) return { reject: 'duplicate-seat' }
@@ -807,6 +858,11 @@ async function verifyAck (peer: string, digest: string, sig: string): Promise<bo
   } catch {
     return false
   }
+}
+
+/** A strict majority of `base`: what commits an epoch. */
+function quorum (acks: number, base: string[]): boolean {
+  return acks * 2 > base.length
 }
 
 function isEnded (state: CouncilState): boolean {

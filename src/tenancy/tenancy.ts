@@ -78,6 +78,8 @@ export interface TenantMessage {
   claims?: CredentialClaims
   /** Sender clock when sealed (ms). */
   sentAt: number
+  /** The sender's session: when its process started (ms); a higher one means it restarted since. */
+  session: number
   payload: Uint8Array
 }
 
@@ -366,6 +368,7 @@ export class Tenancy implements Startable {
       ...(header.r !== undefined ? { role: header.r } : {}),
       ...(claims !== undefined ? { claims } : {}),
       sentAt: header.ts,
+      session: header.i,
       payload
     }
   }
