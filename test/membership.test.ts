@@ -8,6 +8,7 @@ import type { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
 import { signRecord } from '../src/membership/index.js'
 import { loadOrCreateIdentity } from '../src/node/index.js'
+import type { TenantMessage } from '../src/tenancy/index.js'
 import { presenceMeshesConnected } from './helpers/mesh.js'
 import { rejected } from './helpers/metrics.js'
 import { waitFor } from './helpers/wait.js'
@@ -76,6 +77,33 @@ describe('membership over gossip', () => {
     // Silence past 3 intervals (600 ms) would have made the agent suspect: beats were applied.
     expect(changes).toEqual([])
     for (const o of others) expect(o.membership.stateOf(tenant, agent.peerId)).toBe('alive')
+  })
+
+  it('a beat for a record the receiver lacks makes it fetch the record from the sender', async () => {
+    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100 } })
+    const s = sim
+    await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const [agent, receiver] = sim.agents as [Agent, Agent, Agent]
+    type Internals = { syncTimer?: ReturnType<typeof setTimeout>, incarnation: number, handle: (msg: TenantMessage, m: { type: string }) => Promise<unknown>, onSuspect: (tenant: string, m: unknown) => unknown }
+    const internals = (a: Agent): Internals => a.membership as unknown as Internals
+    // No anti-entropy rounds: only the fetch on a beat can bring the receiver the new record.
+    for (const a of sim.agents) clearTimeout(internals(a).syncTimer)
+    // The receiver misses every full record of the agent (its first heartbeats after the change,
+    // and every tenth one).
+    const handle = internals(receiver).handle.bind(receiver.membership)
+    let dropped = 0
+    internals(receiver).handle = async (msg, m) => {
+      if (m.type === 'alive' && msg.from === agent.peerId) { dropped++; return 'ignore' }
+      return await handle(msg, m)
+    }
+    // The agent refutes a suspicion: a higher incarnation, so a new record.
+    const tenant = agent.tenancy.tenants[0] as string
+    internals(agent).onSuspect(tenant, { type: 'suspect', peerId: agent.peerId, incarnation: internals(agent).incarnation })
+    const incarnation = internals(agent).incarnation
+    const seen = (): number | undefined => receiver.membership.peers().find(p => p.peerId === agent.peerId)?.incarnation
+    await waitFor(() => seen() === incarnation, { timeoutMs: 4_000, message: () => `receiver holds incarnation ${seen()}, the agent is at ${incarnation}; ${dropped} full records dropped` })
+    expect(dropped).toBeGreaterThan(0)
+    expect(receiver.membership.stateOf(tenant, agent.peerId)).toBe('alive')
   })
 
   it('rejects malformed, oversized and forged presence messages, counts them and keeps running', async () => {
