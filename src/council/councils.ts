@@ -133,7 +133,7 @@ interface Council {
   retries: number
   /** The reconcile scheduled for the end of the claim gathering (every wanted role claimed early). */
   gatherTimer?: ReturnType<typeof setTimeout>
-  /** Other coordinators' proposals above the committed epoch, by digest, with the acks seen for each. */
+  /** Proposals above the committed epoch (this agent's own too), by digest, with the acks seen for each. */
   observed: Map<string, Observed>
   /** Acks that arrived before their proposal (gossip takes other paths), by digest: checked once it comes. */
   earlyAcks: Map<string, Map<string, string>>
@@ -634,7 +634,7 @@ export class Councils implements Startable {
     return true
   }
 
-  /** Remember another coordinator's proposal, with any acks that came ahead of it. */
+  /** Remember a proposal (another coordinator's, or this agent's own), with any acks that came ahead of it. */
   private async observe (c: Council, from: string, p: ProposeMessage, digest: string): Promise<void> {
     if (p.epoch <= c.epoch || c.observed.has(digest)) return
     if (c.observed.size >= C.MAX_OBSERVED_PROPOSALS) c.observed.delete(c.observed.keys().next().value as string)
