@@ -199,6 +199,23 @@ describe('coordinator and singleton failures', () => {
     expect(dropped.length).toBeGreaterThan(0)
   })
 
+  it('an opener announces a council once until the re-announcement is due, so every claim is sent once', async () => {
+    const s = sim = await Sim.start({ agents: 5, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const sent: string[] = []
+    for (const a of s.agents) {
+      const councils = a.councils as unknown as { send: (tenant: string, m: { type: string }) => Promise<void> }
+      const send = councils.send.bind(a.councils)
+      councils.send = async (tenant, m) => { sent.push(`${a.config.name}:${m.type}`); await send(tenant, m) }
+    }
+    const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'once', coreRoles: [TPM], claimWindowMs: 1_000 })
+    await agreed(s.running, res.body.id, 'active')
+    // Well before the 5 s re-announcement: one open (and one commit) from the opener, and one
+    // claim from each of the three claimants.
+    expect(sent.filter(m => m.endsWith(':open') || m.endsWith(':commit'))).toEqual(['agent-4:open', 'agent-4:commit'])
+    expect(sent.filter(m => m.endsWith(':claim')).sort()).toEqual(['agent-0:claim', 'agent-1:claim', 'agent-2:claim'])
+  })
+
   it('a singleton with three replicas has exactly one leader, and exactly one new one after the leader is killed', async () => {
     const s = sim = await Sim.start({ agents: 5, overrides: FAST, overridesFor: i => i < 3 ? { singletons: ['scheduler'] } : {} })
     await waitFor(() => s.convergedCount() === 5, { timeoutMs: 30_000, message: 'mesh did not settle' })
