@@ -175,9 +175,12 @@ describe('coordinator and singleton failures', () => {
     const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
     await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
     const opener = s.agents[7] as Agent // a coder: not a candidate for the core roles
-    const res = await post(opener, '/v1/councils', { project: 'orphan', coreRoles: [TPM, ARCH], claimWindowMs: 1_000 })
+    // An optional role nobody holds keeps the opener from proposing before the claim window
+    // ends, so it dies before its proposal: a proposal that reached a majority would commit
+    // without it (members apply on acks), and nothing would need replacing.
+    const res = await post(opener, '/v1/councils', { project: 'orphan', coreRoles: [TPM, ARCH], optionalRoles: ['designer'], claimWindowMs: 3_000 })
     const others = s.agents.filter(a => a !== opener)
-    await waitFor(() => others.every(a => a.councils.get(res.body.id) !== undefined), { timeoutMs: 5_000, message: 'open not heard' })
+    await waitFor(() => others.every(a => a.councils.get(res.body.id) !== undefined), { timeoutMs: 2_500, message: 'open not heard' })
     await s.crashAgent(opener)
     const view = await agreed(s.running, res.body.id, 'active', () => true, 20_000)
     expect(view.coordinator).not.toBe(opener.peerId)
@@ -214,6 +217,22 @@ describe('coordinator and singleton failures', () => {
     // claim from each of the three claimants.
     expect(sent.filter(m => m.endsWith(':open') || m.endsWith(':commit'))).toEqual(['agent-4:open', 'agent-4:commit'])
     expect(sent.filter(m => m.endsWith(':claim')).sort()).toEqual(['agent-0:claim', 'agent-1:claim', 'agent-2:claim'])
+  })
+
+  it('an end a member missed reaches it again: the agent that ended the council repeats it', async () => {
+    const s = sim = await Sim.start({ agents: 5, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'ends', coreRoles: [TPM] })
+    await agreed(s.running, res.body.id, 'active')
+    // Agent 1 loses the first end it hears (lost gossip, a reconnect).
+    const member = s.agents[1] as Agent
+    const councils = member.councils as unknown as { end: (...args: unknown[]) => void }
+    const end = councils.end.bind(member.councils)
+    let lost = 0
+    councils.end = (...args) => { if (lost++ === 0) return; end(...args) }
+    expect((await fetch(`${s.agents[4]?.url}/v1/councils/${res.body.id}`, { method: 'DELETE' })).status).toBe(200)
+    await agreed(s.running, res.body.id, 'dissolved', () => true, 15_000)
+    expect(lost).toBeGreaterThan(1)
   })
 
   it('a singleton with three replicas has exactly one leader, and exactly one new one after the leader is killed', async () => {

@@ -133,6 +133,8 @@ interface Council {
   retries: number
   /** The reconcile scheduled for the end of the claim gathering (every wanted role claimed early). */
   gatherTimer?: ReturnType<typeof setTimeout>
+  /** Announcements of the end this agent still owes (it ended the council itself). */
+  endRepeats: number
   /** Proposals above the committed epoch (this agent's own too), by digest, with the acks seen for each. */
   observed: Map<string, Observed>
   /** Acks that arrived before their proposal (gossip takes other paths), by digest: checked once it comes. */
@@ -263,7 +265,7 @@ export class Councils implements Startable {
     const c = this.councils.get(id)
     if (c === undefined) throw new UnknownCouncilError(id)
     this.end(c, 'dissolved', reason)
-    await this.send(c.d.tenant, { type: 'end', id, state: 'dissolved', reason })
+    await this.announceEnd(c)
     return this.view(c)
   }
 
@@ -348,7 +350,7 @@ export class Councils implements Startable {
   }
 
   private blank (d: Descriptor): Council {
-    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Map(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0, observed: new Map(), earlyAcks: new Map() }
+    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Map(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0, endRepeats: 0, observed: new Map(), earlyAcks: new Map() }
   }
 
   /** Councils of the tenants this agent (still) belongs to, as saved before a restart. */
@@ -416,6 +418,17 @@ export class Councils implements Startable {
     this.log.info({ council: c.d.id, state, reason }, 'council ended')
     this.persist()
     this.changed(c)
+  }
+
+  /**
+   * Tell every member that this agent ended `c` (dissolved it, or failed its formation). Gossip is
+   * not stored and a member that missed the end would wait for ever, so the first announcement
+   * owes `END_REPEATS` more, `REANNOUNCE_MS` apart.
+   */
+  private async announceEnd (c: Council, repeat = false): Promise<void> {
+    c.endRepeats = repeat ? c.endRepeats - 1 : C.END_REPEATS
+    c.lastAnnounceAt = Date.now()
+    await this.send(c.d.tenant, { type: 'end', id: c.d.id, state: c.state as 'dissolved' | 'failed', reason: c.reason ?? '' })
   }
 
   private forgetEnded (all = false): void {
@@ -506,7 +519,10 @@ export class Councils implements Startable {
     if (!this.started) return
     const now = Date.now()
     for (const c of this.councils.values()) {
-      if (isEnded(c.state)) continue
+      if (isEnded(c.state)) {
+        if (c.endRepeats > 0 && now - c.lastAnnounceAt > C.REANNOUNCE_MS) void this.announceEnd(c, true)
+        continue
+      }
       if (now - c.d.createdAt > c.d.ttlMs) {
         this.end(c, 'dissolved', 'ttl expired')
         continue
@@ -559,7 +575,7 @@ export class Councils implements Startable {
       if (c.d.singleton === true) return
       const reason = `no claimant for core role ${missingCore.join(', ')} when the claim window ended`
       this.end(c, 'failed', reason)
-      void this.send(c.d.tenant, { type: 'end', id: c.d.id, state: 'failed', reason })
+      void this.announceEnd(c)
       return
     }
     const members = claims.map(cl => cl.peerId).sort()
