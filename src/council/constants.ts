@@ -45,12 +45,6 @@ export const SINGLETON_SETTLE_MS = 3_000
 export const ANNOUNCE_MIN_INTERVAL_MS = 1_000
 /** The coordinator re-publishes a council's latest commit this often, for members that missed it. */
 export const REANNOUNCE_MS = 5_000
-/**
- * An agent that ends a council itself (a dissolution, a failed formation) announces the end this
- * many more times, `REANNOUNCE_MS` apart: a member that missed it would otherwise stay `forming`
- * or `active` until the council's ttl.
- */
-export const END_REPEATS = 2
 /** A new epoch only to change the member set (no seat moves) waits this long after the last commit. */
 export const MEMBERS_EPOCH_MIN_INTERVAL_MS = 3_000
 /**

@@ -133,8 +133,8 @@ interface Council {
   retries: number
   /** The reconcile scheduled for the end of the claim gathering (every wanted role claimed early). */
   gatherTimer?: ReturnType<typeof setTimeout>
-  /** Announcements of the end this agent still owes (it ended the council itself). */
-  endRepeats: number
+  /** This agent ended the council itself (a dissolution, a failed formation): it answers stale messages about it. */
+  endedHere?: boolean
   /** Proposals above the committed epoch (this agent's own too), by digest, with the acks seen for each. */
   observed: Map<string, Observed>
   /** Acks that arrived before their proposal (gossip takes other paths), by digest: checked once it comes. */
@@ -350,7 +350,7 @@ export class Councils implements Startable {
   }
 
   private blank (d: Descriptor): Council {
-    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Map(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0, endRepeats: 0, observed: new Map(), earlyAcks: new Map() }
+    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Map(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0, observed: new Map(), earlyAcks: new Map() }
   }
 
   /** Councils of the tenants this agent (still) belongs to, as saved before a restart. */
@@ -422,13 +422,24 @@ export class Councils implements Startable {
 
   /**
    * Tell every member that this agent ended `c` (dissolved it, or failed its formation). Gossip is
-   * not stored and a member that missed the end would wait for ever, so the first announcement
-   * owes `END_REPEATS` more, `REANNOUNCE_MS` apart.
+   * not stored, so a member may miss it: it then goes on claiming or announcing the council, and
+   * `answerEnded` tells it again.
    */
-  private async announceEnd (c: Council, repeat = false): Promise<void> {
-    c.endRepeats = repeat ? c.endRepeats - 1 : C.END_REPEATS
+  private async announceEnd (c: Council): Promise<void> {
+    c.endedHere = true
     c.lastAnnounceAt = Date.now()
     await this.send(c.d.tenant, { type: 'end', id: c.d.id, state: c.state as 'dissolved' | 'failed', reason: c.reason ?? '' })
+  }
+
+  /**
+   * A claim, open, proposal or commit for a council this agent ended itself: the sender missed
+   * the end (claimants repeat their claims every second, members announce an orphaned commit
+   * after 15 s). Only the agent that ended it answers, at most once a second, so that a stale
+   * announcement sets off one message, not one per agent.
+   */
+  private answerEnded (c: Council | undefined): void {
+    if (c === undefined || c.endedHere !== true || Date.now() - c.lastAnnounceAt < C.ANNOUNCE_MIN_INTERVAL_MS) return
+    void this.announceEnd(c)
   }
 
   private forgetEnded (all = false): void {
@@ -519,10 +530,7 @@ export class Councils implements Startable {
     if (!this.started) return
     const now = Date.now()
     for (const c of this.councils.values()) {
-      if (isEnded(c.state)) {
-        if (c.endRepeats > 0 && now - c.lastAnnounceAt > C.REANNOUNCE_MS) void this.announceEnd(c, true)
-        continue
-      }
+      if (isEnded(c.state)) continue
       if (now - c.d.createdAt > c.d.ttlMs) {
         this.end(c, 'dissolved', 'ttl expired')
         continue
@@ -721,13 +729,17 @@ export class Councils implements Startable {
       case 'open': {
         if (message.council.opener !== msg.from) return { reject: 'sender-mismatch' }
         const c = this.adopt(message.council)
-        this.claimIfEligible(c)
+        if (isEnded(c.state)) this.answerEnded(c)
+        else this.claimIfEligible(c)
         return 'accept'
       }
       case 'claim': {
         const c = this.councils.get(message.id)
         // Relays that do not know the council (yet) still pass the claim on to the coordinator.
-        if (c === undefined || isEnded(c.state)) return 'accept'
+        if (c === undefined || isEnded(c.state)) {
+          this.answerEnded(c)
+          return 'accept'
+        }
         const wanted = [...c.d.coreRoles, ...c.d.optionalRoles]
         if (message.roles.some(r => !wanted.includes(r))) return { reject: 'unwanted-role' }
         // A credential must grant every role claimed (the open tenant has no credentials).
@@ -783,6 +795,7 @@ export class Councils implements Startable {
   private async onPropose (from: string, p: ProposeMessage): Promise<Verdict> {
     if (new Set(p.roster.map(s => s.role)).size !== p.roster.length) return { reject: 'duplicate-seat' }
     const c = this.adopt(p.council)
+    if (isEnded(c.state)) this.answerEnded(c)
     if (isEnded(c.state) || from === this.self) return 'accept'
     if (p.members.includes(this.self)) c.claimHeardAt = Date.now()
     // Fencing: never acknowledge an epoch not above one already acknowledged or committed, and
@@ -800,6 +813,7 @@ export class Councils implements Startable {
 
   private async onCommit (from: string, commit: CommitMessage): Promise<Verdict> {
     const c = this.adopt(commit.council)
+    if (isEnded(c.state)) this.answerEnded(c)
     if (commit.epoch === c.epoch) c.lastHeardCommitAt = Date.now()
     if (commit.epoch <= c.epoch) return 'accept'
     const digest = proposalDigest(commit.council.id, commit.epoch, commit.roster, commit.members, commit.base)
