@@ -438,6 +438,7 @@ export class Councils implements Startable {
    * announcement sets off one message, not one per agent.
    */
   private answerEnded (c: Council | undefined): void {
+    // `endedHere` is only ever set on a council this agent ended: nothing to answer otherwise.
     if (c === undefined || c.endedHere !== true || Date.now() - c.lastAnnounceAt < C.ANNOUNCE_MIN_INTERVAL_MS) return
     void this.announceEnd(c)
   }
@@ -729,8 +730,8 @@ export class Councils implements Startable {
       case 'open': {
         if (message.council.opener !== msg.from) return { reject: 'sender-mismatch' }
         const c = this.adopt(message.council)
-        if (isEnded(c.state)) this.answerEnded(c)
-        else this.claimIfEligible(c)
+        this.answerEnded(c)
+        this.claimIfEligible(c)
         return 'accept'
       }
       case 'claim': {
@@ -795,7 +796,7 @@ export class Councils implements Startable {
   private async onPropose (from: string, p: ProposeMessage): Promise<Verdict> {
     if (new Set(p.roster.map(s => s.role)).size !== p.roster.length) return { reject: 'duplicate-seat' }
     const c = this.adopt(p.council)
-    if (isEnded(c.state)) this.answerEnded(c)
+    this.answerEnded(c)
     if (isEnded(c.state) || from === this.self) return 'accept'
     if (p.members.includes(this.self)) c.claimHeardAt = Date.now()
     // Fencing: never acknowledge an epoch not above one already acknowledged or committed, and
@@ -813,12 +814,14 @@ export class Councils implements Startable {
 
   private async onCommit (from: string, commit: CommitMessage): Promise<Verdict> {
     const c = this.adopt(commit.council)
-    if (isEnded(c.state)) this.answerEnded(c)
+    this.answerEnded(c)
     if (commit.epoch === c.epoch) c.lastHeardCommitAt = Date.now()
     if (commit.epoch <= c.epoch) return 'accept'
     const digest = proposalDigest(commit.council.id, commit.epoch, commit.roster, commit.members, commit.base)
     const signers = new Set<string>()
     for (const ack of commit.acks) {
+      // A majority is the whole proof: the remaining signatures need no check.
+      if (quorum(signers.size, commit.base)) break
       if (!commit.base.includes(ack.peerId) || signers.has(ack.peerId)) continue
       if (await verifyAck(ack.peerId, digest, ack.sig)) signers.add(ack.peerId)
     }
