@@ -9,6 +9,7 @@ import type { CouncilView } from '../src/council/index.js'
 import { Sim } from '../src/sim/index.js'
 import { presenceMeshesConnected } from './helpers/mesh.js'
 import { waitFor } from './helpers/wait.js'
+import { councilState } from './helpers/council-state.js'
 
 const TPM = 'tpm'
 const ARCH = 'senior-software-architect'
@@ -33,7 +34,7 @@ async function agreed (agents: Agent[], id: string, state: CouncilView['state'],
     return same
   }, {
     timeoutMs,
-    message: () => `views of ${id}: ${agents.map(a => { const v = a.councils.get(id); return v === undefined ? 'none' : `${v.state}@${v.epoch}` }).join(' ')}`
+    message: () => `views of ${id}: ${agents.map(a => { const v = a.councils.get(id); return v === undefined ? 'none' : `${v.state}@${v.epoch}` }).join(' ')}\n${councilState(agents, id)}`
   })
   return view as CouncilView
 }
@@ -184,6 +185,31 @@ describe('coordinator and singleton failures', () => {
     await s.crashAgent(opener)
     const view = await agreed(s.running, res.body.id, 'active', () => true, 20_000)
     expect(view.coordinator).not.toBe(opener.peerId)
+  })
+
+  it('a coordinator that takes over gives a lost core seat to a standby whose claim never reached it: commits carry the members\' claims', async () => {
+    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const opener = s.agents[7] as Agent // a coder: neither a candidate nor a member
+    const res = await post(opener, '/v1/councils', { project: 'standby', coreRoles: [TPM, ARCH] })
+    const id: string = res.body.id
+    const formed = await agreed(s.running, id, 'active', v => v.members.length === 6)
+    // Every agent but the opener is put in the state it would be in had no claim reached it (a
+    // claim that arrives before the open is not kept): it knows the standbys only from the commit.
+    for (const a of s.agents.filter(x => x !== opener)) {
+      const internals = a.councils as unknown as { councils: Map<string, { claims: Map<string, unknown>, lastCommit: unknown, coordinator: string }>, apply: (c: unknown, commit: unknown, from: string) => void }
+      const c = internals.councils.get(id)
+      if (c === undefined) throw new Error(`${a.config.name} does not know the council`)
+      c.claims.clear()
+      internals.apply(c, c.lastCommit, c.coordinator)
+    }
+    // The coordinator and the tpm holder die together: a member that never heard a tpm claim coordinates.
+    const tpm = holder(formed, TPM) as string
+    await Promise.all([s.crashAgent(opener), s.crashAgent(s.agents.find(a => a.peerId === tpm) as Agent)])
+    const after = await agreed(s.running, id, 'active', v => holder(v, TPM) !== undefined && holder(v, TPM) !== tpm)
+    expect(after.coordinator).not.toBe(opener.peerId)
+    expect(s.agents.findIndex(a => a.peerId === holder(after, TPM))).toBeLessThan(3)
+    expect(holder(after, ARCH)).toBe(holder(formed, ARCH))
   })
 
   it('members apply a roster a majority acknowledged without waiting for the commit (here the coordinator never sends it)', async () => {

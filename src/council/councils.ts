@@ -154,9 +154,14 @@ interface Observed {
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
 
-/** Digest of a proposal: what a member's acknowledgement signs. */
-export function proposalDigest (id: string, epoch: number, roster: Seat[], members: string[], base: string[]): string {
-  return createHash('sha256').update(JSON.stringify([id, epoch, roster, members, base])).digest('base64')
+/** What a proposal and the commit made of it share: what a member's acknowledgement signs. */
+export type ProposalBody = Pick<ProposeMessage, 'epoch' | 'roster' | 'members' | 'base' | 'claims'>
+
+/** Digest of a proposal of council `id`: what a member's acknowledgement signs. */
+export function proposalDigest (id: string, p: ProposalBody): string {
+  // Claims count only when present, so that a commit saved by an earlier version still verifies.
+  const parts = [id, p.epoch, p.roster, p.members, p.base, ...(p.claims !== undefined ? [p.claims] : [])]
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64')
 }
 
 /**
@@ -599,14 +604,17 @@ export class Councils implements Startable {
     const base = c.epoch > 0 ? c.members : c.d.singleton === true ? this.contenders(c, members) : members
     const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
     c.proposed = epoch
-    const digest = proposalDigest(c.d.id, epoch, roster, members, base)
+    // The members' claims travel with the proposal: whoever coordinates a later epoch assigns
+    // seats from them, whether or not their claims ever reached it.
+    const proposal: ProposeMessage = { type: 'propose', council: c.d, epoch, roster, members, base, claims: claims.map(({ peerId, name, roles, load }) => ({ peerId, name, roles, load })).sort((a, b) => a.peerId < b.peerId ? -1 : 1) }
+    const digest = proposalDigest(c.d.id, proposal)
     c.pending = { epoch, base, digest, since: now }
     // Its acks are counted like those of anyone's proposal, and kept after a timeout: members
     // apply a proposal on its acks, so one that reaches a majority late must still commit here
     // (proposing on a base the members have moved past would never commit).
-    void this.observe(c, this.self, { type: 'propose', council: c.d, epoch, roster, members, base }, digest)
+    void this.observe(c, this.self, proposal, digest)
     this.log.debug({ council: c.d.id, epoch, roster: roster.map(s => `${s.role}=${s.name}`) }, 'proposing roster')
-    void this.send(c.d.tenant, { type: 'propose', council: c.d, epoch, roster, members, base })
+    void this.send(c.d.tenant, proposal)
     // The coordinator acknowledges its own proposal like any member.
     void this.acknowledge(c, epoch, digest, base)
   }
@@ -652,7 +660,7 @@ export class Councils implements Startable {
     o.acks.set(from, sig)
     // Checked again after the await: a commit may have moved this council on meanwhile.
     if (!quorum(o.acks.size, p.base) || p.epoch <= c.epoch || isEnded(c.state)) return true
-    const commit: CommitMessage = { type: 'commit', council: p.council, epoch, roster: p.roster, members: p.members, base: p.base, acks: [...o.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
+    const commit: CommitMessage = { ...p, type: 'commit', acks: [...o.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
     this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, own: o.from === this.self }, 'a majority acknowledged the proposal; applying it')
     this.apply(c, commit, o.from)
     if (o.from === this.self) void this.send(c.d.tenant, commit)
@@ -685,12 +693,27 @@ export class Councils implements Startable {
     // A proposal pending here is dropped once superseded, or once it builds on a member set
     // this commit replaced (members would refuse it): the next reconcile proposes afresh.
     if (c.pending !== undefined && (c.pending.epoch <= commit.epoch || !sameSet(c.pending.base, commit.members))) c.pending = undefined
-    for (const m of commit.members) if (!c.claims.has(m)) c.claims.set(m, { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
+    this.learnClaims(c, commit)
     this.refreshState(c, false)
     if (c.state === 'active' && c.activatedAt === undefined) c.activatedAt = Date.now()
     this.persist()
     this.log.info({ council: c.d.id, epoch: c.epoch, state: c.state, from: before, roster: c.roster.map(s => `${s.role}=${s.name}`) }, 'roster committed')
     this.changed(c)
+  }
+
+  /**
+   * Every member of a commit becomes a claimant here, with the claim the commit carries when this
+   * agent never heard it: a standby this agent knew only as a member could otherwise never be
+   * given the seat it stands by for, once this agent coordinates.
+   */
+  private learnClaims (c: Council, commit: CommitMessage): void {
+    const carried = new Map(commit.claims?.map(cl => [cl.peerId, cl]))
+    for (const m of commit.members) {
+      const known = c.claims.get(m)
+      if (known !== undefined && known.roles.length > 0) continue
+      // Commits from earlier versions carry no claims: what the roster shows is all there is.
+      c.claims.set(m, carried.get(m) ?? known ?? { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
+    }
   }
 
   /** active when every core role is held by a live member, degraded otherwise (and reassigning). */
@@ -802,7 +825,7 @@ export class Councils implements Startable {
     // Fencing: never acknowledge an epoch not above one already acknowledged or committed, and
     // only a proposal that builds on the epoch this member committed (its base is that epoch's members).
     if (c.epoch > 0 && !sameSet(p.base, c.members)) return 'accept'
-    const digest = proposalDigest(c.d.id, p.epoch, p.roster, p.members, p.base)
+    const digest = proposalDigest(c.d.id, p)
     await this.observe(c, from, p, digest)
     if (p.epoch <= c.promised) {
       if (p.base.includes(this.self)) void this.send(c.d.tenant, { type: 'nack', id: c.d.id, promised: c.promised })
@@ -817,7 +840,7 @@ export class Councils implements Startable {
     this.answerEnded(c)
     if (commit.epoch === c.epoch) c.lastHeardCommitAt = Date.now()
     if (commit.epoch <= c.epoch) return 'accept'
-    const digest = proposalDigest(commit.council.id, commit.epoch, commit.roster, commit.members, commit.base)
+    const digest = proposalDigest(commit.council.id, commit)
     const signers = new Set<string>()
     for (const ack of commit.acks) {
       // A majority is the whole proof: the remaining signatures need no check.

@@ -23,6 +23,17 @@ export type OpenRequest = z.infer<typeof openRequestSchema>
 
 const members = z.array(peer).max(10_000)
 
+/** A claim as an agent announces it, and as proposals and commits carry it for each member. */
+export const claimSchema = z.object({ peerId: peer, name: z.string().max(64), roles: z.array(role).max(MAX_ROLES), load: z.number().int().nonnegative() })
+/**
+ * The claims of an epoch's members. A coordinator that takes over assigns seats from them: the
+ * claims themselves may never have reached it (a claim that arrived before the open is not kept,
+ * and claims stop repeating once a commit counts the claimant), and a standby it knew only as a
+ * member could not be given the seat it is there for. Optional: commits saved by earlier versions
+ * have none.
+ */
+const memberClaims = z.array(claimSchema).max(10_000).optional()
+
 /** What every member knows of a council: travels with open, propose and commit, so a late joiner learns it from any of them. */
 export const descriptorSchema = z.object({
   id,
@@ -48,7 +59,7 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
   /** The sender withdraws from the council (graceful leave): hand its seat over now. */
   z.object({ type: z.literal('resign'), id, epoch: z.number().int().nonnegative().optional() }),
   /** A coordinator proposes `roster` for `epoch`; `members` acknowledge it, a majority of `base` commits it. */
-  z.object({ type: z.literal('propose'), council: descriptorSchema, epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members }),
+  z.object({ type: z.literal('propose'), council: descriptorSchema, epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims }),
   /** A member refusing a proposal because it already promised `promised`: the coordinator retries above it. */
   z.object({ type: z.literal('nack'), id, promised: z.number().int().nonnegative() }),
   /** A member's signed acknowledgement of the proposal with this digest. */
@@ -61,6 +72,7 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
     roster: z.array(seatSchema).max(MAX_ROLES * 4),
     members,
     base: members,
+    claims: memberClaims,
     acks: z.array(z.object({ peerId: peer, sig: z.string().min(1).max(256) })).max(10_000)
   }),
   /** The council ended: dissolved (DELETE or ttl) or failed (a core role without claimant). */
@@ -80,7 +92,7 @@ export const savedCouncilSchema = z.object({
   promised: z.number().int().nonnegative(),
   proposed: z.number().int().nonnegative(),
   lastCommit: commitSchema.optional(),
-  claims: z.array(z.object({ peerId: peer, name: z.string().max(64), roles: z.array(role).max(MAX_ROLES), load: z.number().int().nonnegative() })).max(10_000),
+  claims: z.array(claimSchema).max(10_000),
   coordinator: peer.optional(),
   ended: z.object({ state: z.enum(['dissolved', 'failed']), reason: z.string().max(500), at: z.number() }).optional(),
   activatedAt: z.number().optional()
