@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
 import type { CouncilView } from '../src/council/index.js'
 import { Sim } from '../src/sim/index.js'
+import { councilState } from './helpers/council-state.js'
 import { waitFor } from './helpers/wait.js'
 
 const N = 9
@@ -124,7 +125,7 @@ describe(`partitions (${TRIALS} randomized trials, seed ${SEED})`, () => {
           return settled(side, id, v => v.roster.every(s => !away.has(s.peerId)) || !canHold(side, id), canHold(side, id) ? 'active' : 'degraded')
         }), { timeoutMs: 20_000, message: 'majority did not fail over' })
       } catch {
-        liveness.push(`trial ${trial}: majority did not fail over (cut ${size}): ${sim.agents.map(a => `${viewOf(a, councilId)?.state}@${viewOf(a, councilId)?.epoch}`).join(' ')}`)
+        liveness.push(`trial ${trial}: majority did not fail over (cut ${size}): ${sim.agents.map(a => `${viewOf(a, councilId)?.state}@${viewOf(a, councilId)?.epoch}`).join(' ')}\n${[...majoritySide.keys()].map(id => councilState(sim.agents, id)).join('\n')}`)
       }
       minority = new Map()
       await sim.heal()
@@ -132,7 +133,7 @@ describe(`partitions (${TRIALS} randomized trials, seed ${SEED})`, () => {
         // Converged: one roster everywhere, and every agent a member again (next trial's quorum).
         await waitFor(() => sim.convergedCount() === N && [councilId, SINGLETON].every(id => settled(sim.agents, id, v => v.members.length === N)), { timeoutMs: 30_000, message: 'no convergence after healing' })
       } catch {
-        liveness.push(`trial ${trial}: no convergence after healing: ${[councilId, SINGLETON].map(id => sim.agents.map(a => { const v = viewOf(a, id); return `${v?.state}@${v?.epoch}/${v?.members.length}` }).join(' ')).join(' | ')}`)
+        liveness.push(`trial ${trial}: no convergence after healing: ${[councilId, SINGLETON].map(id => sim.agents.map(a => { const v = viewOf(a, id); return `${v?.state}@${v?.epoch}/${v?.members.length}` }).join(' ')).join(' | ')}\n${[councilId, SINGLETON].map(id => councilState(sim.agents, id)).join('\n')}`)
       }
     }
     expect(violations).toEqual([])
