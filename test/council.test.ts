@@ -228,7 +228,7 @@ describe('coordinator and singleton failures', () => {
     expect(dropped.length).toBeGreaterThan(0)
   })
 
-  it('an opener announces a council once until the re-announcement is due, so every claim is sent once', async () => {
+  it('an opener whose presence view names a candidate for every role proposes at once: no open, no claims, one proposal, one commit', async () => {
     const s = sim = await Sim.start({ agents: 5, roles: rolesOf, overrides: FAST })
     await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
     const sent: string[] = []
@@ -238,11 +238,24 @@ describe('coordinator and singleton failures', () => {
       councils.send = async (tenant, m) => { sent.push(`${a.config.name}:${m.type}`); await send(tenant, m) }
     }
     const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'once', coreRoles: [TPM], claimWindowMs: 1_000 })
-    await agreed(s.running, res.body.id, 'active')
-    // Well before the 5 s re-announcement: one open (and one commit) from the opener, and one
-    // claim from each of the three claimants.
-    expect(sent.filter(m => m.endsWith(':open') || m.endsWith(':commit'))).toEqual(['agent-4:open', 'agent-4:commit'])
-    expect(sent.filter(m => m.endsWith(':claim')).sort()).toEqual(['agent-0:claim', 'agent-1:claim', 'agent-2:claim'])
+    const view = await agreed(s.running, res.body.id, 'active')
+    // Well before the 5 s re-announcement: the three tpm candidates were counted from their
+    // presence records, so nobody needed an open to claim on.
+    expect(sent.filter(m => /:(open|claim|propose|commit)$/.test(m))).toEqual(['agent-4:propose', 'agent-4:commit'])
+    expect([...view.members].sort()).toEqual(s.agents.slice(0, 3).map(a => a.peerId).sort())
+  })
+
+  it('a candidate missing from the opener\'s presence view claims when the proposal leaves it out, and joins the members', async () => {
+    const s = sim = await Sim.start({ agents: 5, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const opener = s.agents[4] as Agent
+    const missed = (s.agents[2] as Agent).peerId
+    // The opener's view lacks agent 2 (it joined a moment ago, say).
+    const withRoles = opener.membership.withRoles.bind(opener.membership)
+    opener.membership.withRoles = (t, r) => withRoles(t, r).filter(h => h.peerId !== missed)
+    const res = await post(opener, '/v1/councils', { project: 'missed', coreRoles: [TPM] })
+    const view = await agreed(s.running, res.body.id, 'active', v => v.members.includes(missed))
+    expect(view.members).toHaveLength(3)
   })
 
   it('an end a member missed reaches it again: the agent that ended the council answers the member\'s stale announcement', async () => {

@@ -4,7 +4,7 @@ import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
-import type { MemberChange, MemberState } from '../membership/index.js'
+import type { MemberChange, MemberState, RoleHolder } from '../membership/index.js'
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
 import { CouncilRequestError, UnknownCouncilError } from './errors.js'
@@ -76,8 +76,11 @@ export interface CouncilsInit {
 export interface CouncilMembership {
   stateOf(tenant: string, peerId: string): MemberState | undefined
   onChange(listener: (change: MemberChange) => void): () => void
-  /** Members of a tenant announcing a role (singleton contenders announce the singleton's name). */
-  withRole(tenant: string, role: string): string[]
+  /**
+   * Members of a tenant, alive or suspect, announcing any of `roles` in their presence records
+   * (singleton contenders announce the singleton's name), with the roles each announces.
+   */
+  withRoles(tenant: string, roles: string[]): RoleHolder[]
 }
 
 export interface CouncilsComponents {
@@ -258,10 +261,17 @@ export class Councils implements Startable {
     }
     const c = this.adopt(d)
     c.openedHere = true
-    // The open below is this council's first announcement: the next is due in REANNOUNCE_MS.
+    // The open or the proposal below is this council's first announcement: the next is due in REANNOUNCE_MS.
     c.lastAnnounceAt = Date.now()
+    this.claimIfEligible(c, false)
+    // Every presence record is a standing claim of the roles it announces: when the view names a
+    // candidate for every wanted role, the first proposal goes out now, in place of the open, and
+    // formation takes two gossip rounds (proposal, acks) instead of four (open, claims, proposal,
+    // acks). Candidates the view missed claim when they see a proposal that leaves them out.
+    this.reconcile(c, Date.now(), true)
+    if (c.pending !== undefined) return d.id
     await this.send(tenant, { type: 'open', council: d })
-    this.claimIfEligible(this.councils.get(d.id) as Council)
+    this.claimIfEligible(c)
     return d.id
   }
 
@@ -472,13 +482,15 @@ export class Councils implements Startable {
     return n
   }
 
-  private claimIfEligible (c: Council): void {
+  /** Record this agent's claim on `c` if it can hold a wanted role, and announce it unless `announce` is false. */
+  private claimIfEligible (c: Council, announce = true): void {
     if (isEnded(c.state)) return
     const wanted = [...c.d.coreRoles, ...c.d.optionalRoles]
     const roles = c.d.singleton === true ? (this.init.singletons?.includes(c.d.coreRoles[0] ?? '') === true ? c.d.coreRoles : []) : this.roles.filter(r => wanted.includes(r))
     if (roles.length === 0) return
     const claim: Claim = { peerId: this.self, name: this.init.name ?? this.self, roles, load: this.load(c.d.id) }
     c.claims.set(this.self, claim)
+    if (!announce) return
     c.claimed = true
     c.lastClaimAt = Date.now()
     void this.send(c.d.tenant, { type: 'claim', id: c.d.id, roles, load: claim.load, name: claim.name })
@@ -524,8 +536,24 @@ export class Councils implements Startable {
    * others cannot elect itself alone.
    */
   private contenders (c: Council, claimants: string[]): string[] {
-    return [...new Set([...claimants, ...this.components.membership.withRole(c.d.tenant, c.d.coreRoles[0] as string)])].sort()
+    return [...new Set([...claimants, ...this.components.membership.withRoles(c.d.tenant, c.d.coreRoles).map(h => h.peerId)])].sort()
   }
+
+  /**
+   * The claims a formation assigns seats from: the claims heard, and every live member whose
+   * presence record announces a wanted role (a claim heard wins: it carries the claimant's load).
+   * Singletons elect from claims only: a contender's record does not say it has settled in.
+   */
+  private formationClaims (c: Council): Claim[] {
+    const heard = this.eligibleClaims(c)
+    if (c.d.singleton === true) return heard
+    const known = new Set(heard.map(cl => cl.peerId))
+    const fromView = this.components.membership.withRoles(c.d.tenant, [...c.d.coreRoles, ...c.d.optionalRoles])
+      .filter(h => !known.has(h.peerId) && !c.resigned.has(h.peerId))
+      .map(h => ({ ...h, load: 0 }))
+    return [...heard, ...fromView]
+  }
+
 
   /** The claims that can hold seats now: live, not resigned. */
   private eligibleClaims (c: Council): Claim[] {
@@ -554,8 +582,11 @@ export class Councils implements Startable {
     this.forgetEnded()
   }
 
-  /** If this agent coordinates `c` and its roster no longer matches what it should be, propose. */
-  private reconcile (c: Council, now = Date.now()): void {
+  /**
+   * If this agent coordinates `c` and its roster no longer matches what it should be, propose.
+   * `atOpen`: called by the opener as it opens `c`, with no claims to wait for (see `open`).
+   */
+  private reconcile (c: Council, now = Date.now(), atOpen = false): void {
     if (isEnded(c.state) || this.coordinatorOf(c) !== this.self) return
     if (c.settleUntil !== undefined && now < c.settleUntil) return
     if (c.pending !== undefined) {
@@ -566,7 +597,7 @@ export class Councils implements Startable {
       c.pending = undefined
       c.retries++
     }
-    const claims = this.eligibleClaims(c)
+    const claims = c.epoch === 0 ? this.formationClaims(c) : this.eligibleClaims(c)
     const { roster, unfilled } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
     const missingCore = unfilled.filter(r => c.d.coreRoles.includes(r))
     if (c.epoch === 0) {
@@ -574,11 +605,12 @@ export class Councils implements Startable {
       // empty data dir) and its view of the claims. Judging the formation from that would fail a
       // council that may well have committed: the commit reaches it from the members instead.
       if (c.d.opener === this.self && c.openedHere !== true) return
-      // Formation: at the end of the claim window, or earlier once every wanted role is claimed.
+      // Formation: at the end of the claim window, or earlier once every wanted role has a
+      // candidate (after a short gathering of the claims the open sets off, if it was sent).
       const windowEnd = c.formationAt ?? c.d.createdAt + c.d.claimWindowMs
       const gatherEnd = c.d.createdAt + Math.min(C.CLAIM_GATHER_MS, c.d.claimWindowMs)
       const complete = c.d.singleton !== true && unfilled.length === 0
-      if (now < windowEnd && !(complete && now >= gatherEnd)) {
+      if (now < windowEnd && !(complete && (atOpen || now >= gatherEnd))) {
         // Every role claimed before the gathering ends: propose right then, not at the next tick
         // (up to 250 ms later, a third of the formation target).
         if (complete) this.reconcileAt(c, gatherEnd)
@@ -706,7 +738,7 @@ export class Councils implements Startable {
    * agent never heard it: a standby this agent knew only as a member could otherwise never be
    * given the seat it stands by for, once this agent coordinates.
    */
-  private learnClaims (c: Council, commit: CommitMessage): void {
+  private learnClaims (c: Council, commit: ProposalBody): void {
     const carried = new Map(commit.claims?.map(cl => [cl.peerId, cl]))
     for (const m of commit.members) {
       const known = c.claims.get(m)
@@ -822,6 +854,13 @@ export class Councils implements Startable {
     this.answerEnded(c)
     if (isEnded(c.state) || from === this.self) return 'accept'
     if (p.members.includes(this.self)) c.claimHeardAt = Date.now()
+    else if (c.epoch === 0 && !c.claimed) {
+      // A formation proposal made from the opener's presence view, which did not list this
+      // agent (the opener sent no open to claim on): claim now, if it can hold a wanted role.
+      this.claimIfEligible(c)
+    }
+    // Whoever coordinates the formation if this proposal's coordinator dies assigns from these.
+    if (c.epoch === 0) this.learnClaims(c, p)
     // Fencing: never acknowledge an epoch not above one already acknowledged or committed, and
     // only a proposal that builds on the epoch this member committed (its base is that epoch's members).
     if (c.epoch > 0 && !sameSet(p.base, c.members)) return 'accept'

@@ -98,6 +98,13 @@ export interface MembershipComponents {
   learnPeer?: (peerId: PeerId, addrs: Multiaddr[]) => void
 }
 
+/** A member announcing some roles: what councils form from without waiting for claims. */
+export interface RoleHolder {
+  peerId: string
+  name: string
+  roles: string[]
+}
+
 export interface PeerView {
   peerId: string
   name: string
@@ -211,9 +218,18 @@ export class Membership implements Startable {
     return this.view.get(tenant, peerId)?.state
   }
 
-  /** Members of `tenant`, alive or suspect, whose record announces `role`. */
-  withRole (tenant: string, role: string): string[] {
-    return this.view.members(tenant).filter(({ member: m }) => (m.state === 'alive' || m.state === 'suspect') && m.record.roles.includes(role)).map(({ member: m }) => m.record.peerId)
+  /**
+   * Members of `tenant`, alive or suspect, whose record announces any of `roles`, with the ones it
+   * announces. A record's roles were checked against its credential when it was accepted.
+   */
+  withRoles (tenant: string, roles: string[]): RoleHolder[] {
+    const out: RoleHolder[] = []
+    for (const { member: m } of this.view.members(tenant)) {
+      if (m.state !== 'alive' && m.state !== 'suspect') continue
+      const announced = m.record.roles.filter(r => roles.includes(r))
+      if (announced.length > 0) out.push({ peerId: m.record.peerId, name: m.record.name, roles: announced })
+    }
+    return out
   }
 
   /** Members of `tenant` in `state`. */
