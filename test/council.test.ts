@@ -212,7 +212,27 @@ describe('coordinator and singleton failures', () => {
     expect(holder(after, ARCH)).toBe(holder(formed, ARCH))
   })
 
-  it('members apply a roster a majority acknowledged without waiting for the commit (here the coordinator never sends it)', async () => {
+  it('a graceful leave commits the leaver\'s own proposal of its successor roster: the coordinator proposes nothing', async () => {
+    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const res = await post(s.agents[7] as Agent, '/v1/councils', { project: 'handover', coreRoles: [TPM, ARCH] })
+    const formed = await agreed(s.running, res.body.id, 'active', v => v.members.length === 6)
+    const proposals: string[] = []
+    for (const a of s.agents) {
+      const councils = a.councils as unknown as { send: (tenant: string, m: { type: string }) => Promise<void> }
+      const send = councils.send.bind(a.councils)
+      councils.send = async (tenant, m) => { if (m.type === 'propose') proposals.push(a.config.name); await send(tenant, m) }
+    }
+    const leaver = s.agents.find(a => a.peerId === holder(formed, ARCH)) as Agent
+    await s.stopAgent(leaver)
+    const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && holder(v, ARCH) !== undefined && holder(v, ARCH) !== leaver.peerId)
+    expect(after.epoch).toBe(formed.epoch + 1)
+    expect(after.members).not.toContain(leaver.peerId)
+    expect(proposals).toEqual([])
+    expect(after.coordinator).toBe(formed.coordinator)
+  })
+
+  it('agents apply a roster a majority acknowledged without waiting for the commit (here the coordinator never sends it), also one that hears the acks before the proposal', async () => {
     const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
     await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
     const opener = s.agents[7] as Agent
@@ -221,6 +241,11 @@ describe('coordinator and singleton failures', () => {
     const send = councils.send.bind(opener.councils)
     const dropped: string[] = []
     councils.send = async (tenant, m) => { if (m.type === 'commit') dropped.push(m.type); else await send(tenant, m) }
+    // Agent 6 (a coder, no member) handles the proposal, which is what describes the council to
+    // it, only after the acks have reached it: it must keep the acks of a council it never heard of.
+    const late = s.agents[6]?.councils as unknown as { onPropose: (...args: unknown[]) => Promise<unknown> }
+    const onPropose = late.onPropose.bind(late)
+    late.onPropose = async (...args) => { await new Promise(resolve => setTimeout(resolve, 1_000)); return await onPropose(...args) }
     const res = await post(opener, '/v1/councils', { project: 'no-commit', coreRoles: [TPM, ARCH], claimWindowMs: 1_000 })
     // Sooner than the coordinator's re-announcement (5 s) or the members' own (15 s) could help.
     const view = await agreed(s.running, res.body.id, 'active', () => true, 4_000)

@@ -22,6 +22,8 @@ export const MAX_PROPOSAL_BACKOFF_DOUBLINGS = 3
 export const MAX_OBSERVED_PROPOSALS = 4
 /** Acks an agent keeps per proposal it has not seen yet. */
 export const MAX_EARLY_ACKS = 1_024
+/** Councils not heard of yet whose early acks an agent keeps (acks can overtake the proposal that describes a council). */
+export const MAX_STRAY_ACK_COUNCILS = 16
 /** Councils one agent keeps (open, active or recently ended). */
 export const MAX_COUNCILS = 1_000
 /** Ended councils are forgotten after this long. */

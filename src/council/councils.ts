@@ -187,6 +187,12 @@ export class Councils implements Startable {
   private readonly self: string
   private readonly proposalTimeoutMs: number
   private readonly listeners = new Set<(view: CouncilView) => void>()
+  /**
+   * Acks for councils this agent has not heard of yet, by council id, then digest: a council
+   * formed from the presence view is first described by its proposal, and acks can overtake it.
+   * Handed to the council when it is adopted; the oldest council's are dropped past a few.
+   */
+  private readonly strayAcks = new Map<string, Map<string, Map<string, string>>>()
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
   private started = false
@@ -289,9 +295,24 @@ export class Councils implements Startable {
     const sends: Array<Promise<void>> = []
     for (const c of this.councils.values()) {
       if (isEnded(c.state) || !c.members.includes(this.self)) continue
-      sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id, epoch: c.epoch }))
+      sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id, epoch: c.epoch, ...this.handover(c) }))
     }
     await Promise.allSettled(sends)
+  }
+
+  /**
+   * The roster without this agent, proposed (and acknowledged) by this agent itself as it
+   * resigns: the coordinator takes the proposal over instead of making its own, so a graceful
+   * leave takes two gossip rounds (resignation with proposal, acks), not three. Every member
+   * holds the same claims (commits carry them), so the successor is the one the coordinator
+   * would pick. None before the first commit: formation is the coordinator's alone.
+   */
+  private handover (c: Council): { handover?: ProposalBody } {
+    if (c.epoch === 0) return {}
+    const claims = this.eligibleClaims(c).filter(cl => cl.peerId !== this.self)
+    const { roster } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
+    const { proposal: { epoch, members, base, claims: carried } } = this.draft(c, roster, claims, c.members)
+    return { handover: { epoch, roster, members, base, ...(carried !== undefined ? { claims: carried } : {}) } }
   }
 
   list (): CouncilView[] {
@@ -357,6 +378,9 @@ export class Councils implements Startable {
     if (c !== undefined) return c
     if (this.councils.size >= C.MAX_COUNCILS) this.forgetEnded(true)
     c = this.blank(d)
+    const stray = this.strayAcks.get(d.id)
+    if (stray !== undefined) c.earlyAcks = stray
+    this.strayAcks.delete(d.id)
     this.councils.set(d.id, c)
     this.log.debug({ council: d.id, project: d.project }, 'council opened')
     this.persist()
@@ -634,21 +658,30 @@ export class Councils implements Startable {
       if (now - c.lastCommitAt < C.MEMBERS_EPOCH_MIN_INTERVAL_MS) return
     }
     const base = c.epoch > 0 ? c.members : c.d.singleton === true ? this.contenders(c, members) : members
+    const { proposal, digest } = this.draft(c, roster, claims, base)
+    c.pending = { epoch: proposal.epoch, base, digest, since: now }
+    this.log.debug({ council: c.d.id, epoch: proposal.epoch, roster: roster.map(s => `${s.role}=${s.name}`) }, 'proposing roster')
+    void this.send(c.d.tenant, proposal)
+  }
+
+  /**
+   * A proposal of `roster` to the `claims`' agents on `base`, above every epoch this agent has
+   * seen, observed here (its acks are counted like anyone's, and kept after a timeout: members
+   * apply a proposal on its acks, so one that reaches a majority late must still commit here)
+   * and acknowledged by this agent if it is in `base`. The caller sends it.
+   */
+  private draft (c: Council, roster: Seat[], claims: Claim[], base: string[]): { proposal: ProposeMessage, digest: string } {
     const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
     c.proposed = epoch
+    const members = claims.map(cl => cl.peerId).sort()
     // The members' claims travel with the proposal: whoever coordinates a later epoch assigns
     // seats from them, whether or not their claims ever reached it.
-    const proposal: ProposeMessage = { type: 'propose', council: c.d, epoch, roster, members, base, claims: claims.map(({ peerId, name, roles, load }) => ({ peerId, name, roles, load })).sort((a, b) => a.peerId < b.peerId ? -1 : 1) }
+    const carried = claims.map(({ peerId, name, roles, load }) => ({ peerId, name, roles, load })).sort((a, b) => a.peerId < b.peerId ? -1 : 1)
+    const proposal: ProposeMessage = { type: 'propose', council: c.d, epoch, roster, members, base, claims: carried }
     const digest = proposalDigest(c.d.id, proposal)
-    c.pending = { epoch, base, digest, since: now }
-    // Its acks are counted like those of anyone's proposal, and kept after a timeout: members
-    // apply a proposal on its acks, so one that reaches a majority late must still commit here
-    // (proposing on a base the members have moved past would never commit).
     void this.observe(c, this.self, proposal, digest)
-    this.log.debug({ council: c.d.id, epoch, roster: roster.map(s => `${s.role}=${s.name}`) }, 'proposing roster')
-    void this.send(c.d.tenant, proposal)
-    // The coordinator acknowledges its own proposal like any member.
     void this.acknowledge(c, epoch, digest, base)
+    return { proposal, digest }
   }
 
   private reconcileAt (c: Council, at: number): void {
@@ -679,11 +712,7 @@ export class Councils implements Startable {
     const o = c.observed.get(digest)
     if (o === undefined) {
       // Bounded: a few proposals' worth, dropped when a commit moves past them.
-      const early = c.earlyAcks.get(digest) ?? new Map<string, string>()
-      if (c.earlyAcks.size < C.MAX_OBSERVED_PROPOSALS && early.size < C.MAX_EARLY_ACKS) {
-        early.set(from, sig)
-        c.earlyAcks.set(digest, early)
-      }
+      keepEarlyAck(c.earlyAcks, from, digest, sig)
       return true
     }
     const p = o.proposal
@@ -693,10 +722,22 @@ export class Councils implements Startable {
     // Checked again after the await: a commit may have moved this council on meanwhile.
     if (!quorum(o.acks.size, p.base) || p.epoch <= c.epoch || isEnded(c.state)) return true
     const commit: CommitMessage = { ...p, type: 'commit', acks: [...o.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
-    this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, own: o.from === this.self }, 'a majority acknowledged the proposal; applying it')
+    // This agent publishes the commit of its own proposals, and of a handover it took over.
+    const publish = o.from === this.self || c.pending?.digest === digest
+    this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, publish }, 'a majority acknowledged the proposal; applying it')
     this.apply(c, commit, o.from)
-    if (o.from === this.self) void this.send(c.d.tenant, commit)
+    if (publish) void this.send(c.d.tenant, commit)
     return true
+  }
+
+  private keepStrayAck (id: string, from: string, digest: string, sig: string): void {
+    let acks = this.strayAcks.get(id)
+    if (acks === undefined) {
+      if (this.strayAcks.size >= C.MAX_STRAY_ACK_COUNCILS) this.strayAcks.delete(this.strayAcks.keys().next().value as string)
+      acks = new Map()
+      this.strayAcks.set(id, acks)
+    }
+    keepEarlyAck(acks, from, digest, sig)
   }
 
   /** Remember a proposal (another coordinator's, or this agent's own), with any acks that came ahead of it. */
@@ -717,7 +758,8 @@ export class Councils implements Startable {
     c.promised = Math.max(c.promised, commit.epoch)
     c.roster = commit.roster
     c.members = commit.members
-    c.coordinator = coordinator
+    // A member handing its seat over proposed this epoch as it left: the coordinator stays.
+    if (!c.resigned.has(coordinator) || c.coordinator === undefined) c.coordinator = coordinator
     c.lastCommit = commit
     c.lastCommitAt = Date.now()
     c.lastHeardCommitAt = c.lastCommitAt
@@ -816,6 +858,7 @@ export class Councils implements Startable {
         if (msg.from === this.self || (message.epoch !== undefined && message.epoch < c.epoch)) return 'accept'
         c.resigned.set(msg.from, msg.session)
         this.refreshState(c)
+        if (message.handover !== undefined) await this.takeOver(c, msg.from, { type: 'propose', council: c.d, ...message.handover })
         this.reconcile(c)
         return 'accept'
       }
@@ -826,7 +869,11 @@ export class Councils implements Startable {
         // unchecked (the envelope already proves who sent it): checking every ack at all N
         // agents cost N signature checks per ack.
         const c = this.councils.get(message.id)
-        if (c === undefined || message.epoch <= c.epoch) return 'accept'
+        if (c === undefined) {
+          this.keepStrayAck(message.id, msg.from, message.digest, message.sig)
+          return 'accept'
+        }
+        if (message.epoch <= c.epoch) return 'accept'
         // A bad signature is dropped, not penalised: the relay that passed it did not check it.
         return await this.countAck(c, msg.from, message.epoch, message.digest, message.sig) ? 'accept' : 'ignore'
       }
@@ -845,6 +892,21 @@ export class Councils implements Startable {
         return 'accept'
       }
     }
+  }
+
+  /**
+   * A resigning member's proposal of its successor roster: acknowledged like any proposal, and
+   * made the coordinator's pending one, so that it does not propose the same change again under
+   * another epoch (the two would split the acknowledgements). One it would not make itself (a
+   * member set it sees otherwise) is left to time out: its own proposal follows.
+   */
+  private async takeOver (c: Council, from: string, p: ProposeMessage): Promise<void> {
+    await this.onPropose(from, p)
+    if (this.coordinatorOf(c) !== this.self || c.pending !== undefined || p.epoch <= c.epoch || !sameSet(p.base, c.members)) return
+    const mine = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims: this.eligibleClaims(c), maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
+    if (!sameRoster(mine.roster, p.roster)) return
+    c.proposed = Math.max(c.proposed, p.epoch)
+    c.pending = { epoch: p.epoch, base: p.base, digest: proposalDigest(c.d.id, p), since: Date.now() }
   }
 
   /** Acknowledge a proposal if this member may; relay it either way (others may need it). */
@@ -953,6 +1015,14 @@ async function verifyAck (peer: string, digest: string, sig: string): Promise<bo
   } catch {
     return false
   }
+}
+
+/** Keep an ack whose proposal has not arrived yet, within a few proposals' worth. */
+function keepEarlyAck (early: Map<string, Map<string, string>>, from: string, digest: string, sig: string): void {
+  const acks = early.get(digest) ?? new Map<string, string>()
+  if (early.size >= C.MAX_OBSERVED_PROPOSALS || acks.size >= C.MAX_EARLY_ACKS) return
+  acks.set(from, sig)
+  early.set(digest, acks)
 }
 
 /** A strict majority of `base`: what commits an epoch. */

@@ -51,13 +51,19 @@ export const descriptorSchema = z.object({
 })
 export type Descriptor = z.infer<typeof descriptorSchema>
 
+/** What a proposal says beyond the council it is for. */
+const proposalBody = z.object({ epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims })
+
 /** Council messages on `/conclave/1/<tenant>/council`. The envelope's sender is authenticated. */
 export const councilMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('open'), council: descriptorSchema }),
   /** The sender can hold these roles of the council; `load` is how many seats it holds elsewhere. */
   z.object({ type: z.literal('claim'), id, roles: z.array(role).max(MAX_ROLES), load: z.number().int().nonnegative(), name: z.string().max(64) }),
-  /** The sender withdraws from the council (graceful leave): hand its seat over now. */
-  z.object({ type: z.literal('resign'), id, epoch: z.number().int().nonnegative().optional() }),
+  /**
+   * The sender withdraws from the council (graceful leave): hand its seat over now. `handover` is
+   * the sender's own proposal of the roster without it, which the coordinator takes over.
+   */
+  z.object({ type: z.literal('resign'), id, epoch: z.number().int().nonnegative().optional(), handover: proposalBody.optional() }),
   /** A coordinator proposes `roster` for `epoch`; `members` acknowledge it, a majority of `base` commits it. */
   z.object({ type: z.literal('propose'), council: descriptorSchema, epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims }),
   /** A member refusing a proposal because it already promised `promised`: the coordinator retries above it. */
