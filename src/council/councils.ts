@@ -311,8 +311,8 @@ export class Councils implements Startable {
     if (c.epoch === 0) return {}
     const claims = this.eligibleClaims(c).filter(cl => cl.peerId !== this.self)
     const { roster } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
-    const { proposal: { epoch, members, base, claims: carried } } = this.draft(c, roster, claims, c.members)
-    return { handover: { epoch, roster, members, base, ...(carried !== undefined ? { claims: carried } : {}) } }
+    const { proposal: { type, council, ...handover } } = this.draft(c, roster, claims, c.members)
+    return { handover }
   }
 
   list (): CouncilView[] {
