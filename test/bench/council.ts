@@ -21,6 +21,12 @@ const rolesOf = (i: number): string[] => i < 3 ? ['tpm'] : i < 6 ? ['senior-soft
 const TIMINGS = { heartbeatMs: 500, deadAfterMs: 1_500, pingTimeoutMs: 500 }
 const REQUEST = { coreRoles: ['tpm', 'senior-software-architect'], optionalRoles: ['coder'] }
 const SAMPLE_TIMEOUT_MS = 60_000
+/**
+ * Pause between a sample's end (a dissolution, a stop) and the next sample: the end's flood and
+ * the work it sets off at every agent would otherwise land in the next measurement.
+ */
+const SETTLE_MS = 2_000
+const settle = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, SETTLE_MS)) }
 
 /** What the benchmark needs of a layout of N running agents. */
 interface Cluster {
@@ -121,10 +127,12 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
     s.formation.push(ms)
     out(`    formation ${r + 1}: ${ms} ms`)
     await cluster.dissolve(opener, id)
+    await settle()
   }
   // Failover and handover on one long-lived council; the killed holders are not replaced.
   const id = await cluster.open(0, 'failover')
   await cluster.reached(id, 0)
+  await settle()
   const gone = new Set<number>()
   for (const [kind, samples] of [['crash', s.failover], ['graceful', s.handover]] as const) {
     for (const role of ['coder', 'tpm']) {
@@ -143,6 +151,7 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
       const ms = since(t0, await reached)
       samples.push(ms)
       out(`    ${kind} of the ${role} holder → new commit at every member: ${ms} ms`)
+      await settle()
     }
   }
   return s
@@ -176,7 +185,7 @@ async function main (): Promise<void> {
   await writeSection(n === 34 ? 'council' : `council-n${n}`, [
     `## Councils: formation and failover${n === 34 ? '' : `, N=${n}`}`,
     '',
-    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}npm run bench:council\` (${env}). N=${n} agents, first all in **one process** (2 cores shared by all, one event loop), then spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all). Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Times run until every running member reports the new state.`,
+    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}npm run bench:council\` (${env}). N=${n} agents, first all in **one process** (2 cores shared by all, one event loop), then spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all). Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Times run until every running member reports the new state; samples are ${SETTLE_MS / 1000} s apart (after the previous council's dissolution or the previous stop), so that one sample's aftermath does not land in the next.`,
     '',
     '| measure (ms) | samples | p50 | p95 | all |',
     '|---|---|---|---|---|',
