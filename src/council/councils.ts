@@ -305,10 +305,13 @@ export class Councils implements Startable {
    * resigns: the coordinator takes the proposal over instead of making its own, so a graceful
    * leave takes two gossip rounds (resignation with proposal, acks), not three. Every member
    * holds the same claims (commits carry them), so the successor is the one the coordinator
-   * would pick. None before the first commit: formation is the coordinator's alone.
+   * would pick. None before the first commit (formation is the coordinator's alone), and none
+   * from a standby: nobody waits for a seat then, and standbys stopping together (a scale-down)
+   * would each propose a different member set under one epoch and split the acknowledgements.
+   * The coordinator removes them in one membership epoch instead.
    */
   private handover (c: Council): { handover?: ProposalBody } {
-    if (c.epoch === 0) return {}
+    if (c.epoch === 0 || !c.roster.some(s => s.peerId === this.self)) return {}
     const claims = this.eligibleClaims(c).filter(cl => cl.peerId !== this.self)
     const { roster } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
     const { proposal: { type, council, ...handover } } = this.draft(c, roster, claims, c.members)
