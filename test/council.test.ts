@@ -232,6 +232,30 @@ describe('coordinator and singleton failures', () => {
     expect(after.coordinator).toBe(formed.coordinator)
   })
 
+  it('a standby stopping gracefully is removed by the coordinator in a membership epoch: its resignation proposes nothing', async () => {
+    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const res = await post(s.agents[7] as Agent, '/v1/councils', { project: 'standby-leaves', coreRoles: [TPM, ARCH] })
+    const formed = await agreed(s.running, res.body.id, 'active', v => v.members.length === 6)
+    const proposals: string[] = []
+    const handovers: string[] = []
+    for (const a of s.agents) {
+      const councils = a.councils as unknown as { send: (tenant: string, m: { type: string, handover?: unknown }) => Promise<void> }
+      const send = councils.send.bind(a.councils)
+      councils.send = async (tenant, m) => {
+        if (m.type === 'propose') proposals.push(a.config.name)
+        if (m.type === 'resign' && m.handover !== undefined) handovers.push(a.config.name)
+        await send(tenant, m)
+      }
+    }
+    const standby = s.agents.find(a => formed.members.includes(a.peerId) && !formed.roster.some(seat => seat.peerId === a.peerId)) as Agent
+    await s.stopAgent(standby)
+    const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && !v.members.includes(standby.peerId))
+    expect(after.roster).toEqual(formed.roster)
+    expect(handovers).toEqual([])
+    expect(proposals).toEqual(['agent-7'])
+  })
+
   it('agents apply a roster a majority acknowledged without waiting for the commit (here the coordinator never sends it), also one that hears the acks before the proposal', async () => {
     const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
     await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
