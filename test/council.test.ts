@@ -41,6 +41,14 @@ async function agreed (agents: Agent[], id: string, state: CouncilView['state'],
 
 const holder = (v: CouncilView, role: string): string | undefined => v.roster.find(s => s.role === role)?.peerId
 
+interface Sent { type: string, handover?: unknown }
+/** Show `watch` every council message `agent` publishes from now on; one it returns false for is dropped. */
+function onSend (agent: Agent, watch: (m: Sent) => boolean | void): void {
+  const councils = agent.councils as unknown as { send: (tenant: string, m: Sent) => Promise<void> }
+  const send = councils.send.bind(agent.councils)
+  councils.send = async (tenant, m) => { if (watch(m) !== false) await send(tenant, m) }
+}
+
 describe('a council of 34 agents', () => {
   let sim: Sim
   beforeAll(async () => {
@@ -172,9 +180,15 @@ describe('coordinator and singleton failures', () => {
     sim = undefined
   })
 
+  /** `agents` agents whose views are full and whose presence meshes have formed (stopped after each test). */
+  async function startSettled (agents: number): Promise<Sim> {
+    const s = sim = await Sim.start({ agents, roles: rolesOf, overrides: FAST })
+    await waitFor(() => s.convergedCount() === agents && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    return s
+  }
+
   it('a coordinator killed during formation is replaced, and the council still forms', async () => {
-    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const s = await startSettled(8)
     const opener = s.agents[7] as Agent // a coder: not a candidate for the core roles
     // An optional role nobody holds keeps the opener from proposing before the claim window
     // ends, so it dies before its proposal: a proposal that reached a majority would commit
@@ -188,8 +202,7 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('a coordinator that takes over gives a lost core seat to a standby whose claim never reached it: commits carry the members\' claims', async () => {
-    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const s = await startSettled(8)
     const opener = s.agents[7] as Agent // a coder: neither a candidate nor a member
     const res = await post(opener, '/v1/councils', { project: 'standby', coreRoles: [TPM, ARCH] })
     const id: string = res.body.id
@@ -213,16 +226,11 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('a graceful leave commits the leaver\'s own proposal of its successor roster: the coordinator proposes nothing', async () => {
-    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const s = await startSettled(8)
     const res = await post(s.agents[7] as Agent, '/v1/councils', { project: 'handover', coreRoles: [TPM, ARCH] })
     const formed = await agreed(s.running, res.body.id, 'active', v => v.members.length === 6)
     const proposals: string[] = []
-    for (const a of s.agents) {
-      const councils = a.councils as unknown as { send: (tenant: string, m: { type: string }) => Promise<void> }
-      const send = councils.send.bind(a.councils)
-      councils.send = async (tenant, m) => { if (m.type === 'propose') proposals.push(a.config.name); await send(tenant, m) }
-    }
+    for (const a of s.agents) onSend(a, m => { if (m.type === 'propose') proposals.push(a.config.name) })
     const leaver = s.agents.find(a => a.peerId === holder(formed, ARCH)) as Agent
     await s.stopAgent(leaver)
     const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && holder(v, ARCH) !== undefined && holder(v, ARCH) !== leaver.peerId)
@@ -233,20 +241,16 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('a standby stopping gracefully is removed by the coordinator in a membership epoch: its resignation proposes nothing', async () => {
-    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const s = await startSettled(8)
     const res = await post(s.agents[7] as Agent, '/v1/councils', { project: 'standby-leaves', coreRoles: [TPM, ARCH] })
     const formed = await agreed(s.running, res.body.id, 'active', v => v.members.length === 6)
     const proposals: string[] = []
     const handovers: string[] = []
     for (const a of s.agents) {
-      const councils = a.councils as unknown as { send: (tenant: string, m: { type: string, handover?: unknown }) => Promise<void> }
-      const send = councils.send.bind(a.councils)
-      councils.send = async (tenant, m) => {
+      onSend(a, m => {
         if (m.type === 'propose') proposals.push(a.config.name)
         if (m.type === 'resign' && m.handover !== undefined) handovers.push(a.config.name)
-        await send(tenant, m)
-      }
+      })
     }
     const standby = s.agents.find(a => formed.members.includes(a.peerId) && !formed.roster.some(seat => seat.peerId === a.peerId)) as Agent
     await s.stopAgent(standby)
@@ -257,14 +261,11 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('agents apply a roster a majority acknowledged without waiting for the commit (here the coordinator never sends it), also one that hears the acks before the proposal', async () => {
-    const s = sim = await Sim.start({ agents: 8, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 8 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const s = await startSettled(8)
     const opener = s.agents[7] as Agent
     // Every commit (and re-announcement of it) the coordinator publishes is dropped.
-    const councils = opener.councils as unknown as { send: (tenant: string, m: { type: string }) => Promise<void> }
-    const send = councils.send.bind(opener.councils)
     const dropped: string[] = []
-    councils.send = async (tenant, m) => { if (m.type === 'commit') dropped.push(m.type); else await send(tenant, m) }
+    onSend(opener, m => { if (m.type !== 'commit') return; dropped.push(m.type); return false })
     // Agent 6 (a coder, no member) handles the proposal, which is what describes the council to
     // it, only after the acks have reached it: it must keep the acks of a council it never heard of.
     const late = s.agents[6]?.councils as unknown as { onPropose: (...args: unknown[]) => Promise<unknown> }
@@ -278,14 +279,9 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('an opener whose presence view names a candidate for every role proposes at once: no open, no claims, one proposal, one commit', async () => {
-    const s = sim = await Sim.start({ agents: 5, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const s = await startSettled(5)
     const sent: string[] = []
-    for (const a of s.agents) {
-      const councils = a.councils as unknown as { send: (tenant: string, m: { type: string }) => Promise<void> }
-      const send = councils.send.bind(a.councils)
-      councils.send = async (tenant, m) => { sent.push(`${a.config.name}:${m.type}`); await send(tenant, m) }
-    }
+    for (const a of s.agents) onSend(a, m => { sent.push(`${a.config.name}:${m.type}`) })
     const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'once', coreRoles: [TPM], claimWindowMs: 1_000 })
     const view = await agreed(s.running, res.body.id, 'active')
     // Well before the 5 s re-announcement: the three tpm candidates were counted from their
@@ -295,8 +291,7 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('a candidate missing from the opener\'s presence view claims when the proposal leaves it out, and joins the members', async () => {
-    const s = sim = await Sim.start({ agents: 5, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const s = await startSettled(5)
     const opener = s.agents[4] as Agent
     const missed = (s.agents[2] as Agent).peerId
     // The opener's view lacks agent 2 (it joined a moment ago, say).
@@ -308,8 +303,7 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('an end a member missed reaches it again: the agent that ended the council answers the member\'s stale announcement', async () => {
-    const s = sim = await Sim.start({ agents: 5, roles: rolesOf, overrides: FAST })
-    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const s = await startSettled(5)
     const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'ends', coreRoles: [TPM] })
     await agreed(s.running, res.body.id, 'active')
     // Agent 1 loses the first end it hears (lost gossip, a reconnect).
