@@ -160,11 +160,14 @@ const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
 /** What a proposal and the commit made of it share: what a member's acknowledgement signs. */
 export type ProposalBody = Pick<ProposeMessage, 'epoch' | 'roster' | 'members' | 'base' | 'claims'>
 
-/** Digest of a proposal of council `id`: what a member's acknowledgement signs. */
+/**
+ * Digest of a proposal of council `id`: what a member's acknowledgement signs. The claims it
+ * carries are left out: agents of earlier versions drop that field and must acknowledge the same
+ * digest during a rolling upgrade, and no member could check another's claim anyway: they are
+ * the coordinator's word, like the roster.
+ */
 export function proposalDigest (id: string, p: ProposalBody): string {
-  // Claims count only when present, so that a commit saved by an earlier version still verifies.
-  const parts = [id, p.epoch, p.roster, p.members, p.base, ...(p.claims !== undefined ? [p.claims] : [])]
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64')
+  return createHash('sha256').update(JSON.stringify([id, p.epoch, p.roster, p.members, p.base])).digest('base64')
 }
 
 /**
