@@ -7,6 +7,7 @@ import { federationProblems, FEDERATION_TENANT, runFederation, type FederationRe
 import { topicFor } from '../src/tenancy/index.js'
 import { MEMORY } from '../src/memory/index.js'
 import { runCli } from './helpers/cli.js'
+import { waitFor } from './helpers/wait.js'
 
 describe('federation scenario', () => {
   it('five agents, two tenants: tasks, replicated memory, no leaks, clean shutdown', async () => {
@@ -24,6 +25,9 @@ describe('federation scenario', () => {
         pubsub.subscribe(topic)
         const collaborator = sim.agents[0]
         if (collaborator === undefined) throw new Error('no collaborator')
+        // Publishers send to the peers they know subscribed: wait until the subscription reached
+        // the collaborator, or the loop below may be over before the outsider is sent anything.
+        await waitFor(() => collaborator.node.services.pubsub.getSubscribers(topic).some(p => p.equals(outsider?.node.peerId)), { timeoutMs: 10_000, message: 'the outsider\'s subscription did not reach the collaborator' })
         const council = collaborator.councils.list()[0]?.id as string
         const t0 = Date.now()
         // One more loop while the outsider listens, so there is traffic to overhear.

@@ -161,13 +161,15 @@ const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
 export type ProposalBody = Pick<ProposeMessage, 'epoch' | 'roster' | 'members' | 'base' | 'claims'>
 
 /**
- * Digest of a proposal of council `id`: what a member's acknowledgement signs. The claims it
- * carries are left out: agents of earlier versions drop that field and must acknowledge the same
- * digest during a rolling upgrade, and no member could check another's claim anyway: they are
- * the coordinator's word, like the roster.
+ * Digest of a proposal of council `id`: what a member's acknowledgement signs, the claims it
+ * carries included. (Leaving them out, so that agents of the previous version, which drop the
+ * field, would sign the same digest, stalled the multi-host partition test: see the session 8
+ * notes in docs/benchmarks.md.) Claims count only when present: commits saved before they
+ * existed still verify.
  */
 export function proposalDigest (id: string, p: ProposalBody): string {
-  return createHash('sha256').update(JSON.stringify([id, p.epoch, p.roster, p.members, p.base])).digest('base64')
+  const parts = [id, p.epoch, p.roster, p.members, p.base, ...(p.claims !== undefined ? [p.claims] : [])]
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64')
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The digest a member's acknowledgement signs must not depend on the claims a proposal carries:
- * an agent of the previous version parses the same message without them (the schema then had no
- * such field), and both must sign the same digest for a proposal to commit in a mixed cluster.
+ * The digest a member's acknowledgement signs: a proposal and the commit made of it (as any agent
+ * parses them off the wire) must give the same one, and it must change with everything the
+ * proposal says, the members' claims included.
  */
 import { describe, expect, it } from 'vitest'
 import { councilMessageSchema, proposalDigest, type ProposalBody } from '../../src/council/index.js'
@@ -16,22 +16,22 @@ const body: ProposalBody = {
 const council = { id: 'c-1', tenant: 'default', project: 'p', coreRoles: ['tpm'], optionalRoles: [], claimWindowMs: 2_000, ttlMs: 60_000, maxRolesPerAgent: 1, createdAt: 1, opener: 'peer-a' }
 
 describe('proposal digest', () => {
-  it('is the same with or without the claims, as a proposal arrives and as the previous version parsed it', () => {
-    const wire = JSON.stringify({ type: 'propose', council, ...body })
-    const parsed = councilMessageSchema.parse(JSON.parse(wire))
-    if (parsed.type !== 'propose') throw new Error('not a proposal')
-    expect(parsed.claims).toEqual(body.claims)
-    const { claims, ...withoutClaims } = body
-    expect(claims).toBeDefined()
-    expect(proposalDigest('c-1', parsed)).toBe(proposalDigest('c-1', withoutClaims))
+  it('is the same for a proposal and its commit as they arrive', () => {
+    const proposal = councilMessageSchema.parse(JSON.parse(JSON.stringify({ type: 'propose', council, ...body })))
+    const commit = councilMessageSchema.parse(JSON.parse(JSON.stringify({ type: 'commit', council, ...body, acks: [{ peerId: 'peer-a', sig: 'c2ln' }] })))
+    if (proposal.type !== 'propose' || commit.type !== 'commit') throw new Error('not a proposal and a commit')
+    expect(proposal.claims).toEqual(body.claims)
+    expect(proposalDigest('c-1', proposal)).toBe(proposalDigest('c-1', body))
+    expect(proposalDigest('c-1', commit)).toBe(proposalDigest('c-1', body))
   })
 
-  it('changes with everything a member signs for: council, epoch, roster, members and base', () => {
+  it('changes with everything a member signs for: council, epoch, roster, members, base and claims', () => {
     const digest = proposalDigest('c-1', body)
     expect(proposalDigest('c-2', body)).not.toBe(digest)
     expect(proposalDigest('c-1', { ...body, epoch: 4 })).not.toBe(digest)
     expect(proposalDigest('c-1', { ...body, roster: [{ role: 'tpm', peerId: 'peer-b', name: 'b' }] })).not.toBe(digest)
     expect(proposalDigest('c-1', { ...body, members: ['peer-a'] })).not.toBe(digest)
     expect(proposalDigest('c-1', { ...body, base: ['peer-a', 'peer-b'] })).not.toBe(digest)
+    expect(proposalDigest('c-1', { ...body, claims: body.claims?.slice(0, 1) })).not.toBe(digest)
   })
 })
