@@ -38,7 +38,7 @@ const unavailable = netnsUnavailableReason() ?? missingTool()
 if (unavailable !== undefined && process.env.CI === 'true') throw new Error(`cluster tests cannot run in CI: ${unavailable}`)
 
 interface Peer { peerId: string, name: string, state: string }
-interface Council { id: string, state: string, epoch: number, roster: Array<{ role: string, peerId: string }>, members: string[] }
+interface Council { id: string, state: string, epoch: number, coordinator: string | null, roster: Array<{ role: string, peerId: string }>, members: string[] }
 
 describe.skipIf(unavailable !== undefined)(`multi-host cluster in network namespaces${unavailable !== undefined ? ` (skipped: ${unavailable})` : ''}`, () => {
   let cluster: Cluster
@@ -117,7 +117,9 @@ describe.skipIf(unavailable !== undefined)(`multi-host cluster in network namesp
     let view: Council | undefined
     await waitFor(() => {
       const all = on.map(i => get<Council>(i, `/v1/councils/${id}`))
-      last = all.map((c, k) => `${on[k] as number}:${c.state}@${c.epoch}`).join(' ')
+      // Host numbers stand for peer ids: who coordinates, holds each seat, and counts as a member.
+      const hostOf = (peer: string | null): string => String(peerIds.indexOf(peer ?? ''))
+      last = all.map((c, k) => `${on[k] as number}:${c.state}@${c.epoch} coordinator ${hostOf(c.coordinator)} roster ${c.roster.map(s => `${s.role}=${hostOf(s.peerId)}`).join(',')} members ${c.members.map(hostOf).join(',')}`).join('\n')
       const first = all[0] as Council
       const same = all.every(c => c.epoch === first.epoch && c.state === first.state && JSON.stringify(c.roster) === JSON.stringify(first.roster))
       if (same && accept(first)) view = first
@@ -190,18 +192,22 @@ describe.skipIf(unavailable !== undefined)(`multi-host cluster in network namesp
     const minority = [tpm, agentHosts.find(i => i !== tpm && i !== arch) as number]
     const majority = allHosts.filter(i => !minority.includes(i))
     cluster.partition(minority.map(host))
-
-    await views(majority, minority, 'dead')
-    await views(minority, majority, 'dead')
-    const moved = await agreed(majority, council, c => c.state === 'active' && c.epoch > before.epoch && !minority.includes(holderOf(c, TPM)))
-    expect(holderOf(moved, ARCH)).toBe(arch)
-    for (const i of minority) {
-      const seen = get<Council>(i, `/v1/councils/${council}`)
-      expect(seen.epoch, `minority host ${i} committed`).toBe(before.epoch)
-      expect(seen.state).toBe('degraded')
+    let moved: Council
+    try {
+      await views(majority, minority, 'dead')
+      await views(minority, majority, 'dead')
+      moved = await agreed(majority, council, c => c.state === 'active' && c.epoch > before.epoch && !minority.includes(holderOf(c, TPM)))
+      expect(holderOf(moved, ARCH)).toBe(arch)
+      for (const i of minority) {
+        const seen = get<Council>(i, `/v1/councils/${council}`)
+        expect(seen.epoch, `minority host ${i} committed`).toBe(before.epoch)
+        expect(seen.state).toBe('degraded')
+      }
+    } finally {
+      // Healed whatever happened, so that a failure here does not take the next test down too.
+      cluster.heal()
     }
 
-    cluster.heal()
     await views(allHosts, allHosts, 'alive', 90_000)
     const healed = await agreed(allHosts, council, c => c.state === 'active' && c.epoch >= moved.epoch && c.members.length === AGENTS, 90_000)
     expect(minority).not.toContain(holderOf(healed, TPM))
