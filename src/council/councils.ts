@@ -162,10 +162,8 @@ export type ProposalBody = Pick<ProposeMessage, 'epoch' | 'roster' | 'members' |
 
 /**
  * Digest of a proposal of council `id`: what a member's acknowledgement signs, the claims it
- * carries included. (Leaving them out, so that agents of the previous version, which drop the
- * field, would sign the same digest, stalled the multi-host partition test: see the session 8
- * notes in docs/benchmarks.md.) Claims count only when present: commits saved before they
- * existed still verify.
+ * carries included (leaving them out was tried: see the council notes in docs/benchmarks.md).
+ * Claims count only when present, so commits saved before they existed still verify.
  */
 export function proposalDigest (id: string, p: ProposalBody): string {
   const parts = [id, p.epoch, p.roster, p.members, p.base, ...(p.claims !== undefined ? [p.claims] : [])]
@@ -318,7 +316,7 @@ export class Councils implements Startable {
   private handover (c: Council): { handover?: ProposalBody } {
     if (c.epoch === 0 || !c.roster.some(s => s.peerId === this.self)) return {}
     const claims = this.eligibleClaims(c).filter(cl => cl.peerId !== this.self)
-    const { roster } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
+    const { roster } = rosterFor(c, claims)
     const { proposal: { type, council, ...handover } } = this.draft(c, roster, claims, c.members)
     return { handover }
   }
@@ -630,7 +628,7 @@ export class Councils implements Startable {
       c.retries++
     }
     const claims = c.epoch === 0 ? this.formationClaims(c) : this.eligibleClaims(c)
-    const { roster, unfilled } = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
+    const { roster, unfilled } = rosterFor(c, claims)
     const missingCore = unfilled.filter(r => c.d.coreRoles.includes(r))
     if (c.epoch === 0) {
       // Named as the opener, but without a memory of opening it: this agent lost its state (an
@@ -911,8 +909,7 @@ export class Councils implements Startable {
   private async takeOver (c: Council, from: string, p: ProposeMessage): Promise<void> {
     await this.onPropose(from, p)
     if (this.coordinatorOf(c) !== this.self || c.pending !== undefined || p.epoch <= c.epoch || !sameSet(p.base, c.members)) return
-    const mine = assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims: this.eligibleClaims(c), maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
-    if (!sameRoster(mine.roster, p.roster)) return
+    if (!sameRoster(rosterFor(c, this.eligibleClaims(c)).roster, p.roster)) return
     c.proposed = Math.max(c.proposed, p.epoch)
     c.pending = { epoch: p.epoch, base: p.base, digest: proposalDigest(c.d.id, p), since: Date.now() }
   }
@@ -1023,6 +1020,11 @@ async function verifyAck (peer: string, digest: string, sig: string): Promise<bo
   } catch {
     return false
   }
+}
+
+/** The roster `claims` give `c`, its current holders keeping their seats. */
+function rosterFor (c: Council, claims: Claim[]): ReturnType<typeof assignRoster> {
+  return assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
 }
 
 /** Keep an ack whose proposal has not arrived yet, within a few proposals' worth. */
