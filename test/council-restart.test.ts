@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
 import { councilDefaults, savedCouncilsSchema, type CouncilView } from '../src/council/index.js'
 import { Sim } from '../src/sim/index.js'
+import { councilState } from './helpers/council-state.js'
 import { waitFor } from './helpers/wait.js'
 
 const roles = (i: number): string[] => [['tpm'], ['tpm'], ['senior-software-architect'], ['senior-software-architect'], ['coder']][i] ?? []
@@ -24,7 +25,7 @@ async function agreed (agents: Agent[], id: string, accept: (v: CouncilView) => 
     const same = views.every(v => v !== undefined && v.state === first.state && v.epoch === first.epoch && JSON.stringify(v.roster) === JSON.stringify(first.roster))
     if (same) view = first
     return same
-  }, { timeoutMs, message: () => `views: ${agents.map(a => { const v = a.councils.get(id); return v === undefined ? 'none' : `${v.state}@${v.epoch}` }).join(' ')}` })
+  }, { timeoutMs, message: () => `views: ${agents.map(a => { const v = a.councils.get(id); return v === undefined ? 'none' : `${v.state}@${v.epoch}` }).join(' ')}\n${councilState(agents, id)}` })
   return view as CouncilView
 }
 

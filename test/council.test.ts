@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
-import type { CouncilView } from '../src/council/index.js'
+import { councilDefaults, rank, type CouncilView } from '../src/council/index.js'
 import { Sim } from '../src/sim/index.js'
 import { presenceMeshesConnected } from './helpers/mesh.js'
 import { waitFor } from './helpers/wait.js'
@@ -262,9 +262,11 @@ describe('coordinator and singleton failures', () => {
     expect(proposals).toEqual(['agent-7'])
   })
 
-  it('agents apply a roster a majority acknowledged without waiting for the commit (here the coordinator never sends it), also one that hears the acks before the proposal', async () => {
+  it('acks the coordinator cannot take directly are gossiped, and agents apply a roster a majority acknowledged without waiting for the commit (here the coordinator never sends it), also one that hears the acks before the proposal', async () => {
     const s = await startSettled(8)
     const opener = s.agents[7] as Agent
+    // The coordinator takes no direct acks (an agent of an earlier version, say): members gossip them.
+    await opener.node.unhandle(councilDefaults.ACK_PROTOCOL)
     // Every commit (and re-announcement of it) the coordinator publishes is dropped.
     const dropped: string[] = []
     onSend(opener, m => { if (m.type !== 'commit') return; dropped.push(m.type); return false })
@@ -278,6 +280,33 @@ describe('coordinator and singleton failures', () => {
     const view = await agreed(s.running, res.body.id, 'active', () => true, 4_000)
     expect(view.coordinator).toBe(opener.peerId)
     expect(dropped.length).toBeGreaterThan(0)
+  })
+
+  it('members send their acks to the coordinator directly, never to the whole tenant: at formation, and at a handover whose leaver coordinates', async () => {
+    const s = await startSettled(5)
+    const gossiped: string[] = []
+    for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
+    // Opened by an architect: the tpm candidates 0-2 are the members, the opener coordinates.
+    const opener = s.agents[4] as Agent
+    const res = await post(opener, '/v1/councils', { project: 'direct', coreRoles: [TPM], claimWindowMs: 1_000 })
+    const formed = await agreed(s.running, res.body.id, 'active')
+    // Once the opener is gone, the first member in rank order coordinates, and it is also the
+    // one holding the seat (loads are equal): its handover's acks must reach its successor.
+    await s.stopAgent(opener)
+    await waitFor(() => s.running.every(a => a.membership.stateOf(formed.tenant, opener.peerId) === 'left'), { timeoutMs: 10_000, message: 'the opener\'s leave was not seen' })
+    const ranked = [...formed.members].sort((a, b) => rank(formed.id, a) < rank(formed.id, b) ? -1 : 1)
+    const leaver = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
+    expect(ranked[0]).toBe(leaver.peerId)
+    // The third member's ack is lost: the handover commits only if the leaver's own ack reached
+    // the successor (with the successor's, a majority of three).
+    const third = s.agents.find(a => a.peerId === ranked[2]) as Agent
+    ;(third.councils as unknown as { sendDirect: () => Promise<boolean> }).sendDirect = async () => true
+    await s.stopAgent(leaver)
+    const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && holder(v, TPM) !== leaver.peerId, 10_000)
+    // The handover's own epoch, not a later proposal of the successor's after it timed out.
+    expect(after.epoch).toBe(formed.epoch + 1)
+    expect(holder(after, TPM)).toBe(ranked[1])
+    expect(gossiped).toEqual([])
   })
 
   it('an opener whose presence view names a candidate for every role proposes at once: no open, no claims, one proposal, one commit', async () => {

@@ -97,6 +97,49 @@ describe('tasks through the HTTP API', () => {
     expect(sim.running.flatMap(a => a.memory.query({ council }).filter(e => e.task === 'retry-me').map(e => e.agent))).toEqual([holder, holder, holder])
   })
 
+  it('a submit that reached nobody is sent again until the holder starts the task', async () => {
+    const submitter = sim.agents[0] as Agent
+    const tasks = submitter.tasks as unknown as { send: (tenant: string, m: { type: string }) => Promise<void> }
+    const send = tasks.send.bind(submitter.tasks)
+    let dropped = 0
+    // The first submit is lost (a mesh still forming, say); everything after goes out.
+    tasks.send = async (tenant, m) => { if (m.type === 'submit' && dropped++ === 0) return; await send(tenant, m) }
+    try {
+      const { taskId } = await submitter.tasks.submit(council, { role: 'reviewer', input: 'resend me' })
+      const done = await finished(submitter, council, taskId)
+      expect(done.state).toBe('done')
+      expect(done.holder).toBe((sim.agents[2] as Agent).peerId)
+      expect(dropped).toBeGreaterThan(1)
+    } finally {
+      tasks.send = send
+    }
+  })
+
+  it('a holder whose start and result reached nobody reports its result again when the task is sent again', async () => {
+    const submitter = sim.agents[0] as Agent
+    const holder = sim.agents[2] as Agent
+    const tasks = holder.tasks as unknown as { send: (tenant: string, m: { type: string, id?: string }) => Promise<void> }
+    const send = tasks.send.bind(holder.tasks)
+    const lost: string[] = []
+    // The holder's first start and first result are lost.
+    tasks.send = async (tenant, m) => {
+      if ((m.type === 'start' || m.type === 'result') && !lost.includes(m.type)) {
+        lost.push(m.type)
+        return
+      }
+      await send(tenant, m)
+    }
+    try {
+      const { taskId } = await submitter.tasks.submit(council, { role: 'reviewer', input: 'report again' })
+      await waitFor(() => holder.tasks.get(council, taskId)?.state === 'done', { timeoutMs: 10_000, message: 'the holder did not finish' })
+      const done = await finished(submitter, council, taskId)
+      expect(done).toMatchObject({ state: 'done', holder: holder.peerId })
+      expect(lost).toEqual(['start', 'result'])
+    } finally {
+      tasks.send = send
+    }
+  })
+
   it('a user behaviour module runs its role and records episodes through ctx.memory', async () => {
     const a = sim.agents[0] as Agent
     const { body } = await call(a, 'POST', `/v1/councils/${council}/tasks`, { role: 'reviewer', input: { pr: 7 } })

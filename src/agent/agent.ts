@@ -209,7 +209,7 @@ export class Agent {
       })
       holderOfMembership.membership = membership
       await membership.start()
-      const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership }, { roles: config.roles, singletons: config.singletons, name: config.name, logger, store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger) })
+      const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership, node }, { roles: config.roles, singletons: config.singletons, name: config.name, logger, store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger) })
       await councils.start()
       store = EpisodeStore.open(join(config.dataDir, MEMORY.MEMORY_FILE), { maxEpisodes: config.memoryMaxEpisodes, maxAgeMs: config.memoryMaxAgeMs })
       const memory = new Memory({ peerId: node.peerId, tenancy, membership, node, store }, { logger, ...(options.antiEntropyIntervalMs !== undefined ? { antiEntropyIntervalMs: options.antiEntropyIntervalMs } : {}) })

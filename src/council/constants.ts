@@ -58,3 +58,12 @@ export const ORPHANED_AFTER_MS = 3 * REANNOUNCE_MS
 export const RESTORE_SETTLE_MS = 3_000
 /** File in the data dir where an agent keeps its councils across restarts. */
 export const COUNCILS_FILE = 'councils.json'
+/**
+ * Stream protocol members send their acknowledgements to the coordinator on, over an open
+ * connection: one hop, instead of a flood through the whole tenant for each member's ack.
+ */
+export const ACK_PROTOCOL = '/conclave/council/ack/1.0.0'
+/** Time allowed for one direct ack; it is gossiped when this runs out. */
+export const DIRECT_ACK_TIMEOUT_MS = 1_000
+/** Largest direct ack accepted (an ack is about 250 bytes). */
+export const MAX_DIRECT_ACK_BYTES = 2_048

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import type { IncomingStreamData, Libp2p, PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import { lpStream } from 'it-length-prefixed-stream'
 import { fromString, toString } from 'uint8arrays'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
@@ -88,6 +89,11 @@ export interface CouncilsComponents {
   privateKey: PrivateKey
   tenancy: Tenancy
   membership: CouncilMembership
+  /**
+   * Streams to the coordinator: members send their acknowledgements to it directly instead of
+   * flooding them to the tenant (see `ACK_PROTOCOL`). Without it acks are gossiped.
+   */
+  node?: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
 }
 
 /** This agent's proposal in flight, as its coordinator (its acks are counted in `observed`). */
@@ -145,9 +151,10 @@ interface Council {
 }
 
 /**
- * A proposal seen on the channel. Acks are gossiped to every agent, so an agent that sees a
- * majority of `base` acknowledge it holds the same proof the coordinator's commit will carry,
- * and applies it at once: the commit's own trip across the mesh is off the critical path.
+ * A proposal seen on the channel, with the acks seen for it. Members send their acks to the
+ * coordinator directly (`ACK_PROTOCOL`), which commits once a majority of `base` signed; an ack
+ * that could not go directly is gossiped, and an agent that sees a majority of gossiped acks
+ * holds the same proof the commit will carry and applies it at once.
  */
 interface Observed {
   from: string
@@ -219,6 +226,7 @@ export class Councils implements Startable {
       this.channels.set(tenant, tenancy.join(tenant, C.COUNCIL_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_COUNCIL_MESSAGE_BYTES }))
     }
     this.restore()
+    await this.components.node?.handle(C.ACK_PROTOCOL, this.onAckStream, { runOnLimitedConnection: false })
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
     this.timer = setInterval(() => { this.tick() }, 250)
     this.timer.unref()
@@ -232,6 +240,7 @@ export class Councils implements Startable {
     clearInterval(this.timer)
     for (const c of this.councils.values()) clearTimeout(c.gatherTimer)
     this.unsubscribe?.()
+    await this.components.node?.unhandle(C.ACK_PROTOCOL)
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
   }
@@ -298,7 +307,10 @@ export class Councils implements Startable {
     const sends: Array<Promise<void>> = []
     for (const c of this.councils.values()) {
       if (isEnded(c.state) || !c.members.includes(this.self)) continue
-      sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id, epoch: c.epoch, ...this.handover(c) }))
+      const { handover, acked } = this.handover(c)
+      sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id, epoch: c.epoch, ...(handover !== undefined ? { handover } : {}) }))
+      // The agent stops next: its ack of the handover must be out by then.
+      if (acked !== undefined) sends.push(acked)
     }
     await Promise.allSettled(sends)
   }
@@ -313,12 +325,13 @@ export class Councils implements Startable {
    * would each propose a different member set under one epoch and split the acknowledgements.
    * The coordinator removes them in one membership epoch instead.
    */
-  private handover (c: Council): { handover?: ProposalBody } {
+  private handover (c: Council): { handover?: ProposalBody, acked?: Promise<void> } {
     if (c.epoch === 0 || !c.roster.some(s => s.peerId === this.self)) return {}
     const claims = this.eligibleClaims(c).filter(cl => cl.peerId !== this.self)
     const { roster } = rosterFor(c, claims)
-    const { proposal: { type, council, ...handover } } = this.draft(c, roster, claims, c.members)
-    return { handover }
+    // The leaver's own ack goes to whoever coordinates once it has gone: that one commits it.
+    const { proposal: { type, council, ...handover }, acked } = this.draft(c, roster, claims, c.members, this.coordinatorOf(c, this.self))
+    return { handover, acked }
   }
 
   list (): CouncilView[] {
@@ -552,12 +565,13 @@ export class Councils implements Startable {
    * the lowest-ranked live claimant once the opener is gone), after it the committing
    * coordinator while alive, else the lowest-ranked live member of the committed epoch.
    */
-  private coordinatorOf (c: Council): string | undefined {
+  private coordinatorOf (c: Council, leaving?: string): string | undefined {
     const t = c.d.tenant
+    const gone = (p: string): boolean => p === leaving || c.resigned.has(p) || !this.alive(t, p)
     const preferred = c.epoch === 0 ? c.d.opener : c.coordinator
-    if (preferred !== undefined && this.alive(t, preferred) && !c.resigned.has(preferred)) return preferred
+    if (preferred !== undefined && !gone(preferred)) return preferred
     const pool = c.epoch === 0 ? [...c.claims.keys()] : c.members
-    return pool.filter(p => this.alive(t, p) && !c.resigned.has(p)).sort((a, b) => rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1)[0]
+    return pool.filter(p => !gone(p)).sort((a, b) => rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1)[0]
   }
 
   /**
@@ -674,9 +688,9 @@ export class Councils implements Startable {
    * A proposal of `roster` to the `claims`' agents on `base`, above every epoch this agent has
    * seen, observed here (its acks are counted like anyone's, and kept after a timeout: members
    * apply a proposal on its acks, so one that reaches a majority late must still commit here)
-   * and acknowledged by this agent if it is in `base`. The caller sends it.
+   * and acknowledged by this agent if it is in `base` (the ack goes to `ackTo`). The caller sends it.
    */
-  private draft (c: Council, roster: Seat[], claims: Claim[], base: string[]): { proposal: ProposeMessage, digest: string } {
+  private draft (c: Council, roster: Seat[], claims: Claim[], base: string[], ackTo = this.self): { proposal: ProposeMessage, digest: string, acked: Promise<void> } {
     const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
     c.proposed = epoch
     const members = claims.map(cl => cl.peerId).sort()
@@ -686,8 +700,8 @@ export class Councils implements Startable {
     const proposal: ProposeMessage = { type: 'propose', council: c.d, epoch, roster, members, base, claims: carried }
     const digest = proposalDigest(c.d.id, proposal)
     void this.observe(c, this.self, proposal, digest)
-    void this.acknowledge(c, epoch, digest, base)
-    return { proposal, digest }
+    const acked = this.acknowledge(c, epoch, digest, base, ackTo).catch(err => { this.log.warn({ council: c.d.id, epoch, err: (err as Error).message }, 'acknowledging own proposal failed') })
+    return { proposal, digest, acked }
   }
 
   private reconcileAt (c: Council, at: number): void {
@@ -699,14 +713,74 @@ export class Councils implements Startable {
     c.gatherTimer.unref()
   }
 
-  private async acknowledge (c: Council, epoch: number, digest: string, base: string[]): Promise<void> {
+  /** `to`: who gets the ack (see `ackRecipient`); gossiped to all when it cannot be reached directly. */
+  private async acknowledge (c: Council, epoch: number, digest: string, base: string[], to = this.ackRecipient(c, digest)): Promise<void> {
     if (!base.includes(this.self) || epoch <= c.promised) return
     c.promised = epoch
     // On disk before the acknowledgement leaves: a restart must not acknowledge this epoch twice.
     this.persist()
     const sig = toString(await this.components.privateKey.sign(fromString(ACK_DOMAIN + digest)), 'base64')
     await this.countAck(c, this.self, epoch, digest, sig, true)
-    await this.send(c.d.tenant, { type: 'ack', id: c.d.id, epoch, digest, sig })
+    const ack: CouncilMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
+    if (to === this.self) return
+    if (to !== undefined && await this.sendDirect(to, ack)) return
+    await this.send(c.d.tenant, ack)
+  }
+
+  /**
+   * Who publishes the commit of the proposal with `digest`, and so needs its acks: its proposer
+   * (this agent's own need no sending), or the coordinator when the proposer resigned with it.
+   */
+  private ackRecipient (c: Council, digest: string): string | undefined {
+    const o = c.observed.get(digest)
+    if (o === undefined) return undefined
+    if (o.from === this.self) return this.self
+    return c.resigned.has(o.from) ? this.coordinatorOf(c) : o.from
+  }
+
+  /**
+   * Send `ack` to `peer` over a stream (dialling it if need be: the connection then serves the
+   * council's later rounds too); false when that failed, and the caller gossips it instead.
+   */
+  private async sendDirect (peer: string, ack: CouncilMessage): Promise<boolean> {
+    const node = this.components.node
+    if (node === undefined) return false
+    const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
+    try {
+      // Negotiated in full before the write (a round trip): an optimistic write to an agent that
+      // does not speak the protocol (an earlier version) would be lost without an error.
+      const stream = await node.dialProtocol(peerIdFromString(peer), C.ACK_PROTOCOL, { signal })
+      await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).write(encodeJson(ack), { signal })
+      await stream.close({ signal })
+      return true
+    } catch (err) {
+      this.log.debug({ peer, err: (err as Error).message }, 'direct ack failed; gossiping it')
+      return false
+    }
+  }
+
+  /** An ack sent to this agent directly: counted like a gossiped one, from the stream's authenticated peer. */
+  private readonly onAckStream = ({ stream, connection }: IncomingStreamData): void => {
+    const from = connection.remotePeer.toString()
+    const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
+    void (async () => {
+      try {
+        const message = decodeJson((await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).read({ signal })).subarray(), councilMessageSchema)
+        await stream.close({ signal })
+        if (message?.type !== 'ack') {
+          this.log.debug({ peer: from }, 'malformed direct ack dropped')
+          return
+        }
+        const c = this.councils.get(message.id)
+        // Gossiped acks come through tenancy, which admits tenant members only; these are held
+        // to the same: a stranger must not fill the early-ack buffers.
+        if (c === undefined || message.epoch <= c.epoch || !this.alive(c.d.tenant, from)) return
+        await this.countAck(c, from, message.epoch, message.digest, message.sig)
+      } catch (err) {
+        stream.abort(err as Error)
+        this.log.debug({ peer: from, err: (err as Error).message }, 'receiving a direct ack failed')
+      }
+    })()
   }
 
   /**
@@ -728,10 +802,14 @@ export class Councils implements Startable {
     // Checked again after the await: a commit may have moved this council on meanwhile.
     if (!quorum(o.acks.size, p.base) || p.epoch <= c.epoch || isEnded(c.state)) return true
     const commit: CommitMessage = { ...p, type: 'commit', acks: [...o.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
-    // This agent publishes the commit of its own proposals, and of a handover it took over.
-    const publish = o.from === this.self || c.pending?.digest === digest
+    // This agent publishes the commit of its own proposals, and of a handover it took over or
+    // was sent the acks of as coordinator (the members apply it from that commit).
+    const publish = o.from === this.self || c.pending?.digest === digest || (c.resigned.has(o.from) && this.coordinatorOf(c) === this.self)
     this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, publish }, 'a majority acknowledged the proposal; applying it')
-    this.apply(c, commit, o.from)
+    // The publisher is who the others take for the coordinator once the commit reaches them:
+    // so it takes itself for it too (the proposer of a handover may be back by now, no longer
+    // counted as resigned, and would otherwise be taken for it here alone).
+    this.apply(c, commit, publish ? this.self : o.from)
     if (publish) void this.send(c.d.tenant, commit)
     return true
   }

@@ -5,6 +5,7 @@ import type { TaskView } from '../task/index.js'
 import { percentile } from '../util/stats.js'
 import { Sim } from './sim.js'
 import { until } from './until.js'
+import { topicFor } from '../tenancy/index.js'
 
 export const FEDERATION_TENANT = 'test-collaboration'
 export const OTHER_TENANT = 'different-tenant'
@@ -83,19 +84,32 @@ function capturingLogger (lines: string[], also?: Logger): Logger {
   })
 }
 
-async function waitTask (agent: Agent, council: string, id: string, timeoutMs: number): Promise<TaskView> {
+async function waitTask (agent: Agent, council: string, id: string, timeoutMs: number, peers: Agent[]): Promise<TaskView> {
   return await until(() => {
     const t = agent.tasks.get(council, id)
     return t !== undefined && (t.state === 'done' || t.state === 'failed') ? t : undefined
-  }, timeoutMs, () => `task ${id} at ${agent.config.name}: ${agent.tasks.get(council, id)?.state ?? 'unknown'}`)
+  }, timeoutMs, () => `task ${id} at ${agent.config.name}: ${agent.tasks.get(council, id)?.state ?? 'unknown'}\n${taskDiagnosis(peers, council, id)}`)
+}
+
+/** The task and its council as each agent sees them: what a stalled chain is diagnosed from. */
+function taskDiagnosis (agents: Agent[], council: string, id: string): string {
+  const short = (peer: string | null | undefined): string => peer === undefined || peer === null ? '-' : peer.slice(-5)
+  return agents.map(a => {
+    const v = a.councils.get(council)
+    const t = a.tasks.get(council, id)
+    const seen = v === undefined ? 'council unknown' : `${v.state}@${v.epoch} coordinator=${short(v.coordinator)} roster=[${v.roster.map(s => `${s.role}=${short(s.peerId)}`).join(',')}]`
+    const topic = topicFor(v?.tenant ?? '', 'task')
+    const gossip = `connected=[${a.node.getConnections().map(c => short(c.remotePeer.toString())).join(',')}] task subscribers=[${a.node.services.pubsub.getSubscribers(topic).map(p => short(p.toString())).join(',')}]`
+    return `${a.config.name}(${short(a.peerId)}) ${seen}; task ${t === undefined ? 'unknown' : `${t.role} ${t.state} holder=${short(t.holder)}`}; ${gossip}`
+  }).join('\n')
 }
 
 /** Run one chain of tasks from `first` to its end; resolves to the tasks in order. */
-async function runChain (agent: Agent, council: string, role: string, input: unknown): Promise<TaskView[]> {
+async function runChain (agent: Agent, council: string, role: string, input: unknown, peers: Agent[]): Promise<TaskView[]> {
   const chain: TaskView[] = []
   let { taskId } = await agent.tasks.submit(council, { role, input, timeoutMs: 30_000 })
   while (true) {
-    const task = await waitTask(agent, council, taskId, 35_000)
+    const task = await waitTask(agent, council, taskId, 35_000, peers)
     chain.push(task)
     if (task.state === 'failed') throw new Error(`task ${task.id} (${task.role}) failed: ${task.error ?? ''}`)
     if (task.next === undefined) return chain
@@ -180,12 +194,12 @@ export async function runFederation (init: FederationInit = {}): Promise<Federat
 
     const collabLoop = (async () => {
       for (let i = 0; i < iterations; i++) {
-        const chain = await runChain(opener, collabCouncil, 'researcher', { iteration: i, chain: true })
+        const chain = await runChain(opener, collabCouncil, 'researcher', { iteration: i, chain: true }, collab)
         progress(`${FEDERATION_TENANT} iteration ${i + 1}/${iterations}: ${chain.map(t => t.role).join(' → ')}`)
       }
     })()
     const otherLoop = (async () => {
-      for (let i = 0; i < iterations; i++) await runChain(other, otherCouncil, 'researcher', { iteration: i })
+      for (let i = 0; i < iterations; i++) await runChain(other, otherCouncil, 'researcher', { iteration: i }, [other])
       progress(`${OTHER_TENANT}: ${iterations} research tasks done`)
     })()
     await Promise.all([collabLoop, otherLoop])

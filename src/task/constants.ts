@@ -21,6 +21,10 @@ export const TASK_EXPIRY_GRACE_MS = 2_000
 export const MAX_FINISHED_TASKS_PER_COUNCIL = 1_000
 /** Longest error message kept for a failed task. */
 export const MAX_TASK_ERROR_CHARS = 2_000
+/** A task submitted here that no holder started is sent again this often (until one does). */
+export const RESUBMIT_MS = 2_000
+/** A task submitted here that a holder started is sent again this often until its result arrives. */
+export const RESUBMIT_RUNNING_MS = 10_000
 /** How often deadlines are checked. */
 export const TASK_TICK_MS = 500
 /** Start and result reports that arrive before their task are kept this long, for this many tasks at most. */

@@ -60,6 +60,8 @@ export class Tasks implements Startable {
   private readonly listeners = new Set<TaskListener>()
   private readonly counters = { accepted: 0, duplicate: 0, stale: 0 }
   private readonly lastEpoch = new Map<string, number>()
+  /** Tasks submitted here without a result yet, with when their submit was last sent. */
+  private readonly awaiting = new Map<string, number>()
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
   private started = false
@@ -81,7 +83,10 @@ export class Tasks implements Startable {
       this.channels.set(tenant, tenancy.join(tenant, C.TASK_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_TASK_MESSAGE_BYTES }))
     }
     this.unsubscribe = councils.onChange(view => { this.follow(view) })
-    this.timer = setInterval(() => { this.expire() }, C.TASK_TICK_MS)
+    this.timer = setInterval(() => {
+      this.expire()
+      this.resubmit()
+    }, C.TASK_TICK_MS)
     this.timer.unref()
   }
 
@@ -138,6 +143,7 @@ export class Tasks implements Startable {
       ...(parent !== undefined ? { parent } : {})
     }
     this.board.submit(spec, council.tenant, council)
+    this.awaiting.set(id, Date.now())
     await this.send(council.tenant, { type: 'submit', task: spec })
     this.changed(id)
     this.dispatch(council)
@@ -297,6 +303,8 @@ export class Tasks implements Startable {
     switch (message.type) {
       case 'submit': {
         if (council !== undefined && ![...council.coreRoles, ...council.optionalRoles].includes(message.task.role)) return { reject: 'unknown-role' }
+        const known = this.board.get(message.task.id)
+        if (known !== undefined && known.holder === this.self && (known.state === 'done' || known.state === 'failed')) this.resendResult(known)
         const { created } = this.board.submit(message.task, msg.tenant, council)
         if (created) this.changed(message.task.id)
         if (council !== undefined) this.dispatch(council)
@@ -321,6 +329,43 @@ export class Tasks implements Startable {
       // Someone else's result ends the task: if it was running here too, stop.
       if (from !== this.self) this.abortRun(message.id, 'result arrived from another holder')
     }
+  }
+
+  /**
+   * Gossip is best effort: a submit can miss its holder, or the holder's start and result can
+   * miss the submitter (a mesh still forming, a lost message), and the task would wait for its
+   * deadline. The submitter sends the submit again until it has the result: often while no
+   * holder has started, rarely while one runs. Receivers that know the task ignore the copy, and
+   * a holder that already finished it sends its result again.
+   */
+  private resubmit (): void {
+    const now = Date.now()
+    for (const [id, sentAt] of this.awaiting) {
+      const task = this.board.get(id)
+      if (task === undefined || task.state === 'done' || task.state === 'failed') {
+        this.awaiting.delete(id)
+        continue
+      }
+      if (now - sentAt < (task.state === 'queued' ? C.RESUBMIT_MS : C.RESUBMIT_RUNNING_MS)) continue
+      this.awaiting.set(id, now)
+      this.log.debug({ task: id, role: task.role, state: task.state }, 'no result yet; sending the task again')
+      void this.send(task.tenant, { type: 'submit', task: specOf(task) })
+    }
+  }
+
+  /** The result this agent reported for `task`, again (its first copy may have been lost). */
+  private resendResult (task: TaskView): void {
+    void this.send(task.tenant, {
+      type: 'result',
+      id: task.id,
+      council: task.council,
+      epoch: task.epoch,
+      attempt: Math.max(1, task.attempts),
+      ok: task.state === 'done',
+      ...(task.result !== undefined ? { output: task.result } : {}),
+      ...(task.error !== undefined ? { error: task.error } : {}),
+      ...(task.next !== undefined ? { next: task.next } : {})
+    })
   }
 
   private expire (): void {

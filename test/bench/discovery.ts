@@ -117,7 +117,7 @@ async function inWorkers (n: number, workers: number, timeoutMs: number): Promis
   const dir = await mkdtemp(join(tmpdir(), 'conclave-bench-'))
   try {
     const fullViewMs = await meshFormation({ agents: n, workers, dir, timeoutMs })
-    return { scenario: `bootstrap + DHT, ${workers} worker processes`, n, fullViewMs, note: `${Math.ceil(n / workers)} agents per process, started one process after another; the time includes starting them` }
+    return { scenario: `bootstrap + DHT, ${workers} worker processes`, n, fullViewMs, note: `${Math.ceil(n / workers)} agents per process; timed from the first agent's start (the processes had loaded their modules before); the process holding the bootstrap peer starts first, the others together` }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

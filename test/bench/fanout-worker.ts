@@ -15,6 +15,7 @@ import { readTenantFile, topicFor, type TenantChannel } from '../../src/tenancy/
 export type System = 'mesh' | 'nats'
 
 export type Command = { id: number } & (
+  | { cmd: 'hello' }
   | { cmd: 'start', system: System, agents: number, firstIndex: number, seeds: string[], authorityFile: string, tenant: string, natsUrl: string, roles?: string[][], overrides?: Partial<AgentConfig> }
   | { cmd: 'ready', total: number, timeoutMs: number }
   | { cmd: 'run', phase: number, rateHz: number, durationMs: number, drainMs: number, payloadBytes: number }
@@ -214,6 +215,7 @@ async function councilReached (c: Extract<Command, { cmd: 'council-wait' }>): Pr
 
 async function handle (c: Command): Promise<Reply> {
   switch (c.cmd) {
+    case 'hello': return { event: 'ready' }
     case 'start': return { event: 'started', addrs: await start(c) }
     case 'ready': await ready(c.total, c.timeoutMs); return { event: 'ready' }
     case 'run': return { event: 'result', report: await runLoad(c) }
