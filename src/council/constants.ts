@@ -63,7 +63,13 @@ export const COUNCILS_FILE = 'councils.json'
  * connection: one hop, instead of a flood through the whole tenant for each member's ack.
  */
 export const ACK_PROTOCOL = '/conclave/council/ack/1.0.0'
-/** Time allowed for one direct ack; it is gossiped when this runs out. */
+/** Time allowed for one direct ack (the dial included). */
 export const DIRECT_ACK_TIMEOUT_MS = 1_000
+/**
+ * A direct ack not through by then is gossiped as well. Over an open connection one takes
+ * milliseconds; a dial to a busy coordinator can take a second (34 agents on 2 cores), and a
+ * proposal without a majority by its 1.5 s timeout is proposed again.
+ */
+export const DIRECT_ACK_HEDGE_MS = 500
 /** Largest direct ack accepted (an ack is about 250 bytes). */
 export const MAX_DIRECT_ACK_BYTES = 2_048

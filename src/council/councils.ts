@@ -723,8 +723,23 @@ export class Councils implements Startable {
     await this.countAck(c, this.self, epoch, digest, sig, true)
     const ack: CouncilMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
     if (to === this.self) return
-    if (to !== undefined && await this.sendDirect(to, ack)) return
+    if (to !== undefined && await this.sendDirectOrWait(to, ack)) return
     await this.send(c.d.tenant, ack)
+  }
+
+  /**
+   * The direct send, given `DIRECT_ACK_HEDGE_MS` to succeed: false when it failed or is still
+   * under way by then (a dial to a busy coordinator; it goes on, and the ack is gossiped as well:
+   * the coordinator counts it once), so that a slow dial never holds the round up for long.
+   */
+  private async sendDirectOrWait (peer: string, ack: CouncilMessage): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const slow = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, C.DIRECT_ACK_HEDGE_MS) })
+    try {
+      return await Promise.race([this.sendDirect(peer, ack), slow])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /**
