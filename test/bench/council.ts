@@ -163,9 +163,12 @@ async function main (): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 5)
   const workers = Number(process.env.BENCH_WORKERS ?? 4)
   out(`council benchmark, N=${n} — ${env}`)
+  // BENCH_LAYOUT=workers skips the one-process layout (at N=100 it takes minutes to converge).
+  const only = process.env.BENCH_LAYOUT
+  if (only !== undefined && only !== 'workers' && only !== 'process') throw new Error(`BENCH_LAYOUT must be workers or process, not ${only}`)
   const layouts: Array<[string, () => Promise<Cluster>]> = [
-    ['one process', async () => await inProcess(n)],
-    [`${workers} worker processes`, async () => await inWorkers(n, workers)]
+    ...(only === 'workers' ? [] : [['one process', async () => await inProcess(n)] as [string, () => Promise<Cluster>]]),
+    ...(only === 'process' ? [] : [[`${workers} worker processes`, async () => await inWorkers(n, workers)] as [string, () => Promise<Cluster>]])
   ]
   const rows: string[] = []
   for (const [label, start] of layouts) {
@@ -182,10 +185,10 @@ async function main (): Promise<void> {
     rows.push(row(`${label}: formation, open → active`, s.formation), row(`${label}: crash failover, kill -9 of a holder → new epoch committed`, s.failover), row(`${label}: graceful handover, stop of a holder → new epoch committed`, s.handover))
   }
   // N=34 is the default section; other sizes (BENCH_N=100) get their own, next to it.
-  await writeSection(n === 34 ? 'council' : `council-n${n}`, [
-    `## Councils: formation and failover${n === 34 ? '' : `, N=${n}`}`,
+  await writeSection(`${n === 34 ? 'council' : `council-n${n}`}${only !== undefined ? `-${only}` : ''}`, [
+    `## Councils: formation and failover${n === 34 ? '' : `, N=${n}`}${only === undefined ? '' : only === 'workers' ? `, ${workers} worker processes` : ', one process'}`,
     '',
-    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}npm run bench:council\` (${env}). N=${n} agents, first all in **one process** (2 cores shared by all, one event loop), then spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all). Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Times run until every running member reports the new state; samples are ${SETTLE_MS / 1000} s apart (after the previous council's dissolution or the previous stop), so that one sample's aftermath does not land in the next.`,
+    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}${only === undefined ? '' : `BENCH_LAYOUT=${only} `}npm run bench:council\` (${env}). N=${n} agents, ${only === 'workers' ? '' : 'all in **one process** (2 cores shared by all, one event loop)'}${only === undefined ? ', then ' : ''}${only === 'process' ? '' : `spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all)`}. Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Times run until every running member reports the new state; samples are ${SETTLE_MS / 1000} s apart (after the previous council's dissolution or the previous stop), so that one sample's aftermath does not land in the next.`,
     '',
     '| measure (ms) | samples | p50 | p95 | all |',
     '|---|---|---|---|---|',
