@@ -43,13 +43,22 @@ describe('membership over gossip', () => {
     }
     // A false rumour, published by a real agent as any peer could.
     await publishPresence(accuser, encode({ type: 'suspect', peerId: target.peerId, incarnation: before }))
-    await waitFor(() => others.every(o => {
+    // Every other agent ends with the target alive under a higher incarnation. One may never see
+    // the suspicion at all: the target's refutation can reach it before the rumour does (gossip
+    // takes other paths; seen in CI), and a suspicion of an older incarnation is then stale.
+    const refuted = (o: Agent): boolean => {
+      const member = o.membership.peers().find(p => p.peerId === target.peerId)
+      return member?.state === 'alive' && member.incarnation > before
+    }
+    await waitFor(() => others.every(refuted) && others.some(o => {
       const seen = reasons.get(o.peerId) ?? []
-      return seen.includes('suspect:suspected-by-peer') && seen.includes('alive:refuted') &&
-        o.membership.peers().find(p => p.peerId === target.peerId)?.state === 'alive'
+      return seen.includes('suspect:suspected-by-peer') && seen.includes('alive:refuted')
     }), { timeoutMs: 10_000, message: () => JSON.stringify([...reasons]) })
     for (const o of others) {
-      expect(o.membership.peers().find(p => p.peerId === target.peerId)?.incarnation).toBeGreaterThan(before)
+      const seen = reasons.get(o.peerId) ?? []
+      // Whoever suspected the target saw it refuted; nobody saw it dead.
+      if (seen.includes('suspect:suspected-by-peer')) expect(seen).toContain('alive:refuted')
+      expect(seen.some(r => r.startsWith('dead'))).toBe(false)
     }
   })
 
