@@ -723,7 +723,7 @@ export class Councils implements Startable {
     await this.countAck(c, this.self, epoch, digest, sig, true)
     const ack: CouncilMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
     if (to === this.self) return
-    if (to !== undefined && await this.sendDirectOrWait(to, ack)) return
+    if (to !== undefined && await this.sentDirectInTime(to, ack)) return
     await this.send(c.d.tenant, ack)
   }
 
@@ -732,7 +732,7 @@ export class Councils implements Startable {
    * under way by then (a dial to a busy coordinator; it goes on, and the ack is gossiped as well:
    * the coordinator counts it once), so that a slow dial never holds the round up for long.
    */
-  private async sendDirectOrWait (peer: string, ack: CouncilMessage): Promise<boolean> {
+  private async sentDirectInTime (peer: string, ack: CouncilMessage): Promise<boolean> {
     let timer: ReturnType<typeof setTimeout> | undefined
     const slow = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, C.DIRECT_ACK_HEDGE_MS) })
     try {
@@ -742,14 +742,17 @@ export class Councils implements Startable {
     }
   }
 
-  /**
-   * Who publishes the commit of the proposal with `digest`, and so needs its acks: its proposer
-   * (this agent's own need no sending), or the coordinator when the proposer resigned with it.
-   */
+  /** Who gets this agent's ack of the proposal with `digest`: whoever commits it (see `committer`). */
   private ackRecipient (c: Council, digest: string): string | undefined {
     const o = c.observed.get(digest)
-    if (o === undefined) return undefined
-    if (o.from === this.self) return this.self
+    return o === undefined ? undefined : this.committer(c, o)
+  }
+
+  /**
+   * Who publishes the commit of proposal `o`, and so is sent its acks: its proposer, or the
+   * coordinator when the proposer resigned with it (a handover).
+   */
+  private committer (c: Council, o: Observed): string | undefined {
     return c.resigned.has(o.from) ? this.coordinatorOf(c) : o.from
   }
 
@@ -817,9 +820,9 @@ export class Councils implements Startable {
     // Checked again after the await: a commit may have moved this council on meanwhile.
     if (!quorum(o.acks.size, p.base) || p.epoch <= c.epoch || isEnded(c.state)) return true
     const commit: CommitMessage = { ...p, type: 'commit', acks: [...o.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
-    // This agent publishes the commit of its own proposals, and of a handover it took over or
-    // was sent the acks of as coordinator (the members apply it from that commit).
-    const publish = o.from === this.self || c.pending?.digest === digest || (c.resigned.has(o.from) && this.coordinatorOf(c) === this.self)
+    // This agent publishes the commit of the proposals it is sent the acks of, and of a handover
+    // it took over (the members apply it from that commit).
+    const publish = this.committer(c, o) === this.self || c.pending?.digest === digest
     this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, publish }, 'a majority acknowledged the proposal; applying it')
     // The publisher is who the others take for the coordinator once the commit reaches them:
     // so it takes itself for it too (the proposer of a handover may be back by now, no longer
