@@ -309,6 +309,17 @@ describe('coordinator and singleton failures', () => {
     expect(gossiped).toEqual([])
   })
 
+  it('an ack whose direct send hangs (a dial to a busy coordinator) is gossiped as well, and the council still forms', async () => {
+    const s = await startSettled(5)
+    // Every member's direct sends hang: only the gossiped copies can reach the coordinator.
+    for (const a of s.agents.slice(0, 3)) (a.councils as unknown as { sendDirect: () => Promise<boolean> }).sendDirect = async () => await new Promise<boolean>(() => {})
+    const gossiped: string[] = []
+    for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
+    const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'hedged', coreRoles: [TPM], claimWindowMs: 1_000 })
+    await agreed(s.running, res.body.id, 'active', () => true, 10_000)
+    expect(gossiped.length).toBeGreaterThanOrEqual(2)
+  })
+
   it('an opener whose presence view names a candidate for every role proposes at once: no open, no claims, one proposal, one commit', async () => {
     const s = await startSettled(5)
     const sent: string[] = []
