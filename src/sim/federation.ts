@@ -1,11 +1,11 @@
 import { pino } from 'pino'
 import type { Agent } from '../agent/index.js'
 import type { Logger } from '../logger/index.js'
-import type { TaskView } from '../task/index.js'
+import { TASK, type TaskView } from '../task/index.js'
+import { topicFor } from '../tenancy/index.js'
 import { percentile } from '../util/stats.js'
 import { Sim } from './sim.js'
 import { until } from './until.js'
-import { topicFor } from '../tenancy/index.js'
 
 export const FEDERATION_TENANT = 'test-collaboration'
 export const OTHER_TENANT = 'different-tenant'
@@ -98,7 +98,7 @@ function taskDiagnosis (agents: Agent[], council: string, id: string): string {
     const v = a.councils.get(council)
     const t = a.tasks.get(council, id)
     const seen = v === undefined ? 'council unknown' : `${v.state}@${v.epoch} coordinator=${short(v.coordinator)} roster=[${v.roster.map(s => `${s.role}=${short(s.peerId)}`).join(',')}]`
-    const topic = topicFor(v?.tenant ?? '', 'task')
+    const topic = topicFor(v?.tenant ?? '', TASK.TASK_CHANNEL)
     const gossip = `connected=[${a.node.getConnections().map(c => short(c.remotePeer.toString())).join(',')}] task subscribers=[${a.node.services.pubsub.getSubscribers(topic).map(p => short(p.toString())).join(',')}]`
     return `${a.config.name}(${short(a.peerId)}) ${seen}; task ${t === undefined ? 'unknown' : `${t.role} ${t.state} holder=${short(t.holder)}`}; ${gossip}`
   }).join('\n')
