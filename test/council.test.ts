@@ -361,6 +361,28 @@ describe('coordinator and singleton failures', () => {
     expect(lost).toBeGreaterThan(1)
   })
 
+  it('an agent that learns a commit from a member other than its coordinator takes the coordinator the commit names, as every other agent does', async () => {
+    const s = await startSettled(5)
+    // Opened by an architect: the tpm candidates 0-2 are the members, the opener coordinates.
+    const opener = s.agents[4] as Agent
+    const res = await post(opener, '/v1/councils', { project: 'named', coreRoles: [TPM], claimWindowMs: 1_000 })
+    const formed = await agreed(s.running, res.body.id, 'active')
+    expect(formed.coordinator).toBe(opener.peerId)
+    // The coordinator's re-announcements are lost from now on: a newcomer hears the commit only
+    // from a member, once the members take the council for orphaned (15 s without one).
+    let dropped = 0
+    onSend(opener, m => { if (m.type !== 'commit') return; dropped++; return false })
+    // After the first lost re-announcement (5 s on) the original commit has also left gossipsub's
+    // message cache, which would otherwise hand it to the newcomer from its publisher.
+    await waitFor(() => dropped > 0, { timeoutMs: 10_000, message: 'the coordinator did not re-announce' })
+    const [late] = await s.add(1) as [Agent]
+    await agreed(s.running, res.body.id, 'active', () => true, 25_000)
+    expect(late.councils.get(res.body.id)?.epoch).toBe(formed.epoch)
+    // Taking the announcer for the coordinator would leave this agent waiting on a member that
+    // does not coordinate (and, were it the coordinator's successor, each on the other).
+    expect(s.running.map(a => a.councils.get(res.body.id)?.coordinator)).toEqual(s.running.map(() => opener.peerId))
+  }, 40_000)
+
   it('a singleton with three replicas has exactly one leader, and exactly one new one after the leader is killed', async () => {
     const s = sim = await Sim.start({ agents: 5, overrides: FAST, overridesFor: i => i < 3 ? { singletons: ['scheduler'] } : {} })
     await waitFor(() => s.convergedCount() === 5, { timeoutMs: 30_000, message: 'mesh did not settle' })

@@ -165,7 +165,7 @@ interface Observed {
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
 
 /** What a proposal and the commit made of it share: what a member's acknowledgement signs. */
-export type ProposalBody = Pick<ProposeMessage, 'epoch' | 'roster' | 'members' | 'base' | 'claims'>
+export type ProposalBody = Pick<ProposeMessage, 'epoch' | 'roster' | 'members' | 'base' | 'claims' | 'coordinator'>
 
 /**
  * Digest of a proposal of council `id`: what a member's acknowledgement signs, the claims it
@@ -173,7 +173,7 @@ export type ProposalBody = Pick<ProposeMessage, 'epoch' | 'roster' | 'members' |
  * Claims count only when present, so commits saved before they existed still verify.
  */
 export function proposalDigest (id: string, p: ProposalBody): string {
-  const parts = [id, p.epoch, p.roster, p.members, p.base, ...(p.claims !== undefined ? [p.claims] : [])]
+  const parts = [id, p.epoch, p.roster, p.members, p.base, ...(p.claims !== undefined ? [p.claims] : []), ...(p.coordinator !== undefined ? [{ coordinator: p.coordinator }] : [])]
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64')
 }
 
@@ -697,7 +697,7 @@ export class Councils implements Startable {
     // The members' claims travel with the proposal: whoever coordinates a later epoch assigns
     // seats from them, whether or not their claims ever reached it.
     const carried = claims.map(({ peerId, name, roles, load }) => ({ peerId, name, roles, load })).sort((a, b) => a.peerId < b.peerId ? -1 : 1)
-    const proposal: ProposeMessage = { type: 'propose', council: c.d, epoch, roster, members, base, claims: carried }
+    const proposal: ProposeMessage = { type: 'propose', council: c.d, epoch, roster, members, base, claims: carried, coordinator: ackTo }
     const digest = proposalDigest(c.d.id, proposal)
     void this.observe(c, this.self, proposal, digest)
     const acked = this.acknowledge(c, epoch, digest, base, ackTo).catch(err => { this.log.warn({ council: c.d.id, epoch, err: (err as Error).message }, 'acknowledging own proposal failed') })
@@ -749,11 +749,12 @@ export class Councils implements Startable {
   }
 
   /**
-   * Who publishes the commit of proposal `o`, and so is sent its acks: its proposer, or the
-   * coordinator when the proposer resigned with it (a handover).
+   * Who publishes the commit of proposal `o`, and so is sent its acks: the coordinator it names
+   * (its proposer, or for a handover the proposer's successor). A proposal of an earlier version
+   * names none: its proposer, or the coordinator when the proposer resigned with it.
    */
   private committer (c: Council, o: Observed): string | undefined {
-    return c.resigned.has(o.from) ? this.coordinatorOf(c) : o.from
+    return o.proposal.coordinator ?? (c.resigned.has(o.from) ? this.coordinatorOf(c) : o.from)
   }
 
   /**
@@ -824,10 +825,10 @@ export class Councils implements Startable {
     // it took over (the members apply it from that commit).
     const publish = this.committer(c, o) === this.self || c.pending?.digest === digest
     this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, publish }, 'a majority acknowledged the proposal; applying it')
-    // The publisher is who the others take for the coordinator once the commit reaches them:
-    // so it takes itself for it too (the proposer of a handover may be back by now, no longer
-    // counted as resigned, and would otherwise be taken for it here alone).
-    this.apply(c, commit, publish ? this.self : o.from)
+    // Without a coordinator named in it, the publisher is who the others take for the
+    // coordinator once the commit reaches them: so it takes itself for it too (the proposer of a
+    // handover may be back by now, no longer counted as resigned).
+    this.apply(c, commit, p.coordinator ?? (publish ? this.self : o.from))
     if (publish) void this.send(c.d.tenant, commit)
     return true
   }
@@ -860,8 +861,10 @@ export class Councils implements Startable {
     c.promised = Math.max(c.promised, commit.epoch)
     c.roster = commit.roster
     c.members = commit.members
-    // A member handing its seat over proposed this epoch as it left: the coordinator stays.
-    if (!c.resigned.has(coordinator) || c.coordinator === undefined) c.coordinator = coordinator
+    // The coordinator the commit names, signed by the majority. A commit of an earlier version
+    // names none: then a member handing its seat over proposed this epoch as it left, and the
+    // coordinator stays.
+    if (commit.coordinator !== undefined || !c.resigned.has(coordinator) || c.coordinator === undefined) c.coordinator = coordinator
     c.lastCommit = commit
     c.lastCommitAt = Date.now()
     c.lastHeardCommitAt = c.lastCommitAt
@@ -1004,7 +1007,7 @@ export class Councils implements Startable {
    */
   private async takeOver (c: Council, from: string, p: ProposeMessage): Promise<void> {
     await this.onPropose(from, p)
-    if (this.coordinatorOf(c) !== this.self || c.pending !== undefined || p.epoch <= c.epoch || !sameSet(p.base, c.members)) return
+    if ((p.coordinator ?? this.coordinatorOf(c)) !== this.self || c.pending !== undefined || p.epoch <= c.epoch || !sameSet(p.base, c.members)) return
     if (!sameRoster(rosterFor(c, this.eligibleClaims(c)).roster, p.roster)) return
     c.proposed = Math.max(c.proposed, p.epoch)
     c.pending = { epoch: p.epoch, base: p.base, digest: proposalDigest(c.d.id, p), since: Date.now() }
@@ -1060,7 +1063,7 @@ export class Councils implements Startable {
     if (commit.epoch <= c.epoch) return 'accept'
     // Also after the end: a commit made before the council ended that arrives late still moves
     // the record to its epoch, so it converges everywhere (`apply` never changes an ended state).
-    this.apply(c, commit, from)
+    this.apply(c, commit, commit.coordinator ?? from)
     return 'accept'
   }
 
@@ -1078,10 +1081,6 @@ export class Councils implements Startable {
   }
 
   /**
-   * Gossip is not stored: an agent that joins later learns of a council because its coordinator
-   * announces it again (the open while forming, the latest commit after), at most once a second.
-   */
-  /**
    * The coordinator re-announces the committed epoch every few seconds. When nobody has for much
    * longer, the coordinator has lost the council (a restart with an empty data dir) while its
    * peers still wait for it: a member announces the commit instead, members in rank order, one
@@ -1096,6 +1095,10 @@ export class Councils implements Startable {
     void this.send(c.d.tenant, c.lastCommit)
   }
 
+  /**
+   * Gossip is not stored: an agent that joins later learns of a council because its coordinator
+   * announces it again (the open while forming, the latest commit after), at most once a second.
+   */
   private announce (c: Council): void {
     const now = Date.now()
     if (this.coordinatorOf(c) !== this.self || now - c.lastAnnounceAt < C.ANNOUNCE_MIN_INTERVAL_MS) return

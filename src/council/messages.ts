@@ -51,8 +51,15 @@ export const descriptorSchema = z.object({
 })
 export type Descriptor = z.infer<typeof descriptorSchema>
 
-/** What a proposal says beyond the council it is for. */
-const proposalBody = z.object({ epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims })
+/**
+ * What a proposal says beyond the council it is for: one shape in a propose, a commit and a
+ * handover alike (a field one of them dropped would change its digest, and the acks of it would
+ * no longer count). `coordinator` commits it and coordinates its epoch: the proposer, or for a
+ * handover its successor. The acks cover it, so every agent that applies the commit takes the
+ * same coordinator, whoever passed the commit on. Optional: earlier versions name none.
+ */
+const proposalFields = { epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims, coordinator: peer.optional() }
+const proposalBody = z.object(proposalFields)
 
 /** Council messages on `/conclave/1/<tenant>/council`. The envelope's sender is authenticated. */
 export const councilMessageSchema = z.discriminatedUnion('type', [
@@ -65,7 +72,7 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
    */
   z.object({ type: z.literal('resign'), id, epoch: z.number().int().nonnegative().optional(), handover: proposalBody.optional() }),
   /** A coordinator proposes `roster` for `epoch`; `members` acknowledge it, a majority of `base` commits it. */
-  z.object({ type: z.literal('propose'), council: descriptorSchema, epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims }),
+  z.object({ type: z.literal('propose'), council: descriptorSchema, ...proposalFields }),
   /** A member refusing a proposal because it already promised `promised`: the coordinator retries above it. */
   z.object({ type: z.literal('nack'), id, promised: z.number().int().nonnegative() }),
   /** A member's signed acknowledgement of the proposal with this digest. */
@@ -74,11 +81,7 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('commit'),
     council: descriptorSchema,
-    epoch: z.number().int().positive(),
-    roster: z.array(seatSchema).max(MAX_ROLES * 4),
-    members,
-    base: members,
-    claims: memberClaims,
+    ...proposalFields,
     acks: z.array(z.object({ peerId: peer, sig: z.string().min(1).max(256) })).max(10_000)
   }),
   /** The council ended: dissolved (DELETE or ttl) or failed (a core role without claimant). */
