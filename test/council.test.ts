@@ -309,6 +309,42 @@ describe('coordinator and singleton failures', () => {
     expect(gossiped).toEqual([])
   })
 
+  it('a graceful stop leaves the mesh only once its handover committed, and one whose commit never comes still stops', async () => {
+    const s = await startSettled(5)
+    // Opened by an architect: the tpm candidates 0-2 are the members, the opener coordinates.
+    const opener = s.agents[4] as Agent
+    const res = await post(opener, '/v1/councils', { project: 'hand-first', coreRoles: [TPM], claimWindowMs: 1_000 })
+    const formed = await agreed(s.running, res.body.id, 'active')
+    // The coordinator's commits go out late (a busy coordinator), then not at all.
+    let commits: 'late' | 'lost' = 'late'
+    const councils = opener.councils as unknown as { send: (tenant: string, m: Sent) => Promise<void> }
+    const send = councils.send.bind(opener.councils)
+    councils.send = async (tenant, m) => {
+      if (m.type !== 'commit') return await send(tenant, m)
+      if (commits === 'lost') return
+      await new Promise(resolve => setTimeout(resolve, 300))
+      await send(tenant, m)
+    }
+    // The epoch each leaver holds when it announces its leave.
+    const epochAtLeave = (a: Agent): () => number | undefined => {
+      let epoch: number | undefined
+      const leave = a.membership.leave.bind(a.membership)
+      a.membership.leave = async () => { epoch = a.councils.get(res.body.id)?.epoch; await leave() }
+      return () => epoch
+    }
+    const first = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
+    const firstEpoch = epochAtLeave(first)
+    await s.stopAgent(first)
+    expect(firstEpoch()).toBeGreaterThan(formed.epoch)
+    const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && holder(v, TPM) !== first.peerId)
+
+    commits = 'lost'
+    const second = s.agents.find(a => a.peerId === holder(after, TPM)) as Agent
+    const secondEpoch = epochAtLeave(second)
+    await s.stopAgent(second)
+    expect(secondEpoch()).toBe(after.epoch)
+  })
+
   it('an ack whose direct send hangs (a dial to a busy coordinator) is gossiped as well, and the council still forms', async () => {
     const s = await startSettled(5)
     // Every member's direct sends hang: only the gossiped copies can reach the coordinator.

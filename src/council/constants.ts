@@ -73,3 +73,9 @@ export const DIRECT_ACK_TIMEOUT_MS = 1_000
 export const DIRECT_ACK_HEDGE_MS = 500
 /** Largest direct ack accepted (an ack is about 250 bytes). */
 export const MAX_DIRECT_ACK_BYTES = 2_048
+/**
+ * How long a graceful stop waits for its handover to commit before the agent leaves the mesh.
+ * Leaving (the `left` flood, every connection closing, the peers dialling replacements) competed
+ * with the commit's flood: in one process the last member applied 333 ms after the commit left.
+ */
+export const HANDOVER_COMMIT_WAIT_MS = 1_000

@@ -305,14 +305,31 @@ export class Councils implements Startable {
   /** Withdraw from every council this agent holds a seat in (graceful leave): they hand over at once. */
   async resignAll (): Promise<void> {
     const sends: Array<Promise<void>> = []
+    const commits: Array<Promise<void>> = []
     for (const c of this.councils.values()) {
       if (isEnded(c.state) || !c.members.includes(this.self)) continue
       const { handover, acked } = this.handover(c)
       sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id, epoch: c.epoch, ...(handover !== undefined ? { handover } : {}) }))
       // The agent stops next: its ack of the handover must be out by then.
       if (acked !== undefined) sends.push(acked)
+      if (handover !== undefined) commits.push(this.committed(c.d.id, handover.epoch, C.HANDOVER_COMMIT_WAIT_MS))
     }
     await Promise.allSettled(sends)
+    // Leaving the mesh competes with the commit's flood (and takes this agent's relays out of
+    // it): the seats are handed over first, for a bounded time.
+    await Promise.allSettled(commits)
+  }
+
+  /** Resolves once council `id` is at `epoch` or above here (or ended), or after `timeoutMs`. */
+  private async committed (id: string, epoch: number, timeoutMs: number): Promise<void> {
+    const reached = (v: { epoch: number, state: CouncilState }): boolean => v.epoch >= epoch || isEnded(v.state)
+    const c = this.councils.get(id)
+    if (c === undefined || reached(c)) return
+    await new Promise<void>(resolve => {
+      const done = (): void => { clearTimeout(timer); off(); resolve() }
+      const timer = setTimeout(done, timeoutMs)
+      const off = this.onChange(v => { if (v.id === id && reached(v)) done() })
+    })
   }
 
   /**
