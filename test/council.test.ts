@@ -345,15 +345,24 @@ describe('coordinator and singleton failures', () => {
     expect(secondEpoch()).toBe(after.epoch)
   })
 
-  it('an ack whose direct send hangs (a dial to a busy coordinator) is gossiped as well, and the council still forms', async () => {
+  it('an ack whose direct send hangs (a dial to a busy coordinator) is gossiped as well, and the council still forms; the member passes the proposal on without waiting for its ack', async () => {
     const s = await startSettled(5)
     // Every member's direct sends hang: only the gossiped copies can reach the coordinator.
     for (const a of s.agents.slice(0, 3)) (a.councils as unknown as { sendDirect: () => Promise<boolean> }).sendDirect = async () => await new Promise<boolean>(() => {})
-    const gossiped: string[] = []
-    for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
+    // In order, per member: its validation of the proposal returned (gossipsub relays it then),
+    // and its ack was gossiped (after the hedge).
+    const events: string[] = []
+    for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') events.push(`${a.config.name}:ack gossiped`) })
+    for (const a of s.agents.slice(0, 3)) {
+      const councils = a.councils as unknown as { onPropose: (...args: unknown[]) => Promise<unknown> }
+      const onPropose = councils.onPropose.bind(a.councils)
+      councils.onPropose = async (...args) => { const verdict = await onPropose(...args); events.push(`${a.config.name}:proposal validated`); return verdict }
+    }
     const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'hedged', coreRoles: [TPM], claimWindowMs: 1_000 })
     await agreed(s.running, res.body.id, 'active', () => true, 10_000)
+    const gossiped = events.filter(e => e.endsWith(':ack gossiped'))
     expect(gossiped.length).toBeGreaterThanOrEqual(2)
+    for (const e of gossiped) expect(events.indexOf(e.replace(':ack gossiped', ':proposal validated'))).toBeLessThan(events.indexOf(e))
   })
 
   it('an opener whose presence view names a candidate for every role proposes at once: no open, no claims, one proposal, one commit', async () => {

@@ -1053,7 +1053,11 @@ export class Councils implements Startable {
       if (p.base.includes(this.self)) void this.send(c.d.tenant, { type: 'nack', id: c.d.id, promised: c.promised })
       return 'accept'
     }
-    await this.acknowledge(c, p.epoch, digest, p.base)
+    // Not awaited: this runs in gossipsub's validator, and the proposal is passed on only once it
+    // returns. Awaiting the ack's delivery (a stream to the coordinator) held the flood up at
+    // every member it crossed. The promise is made before this returns (`acknowledge` fences
+    // the epoch before its first await).
+    void this.acknowledge(c, p.epoch, digest, p.base).catch(err => { this.log.warn({ council: c.d.id, epoch: p.epoch, err: (err as Error).message }, 'acknowledging a proposal failed') })
     return 'accept'
   }
 
