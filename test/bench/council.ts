@@ -115,7 +115,10 @@ async function inWorkers (n: number, workers: number): Promise<Cluster> {
 
 interface Samples { formation: number[], failover: number[], handover: number[] }
 
-/** `runs` formations, then a crash and a graceful stop of a coder holder and of a tpm holder. */
+/**
+ * `runs` formations, then a crash and a graceful stop of a holder of each role (one candidate of
+ * each role is left: three candidates per core role, four coders).
+ */
 async function measure (cluster: Cluster, n: number, runs: number): Promise<Samples> {
   const s: Samples = { formation: [], failover: [], handover: [] }
   const since = (t0: number, at: number | null): number => at === null ? NaN : at - t0
@@ -135,7 +138,7 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
   await settle()
   const gone = new Set<number>()
   for (const [kind, samples] of [['crash', s.failover], ['graceful', s.handover]] as const) {
-    for (const role of ['coder', 'tpm']) {
+    for (const role of ['coder', 'tpm', 'senior-software-architect']) {
       // Read the roster from an agent still running: a stopped one keeps its last view.
       const viewer = Array.from({ length: n }, (_, i) => i).find(i => !gone.has(i)) as number
       const view = await cluster.view(viewer, id)
