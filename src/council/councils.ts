@@ -762,16 +762,17 @@ export class Councils implements Startable {
   /** Who gets this agent's ack of the proposal with `digest`: whoever commits it (see `committer`). */
   private ackRecipient (c: Council, digest: string): string | undefined {
     const o = c.observed.get(digest)
-    return o === undefined ? undefined : this.committer(c, o)
+    return o === undefined ? undefined : this.committer(c, o.from, o.proposal)
   }
 
   /**
-   * Who publishes the commit of proposal `o`, and so is sent its acks: the coordinator it names
-   * (its proposer, or for a handover the proposer's successor). A proposal of an earlier version
-   * names none: its proposer, or the coordinator when the proposer resigned with it.
+   * Who publishes the commit of proposal `p` made by `from`, and so is sent its acks: the
+   * coordinator it names (its proposer, or for a handover the proposer's successor). A proposal
+   * of an earlier version names none: its proposer, or the coordinator when the proposer
+   * resigned with it.
    */
-  private committer (c: Council, o: Observed): string | undefined {
-    return o.proposal.coordinator ?? (c.resigned.has(o.from) ? this.coordinatorOf(c) : o.from)
+  private committer (c: Council, from: string, p: ProposalBody): string | undefined {
+    return p.coordinator ?? (c.resigned.has(from) ? this.coordinatorOf(c) : from)
   }
 
   /**
@@ -840,12 +841,11 @@ export class Councils implements Startable {
     const commit: CommitMessage = { ...p, type: 'commit', acks: [...o.acks].map(([peerId, s]) => ({ peerId, sig: s })) }
     // This agent publishes the commit of the proposals it is sent the acks of, and of a handover
     // it took over (the members apply it from that commit).
-    const publish = this.committer(c, o) === this.self || c.pending?.digest === digest
+    const publish = this.committer(c, o.from, p) === this.self || c.pending?.digest === digest
     this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, publish }, 'a majority acknowledged the proposal; applying it')
-    // Without a coordinator named in it, the publisher is who the others take for the
-    // coordinator once the commit reaches them: so it takes itself for it too (the proposer of a
-    // handover may be back by now, no longer counted as resigned).
-    this.apply(c, commit, p.coordinator ?? (publish ? this.self : o.from))
+    // The publisher applies it as its receivers will: from itself (the proposer of a handover of
+    // an earlier version may be back by now, no longer counted as resigned).
+    this.apply(c, commit, publish ? this.self : o.from)
     if (publish) void this.send(c.d.tenant, commit)
     return true
   }
@@ -870,7 +870,8 @@ export class Councils implements Startable {
     for (const [peer, sig] of early ?? []) await this.countAck(c, peer, p.epoch, digest, sig)
   }
 
-  private apply (c: Council, commit: CommitMessage, coordinator: string): void {
+  /** Apply `commit`, passed on (or, for this agent's own, published) by `publisher`. */
+  private apply (c: Council, commit: CommitMessage, publisher: string): void {
     for (const [digest, o] of c.observed) if (o.proposal.epoch <= commit.epoch) c.observed.delete(digest)
     c.earlyAcks.clear()
     const before = c.state
@@ -879,9 +880,10 @@ export class Councils implements Startable {
     c.roster = commit.roster
     c.members = commit.members
     // The coordinator the commit names, signed by the majority. A commit of an earlier version
-    // names none: then a member handing its seat over proposed this epoch as it left, and the
-    // coordinator stays.
-    if (commit.coordinator !== undefined || !c.resigned.has(coordinator) || c.coordinator === undefined) c.coordinator = coordinator
+    // names none: its publisher coordinates, unless it is a member that proposed this epoch as
+    // it handed its seat over (then the coordinator stays).
+    if (commit.coordinator !== undefined) c.coordinator = commit.coordinator
+    else if (!c.resigned.has(publisher) || c.coordinator === undefined) c.coordinator = publisher
     c.lastCommit = commit
     c.lastCommitAt = Date.now()
     c.lastHeardCommitAt = c.lastCommitAt
@@ -1024,7 +1026,7 @@ export class Councils implements Startable {
    */
   private async takeOver (c: Council, from: string, p: ProposeMessage): Promise<void> {
     await this.onPropose(from, p)
-    if ((p.coordinator ?? this.coordinatorOf(c)) !== this.self || c.pending !== undefined || p.epoch <= c.epoch || !sameSet(p.base, c.members)) return
+    if (this.committer(c, from, p) !== this.self || c.pending !== undefined || p.epoch <= c.epoch || !sameSet(p.base, c.members)) return
     if (!sameRoster(rosterFor(c, this.eligibleClaims(c)).roster, p.roster)) return
     c.proposed = Math.max(c.proposed, p.epoch)
     c.pending = { epoch: p.epoch, base: p.base, digest: proposalDigest(c.d.id, p), since: Date.now() }
@@ -1084,7 +1086,7 @@ export class Councils implements Startable {
     if (commit.epoch <= c.epoch) return 'accept'
     // Also after the end: a commit made before the council ended that arrives late still moves
     // the record to its epoch, so it converges everywhere (`apply` never changes an ended state).
-    this.apply(c, commit, commit.coordinator ?? from)
+    this.apply(c, commit, from)
     return 'accept'
   }
 
