@@ -92,6 +92,45 @@ describe('CLI agents on loopback', () => {
     await waitFor(async () => await peerState(a, b.peerId) === 'alive', { timeoutMs: 20_000, message: 'restarted agent did not come back alive' })
   })
 
+  it('a hung agent (SIGSTOP) is found by probes, long before its heartbeats are missed, and comes back on SIGCONT', async () => {
+    // Heartbeats every 20 s: silence alone would take 60 s to count. Probes every 200 ms.
+    const timings = { CONCLAVE_HEARTBEAT_MS: '20000', CONCLAVE_PROBE_INTERVAL_MS: '200' }
+    const a = await startAgent(agentEnv('h-alpha', timings))
+    const seed = `${a.addrs[0] ?? ''}`
+    const others = await Promise.all(['h-beta', 'h-gamma', 'h-delta'].map(async name => await startAgent(agentEnv(name, { ...timings, CONCLAVE_BOOTSTRAP: seed }))))
+    const all = [a, ...others]
+    const hung = others[2] as StartedAgent
+    const observers = all.filter(x => x !== hung)
+    await waitFor(async () => {
+      for (const x of all) {
+        const { body } = await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)
+        if (body.filter(p => p.state === 'alive').length !== 3) return false
+      }
+      return true
+    }, { timeoutMs: 30_000, message: 'four CLI agents did not all see each other' })
+
+    // The process stops answering but its TCP connections stay open: no disconnect to notice.
+    hung.child.kill('SIGSTOP')
+    const suspected = new Set<string>()
+    await waitFor(async () => {
+      const states = await Promise.all(observers.map(async x => {
+        const s = await peerState(x, hung.peerId)
+        if (s === 'suspect') suspected.add(x.peerId)
+        return s
+      }))
+      return states.every(s => s === 'dead')
+    }, { timeoutMs: 15_000, intervalMs: 20, message: 'the hung agent was not found dead' })
+    // Probe (about 1 s with its helpers), suspicion gossiped, dead 1.5 s later: the 15 s bound is
+    // a quarter of the 60 s that missed heartbeats would take.
+    expect(suspected.size).toBeGreaterThan(0)
+
+    hung.child.kill('SIGCONT')
+    await waitFor(async () => {
+      const states = await Promise.all(observers.map(async x => await peerState(x, hung.peerId)))
+      return states.every(s => s === 'alive')
+    }, { timeoutMs: 20_000, message: 'the resumed agent did not come back alive' })
+  })
+
   it('keygen writes an identity that start then uses', async () => {
     const keygen = runCli(['keygen', '--data-dir', join(dir, 'kg')])
     expect(await keygen.exited).toBe(0)

@@ -50,20 +50,63 @@ describe('membership over gossip', () => {
       const member = o.membership.peers().find(p => p.peerId === target.peerId)
       return member?.state === 'alive' && member.incarnation > before
     }
+    // A suspect is cleared by the refutation, or first by a probe it answers (a probe round or
+    // a helper's ping may reach it before the refutation's gossip does).
+    const cleared = (seen: string[]): boolean => seen.includes('alive:refuted') || seen.includes('alive:ping')
     await waitFor(() => others.every(refuted) && others.some(o => {
       const seen = reasons.get(o.peerId) ?? []
-      return seen.includes('suspect:suspected-by-peer') && seen.includes('alive:refuted')
+      return seen.includes('suspect:suspected-by-peer') && cleared(seen)
     }), { timeoutMs: 10_000, message: () => JSON.stringify([...reasons]) })
     for (const o of others) {
       const seen = reasons.get(o.peerId) ?? []
-      // Whoever suspected the target saw it refuted; nobody saw it dead.
-      if (seen.includes('suspect:suspected-by-peer')) expect(seen).toContain('alive:refuted')
+      // Whoever suspected the target saw it cleared; nobody saw it dead.
+      if (seen.includes('suspect:suspected-by-peer')) expect(cleared(seen)).toBe(true)
       expect(seen.some(r => r.startsWith('dead'))).toBe(false)
     }
   })
 
+  it('a member one neighbour cannot ping is vouched for by the others; one nobody can ping is suspected by a probe', async () => {
+    // Heartbeats every 30 s at most (silence would take 90 s): only probes can act in this test.
+    sim = await Sim.start({ agents: 5, overrides: { heartbeatMs: 30_000, probeIntervalMs: 100, pingTimeoutMs: 300, deadAfterMs: 60_000 } })
+    const s = sim
+    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const [prober, target, ...helpers] = sim.agents as [Agent, Agent, ...Agent[]]
+    const tenant = target.tenancy.tenants[0] as string
+    // Everyone is connected to the target, so everyone takes turns probing it.
+    for (const a of [prober, ...helpers]) await a.node.dial(target.node.peerId)
+    const suspicions: string[] = []
+    for (const a of sim.agents) a.membership.onChange(c => { if (c.peerId === target.peerId && c.state === 'suspect') suspicions.push(`${a.config.name}:${c.reason}`) })
+    // A lossy link: `agent`'s pings of the target go unanswered until their timeout.
+    const attempts = new Map<Agent, number>()
+    const cutPingsToTarget = (agent: Agent): void => {
+      const service = agent.node.services.ping
+      const ping = service.ping.bind(service)
+      service.ping = async (peer, options) => {
+        if (peer.toString() !== target.peerId) return await ping(peer, options)
+        attempts.set(agent, (attempts.get(agent) ?? 0) + 1)
+        return await new Promise<number>((resolve, reject) => {
+          const signal = options?.signal
+          if (signal === undefined) return
+          signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
+        })
+      }
+    }
+
+    cutPingsToTarget(prober)
+    await waitFor(() => (attempts.get(prober) ?? 0) >= 4, { timeoutMs: 20_000, message: () => `the prober pinged the target ${attempts.get(prober) ?? 0} times` })
+    // Its helpers answered for the target each time: no suspicion anywhere.
+    expect(suspicions).toEqual([])
+    for (const a of sim.agents.slice(2)) expect(a.membership.stateOf(tenant, target.peerId)).toBe('alive')
+
+    // Nobody can reach it now: a probe suspects it, and the live target refutes.
+    const before = prober.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0
+    for (const h of helpers) cutPingsToTarget(h)
+    await waitFor(() => suspicions.some(r => r.endsWith(':probe-round')), { timeoutMs: 20_000, message: () => `no probe suspected the target: ${suspicions.join(', ')}` })
+    await waitFor(() => (prober.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0) > before, { timeoutMs: 10_000, message: 'the target did not refute' })
+  })
+
   it('heartbeats carry the signed record only after it changed; beats alone keep members alive', async () => {
-    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100 } })
+    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 } })
     const s = sim
     await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
     const [agent, ...others] = sim.agents as [Agent, ...Agent[]]
@@ -89,7 +132,7 @@ describe('membership over gossip', () => {
   })
 
   it('a beat for a record the receiver lacks makes it fetch the record from the sender', async () => {
-    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100 } })
+    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 } })
     const s = sim
     await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
     const [agent, receiver] = sim.agents as [Agent, Agent, Agent]

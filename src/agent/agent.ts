@@ -204,6 +204,8 @@ export class Agent {
         suspectMissed: config.suspectMissed,
         deadAfterMs: config.deadAfterMs,
         pingTimeoutMs: config.pingTimeoutMs,
+        probeIntervalMs: config.probeIntervalMs,
+        indirectProbes: config.indirectProbes,
         logger,
         recorder
       })

@@ -24,6 +24,8 @@ export interface AgentConfig {
   suspectMissed: number
   deadAfterMs: number
   pingTimeoutMs: number
+  probeIntervalMs: number
+  indirectProbes: number
   credentials: string[]
   requireTenant: boolean
   clockSkewMs: number

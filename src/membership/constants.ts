@@ -1,9 +1,20 @@
 /** Defaults of `MembershipInit`, justified in the README ("Membership"). */
 export const DEFAULT_HEARTBEAT_MS = 1_000
-export const DEFAULT_HEARTBEAT_BUDGET = 10
+export const DEFAULT_HEARTBEAT_BUDGET = 1
 export const DEFAULT_SUSPECT_MISSED = 3
 export const DEFAULT_DEAD_AFTER_MS = 5_000
 export const DEFAULT_PING_TIMEOUT_MS = 1_000
+export const DEFAULT_PROBE_INTERVAL_MS = 1_000
+export const DEFAULT_INDIRECT_PROBES = 3
+/** Stream protocol of indirect probes: a member asks another to ping a third for it (SWIM ping-req). */
+export const PROBE_PROTOCOL = '/conclave/membership/probe/1.0.0'
+/**
+ * A probe that timed out counts against the peer only if this process's event loop did not stall
+ * for this share of the ping timeout meanwhile (Lifeguard's local health, for one event loop).
+ */
+export const STALL_SHARE_OF_TIMEOUT = 0.25
+/** Largest indirect probe request or reply accepted. */
+export const MAX_PROBE_BYTES = 1024
 /** Gossip channel of presence messages: `/conclave/1/<tenant>/presence`. */
 export const PRESENCE_CHANNEL = 'presence'
 /** Stream protocol of the push-pull view exchange run on every new outbound connection. */
@@ -18,8 +29,11 @@ export const SYNC_TIMEOUT_MS = 5_000
 export const SYNC_INTERVAL_MS = 30_000
 /** Dead and left members stay visible in the view this long before they are forgotten. */
 export const RETENTION_MS = 10 * 60_000
-/** Upper bound of the stretched heartbeat interval. */
-export const MAX_HEARTBEAT_MS = 30_000
+/**
+ * Upper bound of the stretched heartbeat interval. Heartbeats are the backstop, not the failure
+ * detector (probes are), so at 100 agents the budget rather than this bound sets the pace.
+ */
+export const MAX_HEARTBEAT_MS = 120_000
 /** Relative jitter of the heartbeat timer, so agents started together do not publish together. */
 export const HEARTBEAT_JITTER = 0.1
 /** Largest number of roles and addresses one record may carry. */

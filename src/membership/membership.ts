@@ -4,12 +4,12 @@ import type { Ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { isTimeout } from '../util/errors.js'
 import { credentialSchema, grantsRole, parseTopic, tenantStateSchema, topicFor, type Credential, type StateChange, type Tenancy, type TenancyRecorder, type TenantChannel, type TenantMessage, type TenantState, type Verdict } from '../tenancy/index.js'
 import { VERSION } from '../version.js'
 import * as C from './constants.js'
 import { decodeJson, encodeJson, presenceMessageSchema, syncSnapshotSchema, type PresenceMessage, type SyncSnapshot } from './messages.js'
 import { openRecord, recordRef, signRecord, type PresenceRecord, type SignedRecord } from './record.js'
+import { Prober } from './prober.js'
 import { MembershipView, type Member, type MemberChange } from './view.js'
 import { z } from 'zod'
 
@@ -34,11 +34,24 @@ export interface MembershipInit {
    */
   heartbeatMs?: number
   /**
-   * Mesh-wide heartbeats per second the tenant aims for.
+   * Mesh-wide heartbeats per second the tenant aims for. Heartbeats are the backstop; probes
+   * detect failures.
    *
-   * @default 10
+   * @default 1
    */
   heartbeatBudget?: number
+  /**
+   * One connected member is pinged this often (SWIM's protocol period).
+   *
+   * @default 1000
+   */
+  probeIntervalMs?: number
+  /**
+   * Members asked to ping a peer that did not answer a direct ping, before it is suspected.
+   *
+   * @default 3
+   */
+  indirectProbes?: number
   /**
    * Missed heartbeat intervals before a member is probed and, if the probe fails, suspect.
    *
@@ -52,7 +65,7 @@ export interface MembershipInit {
    */
   deadAfterMs?: number
   /**
-   * Timeout of the direct ping tried before suspecting a member.
+   * Timeout of a probe's ping, direct or through another member.
    *
    * @default 1000
    */
@@ -142,9 +155,9 @@ export class Membership implements Startable {
   private readonly roles: string[]
   private readonly heartbeatMs: number
   private readonly heartbeatBudget: number
-  private readonly pingTimeoutMs: number
   private readonly syncIntervalMs: number
   private readonly view: MembershipView
+  private readonly prober: Prober
   private readonly listeners = new Set<(change: MemberChange) => void>()
   private readonly own = new Map<string, { record: PresenceRecord, signed: SignedRecord }>()
   private readonly heartbeatTimers = new Map<string, ReturnType<typeof setTimeout>>()
@@ -172,12 +185,24 @@ export class Membership implements Startable {
     this.roles = init.roles ?? []
     this.heartbeatMs = init.heartbeatMs ?? C.DEFAULT_HEARTBEAT_MS
     this.heartbeatBudget = init.heartbeatBudget ?? C.DEFAULT_HEARTBEAT_BUDGET
-    this.pingTimeoutMs = init.pingTimeoutMs ?? C.DEFAULT_PING_TIMEOUT_MS
     this.syncIntervalMs = init.syncIntervalMs ?? C.SYNC_INTERVAL_MS
     this.view = new MembershipView({
       suspectMissed: init.suspectMissed ?? C.DEFAULT_SUSPECT_MISSED,
       deadAfterMs: init.deadAfterMs ?? C.DEFAULT_DEAD_AFTER_MS,
       retentionMs: init.retentionMs ?? C.RETENTION_MS
+    })
+    this.prober = new Prober({
+      node: components.node,
+      ping: components.ping,
+      neighbours: () => this.neighbours(),
+      helpers: target => this.neighbours().filter(p => p !== target && this.sharesTenant(p, target, true)),
+      mayProbeFor: (requester, target) => this.sharesTenant(requester, target, false),
+      onTurn: peerId => { void this.probe(peerId, 'probe-round') }
+    }, {
+      probeIntervalMs: init.probeIntervalMs ?? C.DEFAULT_PROBE_INTERVAL_MS,
+      pingTimeoutMs: init.pingTimeoutMs ?? C.DEFAULT_PING_TIMEOUT_MS,
+      indirectProbes: init.indirectProbes ?? C.DEFAULT_INDIRECT_PROBES,
+      logger: this.log
     })
   }
 
@@ -261,6 +286,7 @@ export class Membership implements Startable {
     await node.handle(C.SYNC_PROTOCOL, this.onSyncStream, { runOnLimitedConnection: false })
     node.addEventListener('peer:identify', this.onIdentify)
     node.addEventListener('peer:disconnect', this.onDisconnect)
+    await this.prober.start()
     const tickMs = Math.max(20, Math.min(250, Math.floor(this.heartbeatMs / 4)))
     this.tickTimer = setInterval(() => { this.tick() }, tickMs)
     this.tickTimer.unref()
@@ -279,6 +305,7 @@ export class Membership implements Startable {
     node.removeEventListener('peer:identify', this.onIdentify)
     node.removeEventListener('peer:disconnect', this.onDisconnect)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
+    await this.prober.stop()
     await node.unhandle(C.SYNC_PROTOCOL)
     this.unsubscribeState?.()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
@@ -532,42 +559,69 @@ export class Membership implements Startable {
     }
   }
 
-  // --- failure detection ----------------------------------------------------------------------
+  // --- failure detection ---------------------------------------------------------------------
 
   private tick (): void {
     const now = Date.now()
-    for (const { tenant, member } of this.view.overdue(now)) void this.probe(tenant, member.record.peerId, 'missed-heartbeats')
+    for (const { member } of this.view.overdue(now)) void this.probe(member.record.peerId, 'missed-heartbeats')
     for (const change of this.view.expire(now)) this.emit(change)
+  }
+
+  /** Whether `peerId` is alive or suspect in any of this agent's tenants. */
+  private isLive (peerId: string, tenant?: string): boolean {
+    return (tenant !== undefined ? [tenant] : this.tenants).some(t => {
+      const state = this.view.get(t, peerId)?.state
+      return state === 'alive' || state === 'suspect'
+    })
+  }
+
+  /** Connected peers that are live members of a tenant of this agent: whom the prober takes turns on. */
+  private neighbours (): string[] {
+    const connected = new Set(this.components.node.getConnections().map(c => c.remotePeer.toString()))
+    return [...connected].filter(p => this.isLive(p))
+  }
+
+  /**
+   * Whether `a` is a live member and `b` a member of one tenant of this agent (`bLive`: a live
+   * one). Only then may `a` have us probe `b`, or probe `b` for us.
+   */
+  private sharesTenant (a: string, b: string, bLive: boolean): boolean {
+    return this.tenants.some(t => this.isLive(a, t) && (bLive ? this.isLive(b, t) : this.view.get(t, b) !== undefined))
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const peerId = evt.detail.toString()
-    for (const tenant of this.tenants) {
-      if (this.view.get(tenant, peerId)?.state === 'alive') void this.probe(tenant, peerId, 'connection-lost')
-    }
+    if (this.tenants.some(t => this.view.get(t, peerId)?.state === 'alive')) void this.probe(peerId, 'connection-lost')
   }
 
-  /** Direct ping; on failure the member becomes suspect and, if we caused that, we gossip it. */
-  private async probe (tenant: string, peerId: string, reason: string): Promise<void> {
-    const key = `${tenant}/${peerId}`
-    if (this.probing.has(key) || !this.started) return
-    this.probing.add(key)
+  /**
+   * Probe a member (see `Prober`) and act on the result in every tenant it belongs to: an answer
+   * confirms it alive; a refused connection, or silence from it towards us and every helper,
+   * makes it suspect, and we gossip that. An inconclusive probe (nobody to ask, or our own event
+   * loop stalled) counts only against a member whose heartbeats are overdue too.
+   */
+  private async probe (peerId: string, reason: string): Promise<void> {
+    if (this.probing.has(peerId) || !this.started) return
+    this.probing.add(peerId)
     try {
-      await this.components.ping.ping(peerIdFromString(peerId), { signal: AbortSignal.timeout(this.pingTimeoutMs) })
-      this.emit(this.view.confirmAlive(tenant, peerId, Date.now()))
-    } catch (err) {
+      const result = await this.prober.probe(peerIdFromString(peerId))
       if (!this.started) return
-      const member = this.view.get(tenant, peerId)
-      if (member === undefined) return
-      this.log.debug({ tenant, peer: peerId, reason, err: (err as Error).message }, 'probe failed')
-      // A refused or reset dial is conclusive (the process is gone); a timeout is not (the peer,
-      // or we, may just be slow). While its heartbeats are on time, a timeout does not suspect.
-      if (isTimeout(err) && !this.view.isSilent(member, Date.now())) return
-      const change = this.view.suspect(tenant, peerId, member.record.incarnation, Date.now(), reason)
-      this.emit(change)
-      if (change !== undefined) await this.publish(tenant, { type: 'suspect', peerId, incarnation: member.record.incarnation })
+      const now = Date.now()
+      for (const tenant of this.tenants) {
+        const member = this.view.get(tenant, peerId)
+        if (member === undefined) continue
+        if (result === 'alive') {
+          this.emit(this.view.confirmAlive(tenant, peerId, now))
+          continue
+        }
+        if (result === 'inconclusive' && !this.view.isSilent(member, now)) continue
+        this.log.debug({ tenant, peer: peerId, reason, result }, 'probe failed')
+        const change = this.view.suspect(tenant, peerId, member.record.incarnation, now, reason)
+        this.emit(change)
+        if (change !== undefined) await this.publish(tenant, { type: 'suspect', peerId, incarnation: member.record.incarnation })
+      }
     } finally {
-      this.probing.delete(key)
+      this.probing.delete(peerId)
     }
   }
 

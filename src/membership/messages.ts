@@ -26,3 +26,8 @@ export const syncSnapshotSchema = z.object({
 export type SyncSnapshot = z.infer<typeof syncSnapshotSchema>
 
 export { encodeJson, decodeJson } from '../util/json.js'
+
+/** Indirect probe request (SWIM's ping-req): "ping `target` for me". */
+export const probeRequestSchema = z.object({ target: z.string().min(1).max(128) })
+/** Its answer: whether the helper's own ping of the target was answered. */
+export const probeReplySchema = z.object({ ok: z.boolean() })
