@@ -50,9 +50,12 @@ describe('membership over gossip', () => {
       const member = o.membership.peers().find(p => p.peerId === target.peerId)
       return member?.state === 'alive' && member.incarnation > before
     }
-    // A suspect is cleared by the refutation, or first by a probe it answers (a probe round or
-    // a helper's ping may reach it before the refutation's gossip does).
-    const cleared = (seen: string[]): boolean => seen.includes('alive:refuted') || seen.includes('alive:ping')
+    // A suspect is cleared by the refutation, or first by a probe it answers or a heartbeat sent
+    // before the refutation that arrives after the rumour (`recovered`).
+    const cleared = (seen: string[]): boolean => {
+      const last = seen.map(r => r.split(':')[0]).lastIndexOf('suspect')
+      return seen.slice(last + 1).some(r => ['alive:refuted', 'alive:ping', 'alive:recovered'].includes(r))
+    }
     await waitFor(() => others.every(refuted) && others.some(o => {
       const seen = reasons.get(o.peerId) ?? []
       return seen.includes('suspect:suspected-by-peer') && cleared(seen)
@@ -67,7 +70,7 @@ describe('membership over gossip', () => {
 
   it('a member one neighbour cannot ping is vouched for by the others; one nobody can ping is suspected by a probe', async () => {
     // Heartbeats every 30 s at most (silence would take 90 s): only probes can act in this test.
-    sim = await Sim.start({ agents: 5, overrides: { heartbeatMs: 30_000, probeIntervalMs: 100, pingTimeoutMs: 300, deadAfterMs: 60_000 } })
+    sim = await Sim.start({ agents: 5, overrides: { heartbeatMs: 30_000, probeIntervalMs: 100, pingTimeoutMs: 1_000, deadAfterMs: 60_000 } })
     const s = sim
     await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
     const [prober, target, ...helpers] = sim.agents as [Agent, Agent, ...Agent[]]
@@ -76,6 +79,9 @@ describe('membership over gossip', () => {
     for (const a of [prober, ...helpers]) await a.node.dial(target.node.peerId)
     const suspicions: string[] = []
     for (const a of sim.agents) a.membership.onChange(c => { if (c.peerId === target.peerId && c.state === 'suspect') suspicions.push(`${a.config.name}:${c.reason}`) })
+    // Only pings count here: gossip the target relays would also vouch for it (tested through the
+    // mesh benchmarks, where it damps false suspicions).
+    for (const a of sim.agents) (a.membership as unknown as { relayedWithin: () => boolean }).relayedWithin = () => false
     // A lossy link: `agent`'s pings of the target go unanswered until their timeout.
     const attempts = new Map<Agent, number>()
     const cutPingsToTarget = (agent: Agent): void => {
@@ -93,7 +99,7 @@ describe('membership over gossip', () => {
     }
 
     cutPingsToTarget(prober)
-    await waitFor(() => (attempts.get(prober) ?? 0) >= 4, { timeoutMs: 20_000, message: () => `the prober pinged the target ${attempts.get(prober) ?? 0} times` })
+    await waitFor(() => (attempts.get(prober) ?? 0) >= 4, { timeoutMs: 30_000, message: () => `the prober pinged the target ${attempts.get(prober) ?? 0} times` })
     // Its helpers answered for the target each time: no suspicion anywhere.
     expect(suspicions).toEqual([])
     for (const a of sim.agents.slice(2)) expect(a.membership.stateOf(tenant, target.peerId)).toBe('alive')
@@ -101,7 +107,7 @@ describe('membership over gossip', () => {
     // Nobody can reach it now: a probe suspects it, and the live target refutes.
     const before = prober.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0
     for (const h of helpers) cutPingsToTarget(h)
-    await waitFor(() => suspicions.some(r => r.endsWith(':probe-round')), { timeoutMs: 20_000, message: () => `no probe suspected the target: ${suspicions.join(', ')}` })
+    await waitFor(() => suspicions.some(r => r.endsWith(':probe-round')), { timeoutMs: 30_000, message: () => `no probe suspected the target: ${suspicions.join(', ')}` })
     await waitFor(() => (prober.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0) > before, { timeoutMs: 10_000, message: 'the target did not refute' })
   })
 

@@ -149,6 +149,14 @@ export const values = {
     if (n < min || n > max) return invalid(`${n} is out of range (${min}-${max})`)
     return n
   }),
+  /** A probe period: 0 (rounds off) or 50 ms to 10 minutes. */
+  probeInterval: custom<number>(raw => {
+    const v = raw.trim()
+    if (!/^\d+$/.test(v)) return invalid(`"${raw}" is not a whole number`)
+    const n = Number(v)
+    if (n !== 0 && (n < 50 || n > 600_000)) return invalid(`${n} is out of range (0 to turn probe rounds off, or 50-600000)`)
+    return n
+  }),
   name: custom<string>(raw => {
     const v = raw.trim()
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v)) return invalid(`"${raw}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`)

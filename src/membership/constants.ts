@@ -9,10 +9,30 @@ export const DEFAULT_INDIRECT_PROBES = 3
 /** Stream protocol of indirect probes: a member asks another to ping a third for it (SWIM ping-req). */
 export const PROBE_PROTOCOL = '/conclave/membership/probe/1.0.0'
 /**
+ * A peer that delivered gossip to this agent this recently is not suspected for an unanswered
+ * probe, and helpers vouch for it: a process that relays runs, it is only slow. Measured at 100
+ * agents over 4 processes on 2 cores: pings of saturated agents timed out even at 2 s, every
+ * suspicion and refutation flooded the mesh and loaded it further, and the view never settled.
+ * A hung process relays nothing, so it is still found, this much later.
+ */
+export const RELAY_EVIDENCE_MS = 5_000
+/**
+ * Probes of a peer that does not answer in time, one period apart, each with twice the timeout
+ * of the one before, before it is suspected: a saturated process answers one of them, a hung one
+ * none (1 + 2 + 4 timeouts: about 9 s with the defaults, 5 s with the tests' 500 ms).
+ */
+export const PROBE_ATTEMPTS = 3
+/** Least pause before the next attempt (with probe rounds off, the period is 0). */
+export const MIN_PROBE_RETRY_MS = 100
+/**
  * A probe that timed out counts against the peer only if this process's event loop did not stall
  * for this share of the ping timeout meanwhile (Lifeguard's local health, for one event loop).
  */
 export const STALL_SHARE_OF_TIMEOUT = 0.25
+/** Ceiling of Lifeguard's local health multiplier (memberlist's default: 8). */
+export const MAX_LOCAL_HEALTH = 8
+/** Longest ping a helper runs for an indirect probe request, whatever the request asks. */
+export const MAX_PROBE_TIMEOUT_MS = 60_000
 /** Largest indirect probe request or reply accepted. */
 export const MAX_PROBE_BYTES = 1024
 /** Gossip channel of presence messages: `/conclave/1/<tenant>/presence`. */

@@ -41,7 +41,8 @@ export interface MembershipInit {
    */
   heartbeatBudget?: number
   /**
-   * One connected member is pinged this often (SWIM's protocol period).
+   * One connected member is pinged this often (SWIM's protocol period). 0: no rounds; members
+   * are probed only when their connection drops or their heartbeats are overdue.
    *
    * @default 1000
    */
@@ -156,6 +157,7 @@ export class Membership implements Startable {
   private readonly heartbeatMs: number
   private readonly heartbeatBudget: number
   private readonly syncIntervalMs: number
+  private readonly probeIntervalMs: number
   private readonly view: MembershipView
   private readonly prober: Prober
   private readonly listeners = new Set<(change: MemberChange) => void>()
@@ -167,6 +169,13 @@ export class Membership implements Startable {
   /** Tenants whose last heartbeat reached no peer: the next new subscriber triggers one. */
   private readonly unheard = new Set<string>()
   private readonly probing = new Set<string>()
+  /** Timers of repeated probes of members that did not answer. */
+  private readonly retries = new Set<ReturnType<typeof setTimeout>>()
+  /** Probes in a row each member did not answer (see `PROBE_ATTEMPTS`). */
+  private readonly unanswered = new Map<string, number>()
+  /** When each peer last delivered gossip to this agent (see `RELAY_EVIDENCE_MS`). */
+  private readonly relayed = new Map<string, number>()
+  private unsubscribeRelay?: () => void
   /** Records whose signature was checked, by their exact bytes: heartbeats repeat them. */
   private readonly verifiedRecords = new Map<string, { sig: string, record: PresenceRecord }>()
   private incarnation = 0
@@ -186,6 +195,7 @@ export class Membership implements Startable {
     this.heartbeatMs = init.heartbeatMs ?? C.DEFAULT_HEARTBEAT_MS
     this.heartbeatBudget = init.heartbeatBudget ?? C.DEFAULT_HEARTBEAT_BUDGET
     this.syncIntervalMs = init.syncIntervalMs ?? C.SYNC_INTERVAL_MS
+    this.probeIntervalMs = init.probeIntervalMs ?? C.DEFAULT_PROBE_INTERVAL_MS
     this.view = new MembershipView({
       suspectMissed: init.suspectMissed ?? C.DEFAULT_SUSPECT_MISSED,
       deadAfterMs: init.deadAfterMs ?? C.DEFAULT_DEAD_AFTER_MS,
@@ -194,12 +204,13 @@ export class Membership implements Startable {
     this.prober = new Prober({
       node: components.node,
       ping: components.ping,
-      neighbours: () => this.neighbours(),
+      neighbours: () => this.probeTurns(),
       helpers: target => this.neighbours().filter(p => p !== target && this.sharesTenant(p, target, true)),
       mayProbeFor: (requester, target) => this.sharesTenant(requester, target, false),
+      recentlyHeard: peerId => this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS),
       onTurn: peerId => { void this.probe(peerId, 'probe-round') }
     }, {
-      probeIntervalMs: init.probeIntervalMs ?? C.DEFAULT_PROBE_INTERVAL_MS,
+      probeIntervalMs: this.probeIntervalMs,
       pingTimeoutMs: init.pingTimeoutMs ?? C.DEFAULT_PING_TIMEOUT_MS,
       indirectProbes: init.indirectProbes ?? C.DEFAULT_INDIRECT_PROBES,
       logger: this.log
@@ -282,6 +293,7 @@ export class Membership implements Startable {
       this.channels.set(tenant, tenancy.join(tenant, C.PRESENCE_CHANNEL, async msg => await this.onPresence(msg), { maxBytes: C.MAX_PRESENCE_BYTES }))
     }
     this.unsubscribeState = tenancy.onStateChange(this.onStateChange)
+    this.unsubscribeRelay = tenancy.onRelay(peerId => { this.relayed.set(peerId, Date.now()) })
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     await node.handle(C.SYNC_PROTOCOL, this.onSyncStream, { runOnLimitedConnection: false })
     node.addEventListener('peer:identify', this.onIdentify)
@@ -301,6 +313,9 @@ export class Membership implements Startable {
     clearTimeout(this.syncTimer)
     for (const timer of this.heartbeatTimers.values()) clearTimeout(timer)
     this.heartbeatTimers.clear()
+    for (const timer of this.retries) clearTimeout(timer)
+    this.retries.clear()
+    this.unanswered.clear()
     const { node, pubsub } = this.components
     node.removeEventListener('peer:identify', this.onIdentify)
     node.removeEventListener('peer:disconnect', this.onDisconnect)
@@ -308,6 +323,8 @@ export class Membership implements Startable {
     await this.prober.stop()
     await node.unhandle(C.SYNC_PROTOCOL)
     this.unsubscribeState?.()
+    this.unsubscribeRelay?.()
+    this.relayed.clear()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
   }
@@ -355,9 +372,14 @@ export class Membership implements Startable {
   private async heartbeat (tenant: string): Promise<void> {
     if (!this.started) return
     clearTimeout(this.heartbeatTimers.get(tenant))
-    const intervalMs = this.intervalFor(tenant)
     const signed = await this.ownRecord(tenant)
     const full = this.fullRecordDue(tenant, signed)
+    // A new record (a start, a refutation) is news: it is announced `FULL_RECORD_AFTER_CHANGE`
+    // times at the base interval, so that it spreads like SWIM's piggybacked updates, not at the
+    // stretched pace of the backstop. The interval promised stays the stretched one: an upper
+    // bound (promising the short gap made every delayed repeat look like silence under load).
+    const intervalMs = this.intervalFor(tenant)
+    const nextMs = (this.announced.get(tenant)?.fullLeft ?? 0) > 0 ? Math.min(this.heartbeatMs, intervalMs) : intervalMs
     const seq = ++this.seq
     const recipients = await this.publish(tenant, full
       ? { type: 'alive', ...signed, seq, intervalMs }
@@ -371,7 +393,7 @@ export class Membership implements Startable {
     }
     if (!this.started) return
     const jitter = 1 + (Math.random() * 2 - 1) * C.HEARTBEAT_JITTER
-    const timer = setTimeout(() => { void this.heartbeat(tenant) }, Math.round(intervalMs * jitter))
+    const timer = setTimeout(() => { void this.heartbeat(tenant) }, Math.round(nextMs * jitter))
     timer.unref()
     this.heartbeatTimers.set(tenant, timer)
   }
@@ -502,6 +524,9 @@ export class Membership implements Startable {
     if (message.peerId === this.peerId) {
       // SWIM refutation: outlive the suspicion with a higher incarnation, announced at once.
       if (message.incarnation >= this.incarnation) {
+        // Lifeguard: an agent others found unresponsive is likely slow itself, so it judges
+        // others more patiently for a while.
+        this.prober.doubt()
         this.incarnation = message.incarnation + 1
         this.log.info({ incarnation: this.incarnation }, 'refuting suspicion of this agent')
         void this.heartbeat(tenant)
@@ -565,6 +590,11 @@ export class Membership implements Startable {
     const now = Date.now()
     for (const { member } of this.view.overdue(now)) void this.probe(member.record.peerId, 'missed-heartbeats')
     for (const change of this.view.expire(now)) this.emit(change)
+    for (const [peerId, at] of this.relayed) if (now - at > C.RELAY_EVIDENCE_MS) this.relayed.delete(peerId)
+  }
+
+  private relayedWithin (peerId: string, ms: number): boolean {
+    return Date.now() - (this.relayed.get(peerId) ?? -Infinity) <= ms
   }
 
   /** Whether `peerId` is alive or suspect in any of this agent's tenants. */
@@ -575,10 +605,25 @@ export class Membership implements Startable {
     })
   }
 
-  /** Connected peers that are live members of a tenant of this agent: whom the prober takes turns on. */
+  /** Connected peers that are live members of a tenant of this agent. */
   private neighbours (): string[] {
-    const connected = new Set(this.components.node.getConnections().map(c => c.remotePeer.toString()))
-    return [...connected].filter(p => this.isLive(p))
+    return this.connected().filter(p => this.isLive(p))
+  }
+
+  private connected (): string[] {
+    return [...new Set(this.components.node.getConnections().map(c => c.remotePeer.toString()))]
+  }
+
+  /**
+   * Whom the prober takes turns on: connected members, also ones this view holds dead (an answer
+   * revives them: their refutation may have missed us, and heartbeats are rare), except those that
+   * just relayed gossip to us (they need no ping).
+   */
+  private probeTurns (): string[] {
+    return this.connected().filter(p => this.tenants.some(t => {
+      const state = this.view.get(t, p)?.state
+      return state !== undefined && state !== 'left'
+    }) && !this.relayedWithin(p, this.probeIntervalMs))
   }
 
   /**
@@ -603,10 +648,27 @@ export class Membership implements Startable {
   private async probe (peerId: string, reason: string): Promise<void> {
     if (this.probing.has(peerId) || !this.started) return
     this.probing.add(peerId)
+    // A probe round may reach a member between two attempts: it continues the series.
+    const attempt = this.unanswered.get(peerId) ?? 0
+    let again = false
     try {
-      const result = await this.prober.probe(peerIdFromString(peerId))
+      const result = await this.prober.probe(peerIdFromString(peerId), attempt)
       if (!this.started) return
       const now = Date.now()
+      if (result !== 'alive' && result !== 'unreachable') {
+        // A timeout is weak evidence. A process that relayed gossip to us lately runs, it is only
+        // slow; otherwise it gets `PROBE_ATTEMPTS` tries, each with twice the timeout.
+        if (this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS)) {
+          this.unanswered.delete(peerId)
+          return
+        }
+        if (attempt + 1 < C.PROBE_ATTEMPTS) {
+          this.unanswered.set(peerId, attempt + 1)
+          again = true
+          return
+        }
+      }
+      this.unanswered.delete(peerId)
       for (const tenant of this.tenants) {
         const member = this.view.get(tenant, peerId)
         if (member === undefined) continue
@@ -622,7 +684,17 @@ export class Membership implements Startable {
       }
     } finally {
       this.probing.delete(peerId)
+      if (again) this.probeAgain(peerId, reason)
     }
+  }
+
+  private probeAgain (peerId: string, reason: string): void {
+    const timer = setTimeout(() => {
+      this.retries.delete(timer)
+      void this.probe(peerId, reason)
+    }, Math.max(this.probeIntervalMs, C.MIN_PROBE_RETRY_MS))
+    timer.unref()
+    this.retries.add(timer)
   }
 
   // --- push-pull sync -------------------------------------------------------------------------

@@ -28,6 +28,6 @@ export type SyncSnapshot = z.infer<typeof syncSnapshotSchema>
 export { encodeJson, decodeJson } from '../util/json.js'
 
 /** Indirect probe request (SWIM's ping-req): "ping `target` for me". */
-export const probeRequestSchema = z.object({ target: z.string().min(1).max(128) })
+export const probeRequestSchema = z.object({ target: z.string().min(1).max(128), timeoutMs: z.number().int().positive().max(60_000).optional() })
 /** Its answer: whether the helper's own ping of the target was answered. */
 export const probeReplySchema = z.object({ ok: z.boolean() })

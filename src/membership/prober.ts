@@ -24,7 +24,8 @@ export type ProbeResult = 'alive' | 'unreachable' | 'unanswered' | 'inconclusive
 export interface ProberInit {
   /**
    * One connected member is pinged this often, in randomized round-robin order (SWIM's
-   * protocol period).
+   * protocol period). 0: no rounds; members are probed only when their connection drops or their
+   * heartbeats are overdue.
    *
    * @default 1000
    */
@@ -58,6 +59,8 @@ export interface ProberComponents {
   helpers: (target: string) => string[]
   /** Whether this agent probes `target` when `requester` asks (both members of a shared tenant). */
   mayProbeFor: (requester: string, target: string) => boolean
+  /** Whether `peerId` showed it runs lately without a ping (it relayed gossip to us): a helper vouches for it. */
+  recentlyHeard: (peerId: string) => boolean
   /** Called with the peer whose turn it is; the owner probes it and acts on the result. */
   onTurn: (peerId: string) => void
 }
@@ -76,7 +79,14 @@ export class Prober {
   private readonly indirectProbes: number
   /** This round's remaining turns (SWIM's randomized round robin: everyone once per round). */
   private order: string[] = []
-  private timer?: ReturnType<typeof setInterval>
+  private timer?: ReturnType<typeof setTimeout>
+  private running = false
+  /**
+   * Lifeguard's local health multiplier: how much this agent doubts its own judgement. Raised
+   * when its probes go unanswered or it had to refute a suspicion of itself, lowered by every
+   * answered ping. Probe periods and timeouts are stretched by (1 + health).
+   */
+  private health = 0
   private stalls?: LoopStalls
 
   constructor (components: ProberComponents, init: ProberInit = {}) {
@@ -90,23 +100,29 @@ export class Prober {
   async start (): Promise<void> {
     await this.components.node.handle(C.PROBE_PROTOCOL, this.onProbeRequest, { runOnLimitedConnection: false })
     this.stalls = watchLoopStalls()
-    this.timer = setInterval(() => { this.turn() }, this.probeIntervalMs)
-    this.timer.unref()
+    this.running = this.probeIntervalMs > 0
+    this.scheduleTurn()
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.timer)
+    this.running = false
+    clearTimeout(this.timer)
     this.stalls?.release()
     this.stalls = undefined
     this.order = []
     await this.components.node.unhandle(C.PROBE_PROTOCOL)
   }
 
-  /** Ping `peerId` directly and, if it does not answer in time, through helpers. */
-  async probe (peerId: PeerId): Promise<ProbeResult> {
+  /**
+   * Ping `peerId` directly and, if it does not answer in time, through helpers. Attempt k waits
+   * 2^k ping timeouts.
+   */
+  async probe (peerId: PeerId, attempt = 0): Promise<ProbeResult> {
     const started = performance.now()
+    const timeoutMs = this.pingTimeoutMs * (1 + this.health) * 2 ** attempt
     try {
-      await this.components.ping.ping(peerId, { signal: AbortSignal.timeout(this.pingTimeoutMs) })
+      await this.components.ping.ping(peerId, { signal: AbortSignal.timeout(timeoutMs) })
+      this.health = Math.max(0, this.health - 1)
       return 'alive'
     } catch (err) {
       // Only a failure that left no connection is conclusive. An error on a live connection is
@@ -118,20 +134,42 @@ export class Prober {
     // Measured with 34 agents on one loop: without this, pings that timed out behind a stalled
     // loop raised suspicions, each refutation flooded the mesh and stalled it further, and the
     // view never converged. Asking helpers would only add to the load.
-    if (this.stalled(started)) return 'inconclusive'
+    if (this.stalled(started, timeoutMs)) return 'inconclusive'
     const target = peerId.toString()
     if (this.indirectProbes === 0) return 'unanswered'
     const helpers = shuffle(this.components.helpers(target)).slice(0, this.indirectProbes)
     if (helpers.length === 0) return 'inconclusive'
-    const answers = await Promise.all(helpers.map(async helper => await this.askToProbe(helper, target)))
-    this.log.debug({ peer: target, helpers: helpers.length, vouched: answers.filter(Boolean).length }, 'indirect probe')
-    if (answers.some(Boolean)) return 'alive'
-    return this.stalled(started) ? 'inconclusive' : 'unanswered'
+    const answers = await Promise.all(helpers.map(async helper => await this.askToProbe(helper, target, timeoutMs)))
+    this.log.debug({ peer: target, helpers: helpers.length, answers }, 'indirect probe')
+    if (answers.includes('vouched')) return 'alive'
+    // Lifeguard: helpers that answered "no" (nacks) show our own links work; no answer at all
+    // suggests the slow one is us.
+    if (!answers.includes('denied')) this.doubt()
+    return this.stalled(started, timeoutMs) ? 'inconclusive' : 'unanswered'
   }
 
-  /** Whether this process's event loop stalled for a quarter of the ping timeout since `since`. */
-  private stalled (since: number): boolean {
-    return (this.stalls?.longestSince(since) ?? 0) > this.pingTimeoutMs * C.STALL_SHARE_OF_TIMEOUT
+  /** Whether this process's event loop stalled for a share of `timeoutMs` since `since`. */
+  private stalled (since: number, timeoutMs: number): boolean {
+    return (this.stalls?.longestSince(since) ?? 0) > timeoutMs * C.STALL_SHARE_OF_TIMEOUT
+  }
+
+  /** Something suggests this agent is the slow one (see `health`). */
+  doubt (): void {
+    this.health = Math.min(C.MAX_LOCAL_HEALTH, this.health + 1)
+  }
+
+  /** The current local health multiplier (0: healthy). */
+  get localHealth (): number {
+    return this.health
+  }
+
+  private scheduleTurn (): void {
+    if (!this.running) return
+    this.timer = setTimeout(() => {
+      this.turn()
+      this.scheduleTurn()
+    }, this.probeIntervalMs * (1 + this.health))
+    this.timer.unref()
   }
 
   private turn (): void {
@@ -145,25 +183,27 @@ export class Prober {
     if (next !== undefined) this.components.onTurn(next)
   }
 
-  /** Whether `helper` got an answer from `target`; a failed exchange counts as no. */
-  private async askToProbe (helper: string, target: string): Promise<boolean> {
-    // The helper may have to dial the target before its own ping timeout runs out.
-    const signal = AbortSignal.timeout(this.pingTimeoutMs * 2)
+  /** Whether `helper` got an answer from `target` (`vouched`), did not (`denied`), or did not reply. */
+  private async askToProbe (helper: string, target: string, timeoutMs: number): Promise<'vouched' | 'denied' | 'no-reply'> {
+    // The helper may have to dial the target before its ping timeout runs out.
+    const signal = AbortSignal.timeout(timeoutMs * 2)
     try {
       const stream = await this.components.node.dialProtocol(peerIdFromString(helper), C.PROBE_PROTOCOL, { signal })
       const lp = lpStream(stream, { maxDataLength: C.MAX_PROBE_BYTES })
-      await lp.write(encodeJson({ target }), { signal })
+      await lp.write(encodeJson({ target, timeoutMs }), { signal })
       const reply = decodeJson((await lp.read({ signal })).subarray(), probeReplySchema)
       await stream.close({ signal }).catch(() => {})
-      return reply?.ok === true
+      if (reply === undefined) return 'no-reply'
+      return reply.ok ? 'vouched' : 'denied'
     } catch (err) {
       this.log.debug({ helper, peer: target, err: (err as Error).message }, 'indirect probe request failed')
-      return false
+      return 'no-reply'
     }
   }
 
   private readonly onProbeRequest = ({ stream, connection }: IncomingStreamData): void => {
-    const signal = AbortSignal.timeout(this.pingTimeoutMs * 2)
+    // Long enough for the largest timeout a request may ask for.
+    const signal = AbortSignal.timeout(C.MAX_PROBE_TIMEOUT_MS * 2)
     const requester = connection.remotePeer.toString()
     void (async () => {
       try {
@@ -171,7 +211,8 @@ export class Prober {
         const request = decodeJson((await lp.read({ signal })).subarray(), probeRequestSchema)
         let ok = false
         if (request !== undefined && request.target !== requester && this.components.mayProbeFor(requester, request.target)) {
-          ok = await this.components.ping.ping(peerIdFromString(request.target), { signal: AbortSignal.timeout(this.pingTimeoutMs) })
+          const timeoutMs = Math.min(request.timeoutMs ?? this.pingTimeoutMs, C.MAX_PROBE_TIMEOUT_MS)
+          ok = this.components.recentlyHeard(request.target) || await this.components.ping.ping(peerIdFromString(request.target), { signal: AbortSignal.timeout(timeoutMs) })
             .then(() => true, () => false)
         } else {
           this.log.debug({ requester, target: request?.target }, 'indirect probe request refused')

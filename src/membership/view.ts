@@ -151,12 +151,15 @@ export class MembershipView {
     return this.transition(tenant, m, 'left', now, 'revoked')
   }
 
-  /** A direct ping answered: the member is alive whatever the gossip said. */
+  /**
+   * A direct ping answered: the member is alive whatever the gossip said, also one declared dead
+   * (first-hand evidence, like its own heartbeat). A left member only comes back by restarting.
+   */
   confirmAlive (tenant: string, peerId: string, now: number): MemberChange | undefined {
     const m = this.get(tenant, peerId)
     if (m === undefined) return undefined
     m.lastSeen = now
-    if (m.state !== 'suspect') return undefined
+    if (m.state !== 'suspect' && m.state !== 'dead') return undefined
     return this.transition(tenant, m, 'alive', now, 'ping')
   }
 

@@ -112,11 +112,16 @@ export interface SimInit {
 const DEMO_ROLES = ['tpm', 'senior-software-architect', 'coder', 'tester', 'reviewer']
 /**
  * Sim agents share one process's CPU, so they run lighter than production agents: every
- * connection costs ~27 ms of CPU to set up here. Dial cap 6 vs 8 at N=34, three runs each: full
- * view median 8.4 s vs 15.2 s. One event loop for all agents stalls for hundreds of milliseconds
- * under load, hence the longer ping timeout.
+ * connection costs ~27 ms of CPU to set up here, and every heartbeat is processed by every agent.
+ * Dial cap 6 vs 8 at N=34, three runs each: full view median 8.4 s vs 15.2 s. One event loop for
+ * all agents stalls for hundreds of milliseconds under load, hence the longer ping timeout.
+ * No probe rounds: with 100 agents over 4 processes on 2 cores, processes stall for seconds; the
+ * rounds found them unresponsive (with every guard, over 100 suspicions in 4 minutes) and the
+ * view did not settle within 240 s, against 49-101 s without rounds. So sims keep the detector of
+ * before the rounds (probes on connection loss and missed heartbeats) and its heartbeat budget of
+ * 2 per second mesh-wide; budget 1 vs 5 at N=34 was 29% vs 45% idle CPU of one core.
  */
-export const SIM_DEFAULTS: Partial<AgentConfig> = { maxConnections: 6, pingTimeoutMs: 2_000 }
+export const SIM_DEFAULTS: Partial<AgentConfig> = { maxConnections: 6, pingTimeoutMs: 2_000, heartbeatBudget: 2, probeIntervalMs: 0 }
 const START_CONCURRENCY = 8
 
 /** N agents in one process on loopback: for demos, tests and benchmarks. */

@@ -137,6 +137,7 @@ export class Tenancy implements Startable {
   private readonly clockSkewMs: number
   private readonly init: TenancyInit
   private readonly stateListeners = new Set<(tenant: string, change: StateChange) => void>()
+  private readonly relayListeners = new Set<(peerId: string) => void>()
   /** Sequence numbers restart with every session; receivers order sessions by this. */
   private readonly session = Date.now()
   private started = false
@@ -165,6 +166,16 @@ export class Tenancy implements Startable {
   onStateChange (listener: (tenant: string, change: StateChange) => void): () => void {
     this.stateListeners.add(listener)
     return () => this.stateListeners.delete(listener)
+  }
+
+  /**
+   * Listen to the peers that deliver gossip on a tenant channel to this agent (first copies only:
+   * gossipsub drops duplicates before validation). Membership takes a delivery as evidence that
+   * the peer's process runs. Returns a function that unsubscribes.
+   */
+  onRelay (listener: (peerId: string) => void): () => void {
+    this.relayListeners.add(listener)
+    return () => this.relayListeners.delete(listener)
   }
 
   async start (): Promise<void> {
@@ -303,8 +314,12 @@ export class Tenancy implements Startable {
    * The topic validator of every tenant channel. Reject lowers the delivering peer's score (and
    * gossipsub drops the message); Ignore drops it without penalty. Never throws.
    */
-  private async validate (joined: Joined, _source: PeerId, msg: Message): Promise<TopicValidatorResult> {
+  private async validate (joined: Joined, source: PeerId, msg: Message): Promise<TopicValidatorResult> {
     const { channel } = joined
+    if (this.relayListeners.size > 0) {
+      const relay = source.toString()
+      for (const listener of this.relayListeners) listener(relay)
+    }
     if (msg.type !== 'signed') return this.reject(channel, 'unsigned', 'unknown')
     const from = msg.from.toString()
     try {

@@ -12,6 +12,7 @@ import type { Agent } from '../../src/agent/index.js'
 import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { startLayout, type Layout, type Worker } from './fanout.js'
+import { countSuspicions } from './suspicions.js'
 import { environment, median, writeSection } from './report.js'
 import { percentile } from '../../src/util/stats.js'
 
@@ -41,11 +42,14 @@ interface Cluster {
   crash: (index: number) => Promise<void>
   leave: (index: number) => Promise<void>
   dissolve: (index: number, council: string) => Promise<void>
+  /** Per peer id, how often agents marked it suspect since the start. */
+  suspicions: () => Promise<Record<string, number>>
   stop: () => Promise<void>
 }
 
 async function inProcess (n: number): Promise<Cluster> {
-  const sim = await Sim.start({ agents: n, roles: rolesOf, overrides: TIMINGS })
+  const suspected: Record<string, number> = {}
+  const sim = await Sim.start({ agents: n, roles: rolesOf, overrides: TIMINGS, onAgentStarted: agent => { countSuspicions(agent, suspected) } })
   const deadline = Date.now() + (n <= 34 ? 120_000 : 300_000)
   // 100 agents in one process take minutes to converge on 2 cores (see the discovery section).
   while (sim.convergedCount() < n && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
@@ -66,6 +70,7 @@ async function inProcess (n: number): Promise<Cluster> {
     crash: async i => { await sim.crashAgent(at(i)) },
     leave: async i => { await sim.stopAgent(at(i)) },
     dissolve: async (i, id) => { await at(i).councils.dissolve(id) },
+    suspicions: async () => suspected,
     stop: async () => { await sim.stop() }
   }
 }
@@ -106,6 +111,14 @@ async function inWorkers (n: number, workers: number): Promise<Cluster> {
     crash: async i => { await of(i).send({ cmd: 'kill', indices: [i] }) },
     leave: async i => { await of(i).send({ cmd: 'leave', indices: [i] }) },
     dissolve: async (i, id) => { await of(i).send({ cmd: 'council-dissolve', index: i, council: id }) },
+    suspicions: async () => {
+      const counts: Record<string, number> = {}
+      for (const w of active) {
+        const reply = await w.send({ cmd: 'suspicions' })
+        if (reply.event === 'suspicions') for (const [peer, k] of Object.entries(reply.counts)) counts[peer] = (counts[peer] ?? 0) + k
+      }
+      return counts
+    },
     stop: async () => {
       await layout.stop()
       await rm(dir, { recursive: true, force: true })
@@ -113,7 +126,14 @@ async function inWorkers (n: number, workers: number): Promise<Cluster> {
   }
 }
 
-interface Samples { atConvergence: number[], formation: number[], failover: number[], handover: number[] }
+interface Samples {
+  atConvergence: number[]
+  formation: number[]
+  failover: number[]
+  handover: number[]
+  /** Suspect marks of agents never killed or stopped, all observers together: false suspicions. */
+  falseSuspicions: number
+}
 
 /**
  * One formation as soon as every agent sees every other (the mesh is still busy then), then
@@ -121,7 +141,8 @@ interface Samples { atConvergence: number[], formation: number[], failover: numb
  * candidate of each role is left: three candidates per core role, four coders).
  */
 async function measure (cluster: Cluster, n: number, runs: number): Promise<Samples> {
-  const s: Samples = { atConvergence: [], formation: [], failover: [], handover: [] }
+  const s: Samples = { atConvergence: [], formation: [], failover: [], handover: [], falseSuspicions: 0 }
+  const victims = new Set<string>()
   const since = (t0: number, at: number | null): number => at === null ? NaN : at - t0
   for (let r = -1; r < runs; r++) {
     const opener = (10 + r + n) % n
@@ -147,6 +168,7 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
       const victim = holder === undefined ? -1 : cluster.indexOf(holder)
       if (view === undefined || holder === undefined || victim < 0) continue
       gone.add(victim)
+      victims.add(holder)
       // From the kill or the stop, not from its return: a graceful stop hands over before it returns.
       const t0 = Date.now()
       const reached = cluster.reached(id, view.epoch, holder)
@@ -158,6 +180,9 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
       await settle()
     }
   }
+  const counts = await cluster.suspicions()
+  s.falseSuspicions = Object.entries(counts).filter(([peer]) => !victims.has(peer)).reduce((sum, [, k]) => sum + k, 0)
+  out(`    false suspicions (suspect marks of agents never stopped, all observers): ${s.falseSuspicions}`)
   return s
 }
 
@@ -175,6 +200,7 @@ async function main (): Promise<void> {
     ...(only === 'process' ? [] : [[`${workers} worker processes`, async () => await inWorkers(n, workers)] as [string, () => Promise<Cluster>]])
   ]
   const rows: string[] = []
+  const suspicions: string[] = []
   for (const [label, start] of layouts) {
     out(`  ${label}:`)
     const t0 = Date.now()
@@ -186,6 +212,7 @@ async function main (): Promise<void> {
     } finally {
       await cluster.stop()
     }
+    suspicions.push(`${label}: ${s.falseSuspicions}`)
     rows.push(row(`${label}: formation as soon as the mesh converged`, s.atConvergence), row(`${label}: formation, open → active`, s.formation), row(`${label}: crash failover, kill -9 of a holder → new epoch committed`, s.failover), row(`${label}: graceful handover, stop of a holder → new epoch committed`, s.handover))
   }
   // N=34 is the default section; other sizes (BENCH_N=100) get their own, next to it.
@@ -197,6 +224,8 @@ async function main (): Promise<void> {
     '| measure (ms) | samples | p50 | p95 | all |',
     '|---|---|---|---|---|',
     ...rows,
+    '',
+    `False suspicions over the whole run (times an agent marked suspect an agent that was never stopped, summed over observers; one suspicion gossiped to N agents counts up to N times): ${suspicions.join('; ')}.`,
     '',
     `Targets (issue #4): formation p50 ≤ 500 ms and p95 ≤ 1.5 s; crash failover p95 ≤ 3 s; graceful handover ≤ 250 ms. Most of the time is gossip crossing ${n} busy nodes on 2 cores; crash failover also includes failure detection (probe on connection loss, then \`CONCLAVE_DEAD_AFTER_MS\`).`
   ].join('\n'))

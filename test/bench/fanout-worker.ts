@@ -10,6 +10,7 @@ import type { Agent } from '../../src/agent/index.js'
 import type { AgentConfig } from '../../src/config/index.js'
 import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
+import { countSuspicions } from './suspicions.js'
 import { readTenantFile, topicFor, type TenantChannel } from '../../src/tenancy/index.js'
 
 export type System = 'mesh' | 'nats'
@@ -25,6 +26,7 @@ export type Command = { id: number } & (
   | { cmd: 'council-view', index: number, council: string }
   | { cmd: 'council-dissolve', index: number, council: string }
   | { cmd: 'council-wait', council: string, above: number, without?: string, timeoutMs: number }
+  | { cmd: 'suspicions' }
   | { cmd: 'stop' })
 
 export interface Receipt { to: number, from: number, seq: number, latencyMs: number, /** Receive time (ms since the epoch). */ at: number, /** The run (rate step) the message was sent in. */ phase: number }
@@ -53,6 +55,7 @@ export type Reply = { id?: number } & (
   | { event: 'opened', council: string }
   | { event: 'view', view?: CouncilView }
   | { event: 'reached', at: number | null }
+  | { event: 'suspicions', counts: Record<string, number> }
   | { event: 'error', message: string })
 
 const CHANNEL = 'bench'
@@ -69,6 +72,8 @@ let firstIndex = 0
 let sim: Sim | undefined
 let locals: Local[] = []
 let receipts: Receipt[] = []
+/** How often this worker's agents marked each peer suspect (false suspicions show up here). */
+const suspected: Record<string, number> = {}
 let recording = false
 const connections: NatsConnection[] = []
 const decoder = new TextDecoder()
@@ -94,6 +99,7 @@ async function start (c: Extract<Command, { cmd: 'start' }>): Promise<string[]> 
       seeds: c.seeds,
       authorities: new Map([[c.tenant, authority]]),
       roles: i => c.roles?.[i] ?? [],
+      onAgentStarted: agent => { countSuspicions(agent, suspected) },
       ...(c.overrides !== undefined ? { overrides: c.overrides } : {})
     })
     locals = sim.agents.map((agent: Agent, k: number) => {
@@ -238,6 +244,7 @@ async function handle (c: Command): Promise<Reply> {
     }
     case 'council-dissolve': await agentAt(c.index).councils.dissolve(c.council); return { event: 'killed' }
     case 'council-wait': return { event: 'reached', at: await councilReached(c) }
+    case 'suspicions': return { event: 'suspicions', counts: suspected }
     case 'stop':
       await sim?.stop()
       await Promise.allSettled(connections.map(async nc => { await nc.close() }))
