@@ -34,6 +34,17 @@ async function peerState (observer: StartedAgent, peerId: string): Promise<strin
   return body.find(p => p.peerId === peerId)?.state
 }
 
+/** Wait until every agent's API lists all the others alive. */
+async function allSeeEachOther (agents: StartedAgent[]): Promise<void> {
+  await waitFor(async () => {
+    for (const x of agents) {
+      const { body } = await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)
+      if (body.filter(p => p.state === 'alive').length !== agents.length - 1) return false
+    }
+    return true
+  }, { timeoutMs: 30_000, message: `${agents.length} CLI agents did not all see each other` })
+}
+
 describe('CLI agents on loopback', () => {
   it('find each other, serve the API, detect kill -9, leave on SIGTERM and keep their identity', async () => {
     const a = await startAgent(agentEnv('alpha', { CONCLAVE_ROLES: 'tpm' }))
@@ -42,13 +53,7 @@ describe('CLI agents on loopback', () => {
     const c = await startAgent(agentEnv('gamma', { CONCLAVE_BOOTSTRAP: seed }))
     const all = [a, b, c]
 
-    await waitFor(async () => {
-      for (const x of all) {
-        const { body } = await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)
-        if (body.filter(p => p.state === 'alive').length !== 2) return false
-      }
-      return true
-    }, { timeoutMs: 30_000, message: 'three CLI agents did not all see each other' })
+    await allSeeEachOther(all)
 
     // The HTTP API as documented.
     expect(await getJson(`${a.api}/health`)).toEqual({ status: 200, body: { status: 'ok' } })
@@ -101,13 +106,7 @@ describe('CLI agents on loopback', () => {
     const all = [a, ...others]
     const hung = others[2] as StartedAgent
     const observers = all.filter(x => x !== hung)
-    await waitFor(async () => {
-      for (const x of all) {
-        const { body } = await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)
-        if (body.filter(p => p.state === 'alive').length !== 3) return false
-      }
-      return true
-    }, { timeoutMs: 30_000, message: 'four CLI agents did not all see each other' })
+    await allSeeEachOther(all)
 
     // The process stops answering but its TCP connections stay open: no disconnect to notice.
     hung.child.kill('SIGSTOP')
