@@ -31,7 +31,7 @@ export const MIN_PROBE_RETRY_MS = 100
 export const STALL_SHARE_OF_TIMEOUT = 0.25
 /** Ceiling of Lifeguard's local health multiplier (memberlist's default: 8). */
 export const MAX_LOCAL_HEALTH = 8
-/** Longest ping a helper runs for an indirect probe request, whatever the request asks. */
+/** Longest ping of a probe, however stretched, and longest a helper runs, whatever a request asks. */
 export const MAX_PROBE_TIMEOUT_MS = 60_000
 /** Largest indirect probe request or reply accepted. */
 export const MAX_PROBE_BYTES = 1024

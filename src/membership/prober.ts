@@ -119,7 +119,7 @@ export class Prober {
    */
   async probe (peerId: PeerId, attempt = 0): Promise<ProbeResult> {
     const started = performance.now()
-    const timeoutMs = this.pingTimeoutMs * (1 + this.health) * 2 ** attempt
+    const timeoutMs = Math.min(this.pingTimeoutMs * (1 + this.health) * 2 ** attempt, C.MAX_PROBE_TIMEOUT_MS)
     try {
       await this.components.ping.ping(peerId, { signal: AbortSignal.timeout(timeoutMs) })
       this.health = Math.max(0, this.health - 1)
@@ -156,11 +156,6 @@ export class Prober {
   /** Something suggests this agent is the slow one (see `health`). */
   doubt (): void {
     this.health = Math.min(C.MAX_LOCAL_HEALTH, this.health + 1)
-  }
-
-  /** The current local health multiplier (0: healthy). */
-  get localHealth (): number {
-    return this.health
   }
 
   private scheduleTurn (): void {
