@@ -13,6 +13,7 @@ import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { startLayout, type Layout, type Worker } from './fanout.js'
 import { countSuspicions } from './suspicions.js'
+import { CouncilChangeTimes } from './council-times.js'
 import { environment, median, writeSection } from './report.js'
 import { percentile } from '../../src/util/stats.js'
 
@@ -49,7 +50,8 @@ interface Cluster {
 
 async function inProcess (n: number): Promise<Cluster> {
   const suspected: Record<string, number> = {}
-  const sim = await Sim.start({ agents: n, roles: rolesOf, overrides: TIMINGS, onAgentStarted: agent => { countSuspicions(agent, suspected) } })
+  const times = new CouncilChangeTimes()
+  const sim = await Sim.start({ agents: n, roles: rolesOf, overrides: TIMINGS, onAgentStarted: agent => { countSuspicions(agent, suspected); times.watch(agent) } })
   const deadline = Date.now() + (n <= 34 ? 120_000 : 300_000)
   // 100 agents in one process take minutes to converge on 2 cores (see the discovery section).
   while (sim.convergedCount() < n && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
@@ -61,7 +63,7 @@ async function inProcess (n: number): Promise<Cluster> {
     reached: async (id, above, without) => {
       const deadline = Date.now() + SAMPLE_TIMEOUT_MS
       while (Date.now() < deadline) {
-        if (sim.running.every(a => { const v = a.councils.get(id); return v?.state === 'active' && v.epoch > above && !v.roster.some(s => s.peerId === without) })) return Date.now()
+        if (sim.running.every(a => { const v = a.councils.get(id); return v?.state === 'active' && v.epoch > above && !v.roster.some(s => s.peerId === without) })) return times.settledAt(sim.running, id)
         await new Promise(resolve => setTimeout(resolve, 5))
       }
       return null
@@ -219,7 +221,7 @@ async function main (): Promise<void> {
   await writeSection(`${n === 34 ? 'council' : `council-n${n}`}${only !== undefined ? `-${only}` : ''}`, [
     `## Councils: formation and failover${n === 34 ? '' : `, N=${n}`}${only === undefined ? '' : only === 'workers' ? `, ${workers} worker processes` : ', one process'}`,
     '',
-    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}${only === undefined ? '' : `BENCH_LAYOUT=${only} `}npm run bench:council\` (${env}). N=${n} agents, ${only === 'workers' ? '' : 'all in **one process** (2 cores shared by all, one event loop)'}${only === undefined ? ', then ' : ''}${only === 'process' ? '' : `spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all)`}. Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Times run until every running member reports the new state; samples are ${SETTLE_MS / 1000} s apart (after the previous council's dissolution or the previous stop), so that one sample's aftermath does not land in the next. The first council is opened as soon as every agent sees every other, while the mesh is still settling (syncs, grafts): it has its own row.`,
+    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}${only === undefined ? '' : `BENCH_LAYOUT=${only} `}npm run bench:council\` (${env}). N=${n} agents, ${only === 'workers' ? '' : 'all in **one process** (2 cores shared by all, one event loop)'}${only === undefined ? ', then ' : ''}${only === 'process' ? '' : `spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all)`}. Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Times run until every running member reports the new state (the time of the last member's own change event: a polling loop in a loaded process noticed it up to ~500 ms late); samples are ${SETTLE_MS / 1000} s apart (after the previous council's dissolution or the previous stop), so that one sample's aftermath does not land in the next. The first council is opened as soon as every agent sees every other, while the mesh is still settling (syncs, grafts): it has its own row.`,
     '',
     '| measure (ms) | samples | p50 | p95 | all |',
     '|---|---|---|---|---|',

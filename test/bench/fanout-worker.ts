@@ -11,6 +11,7 @@ import type { AgentConfig } from '../../src/config/index.js'
 import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { countSuspicions } from './suspicions.js'
+import { CouncilChangeTimes } from './council-times.js'
 import { readTenantFile, topicFor, type TenantChannel } from '../../src/tenancy/index.js'
 
 export type System = 'mesh' | 'nats'
@@ -74,6 +75,8 @@ let locals: Local[] = []
 let receipts: Receipt[] = []
 /** How often this worker's agents marked each peer suspect (false suspicions show up here). */
 const suspected: Record<string, number> = {}
+/** When each agent last changed each council (rounds are timed by it). */
+const councilTimes = new CouncilChangeTimes()
 let recording = false
 const connections: NatsConnection[] = []
 const decoder = new TextDecoder()
@@ -99,7 +102,7 @@ async function start (c: Extract<Command, { cmd: 'start' }>): Promise<string[]> 
       seeds: c.seeds,
       authorities: new Map([[c.tenant, authority]]),
       roles: i => c.roles?.[i] ?? [],
-      onAgentStarted: agent => { countSuspicions(agent, suspected) },
+      onAgentStarted: agent => { countSuspicions(agent, suspected); councilTimes.watch(agent) },
       ...(c.overrides !== undefined ? { overrides: c.overrides } : {})
     })
     locals = sim.agents.map((agent: Agent, k: number) => {
@@ -213,7 +216,7 @@ async function councilReached (c: Extract<Command, { cmd: 'council-wait' }>): Pr
     return v !== undefined && v.state === 'active' && v.epoch > c.above && (c.without === undefined || !v.roster.some(s => s.peerId === c.without))
   }
   while (Date.now() < deadline) {
-    if (sim?.running.every(reached) === true) return Date.now()
+    if (sim !== undefined && sim.running.every(reached)) return councilTimes.settledAt(sim.running, c.council)
     await new Promise(resolve => setTimeout(resolve, 5))
   }
   return null

@@ -1,0 +1,25 @@
+import type { Agent } from '../../src/agent/index.js'
+
+/**
+ * When each agent last reported a change of each council. The council benchmark times a round by
+ * these, not by when its polling loop noticed: with 25 agents per process on 2 cores, a 5 ms
+ * poll timer fired up to ~500 ms after the last agent had applied the commit (traced), which
+ * measured the poller's event loop, not the protocol.
+ */
+export class CouncilChangeTimes {
+  private readonly times = new WeakMap<Agent, Map<string, number>>()
+
+  watch (agent: Agent): void {
+    const times = new Map<string, number>()
+    this.times.set(agent, times)
+    agent.councils.onChange(view => { times.set(view.id, Date.now()) })
+  }
+
+  /**
+   * When the last of `agents` reported its latest change of `council` (ms since the epoch): the
+   * moment they all reached the state they now hold. Now, for an agent not watched.
+   */
+  settledAt (agents: Agent[], council: string): number {
+    return Math.max(...agents.map(agent => this.times.get(agent)?.get(council) ?? Date.now()))
+  }
+}
