@@ -782,11 +782,13 @@ export class Councils implements Startable {
   private async sendDirect (peer: string, ack: CouncilMessage): Promise<boolean> {
     const node = this.components.node
     if (node === undefined) return false
-    const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
     try {
       // Negotiated in full before the write (a round trip): an optimistic write to an agent that
-      // does not speak the protocol (an earlier version) would be lost without an error.
-      const stream = await node.dialProtocol(peerIdFromString(peer), C.ACK_PROTOCOL, { signal })
+      // does not speak the protocol (an earlier version) would be lost without an error. A dial
+      // gets longer than the ack: the caller gossips the ack after its hedge anyway, and the
+      // connection, once up, carries the council's later rounds.
+      const stream = await node.dialProtocol(peerIdFromString(peer), C.ACK_PROTOCOL, { signal: AbortSignal.timeout(C.DIRECT_ACK_DIAL_TIMEOUT_MS) })
+      const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
       await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).write(encodeJson(ack), { signal })
       await stream.close({ signal })
       return true
