@@ -207,7 +207,8 @@ export class Membership implements Startable {
       neighbours: () => this.probeTurns(),
       helpers: target => this.neighbours().filter(p => p !== target && this.sharesTenant(p, target, true)),
       mayProbeFor: (requester, target) => this.sharesTenant(requester, target, false),
-      recentlyHeard: peerId => this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS),
+      // A helper vouches as the prober itself does: relayed lately, over a connection that stands.
+      recentlyHeard: peerId => this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS) && this.connectedTo(peerId),
       onTurn: peerId => { void this.probe(peerId, 'probe-round') }
     }, {
       probeIntervalMs: this.probeIntervalMs,
@@ -494,7 +495,7 @@ export class Membership implements Startable {
     const now = Date.now()
     if (now - this.lastRecordSync < C.MISSING_RECORD_SYNC_MS) return
     this.lastRecordSync = now
-    const connected = this.components.node.getConnections().some(c => c.remotePeer.toString() === peerId)
+    const connected = this.connectedTo(peerId)
     void (connected ? this.sync(peerIdFromString(peerId)) : this.syncWithRandomPeer())
   }
 
@@ -593,6 +594,10 @@ export class Membership implements Startable {
     for (const [peerId, at] of this.relayed) if (now - at > C.RELAY_EVIDENCE_MS) this.relayed.delete(peerId)
   }
 
+  private connectedTo (peerId: string): boolean {
+    return this.components.node.getConnections().some(c => c.remotePeer.toString() === peerId)
+  }
+
   private relayedWithin (peerId: string, ms: number): boolean {
     return Date.now() - (this.relayed.get(peerId) ?? -Infinity) <= ms
   }
@@ -657,8 +662,10 @@ export class Membership implements Startable {
       const now = Date.now()
       if (result !== 'alive' && result !== 'unreachable') {
         // A timeout is weak evidence. A process that relayed gossip to us lately runs, it is only
-        // slow; otherwise it gets `PROBE_ATTEMPTS` tries, each with twice the timeout.
-        if (this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS)) {
+        // slow; otherwise it gets `PROBE_ATTEMPTS` tries, each with twice the timeout. Relaying
+        // vouches only while its connection stands: a crashed process relayed until it crashed,
+        // and a dial to it that timed out instead of being refused must not end the series there.
+        if (this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS) && this.connectedTo(peerId)) {
           this.unanswered.delete(peerId)
           return
         }

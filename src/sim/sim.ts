@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { Connection, ConnectionGater, PeerId } from '@libp2p/interface'
 import { Agent } from '../agent/index.js'
 import { loadConfig, type AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
@@ -134,6 +134,8 @@ export class Sim {
   private readonly keyrings: TenantKeyring[][] = []
   /** Side of each agent (peer id → 0 or 1) while the network is partitioned. */
   private sides?: Map<string, number>
+  /** Per agent, removes its listener that closes connections opened across the partition. */
+  private readonly partitionWatch = new Map<Agent, () => void>()
   private readonly ownDataDir: boolean
   private readonly dataDir: string
   private readonly init: SimInit
@@ -264,10 +266,14 @@ export class Sim {
   /** A gater that refuses connections across the partition, while there is one. */
   private gaterFor (self: string): ConnectionGater {
     const cut = (peer: PeerId): boolean => this.sides !== undefined && this.sides.get(self) !== this.sides.get(peer.toString())
+    // Checked again once a connection is upgraded: a dial that was past encryption when the cut
+    // was made would otherwise open a connection across it after `partition` closed the others.
     return {
       denyDialPeer: async peer => cut(peer),
       denyInboundEncryptedConnection: async peer => cut(peer),
-      denyOutboundEncryptedConnection: async peer => cut(peer)
+      denyOutboundEncryptedConnection: async peer => cut(peer),
+      denyInboundUpgradedConnection: async peer => cut(peer),
+      denyOutboundUpgradedConnection: async peer => cut(peer)
     }
   }
 
@@ -275,8 +281,16 @@ export class Sim {
   async partition (side: Agent[]): Promise<void> {
     const one = new Set(side.map(a => a.peerId))
     this.sides = new Map(this.agents.map(a => [a.peerId, one.has(a.peerId) ? 1 : 0]))
+    const across = (a: Agent, c: Connection): boolean => this.sides !== undefined && this.sides.get(a.peerId) !== this.sides.get(c.remotePeer.toString())
+    // A connection that passed the gater just before the cut opens after it: closed as it opens.
+    for (const a of this.running) {
+      if (this.partitionWatch.has(a)) continue
+      const watch = (evt: CustomEvent<Connection>): void => { if (across(a, evt.detail)) void evt.detail.close().catch(() => {}) }
+      a.node.addEventListener('connection:open', watch)
+      this.partitionWatch.set(a, () => { a.node.removeEventListener('connection:open', watch) })
+    }
     await Promise.allSettled(this.running.flatMap(a => a.node.getConnections()
-      .filter(c => this.sides?.get(a.peerId) !== this.sides?.get(c.remotePeer.toString()))
+      .filter(c => across(a, c))
       .map(async c => { await c.close() })))
   }
 
@@ -284,6 +298,8 @@ export class Sim {
   async heal (): Promise<void> {
     const sides = this.sides
     this.sides = undefined
+    for (const unwatch of this.partitionWatch.values()) unwatch()
+    this.partitionWatch.clear()
     if (sides === undefined) return
     const running = this.running
     await Promise.allSettled(running.map(async a => {
