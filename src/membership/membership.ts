@@ -207,8 +207,8 @@ export class Membership implements Startable {
       neighbours: () => this.probeTurns(),
       helpers: target => this.neighbours().filter(p => p !== target && this.sharesTenant(p, target, true)),
       mayProbeFor: (requester, target) => this.sharesTenant(requester, target, false),
-      // A helper vouches as the prober itself does: relayed lately, over a connection that stands.
-      recentlyHeard: peerId => this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS) && this.connectedTo(peerId),
+      // A helper vouches as the prober itself does.
+      recentlyHeard: peerId => this.vouchedByRelay(peerId),
       onTurn: peerId => { void this.probe(peerId, 'probe-round') }
     }, {
       probeIntervalMs: this.probeIntervalMs,
@@ -598,6 +598,15 @@ export class Membership implements Startable {
     return this.components.node.getConnections().some(c => c.remotePeer.toString() === peerId)
   }
 
+  /**
+   * Whether `peerId` relayed gossip to this agent within `RELAY_EVIDENCE_MS` over a connection
+   * that still stands: a crashed process relayed until it crashed, so once its connection is gone
+   * a probe of it that timed out (instead of being refused) counts.
+   */
+  private vouchedByRelay (peerId: string): boolean {
+    return this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS) && this.connectedTo(peerId)
+  }
+
   private relayedWithin (peerId: string, ms: number): boolean {
     return Date.now() - (this.relayed.get(peerId) ?? -Infinity) <= ms
   }
@@ -662,10 +671,8 @@ export class Membership implements Startable {
       const now = Date.now()
       if (result !== 'alive' && result !== 'unreachable') {
         // A timeout is weak evidence. A process that relayed gossip to us lately runs, it is only
-        // slow; otherwise it gets `PROBE_ATTEMPTS` tries, each with twice the timeout. Relaying
-        // vouches only while its connection stands: a crashed process relayed until it crashed,
-        // and a dial to it that timed out instead of being refused must not end the series there.
-        if (this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS) && this.connectedTo(peerId)) {
+        // slow; otherwise it gets `PROBE_ATTEMPTS` tries, each with twice the timeout.
+        if (this.vouchedByRelay(peerId)) {
           this.unanswered.delete(peerId)
           return
         }
@@ -807,7 +814,7 @@ export class Membership implements Startable {
   }
 
   private async syncWithRandomPeer (): Promise<void> {
-    const peers = [...new Set(this.components.node.getConnections().map(c => c.remotePeer.toString()))]
+    const peers = this.connected()
     const pick = peers[Math.floor(Math.random() * peers.length)]
     if (pick !== undefined) await this.sync(peerIdFromString(pick))
   }

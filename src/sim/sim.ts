@@ -263,9 +263,14 @@ export class Sim {
     return agent
   }
 
+  /** Whether the partition, while there is one, separates agents `a` and `b`. */
+  private isCut (a: string, b: string): boolean {
+    return this.sides !== undefined && this.sides.get(a) !== this.sides.get(b)
+  }
+
   /** A gater that refuses connections across the partition, while there is one. */
   private gaterFor (self: string): ConnectionGater {
-    const cut = (peer: PeerId): boolean => this.sides !== undefined && this.sides.get(self) !== this.sides.get(peer.toString())
+    const cut = (peer: PeerId): boolean => this.isCut(self, peer.toString())
     // Checked again once a connection is upgraded: a dial that was past encryption when the cut
     // was made would otherwise open a connection across it after `partition` closed the others.
     return {
@@ -281,7 +286,7 @@ export class Sim {
   async partition (side: Agent[]): Promise<void> {
     const one = new Set(side.map(a => a.peerId))
     this.sides = new Map(this.agents.map(a => [a.peerId, one.has(a.peerId) ? 1 : 0]))
-    const across = (a: Agent, c: Connection): boolean => this.sides !== undefined && this.sides.get(a.peerId) !== this.sides.get(c.remotePeer.toString())
+    const across = (a: Agent, c: Connection): boolean => this.isCut(a.peerId, c.remotePeer.toString())
     // A connection that passed the gater just before the cut opens after it: closed as it opens.
     for (const a of this.running) {
       if (this.partitionWatch.has(a)) continue
