@@ -365,6 +365,31 @@ describe('coordinator and singleton failures', () => {
     for (const e of gossiped) expect(events.indexOf(e.replace(':ack gossiped', ':proposal validated'))).toBeLessThan(events.indexOf(e))
   })
 
+  it('an ack whose dial to the coordinator takes over a second still arrives directly: the dial is not cut short with the ack\'s own 1 s', async () => {
+    const s = await startSettled(5)
+    const opener = s.agents[4] as Agent
+    const members = s.agents.slice(0, 3)
+    // Dials between the members and the coordinator take 2.5 s (a loaded process accepts late),
+    // and none is connected to it when the council opens.
+    for (const m of members) {
+      s.slowLink(m, opener, 2_500)
+      await m.node.hangUp(opener.node.peerId)
+    }
+    const sent: boolean[] = []
+    for (const m of members) {
+      const councils = m.councils as unknown as { sendDirect: (...args: unknown[]) => Promise<boolean> }
+      const sendDirect = councils.sendDirect.bind(m.councils)
+      councils.sendDirect = async (...args) => { const ok = await sendDirect(...args); sent.push(ok); return ok }
+    }
+    const res = await post(opener, '/v1/councils', { project: 'slow-dial', coreRoles: [TPM], claimWindowMs: 1_000 })
+    // Formed through the gossiped copies meanwhile (the hedge), and then every direct send landed.
+    await agreed(s.running, res.body.id, 'active', () => true, 10_000)
+    await waitFor(() => sent.length >= members.length, { timeoutMs: 10_000, message: () => `direct sends settled: ${sent.length}/${members.length}` })
+    // (A member may ack a later proposal too, over the connection its first ack dialled.)
+    expect(sent.filter(ok => !ok)).toEqual([])
+    for (const m of members) expect(m.node.getConnections(opener.node.peerId).length).toBeGreaterThan(0)
+  })
+
   it('an opener whose presence view names a candidate for every role proposes at once: no open, no claims, one proposal, one commit', async () => {
     const s = await startSettled(5)
     const sent: string[] = []

@@ -65,6 +65,30 @@ describe('mesh', () => {
     expect(seenSuspect.size).toBe(others.length)
   })
 
+  it('marks an agent that hung (dials to it time out) dead everywhere, though it relayed gossip just before', async () => {
+    // Heartbeats every 300 ms: the victim relays to every peer until it hangs, so relayed gossip
+    // is fresh evidence of it at every prober and helper. That evidence must not outlive its
+    // connection: when it did, the unanswered probes counted as "alive" for 5 s more.
+    const deadAfterMs = 1_500
+    const pingTimeoutMs = 200
+    sim = await Sim.start({ agents: 6, overrides: { heartbeatMs: 300, heartbeatBudget: 100, deadAfterMs, pingTimeoutMs } })
+    const s = sim
+    await waitFor(() => s.convergedCount() === 6, { timeoutMs: 30_000, message: 'mesh of 6 did not form' })
+    await waitFor(() => presenceMeshesConnected(s.agents), { timeoutMs: 10_000, message: 'presence mesh not connected' })
+    const victim = s.agents[4] as Agent
+    const others = s.agents.filter(a => a !== victim)
+    const hungAt = Date.now()
+    await s.hangAgent(victim)
+    // Bound: three probe attempts of 1, 2 and 4 ping timeouts, each also asked of helpers (as
+    // long again), then deadAfterMs: 4.6 s measured; plus 3.5 s of slack. Without the fix, all
+    // five still saw it alive at 7.3 s.
+    const bound = 2 * (1 + 2 + 4) * pingTimeoutMs + deadAfterMs + 3_500
+    await waitFor(() => others.every(o => stateOf(o, victim.peerId) === 'dead'), {
+      timeoutMs: bound,
+      message: () => `after ${Date.now() - hungAt} ms, states: ${others.map(o => stateOf(o, victim.peerId)).join(',')}`
+    })
+  })
+
   it('sees a graceful stop as left, and a restart with the same data dir keeps the peer id and comes back alive', async () => {
     sim = await Sim.start({ agents: 5, overrides: { heartbeatMs: 300 } })
     const s = sim

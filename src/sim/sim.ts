@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Connection, ConnectionGater, PeerId } from '@libp2p/interface'
 import { Agent } from '../agent/index.js'
@@ -125,6 +126,11 @@ const DEMO_ROLES = ['tpm', 'senior-software-architect', 'coder', 'tester', 'revi
  */
 export const SIM_DEFAULTS: Partial<AgentConfig> = { maxConnections: 6, pingTimeoutMs: 2_000, heartbeatBudget: 1, probeIntervalMs: 0 }
 const START_CONCURRENCY = 8
+
+/** One key for the link between two peers, whichever dials. */
+function linkKey (a: string, b: string): string {
+  return a < b ? `${a} ${b}` : `${b} ${a}`
+}
 
 /** N agents in one process on loopback: for demos, tests and benchmarks. */
 export class Sim {
@@ -258,9 +264,19 @@ export class Sim {
     const config = { ...previous.config, bootstrap: [...new Set([...previous.config.bootstrap, ...seeds])] }
     const privateKey = await loadOrCreateIdentity(config.dataDir)
     const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
+    this.hung.delete(previous.peerId)
     const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] ?? await this.issue(index, previous.peerId, [...config.roles, ...config.singletons]), connectionGater: this.gaterFor(previous.peerId) })
     this.agents[index] = agent
     return agent
+  }
+
+  /**
+   * Make every dial between `a` and `b` (either way) take `delayMs` longer, as to a process too
+   * busy to accept it sooner; 0 ends it. Connections already open are left alone.
+   */
+  slowLink (a: Agent, b: Agent, delayMs: number): void {
+    if (delayMs > 0) this.slowLinks.set(linkKey(a.peerId, b.peerId), delayMs)
+    else this.slowLinks.delete(linkKey(a.peerId, b.peerId))
   }
 
   /** Whether the partition, while there is one, separates agents `a` and `b`. */
@@ -268,13 +284,21 @@ export class Sim {
     return this.sides !== undefined && this.sides.get(a) !== this.sides.get(b)
   }
 
-  /** A gater that refuses connections across the partition, while there is one. */
+  /**
+   * A gater that refuses connections across the partition, while there is one, holds dials to a
+   * hung agent until they time out, and holds those over a slow link for its delay.
+   */
   private gaterFor (self: string): ConnectionGater {
     const cut = (peer: PeerId): boolean => this.isCut(self, peer.toString())
     // Checked again once a connection is upgraded: a dial that was past encryption when the cut
     // was made would otherwise open a connection across it after `partition` closed the others.
     return {
-      denyDialPeer: async peer => cut(peer),
+      denyDialPeer: async peer => {
+        if (this.hung.has(peer.toString())) return await new Promise<boolean>(() => {})
+        const delayMs = this.slowLinks.get(linkKey(self, peer.toString()))
+        if (delayMs !== undefined) await delay(delayMs)
+        return cut(peer)
+      },
       denyInboundEncryptedConnection: async peer => cut(peer),
       denyOutboundEncryptedConnection: async peer => cut(peer),
       denyInboundUpgradedConnection: async peer => cut(peer),
@@ -320,6 +344,10 @@ export class Sim {
   }
 
   private readonly stopped = new Set<Agent>()
+  /** Delay of the dials between two agents (see `slowLink`), by `linkKey`. */
+  private readonly slowLinks = new Map<string, number>()
+  /** Peer ids of hung agents (see `hangAgent`): the gaters hold dials to them. */
+  private readonly hung = new Set<string>()
 
   /** How many running agents see every other running agent of each of their tenants `alive`. */
   convergedCount (): number {
@@ -339,6 +367,16 @@ export class Sim {
   async stopAgent (agent: Agent): Promise<void> {
     this.stopped.add(agent)
     await agent.stop()
+  }
+
+  /**
+   * Stop one agent as a host that vanished (a frozen process, a pulled cable): no leave
+   * announcement, its connections close, and dials to it time out instead of being refused.
+   * A restart ends it.
+   */
+  async hangAgent (agent: Agent): Promise<void> {
+    this.hung.add(agent.peerId)
+    await this.crashAgent(agent)
   }
 
   /** Stop one agent without a leave announcement. */
