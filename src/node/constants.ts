@@ -22,6 +22,13 @@ export const DIAL_FAILURE_BACKOFF_MS = 10_000
 export const INBOUND_CONNECTION_THRESHOLD = 200
 /** Inbound connections mid-handshake at most (libp2p default 10, too few for a replica burst). */
 export const MAX_INCOMING_PENDING_CONNECTIONS = 128
+/**
+ * How often libp2p's connection monitor pings every connection (its default: 10 s). It pings all
+ * of an agent's connections at once, a stream each: measured with 100 agents over 4 processes on
+ * 2 cores, idle CPU was 118-124% of one core at 10 s, 74-77% with the monitor off and 83% at
+ * 60 s. Dead members are found sooner, by membership's probes; this only clears their connections.
+ */
+export const CONNECTION_MONITOR_INTERVAL_MS = 60_000
 /** Lower bound of libp2p's connection-monitor ping timeout (see node.ts). */
 export const CONNECTION_MONITOR_MIN_TIMEOUT_MS = 10_000
 /**

@@ -13,7 +13,7 @@ import { DEFAULT_DNS_INTERVAL_MS, seedDialer, type DnsTarget, type SeedDialer } 
 import { silentLogger, type Logger } from '../logger/index.js'
 import { libp2pLogger } from '../logger/libp2p.js'
 import { VERSION } from '../version.js'
-import { CONNECTION_MONITOR_MIN_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DHT_SELF_QUERY_OFF_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_FACTOR, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
+import { CONNECTION_MONITOR_INTERVAL_MS, CONNECTION_MONITOR_MIN_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DHT_SELF_QUERY_OFF_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_FACTOR, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
 import { autoDialer, type AutoDialer } from './dialer.js'
 import { ListenError } from './errors.js'
 import { gossip } from './gossip.js'
@@ -143,11 +143,12 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
-    // libp2p pings every connection every 10 s and aborts it when a ping times out. Its timeout
-    // adapts to loopback RTTs (milliseconds), so one event-loop stall would abort every
+    // libp2p pings every connection at each interval and aborts it when a ping times out. Its
+    // timeout adapts to loopback RTTs (milliseconds), so one event-loop stall would abort every
     // connection at once; a floor keeps "stale" meaning stale. Failure detection of peers is
-    // membership's job (probe + suspicion), not this monitor's.
-    connectionMonitor: { pingTimeout: { minTimeout: CONNECTION_MONITOR_MIN_TIMEOUT_MS } },
+    // membership's job (probe + suspicion), not this monitor's: it only weeds out dead
+    // connections, so it runs at a slow pace (see `CONNECTION_MONITOR_INTERVAL_MS`).
+    connectionMonitor: { pingInterval: CONNECTION_MONITOR_INTERVAL_MS, pingTimeout: { minTimeout: CONNECTION_MONITOR_MIN_TIMEOUT_MS } },
     connectionManager: {
       // A high ceiling: a bootstrap peer must accept a burst of replicas (libp2p refuses inbound
       // connections past this limit); libp2p prunes the least valuable connections above it.

@@ -20,6 +20,26 @@ export class CouncilChangeTimes {
    * moment they all reached the state they now hold. Now, for an agent not watched.
    */
   settledAt (agents: Agent[], council: string): number {
-    return Math.max(...agents.map(agent => this.times.get(agent)?.get(council) ?? Date.now()))
+    return Math.max(...agents.map(agent => this.at(agent, council)))
   }
+
+  /**
+   * `settledAt` over all of `agents`, and over those of them that are members of the council
+   * (holders and standbys of the epoch each now holds): issue #4 times a round at every member.
+   * `members` is -Infinity when none of `agents` is one.
+   */
+  settled (agents: Agent[], council: string): Reached {
+    const members = agents.filter(a => a.councils.get(council)?.members.includes(a.peerId) === true)
+    return { all: this.settledAt(agents, council), members: Math.max(...members.map(a => this.at(a, council))) }
+  }
+
+  private at (agent: Agent, council: string): number {
+    return this.times.get(agent)?.get(council) ?? Date.now()
+  }
+}
+
+/** When (ms since the epoch) a round was reached by every agent, and by every council member. */
+export interface Reached {
+  all: number
+  members: number
 }

@@ -13,7 +13,7 @@ import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { startLayout, type Layout, type Worker } from './fanout.js'
 import { countSuspicions } from './suspicions.js'
-import { CouncilChangeTimes } from './council-times.js'
+import { CouncilChangeTimes, type Reached } from './council-times.js'
 import { environment, median, writeSection } from './report.js'
 import { percentile } from '../../src/util/stats.js'
 
@@ -29,22 +29,39 @@ const SAMPLE_TIMEOUT_MS = 60_000
  */
 const SETTLE_MS = 2_000
 const settle = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, SETTLE_MS)) }
+/**
+ * After the first formation, the mesh idles this long and its CPU use is measured: what the
+ * agents cost with nothing to do (heartbeats, probes, gossip upkeep) is the floor every council
+ * round runs on.
+ */
+const IDLE_WINDOW_MS = 20_000
+
+/** CPU the cluster uses while nothing happens, in % of one core. */
+async function idleCpuPercent (cluster: Cluster): Promise<number> {
+  const cpu0 = await cluster.cpuMs()
+  const t0 = Date.now()
+  await new Promise(resolve => setTimeout(resolve, IDLE_WINDOW_MS))
+  return 100 * (await cluster.cpuMs() - cpu0) / (Date.now() - t0)
+}
 
 /** What the benchmark needs of a layout of N running agents. */
 interface Cluster {
   open: (index: number, project: string) => Promise<string>
   view: (index: number, council: string) => Promise<CouncilView | undefined>
   /**
-   * When (ms since the epoch) every running agent reports `council` active at an epoch above
-   * `above`, without `without` in its roster; null when not within SAMPLE_TIMEOUT_MS.
+   * When (ms since the epoch) every running agent, and every running member of the council,
+   * reports `council` active at an epoch above `above`, without `without` in its roster; null
+   * when not within SAMPLE_TIMEOUT_MS.
    */
-  reached: (council: string, above: number, without?: string) => Promise<number | null>
+  reached: (council: string, above: number, without?: string) => Promise<Reached | null>
   indexOf: (peerId: string) => number
   crash: (index: number) => Promise<void>
   leave: (index: number) => Promise<void>
   dissolve: (index: number, council: string) => Promise<void>
   /** Per peer id, how often agents marked it suspect since the start. */
   suspicions: () => Promise<Record<string, number>>
+  /** CPU time the agents used so far, all processes together (ms). */
+  cpuMs: () => Promise<number>
   stop: () => Promise<void>
 }
 
@@ -63,7 +80,7 @@ async function inProcess (n: number): Promise<Cluster> {
     reached: async (id, above, without) => {
       const deadline = Date.now() + SAMPLE_TIMEOUT_MS
       while (Date.now() < deadline) {
-        if (sim.running.every(a => { const v = a.councils.get(id); return v?.state === 'active' && v.epoch > above && !v.roster.some(s => s.peerId === without) })) return times.settledAt(sim.running, id)
+        if (sim.running.every(a => { const v = a.councils.get(id); return v?.state === 'active' && v.epoch > above && !v.roster.some(s => s.peerId === without) })) return times.settled(sim.running, id)
         await new Promise(resolve => setTimeout(resolve, 5))
       }
       return null
@@ -73,6 +90,7 @@ async function inProcess (n: number): Promise<Cluster> {
     leave: async i => { await sim.stopAgent(at(i)) },
     dissolve: async (i, id) => { await at(i).councils.dissolve(id) },
     suspicions: async () => suspected,
+    cpuMs: async () => { const used = process.cpuUsage(); return (used.user + used.system) / 1000 },
     stop: async () => { await sim.stop() }
   }
 }
@@ -107,7 +125,8 @@ async function inWorkers (n: number, workers: number): Promise<Cluster> {
     reached: async (id, above, without) => {
       const replies = await Promise.all(active.map(async w => await w.send({ cmd: 'council-wait', council: id, above, ...(without !== undefined ? { without } : {}), timeoutMs: SAMPLE_TIMEOUT_MS })))
       const times = replies.map(r => r.event === 'reached' ? r.at : null)
-      return times.includes(null) ? null : Math.max(...times as number[])
+      if (times.some(t => t === null)) return null
+      return { all: Math.max(...times.map(t => t?.all ?? -Infinity)), members: Math.max(...times.map(t => t?.members ?? -Infinity)) }
     },
     indexOf: peerId => peerIds.get(peerId) ?? -1,
     crash: async i => { await of(i).send({ cmd: 'kill', indices: [i] }) },
@@ -121,6 +140,10 @@ async function inWorkers (n: number, workers: number): Promise<Cluster> {
       }
       return counts
     },
+    cpuMs: async () => {
+      const replies = await Promise.all(active.map(async w => await w.send({ cmd: 'cpu' })))
+      return replies.reduce((sum, r) => sum + (r.event === 'cpu' ? r.ms : 0), 0)
+    },
     stop: async () => {
       await layout.stop()
       await rm(dir, { recursive: true, force: true })
@@ -128,13 +151,32 @@ async function inWorkers (n: number, workers: number): Promise<Cluster> {
   }
 }
 
+/** One measure's samples, timed at every council member (the targets) and at every agent. */
+interface Timed {
+  members: number[]
+  all: number[]
+}
+
 interface Samples {
-  atConvergence: number[]
-  formation: number[]
-  failover: number[]
-  handover: number[]
+  atConvergence: Timed
+  formation: Timed
+  failover: Timed
+  handover: Timed
   /** Suspect marks of agents never killed or stopped, all observers together: false suspicions. */
   falseSuspicions: number
+  /** CPU the idle mesh used, in % of one core (see `IDLE_WINDOW_MS`). */
+  idleCpuPercent: number
+}
+
+const timed = (): Timed => ({ members: [], all: [] })
+
+/** Record the round that began at `t0` (NaN when not reached); returns a line for the log. */
+function record (into: Timed, t0: number, at: Reached | null): string {
+  const members = at === null ? NaN : at.members - t0
+  const all = at === null ? NaN : at.all - t0
+  into.members.push(members)
+  into.all.push(all)
+  return `${members} ms at every member, ${all} ms at every agent`
 }
 
 /**
@@ -143,18 +185,20 @@ interface Samples {
  * candidate of each role is left: three candidates per core role, four coders).
  */
 async function measure (cluster: Cluster, n: number, runs: number): Promise<Samples> {
-  const s: Samples = { atConvergence: [], formation: [], failover: [], handover: [], falseSuspicions: 0 }
+  const s: Samples = { atConvergence: timed(), formation: timed(), failover: timed(), handover: timed(), falseSuspicions: 0, idleCpuPercent: NaN }
   const victims = new Set<string>()
-  const since = (t0: number, at: number | null): number => at === null ? NaN : at - t0
   for (let r = -1; r < runs; r++) {
     const opener = (10 + r + n) % n
     const t0 = Date.now()
     const id = await cluster.open(opener, `bench-${r}`)
-    const ms = since(t0, await cluster.reached(id, 0))
-    ;(r < 0 ? s.atConvergence : s.formation).push(ms)
-    out(`    formation ${r < 0 ? 'at convergence' : r + 1}: ${ms} ms`)
+    const line = record(r < 0 ? s.atConvergence : s.formation, t0, await cluster.reached(id, 0))
+    out(`    formation ${r < 0 ? 'at convergence' : r + 1}: ${line}`)
     await cluster.dissolve(opener, id)
     await settle()
+    if (r < 0) {
+      s.idleCpuPercent = await idleCpuPercent(cluster)
+      out(`    idle CPU over ${IDLE_WINDOW_MS / 1000} s: ${s.idleCpuPercent.toFixed(0)}% of one core`)
+    }
   }
   // Failover and handover on one long-lived council; the killed holders are not replaced.
   const id = await cluster.open(0, 'failover')
@@ -176,9 +220,7 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
       const reached = cluster.reached(id, view.epoch, holder)
       if (kind === 'crash') await cluster.crash(victim)
       else await cluster.leave(victim)
-      const ms = since(t0, await reached)
-      samples.push(ms)
-      out(`    ${kind} of the ${role} holder → new commit at every member: ${ms} ms`)
+      out(`    ${kind} of the ${role} holder → new commit: ${record(samples, t0, await reached)}`)
       await settle()
     }
   }
@@ -203,6 +245,7 @@ async function main (): Promise<void> {
   ]
   const rows: string[] = []
   const suspicions: string[] = []
+  const idle: string[] = []
   for (const [label, start] of layouts) {
     out(`  ${label}:`)
     const t0 = Date.now()
@@ -215,17 +258,22 @@ async function main (): Promise<void> {
       await cluster.stop()
     }
     suspicions.push(`${label}: ${s.falseSuspicions}`)
-    rows.push(row(`${label}: formation as soon as the mesh converged`, s.atConvergence), row(`${label}: formation, open → active`, s.formation), row(`${label}: crash failover, kill -9 of a holder → new epoch committed`, s.failover), row(`${label}: graceful handover, stop of a holder → new epoch committed`, s.handover))
+    idle.push(`${label}: ${s.idleCpuPercent.toFixed(0)}%`)
+    for (const [what, t] of [['formation as soon as the mesh converged', s.atConvergence], ['formation, open → active', s.formation], ['crash failover, kill -9 of a holder → new epoch committed', s.failover], ['graceful handover, stop of a holder → new epoch committed', s.handover]] as const) {
+      rows.push(row(`${label}: ${what}, at every member`, t.members), row(`${label}: ${what}, at every agent`, t.all))
+    }
   }
   // N=34 is the default section; other sizes (BENCH_N=100) get their own, next to it.
   await writeSection(`${n === 34 ? 'council' : `council-n${n}`}${only !== undefined ? `-${only}` : ''}`, [
     `## Councils: formation and failover${n === 34 ? '' : `, N=${n}`}${only === undefined ? '' : only === 'workers' ? `, ${workers} worker processes` : ', one process'}`,
     '',
-    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}${only === undefined ? '' : `BENCH_LAYOUT=${only} `}npm run bench:council\` (${env}). N=${n} agents, ${only === 'workers' ? '' : 'all in **one process** (2 cores shared by all, one event loop)'}${only === undefined ? ', then ' : ''}${only === 'process' ? '' : `spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all)`}. Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Times run until every running member reports the new state (the time of the last member's own change event: a polling loop in a loaded process noticed it up to ~500 ms late); samples are ${SETTLE_MS / 1000} s apart (after the previous council's dissolution or the previous stop), so that one sample's aftermath does not land in the next. The first council is opened as soon as every agent sees every other, while the mesh is still settling (syncs, grafts): it has its own row.`,
+    `Command: \`${n === 34 ? '' : `BENCH_N=${n} `}${only === undefined ? '' : `BENCH_LAYOUT=${only} `}npm run bench:council\` (${env}). N=${n} agents, ${only === 'workers' ? '' : 'all in **one process** (2 cores shared by all, one event loop)'}${only === undefined ? ', then ' : ''}${only === 'process' ? '' : `spread over ${workers} worker processes (as in the fan-out benchmark: still 2 cores for all)`}. Membership timings of the tests (heartbeat 500 ms, dead after 1.5 s); core roles tpm and senior-software-architect with three candidates each, optional coder. Each round is timed twice: until every running **member** of the council (its holders and standbys, ten agents here: what issue #4's targets time) reports the new state, and until every running **agent** of the tenant does (the other agents learn it from the gossiped commit); each by the last one's own change event (a polling loop in a loaded process noticed it up to ~500 ms late); samples are ${SETTLE_MS / 1000} s apart (after the previous council's dissolution or the previous stop), so that one sample's aftermath does not land in the next. The first council is opened as soon as every agent sees every other, while the mesh is still settling (syncs, grafts): it has its own row. Then the mesh idles ${IDLE_WINDOW_MS / 1000} s (its CPU is measured) before the other samples.`,
     '',
     '| measure (ms) | samples | p50 | p95 | all |',
     '|---|---|---|---|---|',
     ...rows,
+    '',
+    `Idle CPU (the agents' processes together, over ${IDLE_WINDOW_MS / 1000} s after the first formation, before the other samples; % of one core, out of 200%): ${idle.join('; ')}.`,
     '',
     `False suspicions over the whole run (times an agent marked suspect an agent that was never stopped, summed over observers; one suspicion gossiped to N agents counts up to N times): ${suspicions.join('; ')}.`,
     '',

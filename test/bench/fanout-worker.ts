@@ -11,7 +11,7 @@ import type { AgentConfig } from '../../src/config/index.js'
 import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { countSuspicions } from './suspicions.js'
-import { CouncilChangeTimes } from './council-times.js'
+import { CouncilChangeTimes, type Reached } from './council-times.js'
 import { readTenantFile, topicFor, type TenantChannel } from '../../src/tenancy/index.js'
 
 export type System = 'mesh' | 'nats'
@@ -28,6 +28,7 @@ export type Command = { id: number } & (
   | { cmd: 'council-dissolve', index: number, council: string }
   | { cmd: 'council-wait', council: string, above: number, without?: string, timeoutMs: number }
   | { cmd: 'suspicions' }
+  | { cmd: 'cpu' }
   | { cmd: 'stop' })
 
 export interface Receipt { to: number, from: number, seq: number, latencyMs: number, /** Receive time (ms since the epoch). */ at: number, /** The run (rate step) the message was sent in. */ phase: number }
@@ -55,8 +56,9 @@ export type Reply = { id?: number } & (
   | { event: 'killed' }
   | { event: 'opened', council: string }
   | { event: 'view', view?: CouncilView }
-  | { event: 'reached', at: number | null }
+  | { event: 'reached', at: Reached | null }
   | { event: 'suspicions', counts: Record<string, number> }
+  | { event: 'cpu', ms: number }
   | { event: 'error', message: string })
 
 const CHANNEL = 'bench'
@@ -209,14 +211,14 @@ function agentAt (index: number): Agent {
  * with `without` (a killed or stopped holder) out of its roster: polled every 5 ms, so that the
  * orchestrator can take the latest time over all workers. Null when not within `timeoutMs`.
  */
-async function councilReached (c: Extract<Command, { cmd: 'council-wait' }>): Promise<number | null> {
+async function councilReached (c: Extract<Command, { cmd: 'council-wait' }>): Promise<Reached | null> {
   const deadline = Date.now() + c.timeoutMs
   const reached = (a: Agent): boolean => {
     const v = a.councils.get(c.council)
     return v !== undefined && v.state === 'active' && v.epoch > c.above && (c.without === undefined || !v.roster.some(s => s.peerId === c.without))
   }
   while (Date.now() < deadline) {
-    if (sim !== undefined && sim.running.every(reached)) return councilTimes.settledAt(sim.running, c.council)
+    if (sim !== undefined && sim.running.every(reached)) return councilTimes.settled(sim.running, c.council)
     await new Promise(resolve => setTimeout(resolve, 5))
   }
   return null
@@ -248,6 +250,10 @@ async function handle (c: Command): Promise<Reply> {
     case 'council-dissolve': await agentAt(c.index).councils.dissolve(c.council); return { event: 'killed' }
     case 'council-wait': return { event: 'reached', at: await councilReached(c) }
     case 'suspicions': return { event: 'suspicions', counts: suspected }
+    case 'cpu': {
+      const used = process.cpuUsage()
+      return { event: 'cpu', ms: (used.user + used.system) / 1000 }
+    }
     case 'stop':
       await sim?.stop()
       await Promise.allSettled(connections.map(async nc => { await nc.close() }))
