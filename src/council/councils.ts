@@ -783,14 +783,26 @@ export class Councils implements Startable {
     const node = this.components.node
     if (node === undefined) return false
     try {
-      // Negotiated in full before the write (a round trip): an optimistic write to an agent that
-      // does not speak the protocol (an earlier version) would be lost without an error. A dial
-      // gets longer than the ack: the caller gossips the ack after its hedge anyway, and the
-      // connection, once up, carries the council's later rounds.
-      const stream = await node.dialProtocol(peerIdFromString(peer), C.ACK_PROTOCOL, { signal: AbortSignal.timeout(C.DIRECT_ACK_DIAL_TIMEOUT_MS) })
+      // The protocol is selected optimistically, in the same write as the ack: traced at 100
+      // agents on 2 cores, negotiating first took a busy coordinator's round trip (about 160 ms)
+      // before the ack could leave. To an agent that does not speak the protocol (an earlier
+      // version) the read below fails, and the caller gossips the ack. A dial gets longer than
+      // the ack: the caller gossips the ack after its hedge anyway, and the connection, once up,
+      // carries the council's later rounds.
+      const stream = await node.dialProtocol(peerIdFromString(peer), C.ACK_PROTOCOL, { signal: AbortSignal.timeout(C.DIRECT_ACK_DIAL_TIMEOUT_MS), negotiateFully: false })
       const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
-      await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).write(encodeJson(ack), { signal })
-      await stream.close({ signal })
+      const onTimeout = (): void => { stream.abort(new Error('direct ack timed out')) }
+      signal.addEventListener('abort', onTimeout, { once: true })
+      try {
+        await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).write(encodeJson(ack), { signal })
+        await stream.closeWrite({ signal })
+        // Reading completes the selection (it throws when the protocol was refused); the
+        // coordinator writes nothing back, so the read ends when it closes the stream, ack read.
+        for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error('unexpected reply to a direct ack')
+        await stream.close({ signal })
+      } finally {
+        signal.removeEventListener('abort', onTimeout)
+      }
       return true
     } catch (err) {
       this.log.debug({ peer, err: (err as Error).message }, 'direct ack failed; gossiping it')
