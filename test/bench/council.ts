@@ -220,7 +220,7 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
       const reached = cluster.reached(id, view.epoch, holder)
       if (kind === 'crash') await cluster.crash(victim)
       else await cluster.leave(victim)
-      out(`    ${kind} of the ${role} holder → new commit: ${record(samples, t0, await reached)}`)
+      out(`    ${kind} of the ${role} holder (agent ${victim}${victim === 0 ? ', everyone\'s bootstrap peer and this council\'s opener' : ''}) → new commit: ${record(samples, t0, await reached)}`)
       await settle()
     }
   }
