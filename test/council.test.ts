@@ -41,6 +41,11 @@ async function agreed (agents: Agent[], id: string, state: CouncilView['state'],
 
 const holder = (v: CouncilView, role: string): string | undefined => v.roster.find(s => s.role === role)?.peerId
 
+/** The stream transport of `agent`'s acks (`DirectAcks`), to intercept its sends. */
+function directAcks (agent: Agent): { send: (...args: unknown[]) => Promise<boolean> } {
+  return (agent.councils as unknown as { acks: { send: (...args: unknown[]) => Promise<boolean> } }).acks
+}
+
 interface Sent { type: string, handover?: unknown }
 /** Show `watch` every council message `agent` publishes from now on; one it returns false for is dropped. */
 function onSend (agent: Agent, watch: (m: Sent) => boolean | void): void {
@@ -300,7 +305,7 @@ describe('coordinator and singleton failures', () => {
     // The third member's ack is lost: the handover commits only if the leaver's own ack reached
     // the successor (with the successor's, a majority of three).
     const third = s.agents.find(a => a.peerId === ranked[2]) as Agent
-    ;(third.councils as unknown as { sendDirect: () => Promise<boolean> }).sendDirect = async () => true
+    directAcks(third).send = async () => true
     await s.stopAgent(leaver)
     const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && holder(v, TPM) !== leaver.peerId, 10_000)
     // The handover's own epoch, not a later proposal of the successor's after it timed out.
@@ -348,7 +353,7 @@ describe('coordinator and singleton failures', () => {
   it('an ack whose direct send hangs (a dial to a busy coordinator) is gossiped as well, and the council still forms; the member passes the proposal on without waiting for its ack', async () => {
     const s = await startSettled(5)
     // Every member's direct sends hang: only the gossiped copies can reach the coordinator.
-    for (const a of s.agents.slice(0, 3)) (a.councils as unknown as { sendDirect: () => Promise<boolean> }).sendDirect = async () => await new Promise<boolean>(() => {})
+    for (const a of s.agents.slice(0, 3)) directAcks(a).send = async () => await new Promise<boolean>(() => {})
     // In order, per member: its validation of the proposal returned (gossipsub relays it then),
     // and its ack was gossiped (after the hedge).
     const events: string[] = []
@@ -377,9 +382,9 @@ describe('coordinator and singleton failures', () => {
     }
     const sent: boolean[] = []
     for (const m of members) {
-      const councils = m.councils as unknown as { sendDirect: (...args: unknown[]) => Promise<boolean> }
-      const sendDirect = councils.sendDirect.bind(m.councils)
-      councils.sendDirect = async (...args) => { const ok = await sendDirect(...args); sent.push(ok); return ok }
+      const acks = directAcks(m)
+      const send = acks.send.bind(acks)
+      acks.send = async (...args) => { const ok = await send(...args); sent.push(ok); return ok }
     }
     const res = await post(opener, '/v1/councils', { project: 'slow-dial', coreRoles: [TPM], claimWindowMs: 1_000 })
     // Formed through the gossiped copies meanwhile (the hedge), and then every direct send landed.

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { IncomingStreamData, Libp2p, PeerId, PrivateKey, Startable } from '@libp2p/interface'
-import { lpStream } from 'it-length-prefixed-stream'
+import type { Libp2p, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
@@ -9,7 +8,8 @@ import type { MemberChange, MemberState, RoleHolder } from '../membership/index.
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
 import { CouncilRequestError, UnknownCouncilError } from './errors.js'
-import { councilMessageSchema, openRequestSchema, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type SavedCouncil, type Seat } from './messages.js'
+import { DirectAcks } from './direct-acks.js'
+import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type SavedCouncil, type Seat } from './messages.js'
 import { assignRoster, rank, type Claim } from './roster.js'
 import type { CouncilStore } from './store.js'
 
@@ -203,6 +203,8 @@ export class Councils implements Startable {
    * Handed to the council when it is adopted; the oldest council's are dropped past a few.
    */
   private readonly strayAcks = new Map<string, Map<string, Map<string, string>>>()
+  /** Acks to and from coordinators over streams; none without a node (acks are gossiped). */
+  private readonly acks?: DirectAcks
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
   private started = false
@@ -214,6 +216,9 @@ export class Councils implements Startable {
     this.roles = init.roles ?? []
     this.self = components.peerId.toString()
     this.proposalTimeoutMs = init.proposalTimeoutMs ?? C.PROPOSAL_TIMEOUT_MS
+    if (components.node !== undefined) {
+      this.acks = new DirectAcks({ node: components.node }, { onAck: async (from, ack) => { await this.onDirectAck(from, ack) }, ...(init.logger !== undefined ? { logger: init.logger } : {}) })
+    }
   }
 
   readonly [Symbol.toStringTag] = 'conclave:councils'
@@ -226,7 +231,7 @@ export class Councils implements Startable {
       this.channels.set(tenant, tenancy.join(tenant, C.COUNCIL_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_COUNCIL_MESSAGE_BYTES }))
     }
     this.restore()
-    await this.components.node?.handle(C.ACK_PROTOCOL, this.onAckStream, { runOnLimitedConnection: false })
+    await this.acks?.start()
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
     this.timer = setInterval(() => { this.tick() }, 250)
     this.timer.unref()
@@ -240,7 +245,7 @@ export class Councils implements Startable {
     clearInterval(this.timer)
     for (const c of this.councils.values()) clearTimeout(c.gatherTimer)
     this.unsubscribe?.()
-    await this.components.node?.unhandle(C.ACK_PROTOCOL)
+    await this.acks?.stop()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
   }
@@ -738,25 +743,10 @@ export class Councils implements Startable {
     this.persist()
     const sig = toString(await this.components.privateKey.sign(fromString(ACK_DOMAIN + digest)), 'base64')
     await this.countAck(c, this.self, epoch, digest, sig, true)
-    const ack: CouncilMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
+    const ack: AckMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
     if (to === this.self) return
-    if (to !== undefined && await this.sentDirectInTime(to, ack)) return
+    if (to !== undefined && this.acks !== undefined && await this.acks.sendInTime(to, ack)) return
     await this.send(c.d.tenant, ack)
-  }
-
-  /**
-   * The direct send, given `DIRECT_ACK_HEDGE_MS` to succeed: false when it failed or is still
-   * under way by then (a dial to a busy coordinator; it goes on, and the ack is gossiped as well:
-   * the coordinator counts it once), so that a slow dial never holds the round up for long.
-   */
-  private async sentDirectInTime (peer: string, ack: CouncilMessage): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const slow = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, C.DIRECT_ACK_HEDGE_MS) })
-    try {
-      return await Promise.race([this.sendDirect(peer, ack), slow])
-    } finally {
-      clearTimeout(timer)
-    }
   }
 
   /** Who gets this agent's ack of the proposal with `digest`: whoever commits it (see `committer`). */
@@ -775,63 +765,13 @@ export class Councils implements Startable {
     return p.coordinator ?? (c.resigned.has(from) ? this.coordinatorOf(c) : from)
   }
 
-  /**
-   * Send `ack` to `peer` over a stream (dialling it if need be: the connection then serves the
-   * council's later rounds too); false when that failed, and the caller gossips it instead.
-   */
-  private async sendDirect (peer: string, ack: CouncilMessage): Promise<boolean> {
-    const node = this.components.node
-    if (node === undefined) return false
-    try {
-      // The protocol is selected optimistically, in the same write as the ack: traced at 100
-      // agents on 2 cores, negotiating first took a busy coordinator's round trip (about 160 ms)
-      // before the ack could leave. To an agent that does not speak the protocol (an earlier
-      // version) the read below fails, and the caller gossips the ack. A dial gets longer than
-      // the ack: the caller gossips the ack after its hedge anyway, and the connection, once up,
-      // carries the council's later rounds.
-      const stream = await node.dialProtocol(peerIdFromString(peer), C.ACK_PROTOCOL, { signal: AbortSignal.timeout(C.DIRECT_ACK_DIAL_TIMEOUT_MS), negotiateFully: false })
-      const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
-      const onTimeout = (): void => { stream.abort(new Error('direct ack timed out')) }
-      signal.addEventListener('abort', onTimeout, { once: true })
-      try {
-        await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).write(encodeJson(ack), { signal })
-        await stream.closeWrite({ signal })
-        // Reading completes the selection (it throws when the protocol was refused); the
-        // coordinator writes nothing back, so the read ends when it closes the stream, ack read.
-        for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error('unexpected reply to a direct ack')
-        await stream.close({ signal })
-      } finally {
-        signal.removeEventListener('abort', onTimeout)
-      }
-      return true
-    } catch (err) {
-      this.log.debug({ peer, err: (err as Error).message }, 'direct ack failed; gossiping it')
-      return false
-    }
-  }
-
-  /** An ack sent to this agent directly: counted like a gossiped one, from the stream's authenticated peer. */
-  private readonly onAckStream = ({ stream, connection }: IncomingStreamData): void => {
-    const from = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
-    void (async () => {
-      try {
-        const message = decodeJson((await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).read({ signal })).subarray(), councilMessageSchema)
-        await stream.close({ signal })
-        if (message?.type !== 'ack') {
-          this.log.debug({ peer: from }, 'malformed direct ack dropped')
-          return
-        }
-        const c = this.councils.get(message.id)
-        // Gossiped acks come through tenancy, which admits tenant members only; these are held
-        // to the same: a stranger must not fill the early-ack buffers.
-        if (c === undefined || message.epoch <= c.epoch || !this.alive(c.d.tenant, from)) return
-        await this.countAck(c, from, message.epoch, message.digest, message.sig)
-      } catch (err) {
-        stream.abort(err as Error)
-        this.log.debug({ peer: from, err: (err as Error).message }, 'receiving a direct ack failed')
-      }
-    })()
+  /** An ack sent to this agent directly (see `DirectAcks`): counted like a gossiped one. */
+  private async onDirectAck (from: string, ack: AckMessage): Promise<void> {
+    const c = this.councils.get(ack.id)
+    // Gossiped acks come through tenancy, which admits tenant members only; these are held to the
+    // same: a stranger must not fill the early-ack buffers.
+    if (c === undefined || ack.epoch <= c.epoch || !this.alive(c.d.tenant, from)) return
+    await this.countAck(c, from, ack.epoch, ack.digest, ack.sig)
   }
 
   /**

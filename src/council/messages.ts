@@ -89,6 +89,7 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
 ])
 export type CouncilMessage = z.infer<typeof councilMessageSchema>
 export type CommitMessage = Extract<CouncilMessage, { type: 'commit' }>
+export type AckMessage = Extract<CouncilMessage, { type: 'ack' }>
 
 const commitSchema = councilMessageSchema.options.find(o => o.shape.type.value === 'commit') as z.ZodType<CommitMessage>
 
