@@ -8,12 +8,12 @@ import type { MemberChange, MemberState, RoleHolder } from '../membership/index.
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
 import { CouncilRequestError, UnknownCouncilError } from './errors.js'
+import { blankCouncil, isEnded, keepEarlyAck, quorum, restoredCouncil, rosterFor, sameRoster, sameSet, savedCouncil, type Council, type CouncilState } from './council.js'
 import { DirectAcks } from './direct-acks.js'
-import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type SavedCouncil, type Seat } from './messages.js'
-import { assignRoster, rank, type Claim } from './roster.js'
+import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type Seat } from './messages.js'
+import { rank, type Claim } from './roster.js'
 import type { CouncilStore } from './store.js'
 
-export type CouncilState = 'forming' | 'active' | 'degraded' | 'dissolved' | 'failed'
 
 /** A council as the API shows it. */
 export interface CouncilView {
@@ -94,72 +94,6 @@ export interface CouncilsComponents {
    * flooding them to the tenant (see `ACK_PROTOCOL`). Without it acks are gossiped.
    */
   node?: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
-}
-
-/** This agent's proposal in flight, as its coordinator (its acks are counted in `observed`). */
-interface Pending {
-  epoch: number
-  base: string[]
-  digest: string
-  since: number
-}
-
-interface Council {
-  d: Descriptor
-  state: CouncilState
-  reason?: string
-  epoch: number
-  roster: Seat[]
-  /** Members of the committed epoch: a majority of them must acknowledge the next one. */
-  members: string[]
-  coordinator?: string
-  activatedAt?: number
-  endedAt?: number
-  claims: Map<string, Claim>
-  /** Agents that resigned, with the session they resigned in: a claim from a later one is a return. */
-  resigned: Map<string, number>
-  /** Highest epoch this agent acknowledged or saw committed: it acknowledges nothing lower. */
-  promised: number
-  pending?: Pending
-  lastCommit?: CommitMessage
-  claimed: boolean
-  lastClaimAt: number
-  /** When a proposal last counted this agent among the members: its claim reached the coordinator. */
-  claimHeardAt: number
-  /** When the first proposal may be made (singletons: after the contender settled in). */
-  formationAt?: number
-  lastAnnounceAt: number
-  /** Highest epoch this agent proposed: a new proposal always goes higher. */
-  proposed: number
-  lastCommitAt: number
-  /** When this agent last saw the committed epoch announced by anyone (or announced it). */
-  lastHeardCommitAt: number
-  /** Restored from the store: no proposal before then, so that the membership view fills first. */
-  settleUntil?: number
-  /** This agent opened it (in this run, or before a restart it was restored from). */
-  openedHere?: boolean
-  /** Proposals of this coordinator that timed out since the last commit (each waits longer). */
-  retries: number
-  /** The reconcile scheduled for the end of the claim gathering (every wanted role claimed early). */
-  gatherTimer?: ReturnType<typeof setTimeout>
-  /** This agent ended the council itself (a dissolution, a failed formation): it answers stale messages about it. */
-  endedHere?: boolean
-  /** Proposals above the committed epoch (this agent's own too), by digest, with the acks seen for each. */
-  observed: Map<string, Observed>
-  /** Acks that arrived before their proposal (gossip takes other paths), by digest: checked once it comes. */
-  earlyAcks: Map<string, Map<string, string>>
-}
-
-/**
- * A proposal seen on the channel, with the acks seen for it. Members send their acks to the
- * coordinator directly (`ACK_PROTOCOL`), which commits once a majority of `base` signed; an ack
- * that could not go directly is gossiped, and an agent that sees a majority of gossiped acks
- * holds the same proof the commit will carry and applies it at once.
- */
-interface Observed {
-  from: string
-  proposal: ProposeMessage
-  acks: Map<string, string>
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -418,7 +352,7 @@ export class Councils implements Startable {
     let c = this.councils.get(d.id)
     if (c !== undefined) return c
     if (this.councils.size >= C.MAX_COUNCILS) this.forgetEnded(true)
-    c = this.blank(d)
+    c = blankCouncil(d)
     const stray = this.strayAcks.get(d.id)
     if (stray !== undefined) c.earlyAcks = stray
     this.strayAcks.delete(d.id)
@@ -429,37 +363,13 @@ export class Councils implements Startable {
     return c
   }
 
-  private blank (d: Descriptor): Council {
-    return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Map(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0, observed: new Map(), earlyAcks: new Map() }
-  }
-
   /** Councils of the tenants this agent (still) belongs to, as saved before a restart. */
   private restore (): void {
     const saved = this.init.store?.load() ?? []
     const now = Date.now()
     for (const s of saved) {
       if (!this.channels.has(s.d.tenant) || this.councils.has(s.d.id)) continue
-      const c = this.blank(s.d)
-      c.promised = s.promised
-      c.proposed = s.proposed
-      for (const claim of s.claims) c.claims.set(claim.peerId, claim)
-      if (s.activatedAt !== undefined) c.activatedAt = s.activatedAt
-      if (s.coordinator !== undefined) c.coordinator = s.coordinator
-      if (s.lastCommit !== undefined) {
-        c.epoch = s.lastCommit.epoch
-        c.roster = s.lastCommit.roster
-        c.members = s.lastCommit.members
-        c.lastCommit = s.lastCommit
-        c.state = 'active'
-      }
-      if (s.ended !== undefined) {
-        c.state = s.ended.state
-        c.reason = s.ended.reason
-        c.endedAt = s.ended.at
-      }
-      c.settleUntil = now + C.RESTORE_SETTLE_MS
-      c.openedHere = s.d.opener === this.self
-      c.lastHeardCommitAt = now
+      const c = restoredCouncil(s, this.self, now)
       this.councils.set(s.d.id, c)
       if (!isEnded(c.state)) {
         this.refreshState(c, false)
@@ -476,17 +386,7 @@ export class Councils implements Startable {
   private persist (): void {
     const store = this.init.store
     if (store === undefined) return
-    const saved: SavedCouncil[] = [...this.councils.values()].map(c => ({
-      d: c.d,
-      promised: c.promised,
-      proposed: c.proposed,
-      ...(c.lastCommit !== undefined ? { lastCommit: c.lastCommit } : {}),
-      ...(c.coordinator !== undefined ? { coordinator: c.coordinator } : {}),
-      ...(c.activatedAt !== undefined ? { activatedAt: c.activatedAt } : {}),
-      claims: [...c.claims.values()],
-      ...(isEnded(c.state) ? { ended: { state: c.state as 'dissolved' | 'failed', reason: c.reason ?? '', at: c.endedAt ?? Date.now() } } : {})
-    }))
-    store.save(saved)
+    store.save([...this.councils.values()].map(savedCouncil))
   }
 
   private end (c: Council, state: 'dissolved' | 'failed', reason: string): void {
@@ -1096,36 +996,6 @@ async function verifyAck (peer: string, digest: string, sig: string): Promise<bo
   } catch {
     return false
   }
-}
-
-/** The roster `claims` give `c`, its current holders keeping their seats. */
-function rosterFor (c: Council, claims: Claim[]): ReturnType<typeof assignRoster> {
-  return assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
-}
-
-/** Keep an ack whose proposal has not arrived yet, within a few proposals' worth. */
-function keepEarlyAck (early: Map<string, Map<string, string>>, from: string, digest: string, sig: string): void {
-  const acks = early.get(digest) ?? new Map<string, string>()
-  if (early.size >= C.MAX_OBSERVED_PROPOSALS || acks.size >= C.MAX_EARLY_ACKS) return
-  acks.set(from, sig)
-  early.set(digest, acks)
-}
-
-/** A strict majority of `base`: what commits an epoch. */
-function quorum (acks: number, base: string[]): boolean {
-  return acks * 2 > base.length
-}
-
-function isEnded (state: CouncilState): boolean {
-  return state === 'dissolved' || state === 'failed'
-}
-
-function sameRoster (a: Seat[], b: Seat[]): boolean {
-  return a.length === b.length && a.every((s, i) => s.role === b[i]?.role && s.peerId === b[i]?.peerId)
-}
-
-function sameSet (a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every(x => b.includes(x))
 }
 
 export function councils (init: CouncilsInit = {}): (components: CouncilsComponents) => Councils {
