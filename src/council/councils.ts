@@ -14,7 +14,6 @@ import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMe
 import { rank, type Claim } from './roster.js'
 import type { CouncilStore } from './store.js'
 
-
 /** A council as the API shows it. */
 export interface CouncilView {
   id: string

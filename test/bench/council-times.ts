@@ -17,20 +17,14 @@ export class CouncilChangeTimes {
 
   /**
    * When the last of `agents` reported its latest change of `council` (ms since the epoch): the
-   * moment they all reached the state they now hold. Now, for an agent not watched.
-   */
-  settledAt (agents: Agent[], council: string): number {
-    return Math.max(...agents.map(agent => this.at(agent, council)))
-  }
-
-  /**
-   * `settledAt` over all of `agents`, and over those of them that are members of the council
-   * (holders and standbys of the epoch each now holds): issue #4 times a round at every member.
-   * `members` is -Infinity when none of `agents` is one.
+   * moment they all reached the state they now hold (now, for an agent not watched). `all` over
+   * every one of `agents`; `members` over those that are members of the council (holders and
+   * standbys of the epoch each now holds: issue #4 times a round at every member), -Infinity
+   * when none is.
    */
   settled (agents: Agent[], council: string): Reached {
-    const members = agents.filter(a => a.councils.get(council)?.members.includes(a.peerId) === true)
-    return { all: this.settledAt(agents, council), members: Math.max(...members.map(a => this.at(a, council))) }
+    const last = (of: Agent[]): number => Math.max(...of.map(a => this.at(a, council)))
+    return { all: last(agents), members: last(agents.filter(a => a.councils.get(council)?.members.includes(a.peerId) === true)) }
   }
 
   private at (agent: Agent, council: string): number {

@@ -14,7 +14,7 @@ import { Sim } from '../../src/sim/index.js'
 import { startLayout, type Layout, type Worker } from './fanout.js'
 import { countSuspicions } from './suspicions.js'
 import { CouncilChangeTimes, type Reached } from './council-times.js'
-import { environment, median, writeSection } from './report.js'
+import { environment, median, processCpuMs, writeSection } from './report.js'
 import { percentile } from '../../src/util/stats.js'
 
 const out = (line: string): void => { process.stdout.write(line + '\n') }
@@ -90,7 +90,7 @@ async function inProcess (n: number): Promise<Cluster> {
     leave: async i => { await sim.stopAgent(at(i)) },
     dissolve: async (i, id) => { await at(i).councils.dissolve(id) },
     suspicions: async () => suspected,
-    cpuMs: async () => { const used = process.cpuUsage(); return (used.user + used.system) / 1000 },
+    cpuMs: async () => processCpuMs(),
     stop: async () => { await sim.stop() }
   }
 }
@@ -126,7 +126,8 @@ async function inWorkers (n: number, workers: number): Promise<Cluster> {
       const replies = await Promise.all(active.map(async w => await w.send({ cmd: 'council-wait', council: id, above, ...(without !== undefined ? { without } : {}), timeoutMs: SAMPLE_TIMEOUT_MS })))
       const times = replies.map(r => r.event === 'reached' ? r.at : null)
       if (times.some(t => t === null)) return null
-      return { all: Math.max(...times.map(t => t?.all ?? -Infinity)), members: Math.max(...times.map(t => t?.members ?? -Infinity)) }
+      const reached = times as Reached[]
+      return { all: Math.max(...reached.map(t => t.all)), members: Math.max(...reached.map(t => t.members)) }
     },
     indexOf: peerId => peerIds.get(peerId) ?? -1,
     crash: async i => { await of(i).send({ cmd: 'kill', indices: [i] }) },

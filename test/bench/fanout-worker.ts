@@ -12,6 +12,7 @@ import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { countSuspicions } from './suspicions.js'
 import { CouncilChangeTimes, type Reached } from './council-times.js'
+import { processCpuMs } from './report.js'
 import { readTenantFile, topicFor, type TenantChannel } from '../../src/tenancy/index.js'
 
 export type System = 'mesh' | 'nats'
@@ -250,10 +251,7 @@ async function handle (c: Command): Promise<Reply> {
     case 'council-dissolve': await agentAt(c.index).councils.dissolve(c.council); return { event: 'killed' }
     case 'council-wait': return { event: 'reached', at: await councilReached(c) }
     case 'suspicions': return { event: 'suspicions', counts: suspected }
-    case 'cpu': {
-      const used = process.cpuUsage()
-      return { event: 'cpu', ms: (used.user + used.system) / 1000 }
-    }
+    case 'cpu': return { event: 'cpu', ms: processCpuMs() }
     case 'stop':
       await sim?.stop()
       await Promise.allSettled(connections.map(async nc => { await nc.close() }))

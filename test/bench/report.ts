@@ -36,3 +36,9 @@ export function median (values: number[]): number {
   const mid = s.length >> 1
   return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
 }
+
+/** CPU time this process used so far, user and system (ms). */
+export function processCpuMs (): number {
+  const used = process.cpuUsage()
+  return (used.user + used.system) / 1000
+}
