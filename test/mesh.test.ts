@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Agent } from '../src/agent/index.js'
-import { Sim } from '../src/sim/index.js'
+import { SIM_DEFAULTS, Sim } from '../src/sim/index.js'
 import { meshReach, presenceMeshesConnected } from './helpers/mesh.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -86,6 +86,50 @@ describe('mesh', () => {
     await waitFor(() => others.every(o => stateOf(o, victim.peerId) === 'dead'), {
       timeoutMs: bound,
       message: () => `after ${Date.now() - hungAt} ms, states: ${others.map(o => stateOf(o, victim.peerId)).join(',')}`
+    })
+  })
+
+  it('agents release the bootstrap agent once they have their peers; views stay full, nobody is suspected, and its crash is still seen', async () => {
+    // Without the release every agent stays connected to the bootstrap agent, which then relays
+    // gossip to and is probed by the whole mesh. The trap found by hand: released by everyone,
+    // the seed had no neighbours left and its crash went unnoticed. Its own dialer must refill it.
+    const agents = 20
+    const cap = SIM_DEFAULTS.maxConnections as number
+    // Agent 5 opts out (CONCLAVE_RELEASE_SEEDS=false) and must keep its connection.
+    const keeper = 5
+    sim = await Sim.start({ agents, overrides: { deadAfterMs: 1_500, pingTimeoutMs: 500 }, overridesFor: i => i === keeper ? { releaseSeeds: false } : {} })
+    const s = sim
+    const seed = s.agents[0] as Agent
+    const others = s.agents.slice(1)
+    const releasing = others.filter(a => a !== s.agents[keeper])
+    const suspected: string[] = []
+    for (const a of s.agents) a.membership.onChange(c => { if (c.state === 'suspect' || c.state === 'dead') suspected.push(`${a.config.name} saw ${c.peerId} ${c.state}`) })
+    const seedPeers = (): number => new Set(seed.node.getConnections().map(c => c.remotePeer.toString())).size
+    let peak = 0
+    await waitFor(() => {
+      peak = Math.max(peak, seedPeers())
+      return s.convergedCount() === agents
+    }, { timeoutMs: 60_000, intervalMs: 100, message: () => `converged ${s.convergedCount()}/${agents}` })
+    // Every agent that dialled the seed has released it (a seed's own dial to an agent is kept).
+    const releasedOrKept = (a: Agent): boolean => a.node.services.seeds.status().every(st => st.released || a.node.getConnections(seed.node.peerId).some(c => c.direction === 'inbound'))
+    await waitFor(() => {
+      peak = Math.max(peak, seedPeers())
+      return releasing.every(releasedOrKept) && seedPeers() > 0 && seedPeers() <= 2 * cap
+    }, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      message: () => `seed has ${seedPeers()} peers (${seed.node.getConnections().map(c => `${c.direction}:${Math.round((Date.now() - c.timeline.open) / 1000)}s`).join(' ')}); status ${JSON.stringify(others[3]?.node.services.seeds.status())} not released by ${releasing.filter(a => !releasedOrKept(a)).map(a => a.config.name).join(',')}`
+    })
+    expect(peak).toBeGreaterThan(2 * cap)
+    expect(s.agents[keeper]?.node.getConnections(seed.node.peerId).some(c => c.direction === 'outbound')).toBe(true)
+    expect(s.agents[keeper]?.node.services.seeds.status()[0]?.released).toBe(false)
+    expect(s.convergedCount()).toBe(agents)
+    expect(suspected).toEqual([])
+
+    await s.crashAgent(seed)
+    await waitFor(() => others.every(o => stateOf(o, seed.peerId) === 'dead'), {
+      timeoutMs: 15_000,
+      message: () => `states of the crashed seed: ${others.map(o => stateOf(o, seed.peerId)).join(',')}`
     })
   })
 

@@ -168,6 +168,7 @@ export class Agent {
         mdns: config.mdns,
         mdnsServiceTag: config.mdnsServiceTag,
         maxConnections: config.maxConnections,
+        releaseSeeds: config.releaseSeeds,
         metricsRegistry: metrics.registry,
         collectDefaultMetrics: options.collectDefaultMetrics ?? true,
         ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
@@ -195,7 +196,8 @@ export class Agent {
           void node.peerStore.merge(peerId, { multiaddrs: addrs })
             .then(() => { node.services.dialer.consider(peerId) })
             .catch(() => {})
-        }
+        },
+        releasedOnPurpose: peerId => node.services.seeds.releasedOnPurpose(peerId)
       }, {
         name: config.name,
         roles,

@@ -19,6 +19,7 @@ export interface AgentConfig {
   roles: string[]
   singletons: string[]
   maxConnections: number
+  releaseSeeds: boolean
   heartbeatMs: number
   heartbeatBudget: number
   suspectMissed: number

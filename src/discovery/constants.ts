@@ -17,3 +17,19 @@ export const SEED_DIAL_TIMEOUT_MAX_MS = 30_000
 export const DEFAULT_DNS_PEER_PORT = 4001
 /** Default re-resolution interval of DNS peer names (CONCLAVE_DNS_INTERVAL_MS). */
 export const DEFAULT_DNS_INTERVAL_MS = 30_000
+/**
+ * Protocol an agent opens to a bootstrap seed just before closing its connection to it on
+ * purpose, so that neither end takes the loss for a failure (and probes, which would redial).
+ */
+export const SEED_RELEASE_PROTOCOL = '/conclave/seed/release/1.0.0'
+/**
+ * A connection to a bootstrap seed is released only after it stood this long: it is how a new
+ * agent learns the mesh (membership syncs, DHT), and that takes a few exchanges.
+ */
+export const SEED_RELEASE_AFTER_MS = 10_000
+/** Time allowed for the release exchange; a seed that does not answer in time is kept. */
+export const SEED_RELEASE_TIMEOUT_MS = 5_000
+/** How long a connection released on purpose is remembered as such, at both ends. */
+export const SEED_RELEASE_MARK_MS = 10_000
+/** An agent redials a seed it released once it has fewer connected peers than this. */
+export const SEED_REDIAL_BELOW = 2

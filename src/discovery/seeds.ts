@@ -1,11 +1,11 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerId, Startable } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import { KEEP_ALIVE, type Connection, type IncomingStreamData, type PeerId, type PeerStore, type Startable } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { isTimeout } from '../util/errors.js'
 import { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
-import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MAX_MS, SEED_DIAL_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
+import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MAX_MS, SEED_DIAL_TIMEOUT_MS, SEED_REDIAL_BELOW, SEED_RELEASE_AFTER_MS, SEED_RELEASE_MARK_MS, SEED_RELEASE_PROTOCOL, SEED_RELEASE_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
 
 export interface SeedDialerInit {
@@ -48,6 +48,15 @@ export interface SeedDialerInit {
    */
   maxConnections?: number
   /**
+   * Close the connection to a bootstrap seed once the agent has `maxConnections` peers and the
+   * connection stood 1-2 × `SEED_RELEASE_AFTER_MS`; redial it only when fewer than
+   * `SEED_REDIAL_BELOW` peers are left. Otherwise every agent stays connected to the bootstrap peer, which then
+   * relays gossip to, and is probed by, the whole mesh.
+   *
+   * @default true
+   */
+  releaseSeeds?: boolean
+  /**
    * Structured logger.
    *
    * @default silent
@@ -59,6 +68,8 @@ export interface SeedDialerComponents {
   peerId: PeerId
   connectionManager: ConnectionManager
   addressManager: AddressManager
+  registrar: Registrar
+  peerStore: PeerStore
 }
 
 export interface SeedStatus {
@@ -66,6 +77,8 @@ export interface SeedStatus {
   origin: 'bootstrap' | 'dns'
   peerId?: string
   connected: boolean
+  /** The agent released this seed: it is not redialled while the agent has other peers. */
+  released: boolean
   failures: number
   /** Timeout the next dial will get (it grows while dials time out). */
   nextTimeoutMs: number
@@ -77,6 +90,13 @@ export interface SeedDialer extends Startable {
   status(): SeedStatus[]
   /** Resolve `dnsPeers` now (also runs on an interval). */
   refreshDns(): Promise<void>
+  /** Whether this agent released that seed and keeps away from it (other dialers skip it too). */
+  holdsOff(peerId: PeerId): boolean
+  /**
+   * Whether the connection with that peer was closed on purpose lately, by either end: its loss
+   * says nothing about the peer's health. Asked once per disconnect: the answer is consumed.
+   */
+  releasedOnPurpose(peerId: string): boolean
 }
 
 interface Seed {
@@ -89,6 +109,17 @@ interface Seed {
   nextAttemptAt: number
   dialing: boolean
   self: boolean
+  /** Closed on purpose by this agent (see `releaseSeeds`). */
+  released: boolean
+  releasing: boolean
+  /** A release the seed did not answer is retried no sooner than this. */
+  nextReleaseAt: number
+  /**
+   * How long a connection to this seed stands before it is released: `SEED_RELEASE_AFTER_MS`
+   * to twice that, at random, so that replicas started together do not all leave the seed in
+   * one tick (it had no connection at all until its own dialer's next top-up).
+   */
+  releaseAfterMs: number
   lastError?: string
 }
 
@@ -106,6 +137,8 @@ class DefaultSeedDialer implements SeedDialer {
   private readonly log: Logger
   private readonly resolver: DnsPeerResolver
   private readonly seeds = new Map<string, Seed>()
+  /** Peers whose connection with us was released on purpose (by either end), and when. */
+  private readonly releases = new Map<string, number>()
   private tick?: ReturnType<typeof setInterval>
   private dnsTimer?: ReturnType<typeof setInterval>
   private started = false
@@ -120,9 +153,13 @@ class DefaultSeedDialer implements SeedDialer {
 
   readonly [Symbol.toStringTag] = 'conclave:seed-dialer'
 
-  start (): void {
+  async start (): Promise<void> {
     this.started = true
-    this.tick = setInterval(() => { this.dialDue() }, SEED_TICK_MS)
+    await this.components.registrar.handle(SEED_RELEASE_PROTOCOL, this.onRelease, { runOnLimitedConnection: false })
+    this.tick = setInterval(() => {
+      this.dialDue()
+      this.releaseDue()
+    }, SEED_TICK_MS)
     this.tick.unref()
     if ((this.init.dnsPeers ?? []).length > 0) {
       void this.refreshDns().catch(err => { this.log.warn({ err: (err as Error).message }, 'DNS peer resolution failed') })
@@ -136,10 +173,25 @@ class DefaultSeedDialer implements SeedDialer {
     this.dialDue()
   }
 
-  stop (): void {
+  async stop (): Promise<void> {
     this.started = false
     clearInterval(this.tick)
     clearInterval(this.dnsTimer)
+    this.releases.clear()
+    await this.components.registrar.unhandle(SEED_RELEASE_PROTOCOL)
+  }
+
+  holdsOff (peerId: PeerId): boolean {
+    for (const seed of this.seeds.values()) if (seed.released && seed.peerId?.equals(peerId) === true) return true
+    return false
+  }
+
+  releasedOnPurpose (peerId: string): boolean {
+    const at = this.releases.get(peerId)
+    // One release explains one disconnect: a later one (the seed crashed after dialling this
+    // agent back) must be probed as usual.
+    this.releases.delete(peerId)
+    return at !== undefined && Date.now() - at < SEED_RELEASE_MARK_MS
   }
 
   status (): SeedStatus[] {
@@ -148,6 +200,7 @@ class DefaultSeedDialer implements SeedDialer {
       origin: s.origin,
       ...(s.peerId !== undefined ? { peerId: s.peerId.toString() } : {}),
       connected: this.isConnected(s),
+      released: s.released,
       failures: s.failures,
       nextTimeoutMs: this.timeoutFor(s),
       ...(s.lastError !== undefined ? { lastError: s.lastError } : {})
@@ -172,7 +225,7 @@ class DefaultSeedDialer implements SeedDialer {
     const key = transportKey(addr)
     if (this.seeds.has(key)) return false
     const id = addr.getPeerId()
-    this.seeds.set(key, { addr, origin, failures: 0, timeouts: 0, nextAttemptAt: 0, dialing: false, self: false, ...(id != null ? { peerId: peerIdFromAddr(addr) } : {}) })
+    this.seeds.set(key, { addr, origin, failures: 0, timeouts: 0, nextAttemptAt: 0, dialing: false, self: false, released: false, releasing: false, nextReleaseAt: 0, releaseAfterMs: SEED_RELEASE_AFTER_MS * (1 + Math.random()), ...(id != null ? { peerId: peerIdFromAddr(addr) } : {}) })
     return true
   }
 
@@ -197,8 +250,84 @@ class DefaultSeedDialer implements SeedDialer {
         continue
       }
       if (seed.origin === 'dns' && connected >= (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) continue
+      if (seed.released) {
+        if (connected >= SEED_REDIAL_BELOW) continue
+        seed.released = false
+        this.log.info({ addr: seed.addr.toString(), connected }, 'redialling a released seed: few peers left')
+      }
       void this.dial(seed)
     }
+  }
+
+  /**
+   * Release bootstrap seeds this agent no longer needs: it has its full complement of peers, and
+   * the seed's connection stood long enough for the agent to have learnt the mesh through it.
+   * Only connections this agent opened are released: the seed's own dialer keeps the peers it
+   * chose, so the seed keeps neighbours (who notice if it fails) and its connections fall to
+   * about the dial cap instead of the size of the mesh.
+   */
+  private releaseDue (): void {
+    if (!this.started || this.init.releaseSeeds === false) return
+    const now = Date.now()
+    for (const [peer, at] of this.releases) if (now - at >= SEED_RELEASE_MARK_MS) this.releases.delete(peer)
+    const { connectionManager } = this.components
+    if (connectionManager.getConnectionsMap().size < (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) return
+    for (const seed of this.seeds.values()) {
+      if (seed.origin !== 'bootstrap' || seed.peerId === undefined || seed.self || seed.released || seed.releasing || seed.nextReleaseAt > now) continue
+      const conns = connectionManager.getConnections(seed.peerId)
+      if (conns.length === 0 || conns.some(c => c.direction === 'inbound' || now - c.timeline.open < seed.releaseAfterMs)) continue
+      void this.release(seed, seed.peerId, conns)
+    }
+  }
+
+  /**
+   * Tell the seed first (it then knows the disconnect is no failure), wait for its answer, and
+   * close. A seed that does not speak the protocol, or does not answer in time, is kept.
+   */
+  private async release (seed: Seed, peerId: PeerId, conns: Connection[]): Promise<void> {
+    seed.releasing = true
+    const signal = AbortSignal.timeout(SEED_RELEASE_TIMEOUT_MS)
+    try {
+      const stream = await (conns[0] as Connection).newStream(SEED_RELEASE_PROTOCOL, { signal })
+      await stream.closeWrite({ signal })
+      // The seed closes its end once it noted the release.
+      for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error('unexpected reply to a release')
+      if (!this.started) return
+      await this.dropKeepAlive(peerId)
+      this.releases.set(peerId.toString(), Date.now())
+      seed.released = true
+      await Promise.all(conns.map(async c => { await c.close({ signal }) }))
+      this.log.debug({ addr: seed.addr.toString(), peer: peerId.toString() }, 'released bootstrap seed')
+    } catch (err) {
+      seed.nextReleaseAt = Date.now() + SEED_RELEASE_AFTER_MS
+      this.log.debug({ addr: seed.addr.toString(), err: (err as Error).message }, 'seed release failed')
+    } finally {
+      seed.releasing = false
+    }
+  }
+
+  /** A peer releases its connection to this agent (we are its seed). */
+  private readonly onRelease = ({ stream, connection }: IncomingStreamData): void => {
+    const peerId = connection.remotePeer
+    this.releases.set(peerId.toString(), Date.now())
+    void (async () => {
+      await this.dropKeepAlive(peerId)
+      // Closing our end tells the releasing agent we are ready for the disconnect.
+      await stream.close({ signal: AbortSignal.timeout(SEED_RELEASE_TIMEOUT_MS) })
+    })().catch(err => { stream.abort(err as Error) })
+  }
+
+  /**
+   * kad-dht tags its 20 closest peers keep-alive, and libp2p redials a keep-alive peer as soon as
+   * it disconnects: both ends would reconnect at once (seen: every agent and the seed redialled
+   * within 300 ms of the release). The tags go before the connection does.
+   */
+  private async dropKeepAlive (peerId: PeerId): Promise<void> {
+    const { peerStore } = this.components
+    if (!await peerStore.has(peerId)) return
+    const peer = await peerStore.get(peerId)
+    const tags = Object.fromEntries([...peer.tags.keys()].filter(k => k.startsWith(KEEP_ALIVE)).map(k => [k, undefined]))
+    if (Object.keys(tags).length > 0) await peerStore.merge(peerId, { tags })
   }
 
   private timeoutFor (seed: Seed): number {

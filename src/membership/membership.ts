@@ -110,6 +110,11 @@ export interface MembershipComponents {
   ping: Ping
   /** Called with a member's addresses when it joins, so the node can dial it. */
   learnPeer?: (peerId: PeerId, addrs: Multiaddr[]) => void
+  /**
+   * Whether the connection with a peer was closed on purpose lately (a released bootstrap seed):
+   * its loss is then no reason to probe the peer.
+   */
+  releasedOnPurpose?: (peerId: string) => boolean
 }
 
 /** A member announcing some roles: what councils form from without waiting for claims. */
@@ -650,6 +655,7 @@ export class Membership implements Startable {
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const peerId = evt.detail.toString()
+    if (this.components.releasedOnPurpose?.(peerId) === true) return
     if (this.tenants.some(t => this.view.get(t, peerId)?.state === 'alive')) void this.probe(peerId, 'connection-lost')
   }
 

@@ -50,6 +50,8 @@ export interface AutoDialerComponents {
   events: TypedEventTarget<Libp2pEvents>
   /** The DHT, through libp2p's peer routing: asked for more peers when the peer store runs dry. */
   peerRouting?: PeerRouting
+  /** The seed dialer (configured before this service): seeds it released are not dialled here. */
+  seeds?: { holdsOff(peerId: PeerId): boolean }
 }
 
 export interface AutoDialer extends Startable {
@@ -89,9 +91,11 @@ class DefaultAutoDialer implements AutoDialer {
   private shortSince?: number
   private lastLookup = 0
   private lookup?: AbortController
+  private readonly seeds?: AutoDialerComponents['seeds']
 
   constructor (components: AutoDialerComponents, init: AutoDialerInit) {
     this.components = components
+    this.seeds = optionalComponent(() => components.seeds)
     this.log = (init.logger ?? silentLogger()).child({ component: 'dialer' })
     this.maxConnections = init.maxConnections ?? DEFAULT_MAX_CONNECTIONS
     this.concurrency = init.concurrency ?? DIAL_CONCURRENCY
@@ -133,6 +137,7 @@ class DefaultAutoDialer implements AutoDialer {
     if (this.dialling.has(key) || this.candidates.has(key)) return
     if (this.components.connectionManager.getConnections(peerId).length > 0) return
     if (this.connectedPeers() + this.dialling.size >= this.maxConnections) return
+    if (this.seeds?.holdsOff(peerId) === true) return
     const failed = this.failedAt.get(key)
     if (failed !== undefined && Date.now() - failed < DIAL_FAILURE_BACKOFF_MS) return
     this.candidates.set(key, peerId)
@@ -229,6 +234,15 @@ class DefaultAutoDialer implements AutoDialer {
       this.lookup = undefined
       this.log.debug({ found }, 'DHT lookup for more peers')
     }
+  }
+}
+
+/** libp2p's components throw on a service that is not configured: read an optional one as undefined. */
+function optionalComponent<T> (read: () => T): T | undefined {
+  try {
+    return read()
+  } catch {
+    return undefined
   }
 }
 

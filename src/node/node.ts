@@ -83,6 +83,13 @@ export interface ConclaveNodeInit {
    */
   maxConnections?: number
   /**
+   * Close the connection to a bootstrap seed once `maxConnections` other peers are connected
+   * (see `SeedDialerInit.releaseSeeds`).
+   *
+   * @default true
+   */
+  releaseSeeds?: boolean
+  /**
    * Registry for libp2p's metrics (one per agent, so many agents can share a process).
    *
    * @default no metrics
@@ -174,7 +181,7 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
         allowQueryWithZeroPeers: true
       }),
       pubsub: gossip(),
-      dialer: autoDialer({ maxConnections, logger }),
+      // Before the auto-dialer, which skips the seeds this one released.
       seeds: seedDialer({
         bootstrap: init.bootstrap ?? [],
         dnsPeers: init.dnsPeers ?? [],
@@ -182,8 +189,10 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
         dnsIntervalMs: init.dnsIntervalMs ?? DEFAULT_DNS_INTERVAL_MS,
         ...(init.seedDialTimeoutMs !== undefined ? { dialTimeoutMs: init.seedDialTimeoutMs } : {}),
         maxConnections,
+        releaseSeeds: init.releaseSeeds ?? true,
         logger
-      })
+      }),
+      dialer: autoDialer({ maxConnections, logger })
     }
   })
   try {
