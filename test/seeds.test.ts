@@ -1,11 +1,13 @@
 /**
  * Seed dialling against real sockets on loopback: a seed that accepts connections but never
  * answers (a peer too busy to finish handshakes) gets longer and longer dial timeouts, while a
- * seed that refuses connections is retried with the first timeout.
+ * seed that refuses connections is retried with the first timeout. An agent with its peers
+ * releases its bootstrap seed, and redials it when it has none left.
  */
 import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { SeedStatus } from '../src/discovery/index.js'
 import { createConclaveNode, type ConclaveLibp2p } from '../src/node/index.js'
 import { freePort } from './helpers/ports.js'
 import { waitFor } from './helpers/wait.js'
@@ -13,11 +15,14 @@ import { waitFor } from './helpers/wait.js'
 const FIRST_TIMEOUT_MS = 200
 
 let node: ConclaveLibp2p | undefined
+/** More nodes a test started: stopped after it, whatever happened. */
+const extra: ConclaveLibp2p[] = []
 let silent: Server | undefined
 const sockets = new Set<Socket>()
 afterEach(async () => {
   await node?.stop()
   node = undefined
+  await Promise.all(extra.splice(0).map(async n => { await n.stop() }))
   for (const socket of sockets) socket.destroy()
   sockets.clear()
   await new Promise(resolve => silent?.close(resolve) ?? resolve(undefined))
@@ -54,5 +59,36 @@ describe('seed dialling', () => {
     expect(slow?.nextTimeoutMs).toBeGreaterThanOrEqual(FIRST_TIMEOUT_MS * 2 ** 3)
     expect(closed?.nextTimeoutMs).toBe(FIRST_TIMEOUT_MS)
     expect(closed?.lastError).toMatch(/ECONNREFUSED|refused/i)
+  })
+
+  it('releases a bootstrap seed once the agent has its peers, tells the seed, and redials it when left alone', async () => {
+    const start = async (init: Partial<Parameters<typeof createConclaveNode>[0]> = {}): Promise<ConclaveLibp2p> => {
+      const n = await createConclaveNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...init })
+      extra.push(n)
+      return n
+    }
+    // The seed's own dialer stays out of it (a cap of 0): here it would dial the agent back.
+    const seed = await start({ maxConnections: 0 })
+    const [b, c] = [await start(), await start()]
+    node = await start({ bootstrap: [seed.getMultiaddrs()[0]?.toString() ?? ''], maxConnections: 3, seedReleaseAfterMs: 300 })
+    const agent = node
+    const status = (): SeedStatus | undefined => agent.services.seeds.status()[0]
+    await waitFor(() => status()?.connected, { timeoutMs: 10_000, message: 'agent did not reach its seed' })
+    await agent.dial(b.getMultiaddrs())
+    await agent.dial(c.getMultiaddrs())
+    // Three peers, the cap: the seed goes once its connection stood 300-600 ms.
+    await waitFor(() => status()?.released === true && agent.getConnections(seed.peerId).length === 0, { timeoutMs: 10_000, message: () => JSON.stringify(status()) })
+    // The seed was told first: it takes the disconnect for no failure (asked once per disconnect).
+    expect(seed.services.seeds.releasedOnPurpose(agent.peerId.toString())).toBe(true)
+    expect(seed.services.seeds.releasedOnPurpose(agent.peerId.toString())).toBe(false)
+    expect(agent.services.seeds.releasedOnPurpose(seed.peerId.toString())).toBe(true)
+    expect(agent.services.seeds.holdsOff(seed.peerId)).toBe(true)
+
+    // Left with no peer, the agent needs its seed again.
+    await b.stop()
+    await c.stop()
+    await waitFor(() => agent.getConnections(seed.peerId).length > 0, { timeoutMs: 10_000, message: () => `not redialled: ${JSON.stringify(status())}` })
+    expect(status()?.released).toBe(false)
+    expect(agent.services.seeds.holdsOff(seed.peerId)).toBe(false)
   })
 })

@@ -23,8 +23,8 @@ export const DEFAULT_DNS_INTERVAL_MS = 30_000
  */
 export const SEED_RELEASE_PROTOCOL = '/conclave/seed/release/1.0.0'
 /**
- * A connection to a bootstrap seed is released only after it stood this long: it is how a new
- * agent learns the mesh (membership syncs, DHT), and that takes a few exchanges.
+ * A connection to a bootstrap seed is released only after it stood this long (to twice this): it
+ * is how a new agent learns the mesh (membership syncs, DHT), and that takes a few exchanges.
  */
 export const SEED_RELEASE_AFTER_MS = 10_000
 /** Time allowed for the release exchange; a seed that does not answer in time is kept. */

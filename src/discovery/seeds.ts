@@ -49,13 +49,21 @@ export interface SeedDialerInit {
   maxConnections?: number
   /**
    * Close the connection to a bootstrap seed once the agent has `maxConnections` peers and the
-   * connection stood 1-2 × `SEED_RELEASE_AFTER_MS`; redial it only when fewer than
+   * connection stood `releaseAfterMs` to twice that; redial it only when fewer than
    * `SEED_REDIAL_BELOW` peers are left. Otherwise every agent stays connected to the bootstrap peer, which then
    * relays gossip to, and is probed by, the whole mesh.
    *
    * @default true
    */
   releaseSeeds?: boolean
+  /**
+   * A connection to a bootstrap seed is released once it stood between this and twice this long
+   * (at random, so that replicas started together do not all leave the seed in one tick): time
+   * for the agent to learn the mesh through it.
+   *
+   * @default 10000
+   */
+  releaseAfterMs?: number
   /**
    * Structured logger.
    *
@@ -115,9 +123,9 @@ interface Seed {
   /** A release the seed did not answer is retried no sooner than this. */
   nextReleaseAt: number
   /**
-   * How long a connection to this seed stands before it is released: `SEED_RELEASE_AFTER_MS`
-   * to twice that, at random, so that replicas started together do not all leave the seed in
-   * one tick (it had no connection at all until its own dialer's next top-up).
+   * How long a connection to this seed stands before it is released (see `releaseAfterMs`:
+   * without the spread, the seed of 19 agents started together had no connection at all until
+   * its own dialer's next top-up).
    */
   releaseAfterMs: number
   lastError?: string
@@ -225,7 +233,7 @@ class DefaultSeedDialer implements SeedDialer {
     const key = transportKey(addr)
     if (this.seeds.has(key)) return false
     const id = addr.getPeerId()
-    this.seeds.set(key, { addr, origin, failures: 0, timeouts: 0, nextAttemptAt: 0, dialing: false, self: false, released: false, releasing: false, nextReleaseAt: 0, releaseAfterMs: SEED_RELEASE_AFTER_MS * (1 + Math.random()), ...(id != null ? { peerId: peerIdFromAddr(addr) } : {}) })
+    this.seeds.set(key, { addr, origin, failures: 0, timeouts: 0, nextAttemptAt: 0, dialing: false, self: false, released: false, releasing: false, nextReleaseAt: 0, releaseAfterMs: (this.init.releaseAfterMs ?? SEED_RELEASE_AFTER_MS) * (1 + Math.random()), ...(id != null ? { peerId: peerIdFromAddr(addr) } : {}) })
     return true
   }
 
@@ -271,11 +279,15 @@ class DefaultSeedDialer implements SeedDialer {
     const now = Date.now()
     for (const [peer, at] of this.releases) if (now - at >= SEED_RELEASE_MARK_MS) this.releases.delete(peer)
     const { connectionManager } = this.components
-    if (connectionManager.getConnectionsMap().size < (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) return
+    let connected = connectionManager.getConnectionsMap().size
+    if (connected < (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) return
     for (const seed of this.seeds.values()) {
       if (seed.origin !== 'bootstrap' || seed.peerId === undefined || seed.self || seed.released || seed.releasing || seed.nextReleaseAt > now) continue
       const conns = connectionManager.getConnections(seed.peerId)
       if (conns.length === 0 || conns.some(c => c.direction === 'inbound' || now - c.timeline.open < seed.releaseAfterMs)) continue
+      // Never below the redial floor: with a cap that low, the seed would be redialled at once.
+      if (connected - 1 < SEED_REDIAL_BELOW) return
+      connected--
       void this.release(seed, seed.peerId, conns)
     }
   }

@@ -90,6 +90,12 @@ export interface ConclaveNodeInit {
    */
   releaseSeeds?: boolean
   /**
+   * How long a connection to a bootstrap seed stands (to twice this) before it is released.
+   *
+   * @default 10000
+   */
+  seedReleaseAfterMs?: number
+  /**
    * Registry for libp2p's metrics (one per agent, so many agents can share a process).
    *
    * @default no metrics
@@ -190,6 +196,7 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
         ...(init.seedDialTimeoutMs !== undefined ? { dialTimeoutMs: init.seedDialTimeoutMs } : {}),
         maxConnections,
         releaseSeeds: init.releaseSeeds ?? true,
+        ...(init.seedReleaseAfterMs !== undefined ? { releaseAfterMs: init.seedReleaseAfterMs } : {}),
         logger
       }),
       dialer: autoDialer({ maxConnections, logger })
