@@ -97,7 +97,7 @@ describe('mesh', () => {
     const cap = SIM_DEFAULTS.maxConnections as number
     // Agent 5 opts out (CONCLAVE_RELEASE_SEEDS=false) and must keep its connection.
     const keeper = 5
-    sim = await Sim.start({ agents, overrides: { deadAfterMs: 1_500, pingTimeoutMs: 500 }, overridesFor: i => i === keeper ? { releaseSeeds: false } : {} })
+    sim = await Sim.start({ agents, overrides: { deadAfterMs: 1_500, pingTimeoutMs: 500, seedReleaseAfterMs: 5_000 }, overridesFor: i => i === keeper ? { releaseSeeds: false } : {} })
     const s = sim
     const seed = s.agents[0] as Agent
     const others = s.agents.slice(1)

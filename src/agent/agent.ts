@@ -169,6 +169,7 @@ export class Agent {
         mdnsServiceTag: config.mdnsServiceTag,
         maxConnections: config.maxConnections,
         releaseSeeds: config.releaseSeeds,
+        seedReleaseAfterMs: config.seedReleaseAfterMs,
         metricsRegistry: metrics.registry,
         collectDefaultMetrics: options.collectDefaultMetrics ?? true,
         ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),

@@ -1,7 +1,7 @@
 /** Default values of the agent configuration. Each is explained in the README's configuration table. */
 export { DEFAULT_DEAD_AFTER_MS, DEFAULT_HEARTBEAT_BUDGET, DEFAULT_HEARTBEAT_MS, DEFAULT_INDIRECT_PROBES, DEFAULT_PING_TIMEOUT_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_SUSPECT_MISSED } from '../membership/constants.js'
 export { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
-export { DEFAULT_DNS_INTERVAL_MS } from '../discovery/constants.js'
+export { DEFAULT_DNS_INTERVAL_MS, SEED_RELEASE_AFTER_MS as DEFAULT_SEED_RELEASE_AFTER_MS } from '../discovery/constants.js'
 export { DEFAULT_CLOCK_SKEW_MS } from '../tenancy/constants.js'
 export { DEFAULT_MAX_AGE_MS as DEFAULT_MEMORY_MAX_AGE_MS, DEFAULT_MAX_EPISODES as DEFAULT_MEMORY_MAX_EPISODES } from '../memory/constants.js'
 export { DEFAULT_LLM_TIMEOUT_MS } from '../agent/constants.js'

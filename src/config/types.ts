@@ -20,6 +20,7 @@ export interface AgentConfig {
   singletons: string[]
   maxConnections: number
   releaseSeeds: boolean
+  seedReleaseAfterMs: number
   heartbeatMs: number
   heartbeatBudget: number
   suspectMissed: number

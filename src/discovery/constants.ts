@@ -23,10 +23,13 @@ export const DEFAULT_DNS_INTERVAL_MS = 30_000
  */
 export const SEED_RELEASE_PROTOCOL = '/conclave/seed/release/1.0.0'
 /**
- * A connection to a bootstrap seed is released only after it stood this long (to twice this): it
- * is how a new agent learns the mesh (membership syncs, DHT), and that takes a few exchanges.
+ * A connection to a bootstrap seed is released only after it stood this long (to twice this). It
+ * is how a new agent learns the mesh, and how the mesh learns it: while agents join, the seed is
+ * the one peer every agent syncs with. Measured with 100 agents over 4 processes: released after
+ * 10-20 s, the mesh took 41-117 s to converge (every agent seeing every other), against 41-53 s
+ * without releases; membership's join syncs end after 16 s, and its anti-entropy runs every 30 s.
  */
-export const SEED_RELEASE_AFTER_MS = 10_000
+export const SEED_RELEASE_AFTER_MS = 60_000
 /** Time allowed for the release exchange; a seed that does not answer in time is kept. */
 export const SEED_RELEASE_TIMEOUT_MS = 5_000
 /** How long a connection released on purpose is remembered as such, at both ends. */

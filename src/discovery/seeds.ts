@@ -50,8 +50,8 @@ export interface SeedDialerInit {
   /**
    * Close the connection to a bootstrap seed once the agent has `maxConnections` peers and the
    * connection stood `releaseAfterMs` to twice that; redial it only when fewer than
-   * `SEED_REDIAL_BELOW` peers are left. Otherwise every agent stays connected to the bootstrap peer, which then
-   * relays gossip to, and is probed by, the whole mesh.
+   * `SEED_REDIAL_BELOW` peers are left. Otherwise every agent stays connected to the bootstrap
+   * peer, which then relays gossip to, and is probed by, the whole mesh.
    *
    * @default true
    */
@@ -61,7 +61,7 @@ export interface SeedDialerInit {
    * (at random, so that replicas started together do not all leave the seed in one tick): time
    * for the agent to learn the mesh through it.
    *
-   * @default 10000
+   * @default 60000
    */
   releaseAfterMs?: number
   /**

@@ -92,7 +92,7 @@ export interface ConclaveNodeInit {
   /**
    * How long a connection to a bootstrap seed stands (to twice this) before it is released.
    *
-   * @default 10000
+   * @default 60000
    */
   seedReleaseAfterMs?: number
   /**
