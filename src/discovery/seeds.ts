@@ -166,6 +166,7 @@ class DefaultSeedDialer implements SeedDialer {
     await this.components.registrar.handle(SEED_RELEASE_PROTOCOL, this.onRelease, { runOnLimitedConnection: false })
     this.tick = setInterval(() => {
       this.dialDue()
+      this.forgetReleases()
       this.releaseDue()
     }, SEED_TICK_MS)
     this.tick.unref()
@@ -277,7 +278,6 @@ class DefaultSeedDialer implements SeedDialer {
   private releaseDue (): void {
     if (!this.started || this.init.releaseSeeds === false) return
     const now = Date.now()
-    for (const [peer, at] of this.releases) if (now - at >= SEED_RELEASE_MARK_MS) this.releases.delete(peer)
     const { connectionManager } = this.components
     let connected = connectionManager.getConnectionsMap().size
     if (connected < (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) return
@@ -316,6 +316,15 @@ class DefaultSeedDialer implements SeedDialer {
     } finally {
       seed.releasing = false
     }
+  }
+
+  /**
+   * Marks no disconnect asked about (nobody consults them without membership) go after
+   * `SEED_RELEASE_MARK_MS`. Also with `releaseSeeds` off: such an agent is still others' seed.
+   */
+  private forgetReleases (): void {
+    const now = Date.now()
+    for (const [peer, at] of this.releases) if (now - at >= SEED_RELEASE_MARK_MS) this.releases.delete(peer)
   }
 
   /** A peer releases its connection to this agent (we are its seed). */
