@@ -91,4 +91,30 @@ describe('seed dialling', () => {
     expect(status()?.released).toBe(false)
     expect(agent.services.seeds.holdsOff(seed.peerId)).toBe(false)
   })
+
+  it('keeps its seed while releasing it would leave fewer than 2 peers, and releases it once that changes', async () => {
+    const start = async (init: Partial<Parameters<typeof createConclaveNode>[0]> = {}): Promise<ConclaveLibp2p> => {
+      const n = await createConclaveNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...init })
+      extra.push(n)
+      return n
+    }
+    const seed = await start({ maxConnections: 0 })
+    const [b, c] = [await start(), await start()]
+    const releaseAfterMs = 200
+    // A cap of 2: the seed and b make the agent full, but a release would leave it one peer,
+    // under the redial floor, and the seed would be dialled again at once.
+    node = await start({ bootstrap: [seed.getMultiaddrs()[0]?.toString() ?? ''], maxConnections: 2, seedReleaseAfterMs: releaseAfterMs })
+    const agent = node
+    await waitFor(() => agent.getConnections(seed.peerId).length > 0, { timeoutMs: 10_000, message: 'agent did not reach its seed' })
+    await agent.dial(b.getMultiaddrs())
+    const first = agent.getConnections(seed.peerId)[0]
+    // Without the floor, a release is due once the connection stood twice releaseAfterMs and the
+    // seed dialer ticked (every 500 ms): give it that, twice over.
+    await waitFor(() => Date.now() - (first?.timeline.open ?? 0) > 2 * (2 * releaseAfterMs + 500), { timeoutMs: 10_000, message: 'clock' })
+    expect(agent.services.seeds.status()[0]?.released).toBe(false)
+    expect(agent.getConnections(seed.peerId).map(conn => conn.id)).toEqual([first?.id])
+    // A third peer: releasing now leaves two, and it goes.
+    await agent.dial(c.getMultiaddrs())
+    await waitFor(() => agent.services.seeds.status()[0]?.released === true && agent.getConnections(seed.peerId).length === 0, { timeoutMs: 10_000, message: () => JSON.stringify(agent.services.seeds.status()) })
+  })
 })
