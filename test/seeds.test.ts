@@ -29,6 +29,13 @@ afterEach(async () => {
   silent = undefined
 })
 
+/** A node on loopback without mDNS, stopped after the test. */
+async function start (init: Partial<Parameters<typeof createConclaveNode>[0]> = {}): Promise<ConclaveLibp2p> {
+  const n = await createConclaveNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...init })
+  extra.push(n)
+  return n
+}
+
 /** A TCP server that accepts every connection and never sends a byte. */
 async function silentServer (): Promise<number> {
   silent = createServer(socket => { sockets.add(socket) })
@@ -62,11 +69,6 @@ describe('seed dialling', () => {
   })
 
   it('releases a bootstrap seed once the agent has its peers, tells the seed, and redials it when left alone', async () => {
-    const start = async (init: Partial<Parameters<typeof createConclaveNode>[0]> = {}): Promise<ConclaveLibp2p> => {
-      const n = await createConclaveNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...init })
-      extra.push(n)
-      return n
-    }
     // The seed's own dialer stays out of it (a cap of 0): here it would dial the agent back.
     const seed = await start({ maxConnections: 0 })
     const [b, c] = [await start(), await start()]
@@ -93,11 +95,6 @@ describe('seed dialling', () => {
   })
 
   it('keeps its seed while releasing it would leave fewer than 2 peers, and releases it once that changes', async () => {
-    const start = async (init: Partial<Parameters<typeof createConclaveNode>[0]> = {}): Promise<ConclaveLibp2p> => {
-      const n = await createConclaveNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...init })
-      extra.push(n)
-      return n
-    }
     const seed = await start({ maxConnections: 0 })
     const [b, c] = [await start(), await start()]
     const releaseAfterMs = 200
