@@ -387,12 +387,35 @@ describe('coordinator and singleton failures', () => {
       acks.send = async (...args) => { const ok = await send(...args); sent.push(ok); return ok }
     }
     const res = await post(opener, '/v1/councils', { project: 'slow-dial', coreRoles: [TPM], claimWindowMs: 1_000 })
-    // Formed through the gossiped copies meanwhile (the hedge), and then every direct send landed.
+    // Formed meanwhile (acks relayed back the proposal's path, or gossiped after the hedge), and
+    // then every direct send landed.
     await agreed(s.running, res.body.id, 'active', () => true, 10_000)
     await waitFor(() => sent.length >= members.length, { timeoutMs: 10_000, message: () => `direct sends settled: ${sent.length}/${members.length}` })
     // (A member may ack a later proposal too, over the connection its first ack dialled.)
     expect(sent.filter(ok => !ok)).toEqual([])
     for (const m of members) expect(m.node.getConnections(opener.node.peerId).length).toBeGreaterThan(0)
+  })
+
+  it('an ack for a coordinator its member has no connection to goes back along the proposal\'s path over open connections: nothing is gossiped, no dial is waited for, and relays pass on only acks of proposals they saw', async () => {
+    const s = await startSettled(5)
+    const opener = s.agents[4] as Agent
+    const members = s.agents.slice(0, 3)
+    // No member is connected to the coordinator, and a dial to it takes 10 s: the proposal reaches
+    // them through agent 3, and their acks can only go back that way.
+    for (const m of members) {
+      s.slowLink(m, opener, 10_000)
+      await m.node.hangUp(opener.node.peerId)
+    }
+    const gossiped: string[] = []
+    for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
+    const res = await post(opener, '/v1/councils', { project: 'relayed', coreRoles: [TPM], claimWindowMs: 1_000 })
+    await agreed(s.running, res.body.id, 'active', () => true, 8_000)
+    expect(gossiped).toEqual([])
+    for (const m of members) expect(m.node.getConnections(opener.node.peerId)).toEqual([])
+    // An ack of a proposal agent 3 never saw is not passed on.
+    const relay = (directAcks(members[0] as Agent) as unknown as { relay: (peer: string, relayed: unknown) => Promise<boolean> }).relay
+    const forged = { type: 'relayed-ack', to: opener.peerId, signer: (members[1] as Agent).peerId, hops: 1, ack: { type: 'ack', id: res.body.id, epoch: 99, digest: 'unseen', sig: 'c2ln' } }
+    expect(await relay.call(directAcks(members[0] as Agent), (s.agents[3] as Agent).peerId, forged)).toBe(false)
   })
 
   it('an opener whose presence view names a candidate for every role proposes at once: no open, no claims, one proposal, one commit', async () => {

@@ -72,6 +72,10 @@ export interface Observed {
   from: string
   proposal: ProposeMessage
   acks: Map<string, string>
+  /** The peer this agent got the proposal from: acks for an unconnected coordinator go back that way. */
+  via?: string
+  /** Signers whose acks this agent relayed towards the coordinator (each is passed on once). */
+  relayed: Set<string>
 }
 
 /** A council first heard of: forming, nothing committed. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Libp2p, PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
@@ -9,8 +9,8 @@ import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/
 import * as C from './constants.js'
 import { CouncilRequestError, UnknownCouncilError } from './errors.js'
 import { blankCouncil, isEnded, keepEarlyAck, quorum, restoredCouncil, rosterFor, sameRoster, sameSet, savedCouncil, type Council, type CouncilState } from './council.js'
-import { DirectAcks } from './direct-acks.js'
-import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type Seat } from './messages.js'
+import { DirectAcks, type DirectAcksComponents, type RelayRoute } from './direct-acks.js'
+import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type RelayedAck, type Seat } from './messages.js'
 import { rank, type Claim } from './roster.js'
 import type { CouncilStore } from './store.js'
 
@@ -92,7 +92,7 @@ export interface CouncilsComponents {
    * Streams to the coordinator: members send their acknowledgements to it directly instead of
    * flooding them to the tenant (see `ACK_PROTOCOL`). Without it acks are gossiped.
    */
-  node?: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
+  node?: DirectAcksComponents['node']
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -150,7 +150,7 @@ export class Councils implements Startable {
     this.self = components.peerId.toString()
     this.proposalTimeoutMs = init.proposalTimeoutMs ?? C.PROPOSAL_TIMEOUT_MS
     if (components.node !== undefined) {
-      this.acks = new DirectAcks({ node: components.node }, { onAck: async (from, ack) => { await this.onDirectAck(from, ack) }, ...(init.logger !== undefined ? { logger: init.logger } : {}) })
+      this.acks = new DirectAcks({ node: components.node }, { onAck: async (from, ack) => { await this.onDirectAck(from, ack) }, onRelayedAck: async (from, relayed) => await this.onRelayedAck(from, relayed), ...(init.logger !== undefined ? { logger: init.logger } : {}) })
     }
   }
 
@@ -644,7 +644,7 @@ export class Councils implements Startable {
     await this.countAck(c, this.self, epoch, digest, sig, true)
     const ack: AckMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
     if (to === this.self) return
-    if (to !== undefined && this.acks !== undefined && await this.acks.sendInTime(to, ack)) return
+    if (to !== undefined && this.acks !== undefined && await this.acks.sendInTime(to, ack, c.observed.get(digest)?.via)) return
     await this.send(c.d.tenant, ack)
   }
 
@@ -671,6 +671,23 @@ export class Councils implements Startable {
     // same: a stranger must not fill the early-ack buffers.
     if (c === undefined || ack.epoch <= c.epoch || !this.alive(c.d.tenant, from)) return
     await this.countAck(c, from, ack.epoch, ack.digest, ack.sig)
+  }
+
+  /**
+   * An ack relayed here by `from` (see `ACK_RELAY_PROTOCOL`): counted if this agent is the
+   * coordinator it is for; else passed on, once per signer, to the coordinator if connected to
+   * it, or back the way the proposal came. Relays check no signature (the coordinator does), only
+   * that the proposal is one they saw and the signer one of its base: a relay is no amplifier.
+   */
+  private async onRelayedAck (from: string, relayed: RelayedAck): Promise<RelayRoute> {
+    const { ack } = relayed
+    const c = this.councils.get(ack.id)
+    if (c === undefined || ack.epoch <= c.epoch || !this.alive(c.d.tenant, from)) return 'dropped'
+    if (relayed.to === this.self) return await this.countAck(c, relayed.signer, ack.epoch, ack.digest, ack.sig) ? 'counted' : 'dropped'
+    const o = c.observed.get(ack.digest)
+    if (o === undefined || !o.proposal.base.includes(relayed.signer) || o.relayed.has(relayed.signer)) return 'dropped'
+    o.relayed.add(relayed.signer)
+    return { next: o.via !== undefined ? [relayed.to, o.via] : [relayed.to] }
   }
 
   /**
@@ -714,10 +731,10 @@ export class Councils implements Startable {
   }
 
   /** Remember a proposal (another coordinator's, or this agent's own), with any acks that came ahead of it. */
-  private async observe (c: Council, from: string, p: ProposeMessage, digest: string): Promise<void> {
+  private async observe (c: Council, from: string, p: ProposeMessage, digest: string, via?: string): Promise<void> {
     if (p.epoch <= c.epoch || c.observed.has(digest)) return
     if (c.observed.size >= C.MAX_OBSERVED_PROPOSALS) c.observed.delete(c.observed.keys().next().value as string)
-    c.observed.set(digest, { from, proposal: p, acks: new Map() })
+    c.observed.set(digest, { from, proposal: p, acks: new Map(), relayed: new Set(), ...(via !== undefined ? { via } : {}) })
     const early = c.earlyAcks.get(digest)
     c.earlyAcks.delete(digest)
     for (const [peer, sig] of early ?? []) await this.countAck(c, peer, p.epoch, digest, sig)
@@ -835,11 +852,11 @@ export class Councils implements Startable {
         if (msg.from === this.self || (message.epoch !== undefined && message.epoch < c.epoch)) return 'accept'
         c.resigned.set(msg.from, msg.session)
         this.refreshState(c)
-        if (message.handover !== undefined) await this.takeOver(c, msg.from, { type: 'propose', council: c.d, ...message.handover })
+        if (message.handover !== undefined) await this.takeOver(c, msg.from, { type: 'propose', council: c.d, ...message.handover }, msg.via)
         this.reconcile(c)
         return 'accept'
       }
-      case 'propose': return await this.onPropose(msg.from, message)
+      case 'propose': return await this.onPropose(msg.from, message, msg.via)
       case 'ack': {
         // Signatures are checked only where an ack counts: at the coordinator it is for, and at
         // agents that saw its proposal, until they have a majority. Relays pass the rest on
@@ -877,8 +894,8 @@ export class Councils implements Startable {
    * another epoch (the two would split the acknowledgements). One it would not make itself (a
    * member set it sees otherwise) is left to time out: its own proposal follows.
    */
-  private async takeOver (c: Council, from: string, p: ProposeMessage): Promise<void> {
-    await this.onPropose(from, p)
+  private async takeOver (c: Council, from: string, p: ProposeMessage, via?: string): Promise<void> {
+    await this.onPropose(from, p, via)
     if (this.committer(c, from, p) !== this.self || c.pending !== undefined || p.epoch <= c.epoch || !sameSet(p.base, c.members)) return
     if (!sameRoster(rosterFor(c, this.eligibleClaims(c)).roster, p.roster)) return
     c.proposed = Math.max(c.proposed, p.epoch)
@@ -886,7 +903,7 @@ export class Councils implements Startable {
   }
 
   /** Acknowledge a proposal if this member may; relay it either way (others may need it). */
-  private async onPropose (from: string, p: ProposeMessage): Promise<Verdict> {
+  private async onPropose (from: string, p: ProposeMessage, via?: string): Promise<Verdict> {
     if (new Set(p.roster.map(s => s.role)).size !== p.roster.length) return { reject: 'duplicate-seat' }
     const c = this.adopt(p.council)
     this.answerEnded(c)
@@ -903,7 +920,7 @@ export class Councils implements Startable {
     // only a proposal that builds on the epoch this member committed (its base is that epoch's members).
     if (c.epoch > 0 && !sameSet(p.base, c.members)) return 'accept'
     const digest = proposalDigest(c.d.id, p)
-    await this.observe(c, from, p, digest)
+    await this.observe(c, from, p, digest, via)
     if (p.epoch <= c.promised) {
       if (p.base.includes(this.self)) void this.send(c.d.tenant, { type: 'nack', id: c.d.id, promised: c.promised })
       return 'accept'

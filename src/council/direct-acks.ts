@@ -4,15 +4,23 @@ import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
 import * as C from './constants.js'
-import { councilMessageSchema, type AckMessage } from './messages.js'
+import { councilMessageSchema, relayedAckSchema, type AckMessage, type RelayedAck } from './messages.js'
 
 export interface DirectAcksComponents {
-  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
+  node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>
 }
+
+/**
+ * What becomes of a relayed ack here: counted (this agent is its coordinator), dropped, or
+ * passed on to the first of `next` this agent is connected to.
+ */
+export type RelayRoute = 'counted' | 'dropped' | { next: string[] }
 
 export interface DirectAcksInit {
   /** Called with each ack received, from the stream's authenticated peer. */
   onAck: (from: string, ack: AckMessage) => Promise<void>
+  /** Decides what becomes of an ack relayed here by `from` (see `ACK_RELAY_PROTOCOL`). */
+  onRelayedAck: (from: string, relayed: RelayedAck) => Promise<RelayRoute>
   /**
    * Structured logger.
    *
@@ -39,22 +47,30 @@ export class DirectAcks {
 
   async start (): Promise<void> {
     await this.components.node.handle(C.ACK_PROTOCOL, this.onStream, { runOnLimitedConnection: false })
+    await this.components.node.handle(C.ACK_RELAY_PROTOCOL, this.onRelayStream, { runOnLimitedConnection: false })
   }
 
   async stop (): Promise<void> {
     await this.components.node.unhandle(C.ACK_PROTOCOL)
+    await this.components.node.unhandle(C.ACK_RELAY_PROTOCOL)
   }
 
   /**
    * `send`, given `DIRECT_ACK_HEDGE_MS` to succeed: false when it failed or is still under way by
    * then (a dial to a busy coordinator; it goes on, and the caller gossips the ack as well: the
-   * coordinator counts it once), so that a slow dial never holds the round up for long.
+   * coordinator counts it once), so that a slow dial never holds the round up for long. Without a
+   * connection to `peer`, the ack also goes back along the proposal's path, through `via` (the
+   * peer the proposal came from), whichever arrives first.
    */
-  async sendInTime (peer: string, ack: AckMessage): Promise<boolean> {
+  async sendInTime (peer: string, ack: AckMessage, via?: string): Promise<boolean> {
     let timer: ReturnType<typeof setTimeout> | undefined
     const slow = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, C.DIRECT_ACK_HEDGE_MS) })
+    const attempts = [this.send(peer, ack)]
+    if (via !== undefined && via !== peer && !this.connected(peer) && this.connected(via)) {
+      attempts.push(this.relay(via, { type: 'relayed-ack', to: peer, signer: this.components.node.peerId.toString(), hops: 1, ack }))
+    }
     try {
-      return await Promise.race([this.send(peer, ack), slow])
+      return await Promise.race([firstTrue(attempts), slow])
     } finally {
       clearTimeout(timer)
     }
@@ -69,28 +85,82 @@ export class DirectAcks {
       // The protocol is selected optimistically, in the same write as the ack: traced at 100
       // agents on 2 cores, negotiating first took a busy coordinator's round trip (about 160 ms)
       // before the ack could leave. To an agent that does not speak the protocol (an earlier
-      // version) the read below fails, and the caller gossips the ack. A dial gets longer than
-      // the ack: the caller gossips the ack after its hedge anyway, and the connection, once up,
-      // carries the council's later rounds.
-      const stream = await this.components.node.dialProtocol(peerIdFromString(peer), C.ACK_PROTOCOL, { signal: AbortSignal.timeout(C.DIRECT_ACK_DIAL_TIMEOUT_MS), negotiateFully: false })
-      const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
-      const onTimeout = (): void => { stream.abort(new Error('direct ack timed out')) }
-      signal.addEventListener('abort', onTimeout, { once: true })
-      try {
-        await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).write(encodeJson(ack), { signal })
-        await stream.closeWrite({ signal })
-        // Reading completes the selection (it throws when the protocol was refused); the
-        // coordinator writes nothing back, so the read ends when it closes the stream, ack read.
-        for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error('unexpected reply to a direct ack')
-        await stream.close({ signal })
-      } finally {
-        signal.removeEventListener('abort', onTimeout)
-      }
+      // version) the read in `deliver` fails, and the caller gossips the ack. A dial gets longer
+      // than the ack: the caller gossips the ack after its hedge anyway, and the connection, once
+      // up, carries the council's later rounds.
+      await this.deliver(peer, C.ACK_PROTOCOL, ack, C.DIRECT_ACK_DIAL_TIMEOUT_MS)
       return true
     } catch (err) {
       this.log.debug({ peer, err: (err as Error).message }, 'direct ack failed; gossiping it')
       return false
     }
+  }
+
+  /**
+   * Pass `relayed` to `peer` over a connection already open (a relay never dials: that is the
+   * slow step it routes around); true once `peer` and the relays after it passed it on, or
+   * counted it.
+   */
+  async relay (peer: string, relayed: RelayedAck): Promise<boolean> {
+    if (!this.connected(peer)) return false
+    try {
+      // The far end closes the stream once the ack is counted or passed on, and resets it when it could not.
+      await this.deliver(peer, C.ACK_RELAY_PROTOCOL, relayed, C.DIRECT_ACK_TIMEOUT_MS)
+      return true
+    } catch (err) {
+      this.log.debug({ peer, signer: relayed.signer, err: (err as Error).message }, 'relaying an ack failed')
+      return false
+    }
+  }
+
+  /**
+   * Write `message` on a new `protocol` stream to `peer`, and wait until the far end closes it
+   * (it writes nothing back); throws when that fails. Reading also completes the optimistic
+   * protocol selection: it throws when the protocol was refused.
+   */
+  private async deliver (peer: string, protocol: string, message: unknown, dialTimeoutMs: number): Promise<void> {
+    const stream = await this.components.node.dialProtocol(peerIdFromString(peer), protocol, { signal: AbortSignal.timeout(dialTimeoutMs), negotiateFully: false })
+    const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
+    const onTimeout = (): void => { stream.abort(new Error(`${protocol} timed out`)) }
+    signal.addEventListener('abort', onTimeout, { once: true })
+    try {
+      await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).write(encodeJson(message), { signal })
+      await stream.closeWrite({ signal })
+      for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error(`unexpected reply on ${protocol}`)
+      await stream.close({ signal })
+    } finally {
+      signal.removeEventListener('abort', onTimeout)
+    }
+  }
+
+  private connected (peer: string): boolean {
+    try {
+      return this.components.node.getConnections(peerIdFromString(peer)).some(c => c.status === 'open')
+    } catch {
+      return false
+    }
+  }
+
+  private readonly onRelayStream = ({ stream, connection }: IncomingStreamData): void => {
+    const from = connection.remotePeer.toString()
+    const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
+    void (async () => {
+      try {
+        const relayed = decodeJson((await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).read({ signal })).subarray(), relayedAckSchema)
+        if (relayed === undefined) throw new Error('malformed relayed ack')
+        const route = await this.init.onRelayedAck(from, relayed)
+        if (route === 'dropped') throw new Error('relayed ack dropped')
+        if (route !== 'counted') {
+          const next = route.next.find(peer => peer !== from && peer !== relayed.signer && this.connected(peer))
+          if (next === undefined || relayed.hops >= C.MAX_ACK_RELAY_HOPS) throw new Error('no way on for a relayed ack')
+          if (!await this.relay(next, { ...relayed, hops: relayed.hops + 1 })) throw new Error('passing a relayed ack on failed')
+        }
+        await stream.close({ signal })
+      } catch (err) {
+        stream.abort(err as Error)
+        this.log.debug({ peer: from, err: (err as Error).message }, 'relayed ack not passed on')
+      }
+    })()
   }
 
   private readonly onStream = ({ stream, connection }: IncomingStreamData): void => {
@@ -111,4 +181,18 @@ export class DirectAcks {
       }
     })()
   }
+}
+
+/** True once any of `attempts` is; false when all were false. */
+async function firstTrue (attempts: Array<Promise<boolean>>): Promise<boolean> {
+  return await new Promise(resolve => {
+    let left = attempts.length
+    for (const attempt of attempts) {
+      void attempt.then(ok => {
+        left--
+        if (ok) resolve(true)
+        else if (left === 0) resolve(false)
+      })
+    }
+  })
 }

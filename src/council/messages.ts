@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { MAX_ROLES } from './constants.js'
+import { MAX_ACK_RELAY_HOPS, MAX_ROLES } from './constants.js'
 
 const role = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a role is lower-case letters, digits and "-"')
 const id = z.string().min(1).max(128)
@@ -61,6 +61,15 @@ export type Descriptor = z.infer<typeof descriptorSchema>
 const proposalFields = { epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims, coordinator: peer.optional() }
 const proposalBody = z.object(proposalFields)
 
+const ackSchema = z.object({ type: z.literal('ack'), id, epoch: z.number().int().positive(), digest: z.string().min(1).max(128), sig: z.string().min(1).max(256) })
+
+/**
+ * An ack passed towards the coordinator `to` by agents between it and its `signer`, on
+ * `ACK_RELAY_PROTOCOL`, each over a connection it already has. `hops` counts the relays so far.
+ */
+export const relayedAckSchema = z.object({ type: z.literal('relayed-ack'), to: peer, signer: peer, hops: z.number().int().min(1).max(MAX_ACK_RELAY_HOPS), ack: ackSchema })
+export type RelayedAck = z.infer<typeof relayedAckSchema>
+
 /** Council messages on `/conclave/1/<tenant>/council`. The envelope's sender is authenticated. */
 export const councilMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('open'), council: descriptorSchema }),
@@ -76,7 +85,7 @@ export const councilMessageSchema = z.discriminatedUnion('type', [
   /** A member refusing a proposal because it already promised `promised`: the coordinator retries above it. */
   z.object({ type: z.literal('nack'), id, promised: z.number().int().nonnegative() }),
   /** A member's signed acknowledgement of the proposal with this digest. */
-  z.object({ type: z.literal('ack'), id, epoch: z.number().int().positive(), digest: z.string().min(1).max(128), sig: z.string().min(1).max(256) }),
+  ackSchema,
   /** The proposal, with the acknowledgements of a majority of `base`: anyone can verify it. */
   z.object({
     type: z.literal('commit'),

@@ -80,6 +80,11 @@ export interface TenantMessage {
   sentAt: number
   /** The sender's session: when its process started (ms); a higher one means it restarted since. */
   session: number
+  /**
+   * The peer this copy came from (gossipsub's propagation source): the sender itself, or the
+   * relay that passed it on, one hop closer to the sender. Absent where no gossip carried it.
+   */
+  via?: string
   payload: Uint8Array
 }
 
@@ -326,6 +331,7 @@ export class Tenancy implements Startable {
       const opened = await this.openEnvelope(joined, from, msg.data)
       if (opened instanceof Rejection) return this.reject(channel, opened.reason, from)
       if (typeof opened === 'string') return this.ignore(channel, opened, from)
+      opened.via = source.toString()
       const verdict = await joined.handler(opened)
       if (verdict === 'accept') {
         this.recorder.messageIn(channel, opened.sentAt)
