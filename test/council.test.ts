@@ -418,6 +418,31 @@ describe('coordinator and singleton failures', () => {
     expect(await relay.call(directAcks(members[0] as Agent), (s.agents[3] as Agent).peerId, forged)).toBe(false)
   })
 
+  it('a relayed ack counts at the coordinator only under its signer\'s own signature', async () => {
+    const s = await startSettled(5)
+    const opener = s.agents[4] as Agent
+    const [first, second, third] = s.agents as [Agent, Agent, Agent]
+    // The acks of two of the three members are held back here: one real ack is short of a majority.
+    const held = new Map<string, unknown>()
+    for (const m of [second, third]) {
+      const acks = directAcks(m) as unknown as { sendInTime: (peer: string, ack: unknown) => Promise<boolean> }
+      acks.sendInTime = async (_peer, ack) => { if (!held.has(m.peerId)) held.set(m.peerId, ack); return true }
+    }
+    const res = await post(opener, '/v1/councils', { project: 'forged', coreRoles: [TPM], claimWindowMs: 1_000 })
+    await waitFor(() => held.size === 2, { timeoutMs: 10_000, message: 'the held acks were not made' })
+    const relay = async (relayed: unknown): Promise<boolean> => {
+      const acks = directAcks(s.agents[3] as Agent) as unknown as { relay: (peer: string, relayed: unknown) => Promise<boolean> }
+      return await acks.relay(opener.peerId, relayed)
+    }
+    // The second member's signature passed off as the third's: refused, and nothing commits.
+    expect(await relay({ type: 'relayed-ack', to: opener.peerId, signer: third.peerId, hops: 1, ack: held.get(second.peerId) })).toBe(false)
+    expect(opener.councils.get(res.body.id)?.state).toBe('forming')
+    expect(first.councils.get(res.body.id)?.state).toBe('forming')
+    // The same ack under its own signer: a majority, and the council forms.
+    expect(await relay({ type: 'relayed-ack', to: opener.peerId, signer: second.peerId, hops: 1, ack: held.get(second.peerId) })).toBe(true)
+    await agreed(s.running, res.body.id, 'active', () => true, 10_000)
+  })
+
   it('an opener whose presence view names a candidate for every role proposes at once: no open, no claims, one proposal, one commit', async () => {
     const s = await startSettled(5)
     const sent: string[] = []
