@@ -41,9 +41,14 @@ async function agreed (agents: Agent[], id: string, state: CouncilView['state'],
 
 const holder = (v: CouncilView, role: string): string | undefined => v.roster.find(s => s.role === role)?.peerId
 
-/** The stream transport of `agent`'s acks (`DirectAcks`), to intercept its sends. */
-function directAcks (agent: Agent): { send: (...args: unknown[]) => Promise<boolean> } {
-  return (agent.councils as unknown as { acks: { send: (...args: unknown[]) => Promise<boolean> } }).acks
+interface AckTransport {
+  send: (...args: unknown[]) => Promise<boolean>
+  sendInTime: (peer: string, ack: unknown, via?: string) => Promise<boolean>
+  relay: (peer: string, relayed: unknown) => Promise<boolean>
+}
+/** The stream transport of `agent`'s acks (`DirectAcks`), to intercept its sends or relay through it. */
+function directAcks (agent: Agent): AckTransport {
+  return (agent.councils as unknown as { acks: AckTransport }).acks
 }
 
 interface Sent { type: string, handover?: unknown }
@@ -190,6 +195,21 @@ describe('coordinator and singleton failures', () => {
     const s = sim = await Sim.start({ agents, roles: rolesOf, overrides: FAST })
     await waitFor(() => s.convergedCount() === agents && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
     return s
+  }
+
+  /**
+   * Five settled agents whose tpm candidates (0-2, a tpm-only council's members) have no
+   * connection to agent 4 (an architect, who opens it), and whose dials to it take `dialMs`.
+   */
+  async function cutOffFromOpener (dialMs: number): Promise<{ s: Sim, opener: Agent, members: Agent[] }> {
+    const s = await startSettled(5)
+    const opener = s.agents[4] as Agent
+    const members = s.agents.slice(0, 3)
+    for (const m of members) {
+      s.slowLink(m, opener, dialMs)
+      await m.node.hangUp(opener.node.peerId)
+    }
+    return { s, opener, members }
   }
 
   it('a coordinator killed during formation is replaced, and the council still forms', async () => {
@@ -371,15 +391,9 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('an ack whose dial to the coordinator takes over a second still arrives directly: the dial is not cut short with the ack\'s own 1 s', async () => {
-    const s = await startSettled(5)
-    const opener = s.agents[4] as Agent
-    const members = s.agents.slice(0, 3)
     // Dials between the members and the coordinator take 2.5 s (a loaded process accepts late),
     // and none is connected to it when the council opens.
-    for (const m of members) {
-      s.slowLink(m, opener, 2_500)
-      await m.node.hangUp(opener.node.peerId)
-    }
+    const { s, opener, members } = await cutOffFromOpener(2_500)
     const sent: boolean[] = []
     for (const m of members) {
       const acks = directAcks(m)
@@ -397,15 +411,9 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('an ack for a coordinator its member has no connection to goes back along the proposal\'s path over open connections: nothing is gossiped, no dial is waited for, and relays pass on only acks of proposals they saw', async () => {
-    const s = await startSettled(5)
-    const opener = s.agents[4] as Agent
-    const members = s.agents.slice(0, 3)
     // No member is connected to the coordinator, and a dial to it takes 10 s: the proposal reaches
     // them through agent 3, and their acks can only go back that way.
-    for (const m of members) {
-      s.slowLink(m, opener, 10_000)
-      await m.node.hangUp(opener.node.peerId)
-    }
+    const { s, opener, members } = await cutOffFromOpener(10_000)
     const gossiped: string[] = []
     for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
     const res = await post(opener, '/v1/councils', { project: 'relayed', coreRoles: [TPM], claimWindowMs: 1_000 })
@@ -413,9 +421,8 @@ describe('coordinator and singleton failures', () => {
     expect(gossiped).toEqual([])
     for (const m of members) expect(m.node.getConnections(opener.node.peerId)).toEqual([])
     // An ack of a proposal agent 3 never saw is not passed on.
-    const relay = (directAcks(members[0] as Agent) as unknown as { relay: (peer: string, relayed: unknown) => Promise<boolean> }).relay
     const forged = { type: 'relayed-ack', to: opener.peerId, signer: (members[1] as Agent).peerId, hops: 1, ack: { type: 'ack', id: res.body.id, epoch: 99, digest: 'unseen', sig: 'c2ln' } }
-    expect(await relay.call(directAcks(members[0] as Agent), (s.agents[3] as Agent).peerId, forged)).toBe(false)
+    expect(await directAcks(members[0] as Agent).relay((s.agents[3] as Agent).peerId, forged)).toBe(false)
   })
 
   it('a relayed ack counts at the coordinator only under its signer\'s own signature', async () => {
@@ -424,16 +431,10 @@ describe('coordinator and singleton failures', () => {
     const [first, second, third] = s.agents as [Agent, Agent, Agent]
     // The acks of two of the three members are held back here: one real ack is short of a majority.
     const held = new Map<string, unknown>()
-    for (const m of [second, third]) {
-      const acks = directAcks(m) as unknown as { sendInTime: (peer: string, ack: unknown) => Promise<boolean> }
-      acks.sendInTime = async (_peer, ack) => { if (!held.has(m.peerId)) held.set(m.peerId, ack); return true }
-    }
+    for (const m of [second, third]) directAcks(m).sendInTime = async (_peer, ack) => { if (!held.has(m.peerId)) held.set(m.peerId, ack); return true }
     const res = await post(opener, '/v1/councils', { project: 'forged', coreRoles: [TPM], claimWindowMs: 1_000 })
     await waitFor(() => held.size === 2, { timeoutMs: 10_000, message: 'the held acks were not made' })
-    const relay = async (relayed: unknown): Promise<boolean> => {
-      const acks = directAcks(s.agents[3] as Agent) as unknown as { relay: (peer: string, relayed: unknown) => Promise<boolean> }
-      return await acks.relay(opener.peerId, relayed)
-    }
+    const relay = async (relayed: unknown): Promise<boolean> => await directAcks(s.agents[3] as Agent).relay(opener.peerId, relayed)
     // The second member's signature passed off as the third's: refused, and nothing commits.
     expect(await relay({ type: 'relayed-ack', to: opener.peerId, signer: third.peerId, hops: 1, ack: held.get(second.peerId) })).toBe(false)
     expect(opener.councils.get(res.body.id)?.state).toBe('forming')
