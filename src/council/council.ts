@@ -74,8 +74,8 @@ export interface Observed {
   acks: Map<string, string>
   /** The peer this agent got the proposal from: acks for an unconnected coordinator go back that way. */
   via?: string
-  /** Signers whose acks this agent relayed towards the coordinator (each is passed on once). */
-  relayed: Set<string>
+  /** Signers whose acks this agent relayed towards the coordinator (each is passed on once); made at the first. */
+  relayed?: Set<string>
 }
 
 /** A council first heard of: forming, nothing committed. */

@@ -685,7 +685,8 @@ export class Councils implements Startable {
     if (c === undefined || ack.epoch <= c.epoch || !this.alive(c.d.tenant, from)) return 'dropped'
     if (relayed.to === this.self) return await this.countAck(c, relayed.signer, ack.epoch, ack.digest, ack.sig) ? 'counted' : 'dropped'
     const o = c.observed.get(ack.digest)
-    if (o === undefined || !o.proposal.base.includes(relayed.signer) || o.relayed.has(relayed.signer)) return 'dropped'
+    if (o === undefined || !o.proposal.base.includes(relayed.signer) || o.relayed?.has(relayed.signer) === true) return 'dropped'
+    o.relayed ??= new Set()
     o.relayed.add(relayed.signer)
     return { next: o.via !== undefined ? [relayed.to, o.via] : [relayed.to] }
   }
@@ -734,7 +735,7 @@ export class Councils implements Startable {
   private async observe (c: Council, from: string, p: ProposeMessage, digest: string, via?: string): Promise<void> {
     if (p.epoch <= c.epoch || c.observed.has(digest)) return
     if (c.observed.size >= C.MAX_OBSERVED_PROPOSALS) c.observed.delete(c.observed.keys().next().value as string)
-    c.observed.set(digest, { from, proposal: p, acks: new Map(), relayed: new Set(), ...(via !== undefined ? { via } : {}) })
+    c.observed.set(digest, { from, proposal: p, acks: new Map(), ...(via !== undefined ? { via } : {}) })
     const early = c.earlyAcks.get(digest)
     c.earlyAcks.delete(digest)
     for (const [peer, sig] of early ?? []) await this.countAck(c, peer, p.epoch, digest, sig)

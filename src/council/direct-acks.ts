@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { IncomingStreamData, Libp2p } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
+import type { ZodType } from 'zod'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
 import * as C from './constants.js'
@@ -66,7 +67,7 @@ export class DirectAcks {
     let timer: ReturnType<typeof setTimeout> | undefined
     const slow = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, C.DIRECT_ACK_HEDGE_MS) })
     const attempts = [this.send(peer, ack)]
-    if (via !== undefined && via !== peer && !this.connected(peer) && this.connected(via)) {
+    if (via !== undefined && via !== peer && !this.connected(peer)) {
       attempts.push(this.relay(via, { type: 'relayed-ack', to: peer, signer: this.components.node.peerId.toString(), hops: 1, ack }))
     }
     try {
@@ -141,45 +142,45 @@ export class DirectAcks {
     }
   }
 
-  private readonly onRelayStream = ({ stream, connection }: IncomingStreamData): void => {
-    const from = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
-    void (async () => {
-      try {
-        const relayed = decodeJson((await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).read({ signal })).subarray(), relayedAckSchema)
-        if (relayed === undefined) throw new Error('malformed relayed ack')
-        const route = await this.init.onRelayedAck(from, relayed)
-        if (route === 'dropped') throw new Error('relayed ack dropped')
-        if (route !== 'counted') {
-          const next = route.next.find(peer => peer !== from && peer !== relayed.signer && this.connected(peer))
-          if (next === undefined || relayed.hops >= C.MAX_ACK_RELAY_HOPS) throw new Error('no way on for a relayed ack')
-          if (!await this.relay(next, { ...relayed, hops: relayed.hops + 1 })) throw new Error('passing a relayed ack on failed')
-        }
-        await stream.close({ signal })
-      } catch (err) {
-        stream.abort(err as Error)
-        this.log.debug({ peer: from, err: (err as Error).message }, 'relayed ack not passed on')
-      }
-    })()
-  }
+  /** Relayed acks: counted here, or passed on (see `ACK_RELAY_PROTOCOL`); a reset tells the sender it was not. */
+  private readonly onRelayStream = this.serve(relayedAckSchema, 'relayed ack', async (from, relayed) => {
+    // Checked before routing, which uses up the signer's one relay here: the next agent would refuse a longer path.
+    if (relayed.to !== this.components.node.peerId.toString() && relayed.hops >= C.MAX_ACK_RELAY_HOPS) throw new Error('too many hops')
+    const route = await this.init.onRelayedAck(from, relayed)
+    if (route === 'dropped') throw new Error('dropped')
+    if (route === 'counted') return
+    const next = route.next.find(peer => peer !== from && peer !== relayed.signer && this.connected(peer))
+    if (next === undefined) throw new Error('no way on')
+    if (!await this.relay(next, { ...relayed, hops: relayed.hops + 1 })) throw new Error('passing it on failed')
+  })
 
-  private readonly onStream = ({ stream, connection }: IncomingStreamData): void => {
-    const from = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
-    void (async () => {
-      try {
-        const message = decodeJson((await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).read({ signal })).subarray(), councilMessageSchema)
-        await stream.close({ signal })
-        if (message?.type !== 'ack') {
-          this.log.debug({ peer: from }, 'malformed direct ack dropped')
-          return
+  /** Direct acks, counted before the stream closes. */
+  private readonly onStream = this.serve(councilMessageSchema, 'direct ack', async (from, message) => {
+    if (message.type !== 'ack') throw new Error(`a ${message.type} is no ack`)
+    await this.init.onAck(from, message)
+  })
+
+  /**
+   * A stream handler that reads one message of `schema`, hands it to `handle` with the stream's
+   * authenticated peer, then closes the stream; anything that fails resets it, which is how the
+   * sender learns it should gossip the ack instead.
+   */
+  private serve<T> (schema: ZodType<T>, what: string, handle: (from: string, message: T) => Promise<void>): (data: IncomingStreamData) => void {
+    return ({ stream, connection }) => {
+      const from = connection.remotePeer.toString()
+      const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
+      void (async () => {
+        try {
+          const message = decodeJson((await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).read({ signal })).subarray(), schema)
+          if (message === undefined) throw new Error('malformed')
+          await handle(from, message)
+          await stream.close({ signal })
+        } catch (err) {
+          stream.abort(err as Error)
+          this.log.debug({ peer: from, err: (err as Error).message }, `${what} not taken`)
         }
-        await this.init.onAck(from, message)
-      } catch (err) {
-        stream.abort(err as Error)
-        this.log.debug({ peer: from, err: (err as Error).message }, 'receiving a direct ack failed')
-      }
-    })()
+      })()
+    }
   }
 }
 

@@ -321,17 +321,15 @@ export class Tenancy implements Startable {
    */
   private async validate (joined: Joined, source: PeerId, msg: Message): Promise<TopicValidatorResult> {
     const { channel } = joined
-    if (this.relayListeners.size > 0) {
-      const relay = source.toString()
-      for (const listener of this.relayListeners) listener(relay)
-    }
+    const via = source.toString()
+    for (const listener of this.relayListeners) listener(via)
     if (msg.type !== 'signed') return this.reject(channel, 'unsigned', 'unknown')
     const from = msg.from.toString()
     try {
       const opened = await this.openEnvelope(joined, from, msg.data)
       if (opened instanceof Rejection) return this.reject(channel, opened.reason, from)
       if (typeof opened === 'string') return this.ignore(channel, opened, from)
-      opened.via = source.toString()
+      opened.via = via
       const verdict = await joined.handler(opened)
       if (verdict === 'accept') {
         this.recorder.messageIn(channel, opened.sentAt)
