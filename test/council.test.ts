@@ -46,9 +46,9 @@ interface AckTransport {
   sendInTime: (peer: string, ack: unknown, via?: string) => Promise<boolean>
   relay: (peer: string, relayed: unknown) => Promise<boolean>
 }
-/** The stream transport of `agent`'s acks (`DirectAcks`), to intercept its sends or relay through it. */
+/** The stream transport of `agent`'s acks (`CouncilStreams`), to intercept its sends or relay through it. */
 function directAcks (agent: Agent): AckTransport {
-  return (agent.councils as unknown as { acks: AckTransport }).acks
+  return (agent.councils as unknown as { streams: AckTransport }).streams
 }
 
 interface Sent { type: string, handover?: unknown }
@@ -267,6 +267,48 @@ describe('coordinator and singleton failures', () => {
     expect(after.coordinator).toBe(formed.coordinator)
   })
 
+  it('a coordinator connected to every member hands them its commit over streams before it gossips it: with its gossiped commits dropped, a handover still commits at every member, and at no other agent', async () => {
+    const s = await startSettled(8)
+    const opener = s.agents[7] as Agent
+    const res = await post(opener, '/v1/councils', { project: 'direct-commit', coreRoles: [TPM, ARCH] })
+    const id: string = res.body.id
+    const formed = await agreed(s.running, id, 'active', v => v.members.length === 6)
+    const members = s.agents.filter(a => formed.members.includes(a.peerId))
+    // They dialled the coordinator for their acks of the formation.
+    await waitFor(() => members.every(m => m.node.getConnections(opener.node.peerId).length > 0), { timeoutMs: 15_000, message: 'members not connected to the coordinator' })
+    const dropped: string[] = []
+    onSend(opener, m => { if (m.type !== 'commit') return; dropped.push(m.type); return false })
+    const leaver = members.find(a => a.peerId === holder(formed, ARCH)) as Agent
+    await s.stopAgent(leaver)
+    // Sooner than the coordinator's re-announcement (5 s, dropped too) or the members' own (15 s) could help.
+    const after = await agreed(members.filter(m => m !== leaver), id, 'active', v => v.epoch > formed.epoch && holder(v, ARCH) !== leaver.peerId, 4_000)
+    expect(after.coordinator).toBe(opener.peerId)
+    expect(dropped.length).toBeGreaterThan(0)
+    // Agent 6 (a coder) is no member: only the gossip it never got would have told it.
+    expect(s.agents[6]?.councils.get(id)?.epoch).toBe(formed.epoch)
+  })
+
+  it('a commit handed over a stream is checked like a gossiped one: one without a majority\'s signatures is refused', async () => {
+    const s = await startSettled(5)
+    const opener = s.agents[4] as Agent
+    const res = await post(opener, '/v1/councils', { project: 'forged-commit', coreRoles: [TPM], claimWindowMs: 1_000 })
+    const id: string = res.body.id
+    const formed = await agreed(s.running, id, 'active')
+    const internals = opener.councils as unknown as { councils: Map<string, { lastCommit: { epoch: number, roster: Array<{ role: string, peerId: string, name: string }> } }> }
+    const commit = internals.councils.get(id)?.lastCommit
+    if (commit === undefined) throw new Error('the coordinator has no commit')
+    // The next epoch with the seat moved to another member, under the old epoch's signatures.
+    const other = formed.members.find(m => m !== holder(formed, TPM)) as string
+    const forged = { ...commit, epoch: commit.epoch + 1, roster: [{ role: TPM, peerId: other, name: 'forged' }] }
+    const target = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
+    const streams = (opener.councils as unknown as { streams: { sendCommit: (peers: string[], commit: unknown, waitMs: number) => Promise<number> } }).streams
+    expect(await streams.sendCommit([target.peerId], forged, 2_000)).toBe(0)
+    expect(target.councils.get(id)?.epoch).toBe(formed.epoch)
+    expect(holder(target.councils.get(id) as CouncilView, TPM)).toBe(target.peerId)
+    // The real commit, handed over again, is taken (already applied: nothing changes).
+    expect(await streams.sendCommit([target.peerId], commit, 2_000)).toBe(1)
+  })
+
   it('a standby stopping gracefully is removed by the coordinator in a membership epoch: its resignation proposes nothing', async () => {
     const s = await startSettled(8)
     const res = await post(s.agents[7] as Agent, '/v1/councils', { project: 'standby-leaves', coreRoles: [TPM, ARCH] })
@@ -364,6 +406,9 @@ describe('coordinator and singleton failures', () => {
     const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && holder(v, TPM) !== first.peerId)
 
     commits = 'lost'
+    // Nor over a stream of its own (the leaver is among the members the coordinator hands commits to).
+    const streams = (opener.councils as unknown as { streams: { sendCommit: (...args: unknown[]) => Promise<number> } }).streams
+    streams.sendCommit = async () => 0
     const second = s.agents.find(a => a.peerId === holder(after, TPM)) as Agent
     const secondEpoch = epochAtLeave(second)
     await s.stopAgent(second)

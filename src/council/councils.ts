@@ -9,7 +9,7 @@ import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/
 import * as C from './constants.js'
 import { CouncilRequestError, UnknownCouncilError } from './errors.js'
 import { blankCouncil, isEnded, keepEarlyAck, quorum, restoredCouncil, rosterFor, sameRoster, sameSet, savedCouncil, type Council, type CouncilState } from './council.js'
-import { DirectAcks, type DirectAcksComponents, type RelayRoute } from './direct-acks.js'
+import { CouncilStreams, type CouncilStreamsComponents, type RelayRoute } from './streams.js'
 import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type RelayedAck, type Seat } from './messages.js'
 import { rank, type Claim } from './roster.js'
 import type { CouncilStore } from './store.js'
@@ -92,7 +92,7 @@ export interface CouncilsComponents {
    * Streams to the coordinator: members send their acknowledgements to it directly instead of
    * flooding them to the tenant (see `ACK_PROTOCOL`). Without it acks are gossiped.
    */
-  node?: DirectAcksComponents['node']
+  node?: CouncilStreamsComponents['node']
 }
 
 const ACK_DOMAIN = 'conclave/council-ack/v1\u0000'
@@ -136,8 +136,8 @@ export class Councils implements Startable {
    * Handed to the council when it is adopted; the oldest council's are dropped past a few.
    */
   private readonly strayAcks = new Map<string, Map<string, Map<string, string>>>()
-  /** Acks to and from coordinators over streams; none without a node (acks are gossiped). */
-  private readonly acks?: DirectAcks
+  /** Acks to coordinators and commits to members over streams; none without a node (all is gossiped). */
+  private readonly streams?: CouncilStreams
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
   private started = false
@@ -150,7 +150,7 @@ export class Councils implements Startable {
     this.self = components.peerId.toString()
     this.proposalTimeoutMs = init.proposalTimeoutMs ?? C.PROPOSAL_TIMEOUT_MS
     if (components.node !== undefined) {
-      this.acks = new DirectAcks({ node: components.node }, { onAck: async (from, ack) => { await this.onDirectAck(from, ack) }, onRelayedAck: async (from, relayed) => await this.onRelayedAck(from, relayed), ...(init.logger !== undefined ? { logger: init.logger } : {}) })
+      this.streams = new CouncilStreams({ node: components.node }, { onAck: async (from, ack) => { await this.onDirectAck(from, ack) }, onRelayedAck: async (from, relayed) => await this.onRelayedAck(from, relayed), onCommit: async (from, commit) => { await this.onDirectCommit(from, commit) }, ...(init.logger !== undefined ? { logger: init.logger } : {}) })
     }
   }
 
@@ -164,7 +164,7 @@ export class Councils implements Startable {
       this.channels.set(tenant, tenancy.join(tenant, C.COUNCIL_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_COUNCIL_MESSAGE_BYTES }))
     }
     this.restore()
-    await this.acks?.start()
+    await this.streams?.start()
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
     this.timer = setInterval(() => { this.tick() }, 250)
     this.timer.unref()
@@ -178,7 +178,7 @@ export class Councils implements Startable {
     clearInterval(this.timer)
     for (const c of this.councils.values()) clearTimeout(c.gatherTimer)
     this.unsubscribe?.()
-    await this.acks?.stop()
+    await this.streams?.stop()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
   }
@@ -644,7 +644,7 @@ export class Councils implements Startable {
     await this.countAck(c, this.self, epoch, digest, sig, true)
     const ack: AckMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
     if (to === this.self) return
-    if (to !== undefined && this.acks !== undefined && await this.acks.sendInTime(to, ack, c.observed.get(digest)?.via)) return
+    if (to !== undefined && this.streams !== undefined && await this.streams.sendInTime(to, ack, c.observed.get(digest)?.via)) return
     await this.send(c.d.tenant, ack)
   }
 
@@ -664,7 +664,7 @@ export class Councils implements Startable {
     return p.coordinator ?? (c.resigned.has(from) ? this.coordinatorOf(c) : from)
   }
 
-  /** An ack sent to this agent directly (see `DirectAcks`): counted like a gossiped one. */
+  /** An ack sent to this agent directly (see `CouncilStreams`): counted like a gossiped one. */
   private async onDirectAck (from: string, ack: AckMessage): Promise<void> {
     const c = this.councils.get(ack.id)
     // Gossiped acks come through tenancy, which admits tenant members only; these are held to the
@@ -717,8 +717,34 @@ export class Councils implements Startable {
     // The publisher applies it as its receivers will: from itself (the proposer of a handover of
     // an earlier version may be back by now, no longer counted as resigned).
     this.apply(c, commit, publish ? this.self : o.from)
-    if (publish) void this.send(c.d.tenant, commit)
+    if (publish) void this.publishCommit(c, commit)
     return true
+  }
+
+  /**
+   * Publish this agent's commit: to the members directly first (and to the previous epoch's
+   * members still alive, a leaver waiting for its handover among them), when it has a
+   * connection to every one of them, then to the whole tenant by gossip (see `COMMIT_PROTOCOL`).
+   * With any of them unconnected it gossips at once: that member waits for the gossip, which
+   * must not be held up for it.
+   */
+  private async publishCommit (c: Council, commit: CommitMessage): Promise<void> {
+    const { streams } = this
+    const recipients = [...new Set([...commit.members, ...commit.base.filter(m => this.alive(c.d.tenant, m))])].filter(m => m !== this.self)
+    if (streams !== undefined && recipients.length > 0 && recipients.every(m => streams.connected(m))) {
+      await streams.sendCommit(recipients, commit, C.DIRECT_COMMIT_WAIT_MS)
+    }
+    await this.send(c.d.tenant, commit)
+  }
+
+  /**
+   * A commit its coordinator handed this agent directly: taken from live members of its tenant
+   * only (gossip admits tenant members only), then checked and applied like a gossiped one.
+   */
+  private async onDirectCommit (from: string, commit: CommitMessage): Promise<void> {
+    if (!this.alive(commit.council.tenant, from) || !this.channels.has(commit.council.tenant)) throw new Error('not from a live member of this agent\'s tenants')
+    const verdict = await this.onCommit(from, commit)
+    if (verdict !== 'accept') throw new Error(`commit refused: ${typeof verdict === 'string' ? verdict : verdict.reject}`)
   }
 
   private keepStrayAck (id: string, from: string, digest: string, sig: string): void {

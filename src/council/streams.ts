@@ -5,9 +5,9 @@ import type { ZodType } from 'zod'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
 import * as C from './constants.js'
-import { councilMessageSchema, relayedAckSchema, type AckMessage, type RelayedAck } from './messages.js'
+import { councilMessageSchema, relayedAckSchema, type AckMessage, type CommitMessage, type RelayedAck } from './messages.js'
 
-export interface DirectAcksComponents {
+export interface CouncilStreamsComponents {
   node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>
 }
 
@@ -17,11 +17,16 @@ export interface DirectAcksComponents {
  */
 export type RelayRoute = 'counted' | 'dropped' | { next: string[] }
 
-export interface DirectAcksInit {
+export interface CouncilStreamsInit {
   /** Called with each ack received, from the stream's authenticated peer. */
   onAck: (from: string, ack: AckMessage) => Promise<void>
   /** Decides what becomes of an ack relayed here by `from` (see `ACK_RELAY_PROTOCOL`). */
   onRelayedAck: (from: string, relayed: RelayedAck) => Promise<RelayRoute>
+  /**
+   * Called with each commit a coordinator hands this agent directly (see `COMMIT_PROTOCOL`), from
+   * the stream's authenticated peer; resolves once it is applied, throws when it was refused.
+   */
+  onCommit: (from: string, commit: CommitMessage) => Promise<void>
   /**
    * Structured logger.
    *
@@ -31,29 +36,33 @@ export interface DirectAcksInit {
 }
 
 /**
- * Acknowledgements sent to the coordinator over a stream of their own (`ACK_PROTOCOL`): one hop,
- * where a gossiped ack floods the whole tenant, every agent verifying it. A send that fails, or
- * is not through in time, is for the caller to gossip instead.
+ * The council messages that go between a coordinator and its members over streams of their own,
+ * one message each: acknowledgements to the coordinator (`ACK_PROTOCOL`, relayed on
+ * `ACK_RELAY_PROTOCOL` when there is no connection), and commits to the members
+ * (`COMMIT_PROTOCOL`). One hop, where gossip floods the whole tenant, every agent handling every
+ * message. A send that fails, or is not through in time, is for the caller to gossip instead.
  */
-export class DirectAcks {
-  private readonly components: DirectAcksComponents
-  private readonly init: DirectAcksInit
+export class CouncilStreams {
+  private readonly components: CouncilStreamsComponents
+  private readonly init: CouncilStreamsInit
   private readonly log: Logger
 
-  constructor (components: DirectAcksComponents, init: DirectAcksInit) {
+  constructor (components: CouncilStreamsComponents, init: CouncilStreamsInit) {
     this.components = components
     this.init = init
-    this.log = (init.logger ?? silentLogger()).child({ component: 'direct-acks' })
+    this.log = (init.logger ?? silentLogger()).child({ component: 'council-streams' })
   }
 
   async start (): Promise<void> {
     await this.components.node.handle(C.ACK_PROTOCOL, this.onStream, { runOnLimitedConnection: false })
     await this.components.node.handle(C.ACK_RELAY_PROTOCOL, this.onRelayStream, { runOnLimitedConnection: false })
+    await this.components.node.handle(C.COMMIT_PROTOCOL, this.onCommitStream, { runOnLimitedConnection: false })
   }
 
   async stop (): Promise<void> {
     await this.components.node.unhandle(C.ACK_PROTOCOL)
     await this.components.node.unhandle(C.ACK_RELAY_PROTOCOL)
+    await this.components.node.unhandle(C.COMMIT_PROTOCOL)
   }
 
   /**
@@ -89,7 +98,7 @@ export class DirectAcks {
       // version) the read in `deliver` fails, and the caller gossips the ack. A dial gets longer
       // than the ack: the caller gossips the ack after its hedge anyway, and the connection, once
       // up, carries the council's later rounds.
-      await this.deliver(peer, C.ACK_PROTOCOL, ack, C.DIRECT_ACK_DIAL_TIMEOUT_MS)
+      await this.deliver(peer, C.ACK_PROTOCOL, ack, C.DIRECT_ACK_DIAL_TIMEOUT_MS, C.MAX_DIRECT_ACK_BYTES)
       return true
     } catch (err) {
       this.log.debug({ peer, err: (err as Error).message }, 'direct ack failed; gossiping it')
@@ -106,7 +115,7 @@ export class DirectAcks {
     if (!this.connected(peer)) return false
     try {
       // The far end closes the stream once the ack is counted or passed on, and resets it when it could not.
-      await this.deliver(peer, C.ACK_RELAY_PROTOCOL, relayed, C.DIRECT_ACK_TIMEOUT_MS)
+      await this.deliver(peer, C.ACK_RELAY_PROTOCOL, relayed, C.DIRECT_ACK_TIMEOUT_MS, C.MAX_DIRECT_ACK_BYTES)
       return true
     } catch (err) {
       this.log.debug({ peer, signer: relayed.signer, err: (err as Error).message }, 'relaying an ack failed')
@@ -115,17 +124,39 @@ export class DirectAcks {
   }
 
   /**
+   * Hand `commit` to each of `peers` over a connection already open; resolves once every one of
+   * them applied it, or could not take it, or after `waitMs`, whichever comes first: the caller
+   * gossips the commit then, and a member that did not take it directly learns it from there.
+   * Resolves to how many applied it.
+   */
+  async sendCommit (peers: string[], commit: CommitMessage, waitMs: number): Promise<number> {
+    let taken = 0
+    const sends = peers.map(async peer => {
+      try {
+        await this.deliver(peer, C.COMMIT_PROTOCOL, commit, C.DIRECT_ACK_TIMEOUT_MS, C.MAX_COUNCIL_MESSAGE_BYTES)
+        taken++
+      } catch (err) {
+        this.log.debug({ peer, council: commit.council.id, epoch: commit.epoch, err: (err as Error).message }, 'direct commit failed')
+      }
+    })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([Promise.all(sends), new Promise(resolve => { timer = setTimeout(resolve, waitMs) })])
+    clearTimeout(timer)
+    return taken
+  }
+
+  /**
    * Write `message` on a new `protocol` stream to `peer`, and wait until the far end closes it
    * (it writes nothing back); throws when that fails. Reading also completes the optimistic
    * protocol selection: it throws when the protocol was refused.
    */
-  private async deliver (peer: string, protocol: string, message: unknown, dialTimeoutMs: number): Promise<void> {
+  private async deliver (peer: string, protocol: string, message: unknown, dialTimeoutMs: number, maxBytes: number): Promise<void> {
     const stream = await this.components.node.dialProtocol(peerIdFromString(peer), protocol, { signal: AbortSignal.timeout(dialTimeoutMs), negotiateFully: false })
     const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
     const onTimeout = (): void => { stream.abort(new Error(`${protocol} timed out`)) }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
-      await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).write(encodeJson(message), { signal })
+      await lpStream(stream, { maxDataLength: maxBytes }).write(encodeJson(message), { signal })
       await stream.closeWrite({ signal })
       for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error(`unexpected reply on ${protocol}`)
       await stream.close({ signal })
@@ -134,7 +165,8 @@ export class DirectAcks {
     }
   }
 
-  private connected (peer: string): boolean {
+  /** Whether this agent has an open connection to `peer`. */
+  connected (peer: string): boolean {
     try {
       return this.components.node.getConnections(peerIdFromString(peer)).some(c => c.status === 'open')
     } catch {
@@ -143,7 +175,7 @@ export class DirectAcks {
   }
 
   /** Relayed acks: counted here, or passed on (see `ACK_RELAY_PROTOCOL`); a reset tells the sender it was not. */
-  private readonly onRelayStream = this.serve(relayedAckSchema, 'relayed ack', async (from, relayed) => {
+  private readonly onRelayStream = this.serve(relayedAckSchema, C.MAX_DIRECT_ACK_BYTES, 'relayed ack', async (from, relayed) => {
     // Checked before routing, which uses up the signer's one relay here: the next agent would refuse a longer path.
     if (relayed.to !== this.components.node.peerId.toString() && relayed.hops >= C.MAX_ACK_RELAY_HOPS) throw new Error('too many hops')
     const route = await this.init.onRelayedAck(from, relayed)
@@ -155,23 +187,29 @@ export class DirectAcks {
   })
 
   /** Direct acks, counted before the stream closes. */
-  private readonly onStream = this.serve(councilMessageSchema, 'direct ack', async (from, message) => {
+  private readonly onStream = this.serve(councilMessageSchema, C.MAX_DIRECT_ACK_BYTES, 'direct ack', async (from, message) => {
     if (message.type !== 'ack') throw new Error(`a ${message.type} is no ack`)
     await this.init.onAck(from, message)
   })
 
+  /** Commits from a coordinator, applied before the stream closes. */
+  private readonly onCommitStream = this.serve(councilMessageSchema, C.MAX_COUNCIL_MESSAGE_BYTES, 'direct commit', async (from, message) => {
+    if (message.type !== 'commit') throw new Error(`a ${message.type} is no commit`)
+    await this.init.onCommit(from, message)
+  })
+
   /**
-   * A stream handler that reads one message of `schema`, hands it to `handle` with the stream's
-   * authenticated peer, then closes the stream; anything that fails resets it, which is how the
-   * sender learns it should gossip the ack instead.
+   * A stream handler that reads one message of `schema` (at most `maxBytes`), hands it to
+   * `handle` with the stream's authenticated peer, then closes the stream; anything that fails
+   * resets it, which is how the sender learns it was not taken (and relies on gossip instead).
    */
-  private serve<T> (schema: ZodType<T>, what: string, handle: (from: string, message: T) => Promise<void>): (data: IncomingStreamData) => void {
+  private serve<T> (schema: ZodType<T>, maxBytes: number, what: string, handle: (from: string, message: T) => Promise<void>): (data: IncomingStreamData) => void {
     return ({ stream, connection }) => {
       const from = connection.remotePeer.toString()
       const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
       void (async () => {
         try {
-          const message = decodeJson((await lpStream(stream, { maxDataLength: C.MAX_DIRECT_ACK_BYTES }).read({ signal })).subarray(), schema)
+          const message = decodeJson((await lpStream(stream, { maxDataLength: maxBytes }).read({ signal })).subarray(), schema)
           if (message === undefined) throw new Error('malformed')
           await handle(from, message)
           await stream.close({ signal })
