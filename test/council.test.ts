@@ -288,7 +288,7 @@ describe('coordinator and singleton failures', () => {
     expect(s.agents[6]?.councils.get(id)?.epoch).toBe(formed.epoch)
   })
 
-  it('a commit handed over a stream is checked like a gossiped one: one without a majority\'s signatures is refused', async () => {
+  it('a commit handed over a stream is taken only from the coordinator it names, and checked like a gossiped one: one without a majority\'s signatures is refused', async () => {
     const s = await startSettled(5)
     const opener = s.agents[4] as Agent
     const res = await post(opener, '/v1/councils', { project: 'forged-commit', coreRoles: [TPM], claimWindowMs: 1_000 })
@@ -305,8 +305,10 @@ describe('coordinator and singleton failures', () => {
     expect(await streams.sendCommit([target.peerId], forged, 2_000)).toBe(0)
     expect(target.councils.get(id)?.epoch).toBe(formed.epoch)
     expect(holder(target.councils.get(id) as CouncilView, TPM)).toBe(target.peerId)
-    // The real commit, handed over again, is taken (already applied: nothing changes).
+    // The real commit, handed over again, is taken (already applied: nothing changes), but only from the coordinator it names.
     expect(await streams.sendCommit([target.peerId], commit, 2_000)).toBe(1)
+    const bystander = (s.agents.find(a => a !== opener && a !== target) as Agent).councils as unknown as { streams: typeof streams }
+    expect(await bystander.streams.sendCommit([target.peerId], commit, 2_000)).toBe(0)
   })
 
   it('a standby stopping gracefully is removed by the coordinator in a membership epoch: its resignation proposes nothing', async () => {

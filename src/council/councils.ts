@@ -738,11 +738,16 @@ export class Councils implements Startable {
   }
 
   /**
-   * A commit its coordinator handed this agent directly: taken from live members of its tenant
-   * only (gossip admits tenant members only), then checked and applied like a gossiped one.
+   * A commit its coordinator handed this agent directly: taken only from the coordinator it names,
+   * a live member of one of this agent's tenants (gossip admits tenant members only), for a
+   * council this agent follows and an epoch it is a member of or built on; then checked and
+   * applied like a gossiped one. Anything else is refused, and the commit's gossip brings it.
    */
   private async onDirectCommit (from: string, commit: CommitMessage): Promise<void> {
-    if (!this.alive(commit.council.tenant, from) || !this.channels.has(commit.council.tenant)) throw new Error('not from a live member of this agent\'s tenants')
+    const { tenant, id } = commit.council
+    if (!this.channels.has(tenant) || !this.alive(tenant, from)) throw new Error('not from a live member of this agent\'s tenants')
+    if (commit.coordinator !== from) throw new Error('not from the coordinator the commit names')
+    if (!this.councils.has(id) || !(commit.members.includes(this.self) || commit.base.includes(this.self))) throw new Error('not a commit this agent takes part in')
     const verdict = await this.onCommit(from, commit)
     if (verdict !== 'accept') throw new Error(`commit refused: ${typeof verdict === 'string' ? verdict : verdict.reject}`)
   }
