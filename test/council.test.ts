@@ -302,13 +302,16 @@ describe('coordinator and singleton failures', () => {
     const forged = { ...commit, epoch: commit.epoch + 1, roster: [{ role: TPM, peerId: other, name: 'forged' }] }
     const target = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
     const streams = (opener.councils as unknown as { streams: { sendCommit: (peers: string[], commit: unknown, waitMs: number) => Promise<number> } }).streams
+    // Commits are handed over connections already open only.
+    await opener.node.dial(target.node.peerId)
     expect(await streams.sendCommit([target.peerId], forged, 2_000)).toBe(0)
     expect(target.councils.get(id)?.epoch).toBe(formed.epoch)
     expect(holder(target.councils.get(id) as CouncilView, TPM)).toBe(target.peerId)
     // The real commit, handed over again, is taken (already applied: nothing changes), but only from the coordinator it names.
     expect(await streams.sendCommit([target.peerId], commit, 2_000)).toBe(1)
-    const bystander = (s.agents.find(a => a !== opener && a !== target) as Agent).councils as unknown as { streams: typeof streams }
-    expect(await bystander.streams.sendCommit([target.peerId], commit, 2_000)).toBe(0)
+    const bystander = s.agents.find(a => a !== opener && a !== target) as Agent
+    await bystander.node.dial(target.node.peerId)
+    expect(await (bystander.councils as unknown as { streams: typeof streams }).streams.sendCommit([target.peerId], commit, 2_000)).toBe(0)
   })
 
   it('a standby stopping gracefully is removed by the coordinator in a membership epoch: its resignation proposes nothing', async () => {

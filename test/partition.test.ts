@@ -136,8 +136,8 @@ describe(`partitions (${TRIALS} randomized trials, seed ${SEED})`, () => {
         liveness.push(`trial ${trial}: no convergence after healing: ${[councilId, SINGLETON].map(id => sim.agents.map(a => { const v = viewOf(a, id); return `${v?.state}@${v?.epoch}/${v?.members.length}` }).join(' ')).join(' | ')}\n${[councilId, SINGLETON].map(id => councilState(sim.agents, id)).join('\n')}`)
       }
     }
-    expect(violations).toEqual([])
-    expect(liveness).toEqual([])
+    expect(violations, violations.join('\n')).toEqual([])
+    expect(liveness, liveness.join('\n')).toEqual([])
     // The trials did exercise failovers: epochs moved on.
     expect(viewOf(sim.agents[0] as Agent, councilId)?.epoch).toBeGreaterThan(TRIALS / 2)
   }, 60 * 60_000)

@@ -88,7 +88,7 @@ export const COMMIT_PROTOCOL = '/conclave/council/commit/1.0.0'
 export const DIRECT_COMMIT_WAIT_MS = 300
 /** Relays an ack may pass through; a gossip path at 100 agents is two or three hops. */
 export const MAX_ACK_RELAY_HOPS = 4
-/** Time allowed for one direct ack over an open stream. */
+/** Time allowed for one direct ack (or commit) over an open stream. */
 export const DIRECT_ACK_TIMEOUT_MS = 1_000
 /**
  * Time allowed for the dial and protocol negotiation of a direct ack. Generous: the ack is gossiped

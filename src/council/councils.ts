@@ -89,8 +89,9 @@ export interface CouncilsComponents {
   tenancy: Tenancy
   membership: CouncilMembership
   /**
-   * Streams to the coordinator: members send their acknowledgements to it directly instead of
-   * flooding them to the tenant (see `ACK_PROTOCOL`). Without it acks are gossiped.
+   * Streams between a coordinator and its members: members send their acknowledgements to it
+   * directly instead of flooding them to the tenant (see `ACK_PROTOCOL`), and it hands them its
+   * commits (see `COMMIT_PROTOCOL`). Without it acks and commits are gossiped.
    */
   node?: CouncilStreamsComponents['node']
 }

@@ -132,6 +132,7 @@ export class CouncilStreams {
   async sendCommit (peers: string[], commit: CommitMessage, waitMs: number): Promise<number> {
     let taken = 0
     const sends = peers.map(async peer => {
+      if (!this.connected(peer)) return
       try {
         await this.deliver(peer, C.COMMIT_PROTOCOL, commit, C.DIRECT_ACK_TIMEOUT_MS, C.MAX_COUNCIL_MESSAGE_BYTES)
         taken++
