@@ -3,6 +3,7 @@ import type { IncomingStreamData, Libp2p } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import type { ZodType } from 'zod'
 import { silentLogger, type Logger } from '../logger/index.js'
+import { within } from '../util/deadline.js'
 import { decodeJson, encodeJson } from '../util/json.js'
 import * as C from './constants.js'
 import { councilMessageSchema, relayedAckSchema, type AckMessage, type CommitMessage, type RelayedAck } from './messages.js'
@@ -73,17 +74,11 @@ export class CouncilStreams {
    * peer the proposal came from), whichever arrives first.
    */
   async sendInTime (peer: string, ack: AckMessage, via?: string): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const slow = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, C.DIRECT_ACK_HEDGE_MS) })
     const attempts = [this.send(peer, ack)]
     if (via !== undefined && via !== peer && !this.connected(peer)) {
       attempts.push(this.relay(via, { type: 'relayed-ack', to: peer, signer: this.components.node.peerId.toString(), hops: 1, ack }))
     }
-    try {
-      return await Promise.race([firstTrue(attempts), slow])
-    } finally {
-      clearTimeout(timer)
-    }
+    return await within(firstTrue(attempts), C.DIRECT_ACK_HEDGE_MS, () => false)
   }
 
   /**
@@ -98,7 +93,7 @@ export class CouncilStreams {
       // version) the read in `deliver` fails, and the caller gossips the ack. A dial gets longer
       // than the ack: the caller gossips the ack after its hedge anyway, and the connection, once
       // up, carries the council's later rounds.
-      await this.deliver(peer, C.ACK_PROTOCOL, ack, C.DIRECT_ACK_DIAL_TIMEOUT_MS, C.MAX_DIRECT_ACK_BYTES)
+      await this.deliver(peer, C.ACK_PROTOCOL, encodeJson(ack), C.DIRECT_ACK_DIAL_TIMEOUT_MS, C.MAX_DIRECT_ACK_BYTES)
       return true
     } catch (err) {
       this.log.debug({ peer, err: (err as Error).message }, 'direct ack failed; gossiping it')
@@ -115,7 +110,7 @@ export class CouncilStreams {
     if (!this.connected(peer)) return false
     try {
       // The far end closes the stream once the ack is counted or passed on, and resets it when it could not.
-      await this.deliver(peer, C.ACK_RELAY_PROTOCOL, relayed, C.DIRECT_ACK_TIMEOUT_MS, C.MAX_DIRECT_ACK_BYTES)
+      await this.deliver(peer, C.ACK_RELAY_PROTOCOL, encodeJson(relayed), C.DIRECT_ACK_TIMEOUT_MS, C.MAX_DIRECT_ACK_BYTES)
       return true
     } catch (err) {
       this.log.debug({ peer, signer: relayed.signer, err: (err as Error).message }, 'relaying an ack failed')
@@ -131,33 +126,33 @@ export class CouncilStreams {
    */
   async sendCommit (peers: string[], commit: CommitMessage, waitMs: number): Promise<number> {
     let taken = 0
+    // Encoded once for all of them.
+    const bytes = encodeJson(commit)
     const sends = peers.map(async peer => {
       if (!this.connected(peer)) return
       try {
-        await this.deliver(peer, C.COMMIT_PROTOCOL, commit, C.DIRECT_ACK_TIMEOUT_MS, C.MAX_COUNCIL_MESSAGE_BYTES)
+        await this.deliver(peer, C.COMMIT_PROTOCOL, bytes, C.DIRECT_ACK_TIMEOUT_MS, C.MAX_COUNCIL_MESSAGE_BYTES)
         taken++
       } catch (err) {
         this.log.debug({ peer, council: commit.council.id, epoch: commit.epoch, err: (err as Error).message }, 'direct commit failed')
       }
     })
-    let timer: ReturnType<typeof setTimeout> | undefined
-    await Promise.race([Promise.all(sends), new Promise(resolve => { timer = setTimeout(resolve, waitMs) })])
-    clearTimeout(timer)
+    await within(Promise.all(sends), waitMs, () => [])
     return taken
   }
 
   /**
-   * Write `message` on a new `protocol` stream to `peer`, and wait until the far end closes it
+   * Write `message` (one encoded message) on a new `protocol` stream to `peer`, and wait until the far end closes it
    * (it writes nothing back); throws when that fails. Reading also completes the optimistic
    * protocol selection: it throws when the protocol was refused.
    */
-  private async deliver (peer: string, protocol: string, message: unknown, dialTimeoutMs: number, maxBytes: number): Promise<void> {
+  private async deliver (peer: string, protocol: string, message: Uint8Array, dialTimeoutMs: number, maxBytes: number): Promise<void> {
     const stream = await this.components.node.dialProtocol(peerIdFromString(peer), protocol, { signal: AbortSignal.timeout(dialTimeoutMs), negotiateFully: false })
     const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
     const onTimeout = (): void => { stream.abort(new Error(`${protocol} timed out`)) }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
-      await lpStream(stream, { maxDataLength: maxBytes }).write(encodeJson(message), { signal })
+      await lpStream(stream, { maxDataLength: maxBytes }).write(message, { signal })
       await stream.closeWrite({ signal })
       for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error(`unexpected reply on ${protocol}`)
       await stream.close({ signal })

@@ -7,6 +7,7 @@ import { isTimeout } from '../util/errors.js'
 import { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
 import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MAX_MS, SEED_DIAL_TIMEOUT_MS, SEED_REDIAL_BELOW, SEED_RELEASE_AFTER_MS, SEED_RELEASE_MARK_MS, SEED_RELEASE_PROTOCOL, SEED_RELEASE_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
+import { within } from '../util/deadline.js'
 
 export interface SeedDialerInit {
   /**
@@ -390,15 +391,7 @@ class DefaultSeedDialer implements SeedDialer {
  * seed was never retried.
  */
 async function withDeadline<T> (promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`dial did not settle within ${ms} ms`)) }, ms)
-  })
-  try {
-    return await Promise.race([promise, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
+  return await within(promise, ms, () => { throw new Error(`dial did not settle within ${ms} ms`) })
 }
 
 function peerIdFromAddr (addr: Multiaddr): PeerId | undefined {
