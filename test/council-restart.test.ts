@@ -8,7 +8,7 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
-import { councilDefaults, savedCouncilsSchema, type CouncilView } from '../src/council/index.js'
+import { councilDefaults, savedCouncilsSchema, type CouncilView, type SavedCouncil } from '../src/council/index.js'
 import { Sim } from '../src/sim/index.js'
 import { councilState } from './helpers/council-state.js'
 import { waitFor } from './helpers/wait.js'
@@ -44,11 +44,11 @@ describe('councils across restarts', () => {
 
   it('every agent keeps its councils in the data dir, with its promise and the last commit', async () => {
     const view = await agreed(sim.running, id, full)
+    // Written as the commit is applied, without holding up the agent: moments later here.
+    const saved = async (agent: Agent): Promise<SavedCouncil | undefined> => savedCouncilsSchema.parse(JSON.parse(await readFile(join(agent.config.dataDir, councilDefaults.COUNCILS_FILE), 'utf8'))).councils.find(c => c.d.id === id)
     for (const agent of sim.running) {
-      const file = savedCouncilsSchema.parse(JSON.parse(await readFile(join(agent.config.dataDir, councilDefaults.COUNCILS_FILE), 'utf8')))
-      const saved = file.councils.find(c => c.d.id === id)
-      expect(saved?.lastCommit?.epoch, agent.config.name).toBe(view.epoch)
-      expect(saved?.promised).toBeGreaterThanOrEqual(view.epoch)
+      await waitFor(async () => (await saved(agent))?.lastCommit?.epoch === view.epoch, { timeoutMs: 5_000, message: `${agent.config.name} did not save epoch ${view.epoch}` })
+      expect((await saved(agent))?.promised).toBeGreaterThanOrEqual(view.epoch)
     }
   })
 

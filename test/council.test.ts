@@ -354,6 +354,33 @@ describe('coordinator and singleton failures', () => {
     expect(dropped.length).toBeGreaterThan(0)
   })
 
+  it('a member\'s promise is on disk, synced, before its acknowledgement leaves', async () => {
+    const s = await startSettled(5)
+    const events: string[] = []
+    const members = s.agents.slice(0, 3)
+    for (const m of members) {
+      // Durable writes take 200 ms longer here (a slow disk).
+      const store = (m.councils as unknown as { init: { store: { save: (snapshot: () => unknown[], durable?: boolean) => Promise<void> } } }).init.store
+      const save = store.save.bind(store)
+      store.save = async (snapshot, durable) => {
+        if (durable !== true) return await save(snapshot, durable)
+        await new Promise(resolve => setTimeout(resolve, 200))
+        await save(snapshot, durable)
+        events.push(`${m.config.name}:synced`)
+      }
+      const acks = directAcks(m)
+      const sendInTime = acks.sendInTime.bind(acks)
+      acks.sendInTime = async (...args) => { events.push(`${m.config.name}:ack`); return await sendInTime(...args) }
+    }
+    const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'durable', coreRoles: [TPM], claimWindowMs: 1_000 })
+    await agreed(s.running, res.body.id, 'active')
+    for (const m of members) {
+      const own = events.filter(e => e.startsWith(`${m.config.name}:`))
+      expect(own[0], events.join(' ')).toBe(`${m.config.name}:synced`)
+      expect(own).toContain(`${m.config.name}:ack`)
+    }
+  })
+
   it('members send their acks to the coordinator directly, never to the whole tenant: at formation, and at a handover whose leaver coordinates', async () => {
     const s = await startSettled(5)
     const gossiped: string[] = []

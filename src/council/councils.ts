@@ -182,6 +182,8 @@ export class Councils implements Startable {
     await this.streams?.stop()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
+    // Whatever changed since the last write.
+    await this.persist()
   }
 
   /** Listen to every council change; returns an unsubscribe function. */
@@ -358,7 +360,7 @@ export class Councils implements Startable {
     this.strayAcks.delete(d.id)
     this.councils.set(d.id, c)
     this.log.debug({ council: d.id, project: d.project }, 'council opened')
-    this.persist()
+    void this.persist()
     this.changed(c)
     return c
   }
@@ -382,11 +384,12 @@ export class Councils implements Startable {
     if (this.councils.size > 0) this.log.info({ councils: this.councils.size }, 'councils restored')
   }
 
-  /** Save every council this agent knows (a no-op without a store). */
-  private persist (): void {
-    const store = this.init.store
-    if (store === undefined) return
-    store.save([...this.councils.values()].map(savedCouncil))
+  /**
+   * Save every council this agent knows (a no-op without a store), as they are when the write
+   * begins; resolves once written (`durable`: once on disk).
+   */
+  private async persist (durable = false): Promise<void> {
+    await this.init.store?.save(() => [...this.councils.values()].map(savedCouncil), durable)
   }
 
   private end (c: Council, state: 'dissolved' | 'failed', reason: string): void {
@@ -396,7 +399,7 @@ export class Councils implements Startable {
     c.endedAt = Date.now()
     c.pending = undefined
     this.log.info({ council: c.d.id, state, reason }, 'council ended')
-    this.persist()
+    void this.persist()
     this.changed(c)
   }
 
@@ -429,7 +432,7 @@ export class Councils implements Startable {
     for (const [id, c] of this.councils) {
       if (c.endedAt !== undefined && (all || now - c.endedAt > C.ENDED_RETENTION_MS)) forgot = this.councils.delete(id)
     }
-    if (forgot) this.persist()
+    if (forgot) void this.persist()
   }
 
   private alive (tenant: string, peerId: string): boolean {
@@ -639,9 +642,11 @@ export class Councils implements Startable {
   private async acknowledge (c: Council, epoch: number, digest: string, base: string[], to = this.ackRecipient(c, digest)): Promise<void> {
     if (!base.includes(this.self) || epoch <= c.promised) return
     c.promised = epoch
-    // On disk before the acknowledgement leaves: a restart must not acknowledge this epoch twice.
-    this.persist()
+    // On disk before the acknowledgement leaves (or counts here): a restart, even after a power
+    // loss, must not acknowledge this epoch twice.
+    const saved = this.persist(true)
     const sig = toString(await this.components.privateKey.sign(fromString(ACK_DOMAIN + digest)), 'base64')
+    await saved
     await this.countAck(c, this.self, epoch, digest, sig, true)
     const ack: AckMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
     if (to === this.self) return
@@ -730,6 +735,9 @@ export class Councils implements Startable {
    * must not be held up for it.
    */
   private async publishCommit (c: Council, commit: CommitMessage): Promise<void> {
+    // Written first (the write `apply` began): a coordinator that crashed right after its commit
+    // left would come back coordinating the epoch before it, and propose on a base no member has.
+    await this.persist()
     const { streams } = this
     const recipients = [...new Set([...commit.members, ...commit.base.filter(m => this.alive(c.d.tenant, m))])].filter(m => m !== this.self)
     if (streams !== undefined && recipients.length > 0 && recipients.every(m => streams.connected(m))) {
@@ -797,7 +805,7 @@ export class Councils implements Startable {
     this.learnClaims(c, commit)
     this.refreshState(c, false)
     if (c.state === 'active' && c.activatedAt === undefined) c.activatedAt = Date.now()
-    this.persist()
+    void this.persist()
     this.log.info({ council: c.d.id, epoch: c.epoch, state: c.state, from: before, roster: c.roster.map(s => `${s.role}=${s.name}`) }, 'roster committed')
     this.changed(c)
   }
