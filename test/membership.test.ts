@@ -112,6 +112,29 @@ describe('membership over gossip', () => {
     await waitFor(() => (prober.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0) > before, { timeoutMs: 10_000, message: 'the target did not refute' })
   })
 
+  it('an agent that missed a crashed member\'s suspicion, and has no connection to it, learns of the crash from its next sync, and checks it first-hand', async () => {
+    // Heartbeats every 30 s (silence would take 90 s) and no probe rounds: only the suspicion's
+    // gossip, or the sync, can tell the deaf agent.
+    sim = await Sim.start({ agents: 4, overrides: { heartbeatMs: 30_000, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
+    const s = sim
+    await waitFor(() => s.convergedCount() === 4 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const [deaf, peer, victim] = sim.agents as [Agent, Agent, Agent, Agent]
+    const tenant = victim.tenancy.tenants[0] as string
+    // The deaf agent hears no suspicion, and takes no note of lost connections.
+    const internals = deaf.membership as unknown as { onSuspect: () => string, onDisconnect: (evt: CustomEvent<PeerId>) => void }
+    internals.onSuspect = () => 'accept'
+    deaf.node.removeEventListener('peer:disconnect', internals.onDisconnect)
+    const probes: string[] = []
+    deaf.membership.onChange(c => { if (c.peerId === victim.peerId) probes.push(`${c.state}:${c.reason}`) })
+    await sim.crashAgent(victim)
+    await waitFor(() => peer.membership.stateOf(tenant, victim.peerId) === 'dead', { timeoutMs: 10_000, message: 'the crash was not noticed' })
+    // Its next sync (joining agents sync often on their own: this one may already have) tells it.
+    await deaf.membership.sync(peer.node.peerId)
+    await waitFor(() => deaf.membership.stateOf(tenant, victim.peerId) === 'dead', { timeoutMs: 5_000, message: () => `the deaf agent holds the victim ${deaf.membership.stateOf(tenant, victim.peerId) ?? 'unknown'}` })
+    // Found by its own probe, which the sync set off.
+    expect(probes[0]).toBe('suspect:down-in-peer-view')
+  })
+
   it('heartbeats carry the signed record only after it changed; beats alone keep members alive', async () => {
     sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 } })
     const s = sim

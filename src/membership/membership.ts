@@ -721,13 +721,14 @@ export class Membership implements Startable {
 
   private snapshot (tenant: string, now: number): SyncSnapshot {
     const members: SyncSnapshot['members'] = []
+    const down: NonNullable<SyncSnapshot['down']> = []
     const own = this.own.get(tenant)
     if (own !== undefined) members.push({ ...own.signed, ageMs: 0, intervalMs: this.intervalFor(tenant) })
     for (const { member: m } of this.view.members(tenant)) {
-      if (m.state !== 'alive') continue
-      members.push({ ...m.signed, ageMs: Math.max(0, now - m.lastSeen), intervalMs: m.intervalMs })
+      if (m.state === 'alive') members.push({ ...m.signed, ageMs: Math.max(0, now - m.lastSeen), intervalMs: m.intervalMs })
+      else down.push({ peerId: m.record.peerId, incarnation: m.record.incarnation })
     }
-    return { tenant, members }
+    return { tenant, members, down }
   }
 
   private async merge (snapshots: SyncSnapshot[], admitted: string[]): Promise<void> {
@@ -744,6 +745,17 @@ export class Membership implements Startable {
         this.apply(record, entry, { now, intervalMs: entry.intervalMs, ageMs: entry.ageMs })
       }
     }
+    // Second-hand news of a failure is checked first-hand, never adopted: the peer may have
+    // missed a refutation, and a live member would not hear of a suspicion adopted in silence.
+    const disputed = new Set<string>()
+    for (const snap of snapshots) {
+      if (!admitted.includes(snap.tenant)) continue
+      for (const { peerId, incarnation } of snap.down ?? []) {
+        const m = this.view.get(snap.tenant, peerId)
+        if (m?.state === 'alive' && incarnation >= m.record.incarnation && peerId !== this.peerId) disputed.add(peerId)
+      }
+    }
+    for (const peerId of [...disputed].slice(0, C.MAX_SYNC_PROBES)) void this.probe(peerId, 'down-in-peer-view')
   }
 
   /** What this agent says first in a sync: its tenants, credentials and latest tenant states. */

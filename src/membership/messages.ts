@@ -18,10 +18,15 @@ export const presenceMessageSchema = z.discriminatedUnion('type', [
 ])
 export type PresenceMessage = z.infer<typeof presenceMessageSchema>
 
-/** One entry of a sync snapshot: a signed record and how long ago the sender last heard of it. */
+/**
+ * A sync snapshot of one tenant's view: the alive members (each a signed record and how long ago
+ * the sender last heard of it), and the members the sender holds suspect, dead or left, with
+ * the incarnation it knows (absent from agents of earlier versions).
+ */
 export const syncSnapshotSchema = z.object({
   tenant: z.string().min(1).max(64),
-  members: z.array(z.object({ ...signed, ageMs: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) })).max(10_000)
+  members: z.array(z.object({ ...signed, ageMs: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) })).max(10_000),
+  down: z.array(z.object({ peerId: z.string().min(1).max(128), incarnation: z.number().int().nonnegative() })).max(10_000).optional()
 })
 export type SyncSnapshot = z.infer<typeof syncSnapshotSchema>
 
