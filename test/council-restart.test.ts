@@ -44,7 +44,7 @@ describe('councils across restarts', () => {
 
   it('every agent keeps its councils in the data dir, with its promise and the last commit', async () => {
     const view = await agreed(sim.running, id, full)
-    // Written as the commit is applied, without holding up the agent: moments later here.
+    // Written within a second of the commit (see `SAVE_DELAY_MS`).
     const saved = async (agent: Agent): Promise<SavedCouncil | undefined> => savedCouncilsSchema.parse(JSON.parse(await readFile(join(agent.config.dataDir, councilDefaults.COUNCILS_FILE), 'utf8'))).councils.find(c => c.d.id === id)
     for (const agent of sim.running) {
       await waitFor(async () => (await saved(agent))?.lastCommit?.epoch === view.epoch, { timeoutMs: 5_000, message: `${agent.config.name} did not save epoch ${view.epoch}` })

@@ -359,14 +359,11 @@ describe('coordinator and singleton failures', () => {
     const events: string[] = []
     const members = s.agents.slice(0, 3)
     for (const m of members) {
-      // Durable writes take 200 ms longer here (a slow disk).
-      const store = (m.councils as unknown as { init: { store: { save: (snapshot: () => unknown[], durable?: boolean) => Promise<void> } } }).init.store
+      const store = (m.councils as unknown as { init: { store: { save: (councils: unknown[], durable?: boolean) => void } } }).init.store
       const save = store.save.bind(store)
-      store.save = async (snapshot, durable) => {
-        if (durable !== true) return await save(snapshot, durable)
-        await new Promise(resolve => setTimeout(resolve, 200))
-        await save(snapshot, durable)
-        events.push(`${m.config.name}:synced`)
+      store.save = (councils, durable) => {
+        save(councils, durable)
+        if (durable === true) events.push(`${m.config.name}:synced`)
       }
       const acks = directAcks(m)
       const sendInTime = acks.sendInTime.bind(acks)
@@ -379,6 +376,32 @@ describe('coordinator and singleton failures', () => {
       expect(own[0], events.join(' ')).toBe(`${m.config.name}:synced`)
       expect(own).toContain(`${m.config.name}:ack`)
     }
+  })
+
+  it('an agent saves what it only learns (a proposal, a commit) in one write a moment later, and a coordinator its commit before it leaves', async () => {
+    const s = await startSettled(5)
+    const events: string[] = []
+    const watchSaves = (a: Agent): void => {
+      const store = (a.councils as unknown as { init: { store: { save: (councils: Array<{ lastCommit?: { epoch: number } }>, durable?: boolean) => void } } }).init.store
+      const save = store.save.bind(store)
+      store.save = (councils, durable) => {
+        save(councils, durable)
+        events.push(`${a.config.name}:saved@${Math.max(0, ...councils.map(c => c.lastCommit?.epoch ?? 0))}`)
+      }
+    }
+    // Agent 3 (an architect) is no member of a tpm council; agent 4 opens and coordinates it.
+    const [bystander, opener] = [s.agents[3] as Agent, s.agents[4] as Agent]
+    watchSaves(bystander)
+    watchSaves(opener)
+    onSend(opener, m => { if (m.type === 'commit') events.push('agent-4:commit-sent') })
+    const res = await post(opener, '/v1/councils', { project: 'saves', coreRoles: [TPM], claimWindowMs: 1_000 })
+    await agreed(s.running, res.body.id, 'active')
+    await waitFor(() => events.includes('agent-3:saved@1') && events.includes('agent-4:commit-sent'), { timeoutMs: 5_000, message: () => events.join(' ') })
+    // The bystander heard the proposal and the commit, and wrote once.
+    expect(events.filter(e => e.startsWith('agent-3:'))).toEqual(['agent-3:saved@1'])
+    const own = events.filter(e => e.startsWith('agent-4:'))
+    expect(own.indexOf('agent-4:saved@1'), own.join(' ')).toBeGreaterThanOrEqual(0)
+    expect(own.indexOf('agent-4:saved@1')).toBeLessThan(own.indexOf('agent-4:commit-sent'))
   })
 
   it('members send their acks to the coordinator directly, never to the whole tenant: at formation, and at a handover whose leaver coordinates', async () => {

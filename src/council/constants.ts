@@ -56,6 +56,12 @@ export const MEMBERS_EPOCH_MIN_INTERVAL_MS = 3_000
 export const ORPHANED_AFTER_MS = 3 * REANNOUNCE_MS
 /** Councils restored at start-up propose nothing for this long, while the membership view fills. */
 export const RESTORE_SETTLE_MS = 3_000
+/**
+ * Changes other than a promise or a coordinator's own commit are saved within this long, in one
+ * write (see `Councils.persist`). A crash loses at most that much of them, all of which the
+ * agent's peers announce again.
+ */
+export const SAVE_DELAY_MS = 1_000
 /** File in the data dir where an agent keeps its councils across restarts. */
 export const COUNCILS_FILE = 'councils.json'
 /**

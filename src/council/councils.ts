@@ -141,6 +141,8 @@ export class Councils implements Startable {
   private readonly streams?: CouncilStreams
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
+  /** A save due (see `persist`), while one is. */
+  private saveTimer?: ReturnType<typeof setTimeout>
   private started = false
 
   constructor (components: CouncilsComponents, init: CouncilsInit = {}) {
@@ -182,8 +184,8 @@ export class Councils implements Startable {
     await this.streams?.stop()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
-    // Whatever changed since the last write.
-    await this.persist()
+    // A save that was due.
+    if (this.saveTimer !== undefined) this.persist('now')
   }
 
   /** Listen to every council change; returns an unsubscribe function. */
@@ -360,7 +362,7 @@ export class Councils implements Startable {
     this.strayAcks.delete(d.id)
     this.councils.set(d.id, c)
     this.log.debug({ council: d.id, project: d.project }, 'council opened')
-    void this.persist()
+    this.persist()
     this.changed(c)
     return c
   }
@@ -385,11 +387,26 @@ export class Councils implements Startable {
   }
 
   /**
-   * Save every council this agent knows (a no-op without a store), as they are when the write
-   * begins; resolves once written (`durable`: once on disk).
+   * Save every council this agent knows (a no-op without a store): `durable`, on disk when this
+   * returns (a promise, before its acknowledgement leaves); `now`, written when this returns;
+   * `soon`, within `SAVE_DELAY_MS`, in one write with every other change made meanwhile. Every
+   * agent sees every proposal and commit: at 100 agents over 4 processes on 2 cores a save took
+   * 2 ms (p50; 8 ms p95), and saving at once made every agent's worker write 25 times per
+   * message, in gossip's validators, before passing it on.
    */
-  private async persist (durable = false): Promise<void> {
-    await this.init.store?.save(() => [...this.councils.values()].map(savedCouncil), durable)
+  private persist (mode: 'durable' | 'now' | 'soon' = 'soon'): void {
+    const store = this.init.store
+    if (store === undefined) return
+    if (mode === 'soon') {
+      if (this.saveTimer === undefined && this.started) {
+        this.saveTimer = setTimeout(() => { this.persist('now') }, C.SAVE_DELAY_MS)
+        this.saveTimer.unref()
+      }
+      if (this.started) return
+    }
+    clearTimeout(this.saveTimer)
+    this.saveTimer = undefined
+    store.save([...this.councils.values()].map(savedCouncil), mode === 'durable')
   }
 
   private end (c: Council, state: 'dissolved' | 'failed', reason: string): void {
@@ -399,7 +416,7 @@ export class Councils implements Startable {
     c.endedAt = Date.now()
     c.pending = undefined
     this.log.info({ council: c.d.id, state, reason }, 'council ended')
-    void this.persist()
+    this.persist()
     this.changed(c)
   }
 
@@ -432,7 +449,7 @@ export class Councils implements Startable {
     for (const [id, c] of this.councils) {
       if (c.endedAt !== undefined && (all || now - c.endedAt > C.ENDED_RETENTION_MS)) forgot = this.councils.delete(id)
     }
-    if (forgot) void this.persist()
+    if (forgot) this.persist()
   }
 
   private alive (tenant: string, peerId: string): boolean {
@@ -644,9 +661,8 @@ export class Councils implements Startable {
     c.promised = epoch
     // On disk before the acknowledgement leaves (or counts here): a restart, even after a power
     // loss, must not acknowledge this epoch twice.
-    const saved = this.persist(true)
+    this.persist('durable')
     const sig = toString(await this.components.privateKey.sign(fromString(ACK_DOMAIN + digest)), 'base64')
-    await saved
     await this.countAck(c, this.self, epoch, digest, sig, true)
     const ack: AckMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
     if (to === this.self) return
@@ -723,7 +739,12 @@ export class Councils implements Startable {
     // The publisher applies it as its receivers will: from itself (the proposer of a handover of
     // an earlier version may be back by now, no longer counted as resigned).
     this.apply(c, commit, publish ? this.self : o.from)
-    if (publish) void this.publishCommit(c, commit)
+    if (publish) {
+      // Written before it leaves: a coordinator that crashed right after would come back
+      // coordinating the epoch before it, and propose on a base no member holds any more.
+      this.persist('now')
+      void this.publishCommit(c, commit)
+    }
     return true
   }
 
@@ -735,9 +756,6 @@ export class Councils implements Startable {
    * must not be held up for it.
    */
   private async publishCommit (c: Council, commit: CommitMessage): Promise<void> {
-    // Written first (the write `apply` began): a coordinator that crashed right after its commit
-    // left would come back coordinating the epoch before it, and propose on a base no member has.
-    await this.persist()
     const { streams } = this
     const recipients = [...new Set([...commit.members, ...commit.base.filter(m => this.alive(c.d.tenant, m))])].filter(m => m !== this.self)
     if (streams !== undefined && recipients.length > 0 && recipients.every(m => streams.connected(m))) {
@@ -805,7 +823,7 @@ export class Councils implements Startable {
     this.learnClaims(c, commit)
     this.refreshState(c, false)
     if (c.state === 'active' && c.activatedAt === undefined) c.activatedAt = Date.now()
-    void this.persist()
+    this.persist()
     this.log.info({ council: c.d.id, epoch: c.epoch, state: c.state, from: before, roster: c.roster.map(s => `${s.role}=${s.name}`) }, 'roster committed')
     this.changed(c)
   }
