@@ -41,7 +41,6 @@ export const PRESENCE_CHANNEL = 'presence'
 export const SYNC_PROTOCOL = '/conclave/membership/sync/1.0.0'
 /** Largest presence message accepted; bigger ones are rejected. */
 export const MAX_PRESENCE_BYTES = 16 * 1024
-/** Largest sync snapshot accepted. */
 /**
  * Members a sync's peer holds down (suspect, dead or left) while this agent holds them alive, which
  * this agent then probes itself, at most this many per sync. An agent with no connection to a
@@ -49,6 +48,7 @@ export const MAX_PRESENCE_BYTES = 16 * 1024
  * heartbeats are overdue: three stretched intervals, minutes at 100 agents.
  */
 export const MAX_SYNC_PROBES = 8
+/** Largest sync snapshot accepted. */
 export const MAX_SYNC_BYTES = 4 * 1024 * 1024
 /** Time allowed for one sync exchange. */
 export const SYNC_TIMEOUT_MS = 5_000
