@@ -397,12 +397,13 @@ export class Councils implements Startable {
   private persist (mode: 'durable' | 'now' | 'soon' = 'soon'): void {
     const store = this.init.store
     if (store === undefined) return
-    if (mode === 'soon') {
-      if (this.saveTimer === undefined && this.started) {
+    // Once stopped, nothing would fire a timer: every save is written at once.
+    if (mode === 'soon' && this.started) {
+      if (this.saveTimer === undefined) {
         this.saveTimer = setTimeout(() => { this.persist('now') }, C.SAVE_DELAY_MS)
         this.saveTimer.unref()
       }
-      if (this.started) return
+      return
     }
     clearTimeout(this.saveTimer)
     this.saveTimer = undefined
