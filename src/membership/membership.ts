@@ -733,6 +733,10 @@ export class Membership implements Startable {
 
   private async merge (snapshots: SyncSnapshot[], admitted: string[]): Promise<void> {
     const now = Date.now()
+    // Members the peer holds down and this agent alive. Second-hand news of a failure is checked
+    // first-hand, never adopted: the peer may have missed a refutation, and a live member would
+    // not hear of a suspicion adopted in silence.
+    const disputed = new Set<string>()
     for (const snap of snapshots) {
       if (!admitted.includes(snap.tenant)) continue
       for (const entry of snap.members) {
@@ -744,12 +748,6 @@ export class Membership implements Startable {
         if (record.peerId === this.peerId) continue
         this.apply(record, entry, { now, intervalMs: entry.intervalMs, ageMs: entry.ageMs })
       }
-    }
-    // Second-hand news of a failure is checked first-hand, never adopted: the peer may have
-    // missed a refutation, and a live member would not hear of a suspicion adopted in silence.
-    const disputed = new Set<string>()
-    for (const snap of snapshots) {
-      if (!admitted.includes(snap.tenant)) continue
       for (const { peerId, incarnation } of snap.down ?? []) {
         const m = this.view.get(snap.tenant, peerId)
         if (m?.state === 'alive' && incarnation >= m.record.incarnation && peerId !== this.peerId) disputed.add(peerId)
