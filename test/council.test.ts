@@ -59,6 +59,16 @@ function onSend (agent: Agent, watch: (m: Sent) => boolean | void): void {
   councils.send = async (tenant, m) => { if (watch(m) !== false) await send(tenant, m) }
 }
 
+/** Show `watch` every save of `agent`'s councils from now on, once written (the latest epoch it holds, and whether synced to disk). */
+function onSave (agent: Agent, watch: (epoch: number, durable: boolean) => void): void {
+  const store = (agent.councils as unknown as { init: { store: { save: (councils: Array<{ lastCommit?: { epoch: number } }>, durable?: boolean) => void } } }).init.store
+  const save = store.save.bind(store)
+  store.save = (councils, durable) => {
+    save(councils, durable)
+    watch(Math.max(0, ...councils.map(c => c.lastCommit?.epoch ?? 0)), durable === true)
+  }
+}
+
 describe('a council of 34 agents', () => {
   let sim: Sim
   beforeAll(async () => {
@@ -359,12 +369,7 @@ describe('coordinator and singleton failures', () => {
     const events: string[] = []
     const members = s.agents.slice(0, 3)
     for (const m of members) {
-      const store = (m.councils as unknown as { init: { store: { save: (councils: unknown[], durable?: boolean) => void } } }).init.store
-      const save = store.save.bind(store)
-      store.save = (councils, durable) => {
-        save(councils, durable)
-        if (durable === true) events.push(`${m.config.name}:synced`)
-      }
+      onSave(m, (_epoch, durable) => { if (durable) events.push(`${m.config.name}:synced`) })
       const acks = directAcks(m)
       const sendInTime = acks.sendInTime.bind(acks)
       acks.sendInTime = async (...args) => { events.push(`${m.config.name}:ack`); return await sendInTime(...args) }
@@ -381,14 +386,7 @@ describe('coordinator and singleton failures', () => {
   it('an agent saves what it only learns (a proposal, a commit) in one write a moment later, and a coordinator its commit before it leaves', async () => {
     const s = await startSettled(5)
     const events: string[] = []
-    const watchSaves = (a: Agent): void => {
-      const store = (a.councils as unknown as { init: { store: { save: (councils: Array<{ lastCommit?: { epoch: number } }>, durable?: boolean) => void } } }).init.store
-      const save = store.save.bind(store)
-      store.save = (councils, durable) => {
-        save(councils, durable)
-        events.push(`${a.config.name}:saved@${Math.max(0, ...councils.map(c => c.lastCommit?.epoch ?? 0))}`)
-      }
-    }
+    const watchSaves = (a: Agent): void => { onSave(a, epoch => { events.push(`${a.config.name}:saved@${epoch}`) }) }
     // Agent 3 (an architect) is no member of a tpm council; agent 4 opens and coordinates it.
     const [bystander, opener] = [s.agents[3] as Agent, s.agents[4] as Agent]
     watchSaves(bystander)
