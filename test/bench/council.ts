@@ -18,7 +18,18 @@ import { environment, median, processCpuMs, writeSection } from './report.js'
 import { percentile } from '../../src/util/stats.js'
 
 const out = (line: string): void => { process.stdout.write(line + '\n') }
-const rolesOf = (i: number): string[] => i < 3 ? ['tpm'] : i < 6 ? ['senior-software-architect'] : i < 10 ? ['coder'] : [i % 2 === 0 ? 'tester' : 'reviewer']
+/** The council's ten candidates: three for each core role, four for the optional coder. */
+const CANDIDATES = ['tpm', 'senior-software-architect', 'coder', 'tpm', 'senior-software-architect', 'coder', 'tpm', 'senior-software-architect', 'coder', 'coder']
+/**
+ * Roles of agent `i` of `n`: candidate j is agent ⌊j·n/10⌋ (agent 0, everyone's bootstrap peer,
+ * is a tpm candidate). Spread over the index range, the candidates land in every worker process,
+ * as a deployment's members run in processes of their own. Candidates 0-9 all fell in the first
+ * worker: one event loop then ran every member's part of every round (see the session 18 notes).
+ */
+const rolesOf = (n: number) => (i: number): string[] => {
+  const j = CANDIDATES.findIndex((_, k) => Math.floor(k * n / CANDIDATES.length) === i)
+  return j >= 0 ? [CANDIDATES[j] as string] : [i % 2 === 0 ? 'tester' : 'reviewer']
+}
 /**
  * Membership timings of the tests: a crash is noticed by the dropped connection, then confirmed.
  * Agents release the bootstrap peer after 10-20 s, not the 60-120 s of production: the crash
@@ -73,7 +84,7 @@ interface Cluster {
 async function inProcess (n: number): Promise<Cluster> {
   const suspected: Record<string, number> = {}
   const times = new CouncilChangeTimes()
-  const sim = await Sim.start({ agents: n, roles: rolesOf, overrides: TIMINGS, onAgentStarted: agent => { countSuspicions(agent, suspected); times.watch(agent) } })
+  const sim = await Sim.start({ agents: n, roles: rolesOf(n), overrides: TIMINGS, onAgentStarted: agent => { countSuspicions(agent, suspected); times.watch(agent) } })
   const deadline = Date.now() + (n <= 34 ? 120_000 : 300_000)
   // 100 agents in one process take minutes to converge on 2 cores (see the discovery section).
   while (sim.convergedCount() < n && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
@@ -104,7 +115,7 @@ async function inWorkers (n: number, workers: number): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'conclave-bench-'))
   let layout: Layout
   try {
-    layout = await startLayout({ system: 'mesh', agents: n, workers, dir, roles: Array.from({ length: n }, (_, i) => rolesOf(i)), overrides: TIMINGS }, n <= 34 ? 120_000 : 300_000)
+    layout = await startLayout({ system: 'mesh', agents: n, workers, dir, roles: Array.from({ length: n }, (_, i) => rolesOf(n)(i)), overrides: TIMINGS }, n <= 34 ? 120_000 : 300_000)
   } catch (err) {
     await rm(dir, { recursive: true, force: true })
     throw err
