@@ -69,6 +69,26 @@ function onSave (agent: Agent, watch: (epoch: number, durable: boolean) => void)
   }
 }
 
+interface HandedCommit { epoch: number, peers: string[], startedAfter: number, endedAt?: number, taken?: number }
+/**
+ * Record every commit `agent` hands over streams from now on (`CouncilStreams.sendCommit`): to
+ * whom, and in what order (`startedAfter` and `endedAt` count the sends begun and ended before).
+ */
+function onHandCommit (agent: Agent): HandedCommit[] {
+  const streams = (agent.councils as unknown as { streams: { sendCommit: (peers: string[], commit: { epoch: number }, waitMs: number) => Promise<number> } }).streams
+  const sendCommit = streams.sendCommit.bind(streams)
+  const handed: HandedCommit[] = []
+  let ended = 0
+  streams.sendCommit = async (peers, commit, waitMs) => {
+    const h: HandedCommit = { epoch: commit.epoch, peers, startedAfter: ended }
+    handed.push(h)
+    h.taken = await sendCommit(peers, commit, waitMs)
+    h.endedAt = ++ended
+    return h.taken
+  }
+  return handed
+}
+
 describe('a council of 34 agents', () => {
   let sim: Sim
   beforeAll(async () => {
@@ -277,7 +297,7 @@ describe('coordinator and singleton failures', () => {
     expect(after.coordinator).toBe(formed.coordinator)
   })
 
-  it('a coordinator connected to every member hands them its commit over streams before it gossips it: with its gossiped commits dropped, a handover still commits at every member, and at no other agent', async () => {
+  it('a coordinator connected to every member hands them its commit over streams before it gossips it, and the leaver its handover\'s commit after them: with its gossiped commits dropped, a handover still commits at every member, and at no other agent', async () => {
     const s = await startSettled(8)
     const opener = s.agents[7] as Agent
     const res = await post(opener, '/v1/councils', { project: 'direct-commit', coreRoles: [TPM, ARCH] })
@@ -288,12 +308,21 @@ describe('coordinator and singleton failures', () => {
     await waitFor(() => members.every(m => m.node.getConnections(opener.node.peerId).length > 0), { timeoutMs: 15_000, message: 'members not connected to the coordinator' })
     const dropped: string[] = []
     onSend(opener, m => { if (m.type !== 'commit') return; dropped.push(m.type); return false })
+    const handed = onHandCommit(opener)
     const leaver = members.find(a => a.peerId === holder(formed, ARCH)) as Agent
     await s.stopAgent(leaver)
     // Sooner than the coordinator's re-announcement (5 s, dropped too) or the members' own (15 s) could help.
     const after = await agreed(members.filter(m => m !== leaver), id, 'active', v => v.epoch > formed.epoch && holder(v, ARCH) !== leaver.peerId, 4_000)
     expect(after.coordinator).toBe(opener.peerId)
     expect(dropped.length).toBeGreaterThan(0)
+    // The members first, each applying it before the send ends; the leaver, who stops once it has
+    // the commit (its departure competes with the members' deliveries), only after them.
+    await waitFor(() => handed.filter(h => h.epoch === after.epoch)[1]?.taken !== undefined, { timeoutMs: 2_000, message: 'the commit was not handed to the leaver' })
+    const sends = handed.filter(h => h.epoch === after.epoch)
+    expect(sends.map(h => [...h.peers].sort())).toEqual([after.members.filter(m => m !== opener.peerId).sort(), [leaver.peerId]])
+    expect(sends[0]?.taken).toBe(sends[0]?.peers.length)
+    expect(sends[1]?.startedAfter).toBeGreaterThanOrEqual(sends[0]?.endedAt ?? Infinity)
+    expect(sends[1]?.taken).toBe(1)
     // Agent 6 (a coder) is no member: only the gossip it never got would have told it.
     expect(s.agents[6]?.councils.get(id)?.epoch).toBe(formed.epoch)
   })

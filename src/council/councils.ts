@@ -750,17 +750,21 @@ export class Councils implements Startable {
   }
 
   /**
-   * Publish this agent's commit: to the members directly first (and to the previous epoch's
-   * members still alive, a leaver waiting for its handover among them), when it has a
-   * connection to every one of them, then to the whole tenant by gossip (see `COMMIT_PROTOCOL`).
-   * With any of them unconnected it gossips at once: that member waits for the gossip, which
-   * must not be held up for it.
+   * Publish this agent's commit: to the members directly first, then to the previous epoch's
+   * members still alive that it leaves out (a leaver waiting for its handover among them), when
+   * it has a connection to every one of them, then to the whole tenant by gossip (see
+   * `COMMIT_PROTOCOL`). With any of them unconnected it gossips at once: that member waits for
+   * the gossip, which must not be held up for it.
    */
   private async publishCommit (c: Council, commit: CommitMessage): Promise<void> {
     const { streams } = this
-    const recipients = [...new Set([...commit.members, ...commit.base.filter(m => this.alive(c.d.tenant, m))])].filter(m => m !== this.self)
-    if (streams !== undefined && recipients.length > 0 && recipients.every(m => streams.connected(m))) {
-      await streams.sendCommit(recipients, commit, C.DIRECT_COMMIT_WAIT_MS)
+    const members = commit.members.filter(m => m !== this.self)
+    const outgoing = commit.base.filter(m => m !== this.self && !commit.members.includes(m) && this.alive(c.d.tenant, m))
+    if (streams !== undefined && members.length + outgoing.length > 0 && [...members, ...outgoing].every(m => streams.connected(m))) {
+      await streams.sendCommit(members, commit, C.DIRECT_COMMIT_WAIT_MS)
+      // The outgoing last: a leaver stops once it has its handover's commit, and its departure
+      // (a `left` flood, its connections closing) competed with the deliveries to the members.
+      void streams.sendCommit(outgoing, commit, C.DIRECT_COMMIT_WAIT_MS)
     }
     await this.send(c.d.tenant, commit)
   }
