@@ -431,7 +431,7 @@ describe('coordinator and singleton failures', () => {
     expect(own.indexOf('agent-4:saved@1')).toBeLessThan(own.indexOf('agent-4:commit-sent'))
   })
 
-  it('members send their acks to the coordinator directly, never to the whole tenant: at formation, and at a handover whose leaver coordinates', async () => {
+  it('members send their acks to the coordinator directly, never to the whole tenant: at formation, and at a handover whose leaver coordinates, which commits it itself and hands the commit to the members', async () => {
     const s = await startSettled(5)
     const gossiped: string[] = []
     for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
@@ -440,22 +440,53 @@ describe('coordinator and singleton failures', () => {
     const res = await post(opener, '/v1/councils', { project: 'direct', coreRoles: [TPM], claimWindowMs: 1_000 })
     const formed = await agreed(s.running, res.body.id, 'active')
     // Once the opener is gone, the first member in rank order coordinates, and it is also the
-    // one holding the seat (loads are equal): its handover's acks must reach its successor.
+    // one holding the seat (loads are equal): its handover's acks go to it.
     await s.stopAgent(opener)
     await waitFor(() => s.running.every(a => a.membership.stateOf(formed.tenant, opener.peerId) === 'left'), { timeoutMs: 10_000, message: 'the opener\'s leave was not seen' })
     const ranked = [...formed.members].sort((a, b) => rank(formed.id, a) < rank(formed.id, b) ? -1 : 1)
     const leaver = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
     expect(ranked[0]).toBe(leaver.peerId)
-    // The third member's ack is lost: the handover commits only if the leaver's own ack reached
-    // the successor (with the successor's, a majority of three).
+    // The third member's ack is lost: the handover commits only if the successor's ack reached
+    // the leaver (with the leaver's own, a majority of three).
     const third = s.agents.find(a => a.peerId === ranked[2]) as Agent
     directAcks(third).send = async () => true
+    const handed = onHandCommit(leaver)
     await s.stopAgent(leaver)
     const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && holder(v, TPM) !== leaver.peerId, 10_000)
     // The handover's own epoch, not a later proposal of the successor's after it timed out.
     expect(after.epoch).toBe(formed.epoch + 1)
     expect(holder(after, TPM)).toBe(ranked[1])
     expect(gossiped).toEqual([])
+    // Committed by the leaver, before its stop returned: both members took it from its hands.
+    expect(handed.filter(h => h.epoch === after.epoch).map(h => [[...h.peers].sort(), h.taken])).toEqual([[[ranked[1], ranked[2]].sort(), 2]])
+    // The successor coordinates from here on, in every member's view.
+    expect(s.running.filter(a => after.members.includes(a.peerId)).map(a => a.councils.get(res.body.id)?.coordinator)).toEqual([ranked[1], ranked[1]])
+  })
+
+  it('a coordinating leaver whose commit never gets out: its successor holds the handover as its pending proposal, and proposes afresh only once that timed out', async () => {
+    const s = await startSettled(5)
+    // As above: the opener (an architect) coordinates the tpm candidates 0-2 until it leaves.
+    const opener = s.agents[4] as Agent
+    const res = await post(opener, '/v1/councils', { project: 'lost-handover', coreRoles: [TPM], claimWindowMs: 1_000 })
+    const id: string = res.body.id
+    const formed = await agreed(s.running, id, 'active')
+    await s.stopAgent(opener)
+    await waitFor(() => s.running.every(a => a.membership.stateOf(formed.tenant, opener.peerId) === 'left'), { timeoutMs: 10_000, message: 'the opener\'s leave was not seen' })
+    const ranked = [...formed.members].sort((a, b) => rank(formed.id, a) < rank(formed.id, b) ? -1 : 1)
+    const leaver = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
+    expect(ranked[0]).toBe(leaver.peerId)
+    // The leaver commits its handover, but the commit goes nowhere.
+    ;(leaver.councils as unknown as { publishCommit: () => Promise<void> }).publishCommit = async () => {}
+    const successor = s.agents.find(a => a.peerId === ranked[1]) as Agent
+    const proposed: number[] = []
+    onSend(successor, m => { if (m.type === 'propose') proposed.push((m as unknown as { epoch: number }).epoch) })
+    await s.stopAgent(leaver)
+    const after = await agreed(s.running, id, 'active', v => v.epoch > formed.epoch && holder(v, TPM) !== leaver.peerId, 15_000)
+    expect(holder(after, TPM)).toBe(successor.peerId)
+    expect(after.coordinator).toBe(successor.peerId)
+    // One proposal of its own, above the handover's epoch (which the members promised).
+    expect(proposed).toEqual([formed.epoch + 2])
+    expect(after.epoch).toBe(formed.epoch + 2)
   })
 
   it('a graceful stop leaves the mesh only once its handover committed, and one whose commit never comes still stops', async () => {
