@@ -3,6 +3,7 @@
  * graceful handover, failure and optional roles, concurrent councils, bad requests, a
  * coordinator lost during formation, and a singleton with three replicas.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
 import { councilDefaults, rank, type CouncilView } from '../src/council/index.js'
@@ -451,6 +452,11 @@ describe('coordinator and singleton failures', () => {
     const third = s.agents.find(a => a.peerId === ranked[2]) as Agent
     directAcks(third).send = async () => true
     const handed = onHandCommit(leaver)
+    // Whom the third member connects to as it applies a commit.
+    const connects: string[] = []
+    const thirdStreams = (third.councils as unknown as { streams: { connect: (peer: string) => void } }).streams
+    const connect = thirdStreams.connect.bind(thirdStreams)
+    thirdStreams.connect = peer => { connects.push(peer); connect(peer) }
     await s.stopAgent(leaver)
     const after = await agreed(s.running, res.body.id, 'active', v => v.epoch > formed.epoch && holder(v, TPM) !== leaver.peerId, 10_000)
     // The handover's own epoch, not a later proposal of the successor's after it timed out.
@@ -459,8 +465,11 @@ describe('coordinator and singleton failures', () => {
     expect(gossiped).toEqual([])
     // Committed by the leaver, before its stop returned: both members took it from its hands.
     expect(handed.filter(h => h.epoch === after.epoch).map(h => [[...h.peers].sort(), h.taken])).toEqual([[[ranked[1], ranked[2]].sort(), 2]])
-    // The successor coordinates from here on, in every member's view.
+    // The successor coordinates from here on, in every member's view, and the third member
+    // makes sure it has a connection to it for the next round.
     expect(s.running.filter(a => after.members.includes(a.peerId)).map(a => a.councils.get(res.body.id)?.coordinator)).toEqual([ranked[1], ranked[1]])
+    expect(connects).toEqual([ranked[1]])
+    await waitFor(() => third.node.getConnections(peerIdFromString(ranked[1] as string)).length > 0, { timeoutMs: 5_000, message: 'the third member is not connected to its coordinator' })
   })
 
   it('a coordinating leaver whose commit never gets out: its successor holds the handover as its pending proposal, and proposes afresh only once that timed out', async () => {

@@ -849,6 +849,20 @@ export class Councils implements Startable {
     this.persist()
     this.log.info({ council: c.d.id, epoch: c.epoch, state: c.state, from: before, roster: c.roster.map(s => `${s.role}=${s.name}`) }, 'roster committed')
     this.changed(c)
+    this.connectToCoordinator(c)
+  }
+
+  /**
+   * A member connects to its coordinator once a commit makes it one: its acks and the
+   * coordinator's commits then go over that connection from the next round on. Members dial the
+   * coordinator for their acks anyway, but a coordinator that took over by committing a leaver's
+   * handover, or that never had a round yet, would otherwise get those dials in the middle of a
+   * round (traced at 100 agents: connected to 2-3 of 4-5 members, it gossiped its commit).
+   */
+  private connectToCoordinator (c: Council): void {
+    if (this.resigning || !c.members.includes(this.self)) return
+    const coordinator = this.coordinatorOf(c)
+    if (coordinator !== undefined && coordinator !== this.self) this.streams?.connect(coordinator)
   }
 
   /**

@@ -9,7 +9,7 @@ import * as C from './constants.js'
 import { councilMessageSchema, relayedAckSchema, type AckMessage, type CommitMessage, type RelayedAck } from './messages.js'
 
 export interface CouncilStreamsComponents {
-  node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>
+  node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dial' | 'dialProtocol' | 'getConnections'>
 }
 
 /**
@@ -159,6 +159,16 @@ export class CouncilStreams {
     } finally {
       signal.removeEventListener('abort', onTimeout)
     }
+  }
+
+  /**
+   * Open a connection to `peer` if there is none (in the background: the caller does not wait),
+   * so that the council's next round finds it. Failures are only logged: the round dials again.
+   */
+  connect (peer: string): void {
+    if (this.connected(peer)) return
+    void this.components.node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(C.DIRECT_ACK_DIAL_TIMEOUT_MS) })
+      .catch(err => { this.log.debug({ peer, err: (err as Error).message }, 'connecting to the coordinator failed') })
   }
 
   /** Whether this agent has an open connection to `peer`. */

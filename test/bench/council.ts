@@ -186,6 +186,15 @@ interface Samples {
 }
 
 const timed = (): Timed => ({ members: [], all: [] })
+/** The seats whose holders are killed, then stopped, one of each. */
+const ROLES = ['coder', 'tpm', 'senior-software-architect']
+
+/** The role the coordinator of council `id` holds, if any, as an agent still running sees it. */
+async function coordinatorsRole (cluster: Cluster, n: number, gone: Set<number>, id: string): Promise<string | undefined> {
+  const viewer = Array.from({ length: n }, (_, i) => i).find(i => !gone.has(i)) as number
+  const view = await cluster.view(viewer, id)
+  return view?.roster.find(seat => seat.peerId === view.coordinator)?.role
+}
 
 /** Record the round that began at `t0` (NaN when not reached); returns a line for the log. */
 function record (into: Timed, t0: number, at: Reached | null): string {
@@ -223,7 +232,10 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
   await settle()
   const gone = new Set<number>()
   for (const [kind, samples] of [['crash', s.failover], ['graceful', s.handover]] as const) {
-    for (const role of ['coder', 'tpm', 'senior-software-architect']) {
+    // Graceful stops begin with the coordinator's seat, when it holds one: a coordinator's
+    // handover takes another path (it commits the handover itself) than a holder's.
+    const first = kind === 'graceful' ? await coordinatorsRole(cluster, n, gone, id) : undefined
+    for (const role of [...(first !== undefined ? [first] : []), ...ROLES.filter(r => r !== first)]) {
       // Read the roster from an agent still running: a stopped one keeps its last view.
       const viewer = Array.from({ length: n }, (_, i) => i).find(i => !gone.has(i)) as number
       const view = await cluster.view(viewer, id)
@@ -237,7 +249,8 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
       const reached = cluster.reached(id, view.epoch, holder)
       if (kind === 'crash') await cluster.crash(victim)
       else await cluster.leave(victim)
-      out(`    ${kind} of the ${role} holder (agent ${victim}${victim === 0 ? ', everyone\'s bootstrap peer and this council\'s opener' : ''}) → new commit: ${record(samples, t0, await reached)}`)
+      const notes = [...(victim === 0 ? ['everyone\'s bootstrap peer and this council\'s opener'] : []), ...(holder === view.coordinator ? ['the coordinator'] : [])]
+      out(`    ${kind} of the ${role} holder (agent ${victim}${notes.map(x => `, ${x}`).join('')}) → new commit: ${record(samples, t0, await reached)}`)
       await settle()
     }
   }
