@@ -243,6 +243,25 @@ describe('coordinator and singleton failures', () => {
     return { s, opener, members }
   }
 
+  /**
+   * A tpm council of five settled agents, opened by agent 4 (an architect) which then leaves:
+   * the first member in rank order coordinates, and it is also the one holding the seat (loads
+   * are equal). `beforeOpen` runs once the agents settled, before the council is opened.
+   */
+  async function coordinatingHolder (project: string, beforeOpen?: (s: Sim) => void): Promise<{ s: Sim, res: { body: any }, formed: CouncilView, ranked: string[], leaver: Agent }> {
+    const s = await startSettled(5)
+    beforeOpen?.(s)
+    const opener = s.agents[4] as Agent
+    const res = await post(opener, '/v1/councils', { project, coreRoles: [TPM], claimWindowMs: 1_000 })
+    const formed = await agreed(s.running, res.body.id, 'active')
+    await s.stopAgent(opener)
+    await waitFor(() => s.running.every(a => a.membership.stateOf(formed.tenant, opener.peerId) === 'left'), { timeoutMs: 10_000, message: 'the opener\'s leave was not seen' })
+    const ranked = [...formed.members].sort((a, b) => rank(formed.id, a) < rank(formed.id, b) ? -1 : 1)
+    const leaver = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
+    expect(ranked[0]).toBe(leaver.peerId)
+    return { s, res, formed, ranked, leaver }
+  }
+
   it('a coordinator killed during formation is replaced, and the council still forms', async () => {
     const s = await startSettled(8)
     const opener = s.agents[7] as Agent // a coder: not a candidate for the core roles
@@ -433,20 +452,11 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('members send their acks to the coordinator directly, never to the whole tenant: at formation, and at a handover whose leaver coordinates, which commits it itself and hands the commit to the members', async () => {
-    const s = await startSettled(5)
     const gossiped: string[] = []
-    for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
-    // Opened by an architect: the tpm candidates 0-2 are the members, the opener coordinates.
-    const opener = s.agents[4] as Agent
-    const res = await post(opener, '/v1/councils', { project: 'direct', coreRoles: [TPM], claimWindowMs: 1_000 })
-    const formed = await agreed(s.running, res.body.id, 'active')
-    // Once the opener is gone, the first member in rank order coordinates, and it is also the
-    // one holding the seat (loads are equal): its handover's acks go to it.
-    await s.stopAgent(opener)
-    await waitFor(() => s.running.every(a => a.membership.stateOf(formed.tenant, opener.peerId) === 'left'), { timeoutMs: 10_000, message: 'the opener\'s leave was not seen' })
-    const ranked = [...formed.members].sort((a, b) => rank(formed.id, a) < rank(formed.id, b) ? -1 : 1)
-    const leaver = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
-    expect(ranked[0]).toBe(leaver.peerId)
+    const { s, res, formed, ranked, leaver } = await coordinatingHolder('direct', s => {
+      for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
+    })
+    // Its handover's acks go to it.
     // The third member's ack is lost: the handover commits only if the successor's ack reached
     // the leaver (with the leaver's own, a majority of three).
     const third = s.agents.find(a => a.peerId === ranked[2]) as Agent
@@ -473,17 +483,8 @@ describe('coordinator and singleton failures', () => {
   })
 
   it('a coordinating leaver whose commit never gets out: its successor holds the handover as its pending proposal, and proposes afresh only once that timed out', async () => {
-    const s = await startSettled(5)
-    // As above: the opener (an architect) coordinates the tpm candidates 0-2 until it leaves.
-    const opener = s.agents[4] as Agent
-    const res = await post(opener, '/v1/councils', { project: 'lost-handover', coreRoles: [TPM], claimWindowMs: 1_000 })
+    const { s, res, formed, ranked, leaver } = await coordinatingHolder('lost-handover')
     const id: string = res.body.id
-    const formed = await agreed(s.running, id, 'active')
-    await s.stopAgent(opener)
-    await waitFor(() => s.running.every(a => a.membership.stateOf(formed.tenant, opener.peerId) === 'left'), { timeoutMs: 10_000, message: 'the opener\'s leave was not seen' })
-    const ranked = [...formed.members].sort((a, b) => rank(formed.id, a) < rank(formed.id, b) ? -1 : 1)
-    const leaver = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
-    expect(ranked[0]).toBe(leaver.peerId)
     // The leaver commits its handover, but the commit goes nowhere.
     ;(leaver.councils as unknown as { publishCommit: () => Promise<void> }).publishCommit = async () => {}
     const successor = s.agents.find(a => a.peerId === ranked[1]) as Agent

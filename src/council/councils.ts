@@ -343,7 +343,8 @@ export class Councils implements Startable {
       project: c.d.project,
       state: c.state,
       epoch: c.epoch,
-      // Who coordinates now: a coordinator that handed its seat over is named by its last commit.
+      // Who coordinates now, not who the last commit names: that may be a coordinator that
+      // committed its own handover and left.
       coordinator: (isEnded(c.state) ? c.coordinator ?? c.d.opener : this.coordinatorOf(c)) ?? null,
       roster: c.roster.map(s => ({ ...s })),
       members: [...c.members],

@@ -167,8 +167,12 @@ export class CouncilStreams {
    */
   connect (peer: string): void {
     if (this.connected(peer)) return
-    void this.components.node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(C.DIRECT_ACK_DIAL_TIMEOUT_MS) })
-      .catch(err => { this.log.debug({ peer, err: (err as Error).message }, 'connecting to the coordinator failed') })
+    const failed = (err: Error): void => { this.log.debug({ peer, err: err.message }, 'connecting to the coordinator failed') }
+    try {
+      void this.components.node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(C.DIRECT_ACK_DIAL_TIMEOUT_MS) }).catch(failed)
+    } catch (err) {
+      failed(err as Error)
+    }
   }
 
   /** Whether this agent has an open connection to `peer`. */
