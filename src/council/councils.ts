@@ -697,7 +697,8 @@ export class Councils implements Startable {
 
   /**
    * Who publishes the commit of proposal `p` made by `from`, and so is sent its acks: the
-   * coordinator it names (its proposer, or for a handover the proposer's successor). A proposal
+   * coordinator it names (its proposer; for a handover the coordinator, the leaver itself when it
+   * coordinated). A proposal
    * of an earlier version names none: its proposer, or the coordinator when the proposer
    * resigned with it.
    */

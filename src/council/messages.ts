@@ -55,8 +55,10 @@ export type Descriptor = z.infer<typeof descriptorSchema>
  * What a proposal says beyond the council it is for: one shape in a propose, a commit and a
  * handover alike (a field one of them dropped would change its digest, and the acks of it would
  * no longer count). `coordinator` commits it and coordinates its epoch: the proposer, or for a
- * handover its successor. The acks cover it, so every agent that applies the commit takes the
- * same coordinator, whoever passed the commit on. Optional: earlier versions name none.
+ * handover the coordinator (a leaver that coordinated commits its own handover; agents then
+ * skip it as resigned and take its successor). The acks cover it, so every agent that applies the
+ * commit takes the same coordinator, whoever passed the commit on. Optional: earlier versions
+ * name none.
  */
 const proposalFields = { epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims, coordinator: peer.optional() }
 const proposalBody = z.object(proposalFields)
