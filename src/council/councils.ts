@@ -305,8 +305,8 @@ export class Councils implements Startable {
     if (c.epoch === 0 || !c.roster.some(s => s.peerId === this.self)) return {}
     const claims = this.eligibleClaims(c).filter(cl => cl.peerId !== this.self)
     const { roster } = rosterFor(c, claims)
-    const committer = this.coordinatorOf(c) === this.self ? this.self : this.coordinatorOf(c, this.self)
-    const { proposal: { type, council, ...handover }, acked } = this.draft(c, roster, claims, c.members, committer)
+    // Whoever coordinates now commits it: this agent itself, if it does.
+    const { proposal: { type, council, ...handover }, acked } = this.draft(c, roster, claims, c.members, this.coordinatorOf(c))
     return { handover, acked }
   }
 
@@ -526,9 +526,9 @@ export class Councils implements Startable {
    * the lowest-ranked live claimant once the opener is gone), after it the committing
    * coordinator while alive, else the lowest-ranked live member of the committed epoch.
    */
-  private coordinatorOf (c: Council, leaving?: string): string | undefined {
+  private coordinatorOf (c: Council): string | undefined {
     const t = c.d.tenant
-    const gone = (p: string): boolean => p === leaving || c.resigned.has(p) || !this.alive(t, p)
+    const gone = (p: string): boolean => c.resigned.has(p) || !this.alive(t, p)
     const preferred = c.epoch === 0 ? c.d.opener : c.coordinator
     if (preferred !== undefined && !gone(preferred)) return preferred
     const pool = c.epoch === 0 ? [...c.claims.keys()] : c.members
