@@ -42,14 +42,19 @@ async function agreed (agents: Agent[], id: string, state: CouncilView['state'],
 
 const holder = (v: CouncilView, role: string): string | undefined => v.roster.find(s => s.role === role)?.peerId
 
-interface AckTransport {
+interface StreamTransport {
   send: (...args: unknown[]) => Promise<boolean>
   sendInTime: (peer: string, ack: unknown, via?: string) => Promise<boolean>
   relay: (peer: string, relayed: unknown) => Promise<boolean>
+  sendCommit: (peers: string[], commit: { epoch: number }, waitMs: number) => Promise<number>
+  connect: (peer: string) => void
 }
-/** The stream transport of `agent`'s acks (`CouncilStreams`), to intercept its sends or relay through it. */
-function directAcks (agent: Agent): AckTransport {
-  return (agent.councils as unknown as { streams: AckTransport }).streams
+/**
+ * The stream transport of `agent`'s acks and commits (`CouncilStreams`), to intercept its sends or
+ * send through it.
+ */
+function streamsOf (agent: Agent): StreamTransport {
+  return (agent.councils as unknown as { streams: StreamTransport }).streams
 }
 
 interface Sent { type: string, handover?: unknown }
@@ -76,7 +81,7 @@ interface HandedCommit { epoch: number, peers: string[], startedAfter: number, e
  * whom, and in what order (`startedAfter` and `endedAt` count the sends begun and ended before).
  */
 function onHandCommit (agent: Agent): HandedCommit[] {
-  const streams = (agent.councils as unknown as { streams: { sendCommit: (peers: string[], commit: { epoch: number }, waitMs: number) => Promise<number> } }).streams
+  const streams = streamsOf(agent)
   const sendCommit = streams.sendCommit.bind(streams)
   const handed: HandedCommit[] = []
   let ended = 0
@@ -360,7 +365,7 @@ describe('coordinator and singleton failures', () => {
     const other = formed.members.find(m => m !== holder(formed, TPM)) as string
     const forged = { ...commit, epoch: commit.epoch + 1, roster: [{ role: TPM, peerId: other, name: 'forged' }] }
     const target = s.agents.find(a => a.peerId === holder(formed, TPM)) as Agent
-    const streams = (opener.councils as unknown as { streams: { sendCommit: (peers: string[], commit: unknown, waitMs: number) => Promise<number> } }).streams
+    const streams = streamsOf(opener)
     // Commits are handed over connections already open only.
     await opener.node.dial(target.node.peerId)
     expect(await streams.sendCommit([target.peerId], forged, 2_000)).toBe(0)
@@ -370,7 +375,7 @@ describe('coordinator and singleton failures', () => {
     expect(await streams.sendCommit([target.peerId], commit, 2_000)).toBe(1)
     const bystander = s.agents.find(a => a !== opener && a !== target) as Agent
     await bystander.node.dial(target.node.peerId)
-    expect(await (bystander.councils as unknown as { streams: typeof streams }).streams.sendCommit([target.peerId], commit, 2_000)).toBe(0)
+    expect(await streamsOf(bystander).sendCommit([target.peerId], commit, 2_000)).toBe(0)
   })
 
   it('a standby stopping gracefully is removed by the coordinator in a membership epoch: its resignation proposes nothing', async () => {
@@ -419,7 +424,7 @@ describe('coordinator and singleton failures', () => {
     const members = s.agents.slice(0, 3)
     for (const m of members) {
       onSave(m, (_epoch, durable) => { if (durable) events.push(`${m.config.name}:synced`) })
-      const acks = directAcks(m)
+      const acks = streamsOf(m)
       const sendInTime = acks.sendInTime.bind(acks)
       acks.sendInTime = async (...args) => { events.push(`${m.config.name}:ack`); return await sendInTime(...args) }
     }
@@ -460,11 +465,11 @@ describe('coordinator and singleton failures', () => {
     // The third member's ack is lost: the handover commits only if the successor's ack reached
     // the leaver (with the leaver's own, a majority of three).
     const third = s.agents.find(a => a.peerId === ranked[2]) as Agent
-    directAcks(third).send = async () => true
+    streamsOf(third).send = async () => true
     const handed = onHandCommit(leaver)
     // Whom the third member connects to as it applies a commit.
     const connects: string[] = []
-    const thirdStreams = (third.councils as unknown as { streams: { connect: (peer: string) => void } }).streams
+    const thirdStreams = streamsOf(third)
     const connect = thirdStreams.connect.bind(thirdStreams)
     thirdStreams.connect = peer => { connects.push(peer); connect(peer) }
     await s.stopAgent(leaver)
@@ -530,8 +535,7 @@ describe('coordinator and singleton failures', () => {
 
     commits = 'lost'
     // Nor over a stream of its own (the leaver is among the members the coordinator hands commits to).
-    const streams = (opener.councils as unknown as { streams: { sendCommit: (...args: unknown[]) => Promise<number> } }).streams
-    streams.sendCommit = async () => 0
+    streamsOf(opener).sendCommit = async () => 0
     const second = s.agents.find(a => a.peerId === holder(after, TPM)) as Agent
     const secondEpoch = epochAtLeave(second)
     await s.stopAgent(second)
@@ -541,7 +545,7 @@ describe('coordinator and singleton failures', () => {
   it('an ack whose direct send hangs (a dial to a busy coordinator) is gossiped as well, and the council still forms; the member passes the proposal on without waiting for its ack', async () => {
     const s = await startSettled(5)
     // Every member's direct sends hang: only the gossiped copies can reach the coordinator.
-    for (const a of s.agents.slice(0, 3)) directAcks(a).send = async () => await new Promise<boolean>(() => {})
+    for (const a of s.agents.slice(0, 3)) streamsOf(a).send = async () => await new Promise<boolean>(() => {})
     // In order, per member: its validation of the proposal returned (gossipsub relays it then),
     // and its ack was gossiped (after the hedge).
     const events: string[] = []
@@ -564,7 +568,7 @@ describe('coordinator and singleton failures', () => {
     const { s, opener, members } = await cutOffFromOpener(2_500)
     const sent: boolean[] = []
     for (const m of members) {
-      const acks = directAcks(m)
+      const acks = streamsOf(m)
       const send = acks.send.bind(acks)
       acks.send = async (...args) => { const ok = await send(...args); sent.push(ok); return ok }
     }
@@ -590,7 +594,7 @@ describe('coordinator and singleton failures', () => {
     for (const m of members) expect(m.node.getConnections(opener.node.peerId)).toEqual([])
     // An ack of a proposal agent 3 never saw is not passed on.
     const forged = { type: 'relayed-ack', to: opener.peerId, signer: (members[1] as Agent).peerId, hops: 1, ack: { type: 'ack', id: res.body.id, epoch: 99, digest: 'unseen', sig: 'c2ln' } }
-    expect(await directAcks(members[0] as Agent).relay((s.agents[3] as Agent).peerId, forged)).toBe(false)
+    expect(await streamsOf(members[0] as Agent).relay((s.agents[3] as Agent).peerId, forged)).toBe(false)
   })
 
   it('a relayed ack counts at the coordinator only under its signer\'s own signature', async () => {
@@ -599,10 +603,10 @@ describe('coordinator and singleton failures', () => {
     const [first, second, third] = s.agents as [Agent, Agent, Agent]
     // The acks of two of the three members are held back here: one real ack is short of a majority.
     const held = new Map<string, unknown>()
-    for (const m of [second, third]) directAcks(m).sendInTime = async (_peer, ack) => { if (!held.has(m.peerId)) held.set(m.peerId, ack); return true }
+    for (const m of [second, third]) streamsOf(m).sendInTime = async (_peer, ack) => { if (!held.has(m.peerId)) held.set(m.peerId, ack); return true }
     const res = await post(opener, '/v1/councils', { project: 'forged', coreRoles: [TPM], claimWindowMs: 1_000 })
     await waitFor(() => held.size === 2, { timeoutMs: 10_000, message: 'the held acks were not made' })
-    const relay = async (relayed: unknown): Promise<boolean> => await directAcks(s.agents[3] as Agent).relay(opener.peerId, relayed)
+    const relay = async (relayed: unknown): Promise<boolean> => await streamsOf(s.agents[3] as Agent).relay(opener.peerId, relayed)
     // The second member's signature passed off as the third's: refused, and nothing commits.
     expect(await relay({ type: 'relayed-ack', to: opener.peerId, signer: third.peerId, hops: 1, ack: held.get(second.peerId) })).toBe(false)
     expect(opener.councils.get(res.body.id)?.state).toBe('forming')
