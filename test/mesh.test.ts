@@ -5,8 +5,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Agent } from '../src/agent/index.js'
 import { SIM_DEFAULTS, Sim } from '../src/sim/index.js'
-import { meshReach, presenceMeshesConnected } from './helpers/mesh.js'
+import { meshReach, presenceMeshesConnected, unreachedOverMesh } from './helpers/mesh.js'
 import { waitFor } from './helpers/wait.js'
+import { meshPeers, meshStarved } from '../src/node/gossip.js'
+import { STARVED_EXTRA_CONNECTIONS } from '../src/node/constants.js'
 
 let sim: Sim | undefined
 afterEach(async () => {
@@ -38,7 +40,37 @@ describe('mesh', () => {
     // Gossip needs a connected mesh, not just a connected graph: when every agent dialled the
     // same first agents, those refused grafts at their ceiling and many agents had no mesh.
     const topic = s.agents[0]?.membership.topics[0] as string
-    await waitFor(() => meshReach(s.agents, topic) === 34, { timeoutMs: 30_000, intervalMs: 250, message: () => `presence mesh reaches ${meshReach(s.agents, topic)}/34 agents` })
+    await waitFor(() => meshReach(s.agents, topic) === 34, { timeoutMs: 30_000, intervalMs: 250, message: () => `presence mesh reaches ${meshReach(s.agents, topic)}/34 agents; not reached: ${unreachedOverMesh(s.agents, topic)}` })
+  })
+
+  it('an agent that every connected peer pruned from its gossip mesh dials over its cap until a new peer takes it in', async () => {
+    // Peers whose meshes are full refuse grafts over connections they did not dial, and hold the
+    // grafter off for a minute. A late joiner dialled all its connections; each of those peers'
+    // prune is delivered to it here, as if each had refused it.
+    sim = await Sim.start({ agents: 16 })
+    const s = sim
+    await waitFor(() => s.convergedCount() === 16, { timeoutMs: 60_000, message: () => `converged ${s.convergedCount()}/16` })
+    const [agent] = await s.add(1) as [Agent]
+    const pubsub = agent.node.services.pubsub
+    const topic = agent.membership.topics[0] as string
+    await waitFor(() => s.convergedCount() === 17 && meshPeers(pubsub, topic).length > 0, { timeoutMs: 60_000, message: 'the late joiner has no presence mesh' })
+    const peers = (): string[] => [...new Set(agent.node.getConnections().map(c => c.remotePeer.toString()))]
+    const cap = (SIM_DEFAULTS.maxConnections ?? 0) + STARVED_EXTRA_CONNECTIONS
+    const before = peers()
+    expect(before.length).toBeLessThan(cap)
+    expect(meshStarved(pubsub)).toBe(false)
+    const prune = (pubsub as unknown as { handlePrune: (from: string, prune: Array<{ topicID: string, backoff: number }>) => Promise<void> }).handlePrune.bind(pubsub)
+    for (const peer of pubsub.getSubscribers(topic)) await prune(peer.toString(), [{ topicID: topic, backoff: 60 }])
+    expect(meshPeers(pubsub, topic)).toEqual([])
+    expect(meshStarved(pubsub)).toBe(true)
+    // Back in the mesh through a peer it dialled after the prunes, and no further over its cap.
+    const rescuer = await waitFor(() => meshPeers(pubsub, topic).find(p => !before.includes(p)), {
+      timeoutMs: 20_000,
+      message: () => `mesh [${meshPeers(pubsub, topic).join(' ')}], ${peers().length} peers (${before.length} before)`
+    })
+    expect(agent.node.getConnections().filter(c => c.remotePeer.toString() === rescuer).map(c => c.direction)).toContain('outbound')
+    expect(peers().length).toBeLessThanOrEqual(cap)
+    expect(meshStarved(pubsub)).toBe(false)
   })
 
   it('marks a crashed agent suspect, then dead, at every other agent within the configured bound', async () => {

@@ -6,6 +6,11 @@ export const IDENTITY_FILE = 'identity.key'
 export const DHT_PROTOCOL = '/conclave/kad/1.0.0'
 /** How often mDNS queries the LAN. */
 export const MDNS_INTERVAL_MS = 10_000
+/**
+ * Connections the auto-dialer may open over its cap while a gossip mesh is starved (see
+ * `meshStarved`): a peer with room in its mesh accepts the graft, one whose mesh is full does not.
+ */
+export const STARVED_EXTRA_CONNECTIONS = 4
 /** Parallel dials the auto-dialer runs at most. */
 export const DIAL_CONCURRENCY = 8
 /** Per-dial timeout of the auto-dialer. */

@@ -1,7 +1,8 @@
-import type { Libp2pEvents, PeerId, PeerRouting, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { Libp2pEvents, PeerId, PeerRouting, PeerStore, PubSub, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { DEFAULT_MAX_CONNECTIONS, DHT_LOOKUP_INTERVAL_MS, DHT_LOOKUP_TIMEOUT_MS, DIAL_CONCURRENCY, DIAL_FAILURE_BACKOFF_MS, DIAL_TIMEOUT_MS, DIAL_TOPUP_INTERVAL_MS } from './constants.js'
+import { DEFAULT_MAX_CONNECTIONS, DHT_LOOKUP_INTERVAL_MS, DHT_LOOKUP_TIMEOUT_MS, DIAL_CONCURRENCY, DIAL_FAILURE_BACKOFF_MS, DIAL_TIMEOUT_MS, DIAL_TOPUP_INTERVAL_MS, STARVED_EXTRA_CONNECTIONS } from './constants.js'
+import { meshStarved } from './gossip.js'
 
 export interface AutoDialerInit {
   /**
@@ -36,6 +37,13 @@ export interface AutoDialerInit {
    */
   lookupIntervalMs?: number
   /**
+   * Connections this agent may open over `maxConnections` while a gossip mesh of its is starved
+   * (empty, every connected subscriber having pruned it: see `meshStarved`).
+   *
+   * @default 4
+   */
+  starvedExtraConnections?: number
+  /**
    * Structured logger.
    *
    * @default silent
@@ -52,6 +60,8 @@ export interface AutoDialerComponents {
   peerRouting?: PeerRouting
   /** The seed dialer (configured before this service): seeds it released are not dialled here. */
   seeds?: { holdsOff(peerId: PeerId): boolean }
+  /** Gossip (configured before this service): a starved mesh lets the dialer go over its cap. */
+  pubsub?: PubSub
 }
 
 export interface AutoDialer extends Startable {
@@ -92,10 +102,16 @@ class DefaultAutoDialer implements AutoDialer {
   private lastLookup = 0
   private lookup?: AbortController
   private readonly seeds?: AutoDialerComponents['seeds']
+  private readonly pubsub?: PubSub
+  private readonly starvedExtra: number
+  /** Connections allowed over the cap now: `starvedExtra` while a gossip mesh is starved, else 0. */
+  private extra = 0
 
   constructor (components: AutoDialerComponents, init: AutoDialerInit) {
     this.components = components
     this.seeds = optionalComponent(() => components.seeds)
+    this.pubsub = optionalComponent(() => components.pubsub)
+    this.starvedExtra = init.starvedExtraConnections ?? STARVED_EXTRA_CONNECTIONS
     this.log = (init.logger ?? silentLogger()).child({ component: 'dialer' })
     this.maxConnections = init.maxConnections ?? DEFAULT_MAX_CONNECTIONS
     this.concurrency = init.concurrency ?? DIAL_CONCURRENCY
@@ -127,6 +143,11 @@ class DefaultAutoDialer implements AutoDialer {
     this.candidates.clear()
   }
 
+  /** The connections to stop dialling at: the cap, plus the extra a starved mesh allows. */
+  private cap (): number {
+    return this.maxConnections + this.extra
+  }
+
   private connectedPeers (): number {
     return this.components.connectionManager.getConnectionsMap().size
   }
@@ -136,7 +157,7 @@ class DefaultAutoDialer implements AutoDialer {
     const key = peerId.toString()
     if (this.dialling.has(key) || this.candidates.has(key)) return
     if (this.components.connectionManager.getConnections(peerId).length > 0) return
-    if (this.connectedPeers() + this.dialling.size >= this.maxConnections) return
+    if (this.connectedPeers() + this.dialling.size >= this.cap()) return
     if (this.seeds?.holdsOff(peerId) === true) return
     const failed = this.failedAt.get(key)
     if (failed !== undefined && Date.now() - failed < DIAL_FAILURE_BACKOFF_MS) return
@@ -164,7 +185,7 @@ class DefaultAutoDialer implements AutoDialer {
   private drain (): void {
     if (!this.started) return
     while (this.running < this.concurrency && this.candidates.size > 0) {
-      if (this.connectedPeers() + this.dialling.size >= this.maxConnections) {
+      if (this.connectedPeers() + this.dialling.size >= this.cap()) {
         // Full: the rest are offered again by discovery or the next top-up.
         this.candidates.clear()
         return
@@ -185,7 +206,7 @@ class DefaultAutoDialer implements AutoDialer {
   }
 
   private async dial (peerId: PeerId): Promise<void> {
-    if (!this.started || this.connectedPeers() >= this.maxConnections) return
+    if (!this.started || this.connectedPeers() >= this.cap()) return
     try {
       await this.components.connectionManager.openConnection(peerId, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
       this.failedAt.delete(peerId.toString())
@@ -196,7 +217,8 @@ class DefaultAutoDialer implements AutoDialer {
   }
 
   private async topUp (): Promise<void> {
-    if (!this.started || this.connectedPeers() >= this.maxConnections) {
+    this.checkStarved()
+    if (!this.started || this.connectedPeers() >= this.cap()) {
       this.shortSince = undefined
       return
     }
@@ -213,6 +235,18 @@ class DefaultAutoDialer implements AutoDialer {
     const now = Date.now()
     this.shortSince ??= now
     if (now - this.shortSince >= this.lookupIntervalMs && now - this.lastLookup >= this.lookupIntervalMs) void this.walk()
+  }
+
+  /**
+   * A peer whose gossip mesh is full refuses grafts over connections it did not dial, and holds
+   * the grafter off for a minute: a late joiner whose every connection went to such peers is out
+   * of the mesh (most likely what kept one of 34 agents out of it for over 30 s in a CI run). New connections give it new
+   * peers to graft, so while a mesh is starved the dialer may go a few connections over its cap.
+   */
+  private checkStarved (): void {
+    const starved = this.pubsub !== undefined && meshStarved(this.pubsub)
+    if (starved && this.extra === 0) this.log.info({ connections: this.connectedPeers(), extra: this.starvedExtra }, 'gossip mesh starved: every connected peer pruned this agent; dialling over the cap')
+    this.extra = starved ? this.starvedExtra : 0
   }
 
   /** Ask the DHT for the peers closest to this agent and consider each one it names. */

@@ -109,3 +109,22 @@ export function gossipScore (pubsub: PubSub, peerId: string): number {
 export function meshPeers (pubsub: PubSub, topic: string): string[] {
   return (pubsub as unknown as { getMeshPeers: (topic: string) => string[] }).getMeshPeers(topic)
 }
+
+/**
+ * Whether a topic this node subscribes to has no mesh at all, and no connected subscriber left to
+ * graft: every one pruned this node (it holds them in backoff). A peer whose mesh is full (`Dhi`)
+ * refuses grafts over connections it did not dial, and its prune holds the grafter off for a
+ * minute. An agent that dialled all its connections (a late joiner at its cap) to peers whose
+ * meshes were full is then cut off from the topic's mesh until one of them changes; only a new
+ * connection gives it another chance (see the auto-dialer). A mesh below its low watermark with
+ * nobody left to graft is not counted: at a late joiner it is common and it still forwards.
+ */
+export function meshStarved (pubsub: PubSub, now = Date.now()): boolean {
+  const backoffs = (pubsub as unknown as { backoff?: Map<string, Map<string, number>> }).backoff
+  return pubsub.getTopics().some(topic => {
+    if (meshPeers(pubsub, topic).length > 0) return false
+    const subscribers = pubsub.getSubscribers(topic)
+    const backoff = backoffs?.get(topic)
+    return subscribers.length > 0 && subscribers.every(p => (backoff?.get(p.toString()) ?? 0) > now)
+  })
+}

@@ -186,6 +186,7 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
         // queries run at once instead (an empty routing table answers with no peers).
         allowQueryWithZeroPeers: true
       }),
+      // Before the auto-dialer, which goes over its cap while a mesh is starved.
       pubsub: gossip(),
       // Before the auto-dialer, which skips the seeds this one released.
       seeds: seedDialer({
