@@ -1,7 +1,7 @@
 /**
  * A council's internal state at each agent, one line per agent, for the failure messages of
  * council tests: who each agent thinks coordinates, what it promised and proposed, which members
- * it sees alive, the claims it would assign seats from, and the proposals it follows. A stalled
+ * it sees alive (with the incarnation it holds and when it last heard of each), the claims it would assign seats from, and the proposals it follows. A stalled
  * council under CI load is diagnosed from this line, not re-run until it fails again.
  */
 import type { Agent } from '../../src/agent/index.js'
@@ -33,7 +33,11 @@ export function councilState (agents: Agent[], id: string): string {
     const cs = a.councils as unknown as Internals
     const c = cs.councils.get(id)
     if (c === undefined) return `${a.config.name}: none`
-    const live = (p: string): string => `${short(p)}:${cs.alive(c.d.tenant, p) ? 'A' : 'D'}${c.resigned.has(p) ? 'R' : ''}`
+    // With each member, the incarnation this agent holds and how long ago it last heard of it:
+    // a suspicion under an older incarnation is ignored, and silence counts only once overdue.
+    const views = new Map(a.membership.peers().map(v => [v.peerId, v]))
+    const heard = (p: string): string => { const v = views.get(p); return v === undefined ? '' : `#${v.incarnation}/${Math.round(v.lastSeenMs / 1000)}s` }
+    const live = (p: string): string => `${short(p)}:${cs.alive(c.d.tenant, p) ? 'A' : 'D'}${c.resigned.has(p) ? 'R' : ''}${heard(p)}`
     const roster = c.roster.map(s => `${s.role}=${live(s.peerId)}`).join(',')
     const claims = [...c.claims.values()].map(cl => `${short(cl.peerId)}[${cl.roles.join('|')}]`).join(',')
     const observed = [...c.observed.values()].map(o => `${short(o.from)}@${o.proposal.epoch}:${o.acks.size}/${o.proposal.base.length}`).join(';')
