@@ -240,8 +240,9 @@ class DefaultAutoDialer implements AutoDialer {
   /**
    * A peer whose gossip mesh is full refuses grafts over connections it did not dial, and holds
    * the grafter off for a minute: a late joiner whose every connection went to such peers is out
-   * of the mesh (most likely what kept one of 34 agents out of it for over 30 s in a CI run). New connections give it new
-   * peers to graft, so while a mesh is starved the dialer may go a few connections over its cap.
+   * of the mesh (most likely what kept one of 34 agents out of it for over 30 s in a CI run).
+   * New connections give it new peers to graft, so while a mesh is starved the dialer may go a
+   * few connections over its cap.
    */
   private checkStarved (): void {
     const starved = this.pubsub !== undefined && meshStarved(this.pubsub)
