@@ -120,11 +120,16 @@ export function meshPeers (pubsub: PubSub, topic: string): string[] {
  * nobody left to graft is not counted: at a late joiner it is common and it still forwards.
  */
 export function meshStarved (pubsub: PubSub, now = Date.now()): boolean {
-  const backoffs = (pubsub as unknown as { backoff?: Map<string, Map<string, number>> }).backoff
   return pubsub.getTopics().some(topic => {
     if (meshPeers(pubsub, topic).length > 0) return false
     const subscribers = pubsub.getSubscribers(topic)
-    const backoff = backoffs?.get(topic)
-    return subscribers.length > 0 && subscribers.every(p => (backoff?.get(p.toString()) ?? 0) > now)
+    const pruned = new Set(prunedBy(pubsub, topic, now))
+    return subscribers.length > 0 && subscribers.every(p => pruned.has(p.toString()))
   })
+}
+
+/** The peers that pruned this node from the mesh of `topic` and still hold it off (gossipsub's backoff). */
+export function prunedBy (pubsub: PubSub, topic: string, now = Date.now()): string[] {
+  const backoff = (pubsub as unknown as { backoff?: Map<string, Map<string, number>> }).backoff?.get(topic)
+  return [...(backoff ?? [])].filter(([, until]) => until > now).map(([peer]) => peer)
 }

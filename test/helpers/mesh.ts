@@ -1,5 +1,5 @@
 import type { Agent } from '../../src/agent/index.js'
-import { gossipScore, meshPeers } from '../../src/node/gossip.js'
+import { gossipScore, meshPeers, prunedBy } from '../../src/node/gossip.js'
 
 /** Every presence topic's gossip mesh connects all the agents subscribed to it. */
 export function presenceMeshesConnected (agents: Agent[]): boolean {
@@ -33,8 +33,7 @@ export function unreachedOverMesh (agents: Agent[], topic: string): string {
   return agents.filter(a => !reached.has(a.peerId)).map(a => {
     const connected = agents.filter(b => b !== a && b.node.getConnections(a.node.peerId).length > 0)
     const scores = connected.map(b => gossipScore(b.node.services.pubsub, a.peerId))
-    const backoff = (a.node.services.pubsub as unknown as { backoff?: Map<string, Map<string, number>> }).backoff?.get(topic)
-    const inBackoff = [...(backoff ?? new Map<string, number>())].filter(([, until]) => until > Date.now()).length
+    const inBackoff = prunedBy(a.node.services.pubsub, topic).length
     // Gossipsub grafts only peers whose subscriptions it heard: a stream that failed to open hides them.
     const knowsSubscribed = a.node.services.pubsub.getSubscribers(topic).length
     const knownSubscribed = connected.filter(b => b.node.services.pubsub.getSubscribers(topic).some(p => p.equals(a.node.peerId))).length
