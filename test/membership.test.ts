@@ -135,6 +135,49 @@ describe('membership over gossip', () => {
     expect(probes[0]).toBe('suspect:down-in-peer-view')
   })
 
+  it.each(['a late suspicion', 'a sync'])('an agent that holds a crashed member alive at a newer incarnation, and hears of its failure only at an older one (%s), checks it first-hand', async (news) => {
+    // As when a refutation crosses a partition while it forms: the observer got the refutation,
+    // then only news of a failure at the incarnation before it. Heartbeats every 30 s (silence
+    // would take 90 s), no probe rounds: only that news can tell it.
+    sim = await Sim.start({ agents: 4, overrides: { heartbeatMs: 30_000, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
+    const s = sim
+    await waitFor(() => s.convergedCount() === 4 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    const [observer, accuser, victim] = sim.agents as [Agent, Agent, Agent, Agent]
+    const tenant = victim.tenancy.tenants[0] as string
+    const incarnation = (): number => observer.membership.peers().find(p => p.peerId === victim.peerId)?.incarnation ?? 0
+    const old = incarnation()
+    // A false rumour the victim refutes: everyone then holds it at a newer incarnation.
+    await publishPresence(accuser, encode({ type: 'suspect', peerId: victim.peerId, incarnation: old }))
+    await waitFor(() => incarnation() > old && observer.membership.stateOf(tenant, victim.peerId) === 'alive', { timeoutMs: 10_000, message: 'the victim did not refute' })
+    const current = incarnation()
+    // The observer loses every suspicion of the current incarnation, takes no note of lost
+    // connections, and ignores what syncs tell it (but for the one this test hands it).
+    const internals = observer.membership as unknown as {
+      onSuspect: (tenant: string, message: { peerId: string, incarnation: number }) => string
+      onDisconnect: (evt: CustomEvent<PeerId>) => void
+      merge: (snapshots: unknown[], admitted: string[]) => Promise<void>
+    }
+    const onSuspect = internals.onSuspect.bind(observer.membership)
+    const merge = internals.merge.bind(observer.membership)
+    internals.onSuspect = (t, message) => message.peerId === victim.peerId && message.incarnation >= current ? 'accept' : onSuspect(t, message)
+    observer.node.removeEventListener('peer:disconnect', internals.onDisconnect)
+    internals.merge = async () => {}
+    const changes: string[] = []
+    observer.membership.onChange(c => { if (c.peerId === victim.peerId) changes.push(`${c.state}:${c.reason}`) })
+    await sim.crashAgent(victim)
+    await waitFor(() => accuser.membership.stateOf(tenant, victim.peerId) === 'dead', { timeoutMs: 10_000, message: 'the crash was not noticed' })
+    expect(observer.membership.stateOf(tenant, victim.peerId)).toBe('alive')
+    if (news === 'a late suspicion') {
+      // A late copy of the rumour of the old incarnation.
+      await publishPresence(accuser, encode({ type: 'suspect', peerId: victim.peerId, incarnation: old }))
+    } else {
+      // A sync with a peer that missed the refutation: it holds the victim dead at the old one.
+      await merge([{ tenant, members: [], down: [{ peerId: victim.peerId, incarnation: old }] }], [tenant])
+    }
+    await waitFor(() => observer.membership.stateOf(tenant, victim.peerId) === 'dead', { timeoutMs: 5_000, message: () => `the observer holds the victim ${observer.membership.stateOf(tenant, victim.peerId) ?? 'unknown'}: ${changes.join(', ')}` })
+    expect(changes[0]).toBe(news === 'a late suspicion' ? 'suspect:stale-suspicion' : 'suspect:stale-down-in-peer-view')
+  })
+
   it('heartbeats carry the signed record only after it changed; beats alone keep members alive', async () => {
     sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 } })
     const s = sim

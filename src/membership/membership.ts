@@ -178,6 +178,8 @@ export class Membership implements Startable {
   private readonly retries = new Set<ReturnType<typeof setTimeout>>()
   /** Probes in a row each member did not answer (see `PROBE_ATTEMPTS`). */
   private readonly unanswered = new Map<string, number>()
+  /** When this agent last probed each member over a stale suspicion (see `STALE_SUSPICION_RECHECK_MS`). */
+  private readonly rechecked = new Map<string, number>()
   /** When each peer last delivered gossip to this agent (see `RELAY_EVIDENCE_MS`). */
   private readonly relayed = new Map<string, number>()
   private unsubscribeRelay?: () => void
@@ -331,6 +333,7 @@ export class Membership implements Startable {
     this.unsubscribeState?.()
     this.unsubscribeRelay?.()
     this.relayed.clear()
+    this.rechecked.clear()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
   }
@@ -541,8 +544,26 @@ export class Membership implements Startable {
     }
     // No probe of our own here: the suspect hears the rumour too and refutes it. Measured at 34
     // agents, every receiver probing turned one slow ping into a cascade of fresh suspicions.
-    this.emit(this.view.suspect(tenant, message.peerId, message.incarnation, Date.now(), 'suspected-by-peer'))
+    const change = this.view.suspect(tenant, message.peerId, message.incarnation, Date.now(), 'suspected-by-peer')
+    if (change === undefined) this.recheckStale(tenant, message.peerId, message.incarnation, 'stale-suspicion')
+    this.emit(change)
     return 'accept'
+  }
+
+  /**
+   * News of a failure (a suspicion, or a sync's down list) older than the incarnation this agent
+   * holds alive, of a member it cannot watch itself (no connection): probe it, at most once per
+   * `STALE_SUSPICION_RECHECK_MS`. The refutation this agent got may have crossed a partition as it
+   * formed (see the constant). True when a probe was started.
+   */
+  private recheckStale (tenant: string, peerId: string, incarnation: number, reason: string): boolean {
+    const m = this.view.get(tenant, peerId)
+    if (m === undefined || m.state !== 'alive' || incarnation >= m.record.incarnation || this.connectedTo(peerId)) return false
+    const now = Date.now()
+    if (now - (this.rechecked.get(peerId) ?? -Infinity) < C.STALE_SUSPICION_RECHECK_MS) return false
+    this.rechecked.set(peerId, now)
+    void this.probe(peerId, reason)
+    return true
   }
 
   /** Decode and verify a signed record, skipping the signature check for bytes already verified. */
@@ -597,6 +618,7 @@ export class Membership implements Startable {
     for (const { member } of this.view.overdue(now)) void this.probe(member.record.peerId, 'missed-heartbeats')
     for (const change of this.view.expire(now)) this.emit(change)
     for (const [peerId, at] of this.relayed) if (now - at > C.RELAY_EVIDENCE_MS) this.relayed.delete(peerId)
+    for (const [peerId, at] of this.rechecked) if (now - at >= C.STALE_SUSPICION_RECHECK_MS) this.rechecked.delete(peerId)
   }
 
   private connectedTo (peerId: string): boolean {
@@ -737,6 +759,7 @@ export class Membership implements Startable {
     // first-hand, never adopted: the peer may have missed a refutation, and a live member would
     // not hear of a suspicion adopted in silence.
     const disputed = new Set<string>()
+    const stale: Array<{ tenant: string, peerId: string, incarnation: number }> = []
     for (const snap of snapshots) {
       if (!admitted.includes(snap.tenant)) continue
       for (const entry of snap.members) {
@@ -750,10 +773,19 @@ export class Membership implements Startable {
       }
       for (const { peerId, incarnation } of snap.down ?? []) {
         const m = this.view.get(snap.tenant, peerId)
-        if (m?.state === 'alive' && incarnation >= m.record.incarnation && peerId !== this.peerId) disputed.add(peerId)
+        if (m?.state !== 'alive' || peerId === this.peerId) continue
+        if (incarnation >= m.record.incarnation) disputed.add(peerId)
+        else stale.push({ tenant: snap.tenant, peerId, incarnation })
       }
     }
     for (const peerId of [...disputed].slice(0, C.MAX_SYNC_PROBES)) void this.probe(peerId, 'down-in-peer-view')
+    // Down at an incarnation older than ours: the peer most likely missed a refutation, but see
+    // `recheckStale`. Within the same cap.
+    let left = C.MAX_SYNC_PROBES - disputed.size
+    for (const s of stale) {
+      if (left <= 0) break
+      if (!disputed.has(s.peerId) && this.recheckStale(s.tenant, s.peerId, s.incarnation, 'stale-down-in-peer-view')) left--
+    }
   }
 
   /** What this agent says first in a sync: its tenants, credentials and latest tenant states. */

@@ -1,7 +1,8 @@
 /**
  * A council's internal state at each agent, one line per agent, for the failure messages of
  * council tests: who each agent thinks coordinates, what it promised and proposed, which members
- * it sees alive (with the incarnation it holds and when it last heard of each), the claims it would assign seats from, and the proposals it follows. A stalled
+ * it sees alive (with the incarnation it holds, when it last heard of each, and its membership
+ * state since when), the claims it would assign seats from, and the proposals it follows. A stalled
  * council under CI load is diagnosed from this line, not re-run until it fails again.
  */
 import type { Agent } from '../../src/agent/index.js'
@@ -26,6 +27,10 @@ interface Internals {
   alive: (tenant: string, peerId: string) => boolean
 }
 
+interface MembershipInternals {
+  view: { get: (tenant: string, peerId: string) => { state: string, stateSince: number } | undefined }
+}
+
 const short = (peer: string | undefined): string => peer === undefined ? '-' : peer.slice(-5)
 
 export function councilState (agents: Agent[], id: string): string {
@@ -33,10 +38,13 @@ export function councilState (agents: Agent[], id: string): string {
     const cs = a.councils as unknown as Internals
     const c = cs.councils.get(id)
     if (c === undefined) return `${a.config.name}: none`
-    // With each member, the incarnation this agent holds and how long ago it last heard of it:
-    // a suspicion under an older incarnation is ignored, and silence counts only once overdue.
+    // With each member, the incarnation this agent holds, how long ago it last heard of it, and its
+    // membership state and for how long: a suspicion under an older incarnation is ignored,
+    // silence counts only once overdue, and late evidence of life revives a suspect.
     const views = new Map(a.membership.peers().map(v => [v.peerId, v]))
-    const heard = (p: string): string => { const v = views.get(p); return v === undefined ? '' : `#${v.incarnation}/${Math.round(v.lastSeenMs / 1000)}s` }
+    const view = (a.membership as unknown as MembershipInternals).view
+    const since = (p: string): string => { const m = view.get(c.d.tenant, p); return m === undefined ? '' : `/${m.state}:${Math.round((Date.now() - m.stateSince) / 1000)}s` }
+    const heard = (p: string): string => { const v = views.get(p); return v === undefined ? '' : `#${v.incarnation}/${Math.round(v.lastSeenMs / 1000)}s${since(p)}` }
     const live = (p: string): string => `${short(p)}:${cs.alive(c.d.tenant, p) ? 'A' : 'D'}${c.resigned.has(p) ? 'R' : ''}${heard(p)}`
     const roster = c.roster.map(s => `${s.role}=${live(s.peerId)}`).join(',')
     const claims = [...c.claims.values()].map(cl => `${short(cl.peerId)}[${cl.roles.join('|')}]`).join(',')
