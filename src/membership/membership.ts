@@ -545,24 +545,27 @@ export class Membership implements Startable {
     // No probe of our own here: the suspect hears the rumour too and refutes it. Measured at 34
     // agents, every receiver probing turned one slow ping into a cascade of fresh suspicions.
     const change = this.view.suspect(tenant, message.peerId, message.incarnation, Date.now(), 'suspected-by-peer')
-    if (change === undefined) this.recheckStale(tenant, message.peerId, message.incarnation, 'stale-suspicion')
+    if (change === undefined) this.recheckStale(tenant, message.peerId, message.incarnation, 'stale-suspicion', true)
     this.emit(change)
     return 'accept'
   }
 
   /**
    * News of a failure (a suspicion, or a sync's down list) older than the incarnation this agent
-   * holds alive, of a member it cannot watch itself (no connection): probe it, at most once per
-   * `STALE_SUSPICION_RECHECK_MS`. The refutation this agent got may have crossed a partition as it
-   * formed (see the constant). True when a probe was started.
+   * holds alive, of a member it cannot watch itself (no connection): ping it, at most once per
+   * `STALE_SUSPICION_RECHECK_MS`, and act only on an answer or a refused connection. The
+   * refutation this agent got may have crossed a partition as it formed (see the constant).
+   * `thin`: for news every agent gets at once (gossip), each takes it up with a chance that keeps
+   * the pings per piece of news near `STALE_RECHECKERS`. True when a ping was started.
    */
-  private recheckStale (tenant: string, peerId: string, incarnation: number, reason: string): boolean {
+  private recheckStale (tenant: string, peerId: string, incarnation: number, reason: string, thin = false): boolean {
     const m = this.view.get(tenant, peerId)
     if (m === undefined || m.state !== 'alive' || incarnation >= m.record.incarnation || this.connectedTo(peerId)) return false
+    if (thin && Math.random() * this.view.count(tenant, 'alive') > C.STALE_RECHECKERS) return false
     const now = Date.now()
     if (now - (this.rechecked.get(peerId) ?? -Infinity) < C.STALE_SUSPICION_RECHECK_MS) return false
     this.rechecked.set(peerId, now)
-    void this.probe(peerId, reason)
+    void this.probe(peerId, reason, true)
     return true
   }
 
@@ -687,15 +690,16 @@ export class Membership implements Startable {
    * makes it suspect, and we gossip that. An inconclusive probe (nobody to ask, or our own event
    * loop stalled) counts only against a member whose heartbeats are overdue too.
    */
-  private async probe (peerId: string, reason: string): Promise<void> {
+  private async probe (peerId: string, reason: string, conclusiveOnly = false): Promise<void> {
     if (this.probing.has(peerId) || !this.started) return
     this.probing.add(peerId)
     // A probe round may reach a member between two attempts: it continues the series.
     const attempt = this.unanswered.get(peerId) ?? 0
     let again = false
     try {
-      const result = await this.prober.probe(peerIdFromString(peerId), attempt)
+      const result = await this.prober.probe(peerIdFromString(peerId), conclusiveOnly ? 0 : attempt, !conclusiveOnly)
       if (!this.started) return
+      if (conclusiveOnly && result !== 'alive' && result !== 'unreachable') return
       const now = Date.now()
       if (result !== 'alive' && result !== 'unreachable') {
         // A timeout is weak evidence. A process that relayed gossip to us lately runs, it is only

@@ -114,10 +114,10 @@ export class Prober {
   }
 
   /**
-   * Ping `peerId` directly and, if it does not answer in time, through helpers. Attempt k waits
-   * 2^k ping timeouts.
+   * Ping `peerId` directly and, if it does not answer in time, through helpers (unless
+   * `indirect` is false). Attempt k waits 2^k ping timeouts.
    */
-  async probe (peerId: PeerId, attempt = 0): Promise<ProbeResult> {
+  async probe (peerId: PeerId, attempt = 0, indirect = true): Promise<ProbeResult> {
     const started = performance.now()
     const timeoutMs = Math.min(this.pingTimeoutMs * (1 + this.health) * 2 ** attempt, C.MAX_PROBE_TIMEOUT_MS)
     try {
@@ -136,7 +136,7 @@ export class Prober {
     // view never converged. Asking helpers would only add to the load.
     if (this.stalled(started, timeoutMs)) return 'inconclusive'
     const target = peerId.toString()
-    if (this.indirectProbes === 0) return 'unanswered'
+    if (this.indirectProbes === 0 || !indirect) return 'unanswered'
     const helpers = shuffle(this.components.helpers(target)).slice(0, this.indirectProbes)
     if (helpers.length === 0) return 'inconclusive'
     const answers = await Promise.all(helpers.map(async helper => await this.askToProbe(helper, target, timeoutMs)))
