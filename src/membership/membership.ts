@@ -178,7 +178,7 @@ export class Membership implements Startable {
   private readonly retries = new Set<ReturnType<typeof setTimeout>>()
   /** Probes in a row each member did not answer (see `PROBE_ATTEMPTS`). */
   private readonly unanswered = new Map<string, number>()
-  /** When this agent last probed each member over a stale suspicion (see `STALE_SUSPICION_RECHECK_MS`). */
+  /** When this agent last pinged each member over stale news of its failure (see `recheckStale`). */
   private readonly rechecked = new Map<string, number>()
   /** When each peer last delivered gossip to this agent (see `RELAY_EVIDENCE_MS`). */
   private readonly relayed = new Map<string, number>()
