@@ -183,6 +183,10 @@ interface Samples {
   falseSuspicions: number
   /** CPU the idle mesh used, in % of one core (see `IDLE_WINDOW_MS`). */
   idleCpuPercent: number
+  /** CPU the processes used during each timed formation (open → every agent applied), in % of one core. */
+  formationCpuPercent: number[]
+  /** CPU each timed formation used beyond what the idle mesh would have in that time, in ms. */
+  formationCpuMs: number[]
 }
 
 const timed = (): Timed => ({ members: [], all: [] })
@@ -211,14 +215,26 @@ function record (into: Timed, t0: number, at: Reached | null): string {
  * candidate of each role is left: three candidates per core role, four coders).
  */
 async function measure (cluster: Cluster, n: number, runs: number): Promise<Samples> {
-  const s: Samples = { atConvergence: timed(), formation: timed(), failover: timed(), handover: timed(), falseSuspicions: 0, idleCpuPercent: NaN }
+  const s: Samples = { atConvergence: timed(), formation: timed(), failover: timed(), handover: timed(), falseSuspicions: 0, idleCpuPercent: NaN, formationCpuPercent: [], formationCpuMs: [] }
   const victims = new Set<string>()
   for (let r = -1; r < runs; r++) {
     const opener = (10 + r + n) % n
+    // The processes' CPU from the open until every agent applied the commit: whether a
+    // formation has the 2 cores to itself, and what it costs over the idle floor.
+    const cpu0 = await cluster.cpuMs()
     const t0 = Date.now()
     const id = await cluster.open(opener, `bench-${r}`)
-    const line = record(r < 0 ? s.atConvergence : s.formation, t0, await cluster.reached(id, 0))
-    out(`    formation ${r < 0 ? 'at convergence' : r + 1}: ${line}`)
+    const reached = await cluster.reached(id, 0)
+    const cpu = await cluster.cpuMs() - cpu0
+    const elapsed = Date.now() - t0
+    const line = record(r < 0 ? s.atConvergence : s.formation, t0, reached)
+    let cpuNote = ''
+    if (r >= 0 && reached !== null) {
+      s.formationCpuPercent.push(100 * cpu / elapsed)
+      s.formationCpuMs.push(cpu - s.idleCpuPercent / 100 * elapsed)
+      cpuNote = `; CPU ${(100 * cpu / elapsed).toFixed(0)}% of one core meanwhile, ${(cpu - s.idleCpuPercent / 100 * elapsed).toFixed(0)} ms over idle`
+    }
+    out(`    formation ${r < 0 ? 'at convergence' : r + 1}: ${line}${cpuNote}`)
     await cluster.dissolve(opener, id)
     await settle()
     if (r < 0) {
@@ -276,6 +292,7 @@ async function main (): Promise<void> {
   const rows: string[] = []
   const suspicions: string[] = []
   const idle: string[] = []
+  const busy: string[] = []
   for (const [label, start] of layouts) {
     out(`  ${label}:`)
     const t0 = Date.now()
@@ -289,6 +306,7 @@ async function main (): Promise<void> {
     }
     suspicions.push(`${label}: ${s.falseSuspicions}`)
     idle.push(`${label}: ${s.idleCpuPercent.toFixed(0)}%`)
+    busy.push(`${label}: ${median(s.formationCpuPercent).toFixed(0)}% of one core (samples ${s.formationCpuPercent.map(x => x.toFixed(0)).join(', ')}), ${median(s.formationCpuMs).toFixed(0)} ms of CPU over idle per formation (samples ${s.formationCpuMs.map(x => x.toFixed(0)).join(', ')})`)
     for (const [what, t] of [['formation as soon as the mesh converged', s.atConvergence], ['formation, open → active', s.formation], ['crash failover, kill -9 of a holder → new epoch committed', s.failover], ['graceful handover, stop of a holder → new epoch committed', s.handover]] as const) {
       rows.push(row(`${label}: ${what}, at every member`, t.members), row(`${label}: ${what}, at every agent`, t.all))
     }
@@ -304,6 +322,8 @@ async function main (): Promise<void> {
     ...rows,
     '',
     `Idle CPU (the agents' processes together, over ${IDLE_WINDOW_MS / 1000} s after the first formation, before the other samples; % of one core, out of 200%): ${idle.join('; ')}.`,
+    '',
+    `CPU during the timed formations (the processes together, from the open until every agent applied the commit, read through \`process.cpuUsage\`; median): ${busy.join('; ')}. 200% is both cores busy: the round then waits for CPU, not for the network.`,
     '',
     `False suspicions over the whole run (times an agent marked suspect an agent that was never stopped, summed over observers; one suspicion gossiped to N agents counts up to N times): ${suspicions.join('; ')}.`,
     '',
