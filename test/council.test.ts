@@ -562,6 +562,33 @@ describe('coordinator and singleton failures', () => {
     for (const e of gossiped) expect(events.indexOf(e.replace(':ack gossiped', ':proposal validated'))).toBeLessThan(events.indexOf(e))
   })
 
+  it('an ack still on its way when the hedge runs out is not gossiped once its member applied that epoch: the others\' acks made the commit', async () => {
+    const s = await startSettled(5)
+    const [late, ...others] = s.agents.slice(0, 3) as [Agent, ...Agent[]]
+    // The late member's direct send outlasts the hedge, which runs out only once the member holds
+    // the epoch its ack is for: the other two members' acks (a majority of three) committed it.
+    let hedged = 0
+    streamsOf(late).sendInTime = async (_peer, ack) => {
+      const { id, epoch } = ack as { id: string, epoch: number }
+      await waitFor(() => (late.councils.get(id)?.epoch ?? 0) >= epoch, { timeoutMs: 10_000, message: 'the late member did not apply the epoch it acknowledged' })
+      hedged++
+      return false
+    }
+    const gossiped: string[] = []
+    for (const a of s.agents) onSend(a, m => { if (m.type === 'ack') gossiped.push(a.config.name) })
+    // When the late member's acknowledgement ended (its gossiped copy, if any, was sent by then).
+    let acknowledged = 0
+    const councils = late.councils as unknown as { acknowledge: (...args: unknown[]) => Promise<void> }
+    const acknowledge = councils.acknowledge.bind(late.councils)
+    councils.acknowledge = async (...args) => { await acknowledge(...args); acknowledged++ }
+    const res = await post(s.agents[4] as Agent, '/v1/councils', { project: 'moot-ack', coreRoles: [TPM], claimWindowMs: 1_000 })
+    const formed = await agreed(s.running, res.body.id, 'active', () => true, 10_000)
+    expect(formed.members).toContain(late.peerId)
+    await waitFor(() => hedged >= 1 && acknowledged >= hedged, { timeoutMs: 10_000, message: () => `hedges run out ${hedged}, acknowledgements ended ${acknowledged}` })
+    expect(others.map(o => formed.members.includes(o.peerId))).toEqual([true, true])
+    expect(gossiped).toEqual([])
+  })
+
   it('an ack whose dial to the coordinator takes over a second still arrives directly: the dial is not cut short with the ack\'s own 1 s', async () => {
     // Dials between the members and the coordinator take 2.5 s (a loaded process accepts late),
     // and none is connected to it when the council opens.

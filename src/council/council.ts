@@ -46,6 +46,11 @@ export interface Council {
   lastCommitAt: number
   /** When this agent last saw the committed epoch announced by anyone (or announced it). */
   lastHeardCommitAt: number
+  /**
+   * Highest epoch this agent got a commit of from its committer (not only applied on acks it
+   * saw): its coordinator has a majority's acks for it, so this agent's own is moot.
+   */
+  receivedCommit?: number
   /** Restored from the store: no proposal before then, so that the membership view fills first. */
   settleUntil?: number
   /** This agent opened it (in this run, or before a restart it was restored from). */
