@@ -51,6 +51,11 @@ const settle = async (): Promise<void> => { await new Promise(resolve => setTime
  * round runs on.
  */
 const IDLE_WINDOW_MS = 20_000
+/**
+ * Councils left active while the idle CPU is measured a second time: what live councils cost a
+ * mesh with nothing else to do (each coordinator re-announces its commit to the tenant).
+ */
+const IDLE_COUNCILS = 10
 
 /** CPU the cluster uses while nothing happens, in % of one core. */
 async function idleCpuPercent (cluster: Cluster): Promise<number> {
@@ -183,6 +188,8 @@ interface Samples {
   falseSuspicions: number
   /** CPU the idle mesh used, in % of one core (see `IDLE_WINDOW_MS`). */
   idleCpuPercent: number
+  /** The same with `IDLE_COUNCILS` councils active. */
+  idleCouncilsCpuPercent: number
   /** CPU the processes used during each timed formation (open → every agent applied), in % of one core. */
   formationCpuPercent: number[]
   /** CPU each timed formation used beyond what the idle mesh would have in that time, in ms. */
@@ -215,7 +222,7 @@ function record (into: Timed, t0: number, at: Reached | null): string {
  * candidate of each role is left: three candidates per core role, four coders).
  */
 async function measure (cluster: Cluster, n: number, runs: number): Promise<Samples> {
-  const s: Samples = { atConvergence: timed(), formation: timed(), failover: timed(), handover: timed(), falseSuspicions: 0, idleCpuPercent: NaN, formationCpuPercent: [], formationCpuMs: [] }
+  const s: Samples = { atConvergence: timed(), formation: timed(), failover: timed(), handover: timed(), falseSuspicions: 0, idleCpuPercent: NaN, idleCouncilsCpuPercent: NaN, formationCpuPercent: [], formationCpuMs: [] }
   const victims = new Set<string>()
   for (let r = -1; r < runs; r++) {
     const opener = (10 + r + n) % n
@@ -242,6 +249,20 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
       out(`    idle CPU over ${IDLE_WINDOW_MS / 1000} s: ${s.idleCpuPercent.toFixed(0)}% of one core`)
     }
   }
+  // The idle floor again, with councils active (opened one after another, by different agents:
+  // each opener coordinates its council), dissolved before the failover samples.
+  const live: Array<[number, string]> = []
+  for (let k = 0; k < IDLE_COUNCILS; k++) {
+    const opener = (n - 1 - k) % n
+    const id = await cluster.open(opener, `idle-${k}`)
+    live.push([opener, id])
+    await cluster.reached(id, 0)
+  }
+  await settle()
+  s.idleCouncilsCpuPercent = await idleCpuPercent(cluster)
+  out(`    idle CPU over ${IDLE_WINDOW_MS / 1000} s with ${IDLE_COUNCILS} councils active: ${s.idleCouncilsCpuPercent.toFixed(0)}% of one core`)
+  for (const [opener, id] of live) await cluster.dissolve(opener, id)
+  await settle()
   // Failover and handover on one long-lived council; the killed holders are not replaced.
   const id = await cluster.open(0, 'failover')
   await cluster.reached(id, 0)
@@ -305,7 +326,7 @@ async function main (): Promise<void> {
       await cluster.stop()
     }
     suspicions.push(`${label}: ${s.falseSuspicions}`)
-    idle.push(`${label}: ${s.idleCpuPercent.toFixed(0)}%`)
+    idle.push(`${label}: ${s.idleCpuPercent.toFixed(0)}%, and ${s.idleCouncilsCpuPercent.toFixed(0)}% with ${IDLE_COUNCILS} councils active`)
     busy.push(`${label}: ${median(s.formationCpuPercent).toFixed(0)}% of one core (samples ${s.formationCpuPercent.map(x => x.toFixed(0)).join(', ')}), ${median(s.formationCpuMs).toFixed(0)} ms of CPU over idle per formation (samples ${s.formationCpuMs.map(x => x.toFixed(0)).join(', ')})`)
     for (const [what, t] of [['formation as soon as the mesh converged', s.atConvergence], ['formation, open → active', s.formation], ['crash failover, kill -9 of a holder → new epoch committed', s.failover], ['graceful handover, stop of a holder → new epoch committed', s.handover]] as const) {
       rows.push(row(`${label}: ${what}, at every member`, t.members), row(`${label}: ${what}, at every agent`, t.all))
