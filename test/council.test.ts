@@ -684,6 +684,30 @@ describe('coordinator and singleton failures', () => {
     expect(lost).toBeGreaterThan(1)
   })
 
+  it('a coordinator announces a commit again ever further apart, and its members, expecting that, never take the council for orphaned', async () => {
+    const s = await startSettled(5)
+    // Announcements from 500 ms after the commit, at most 2 s apart (5 s and 60 s by default).
+    for (const a of s.agents) Object.assign(a.councils, { reannounceMs: 500, maxReannounceMs: 2_000 })
+    const opener = s.agents[4] as Agent
+    const res = await post(opener, '/v1/councils', { project: 'thinning', coreRoles: [TPM], claimWindowMs: 1_000 })
+    const formed = await agreed(s.running, res.body.id, 'active')
+    expect(formed.coordinator).toBe(opener.peerId)
+    const committedAt = (opener.councils as unknown as { councils: Map<string, { lastCommitAt: number }> }).councils.get(res.body.id)?.lastCommitAt ?? NaN
+    const announced: number[] = []
+    onSend(opener, m => { if (m.type === 'commit') announced.push(Date.now()) })
+    const fromMembers: string[] = []
+    for (const m of s.agents.slice(0, 4)) onSend(m, msg => { if (msg.type === 'commit') fromMembers.push(m.config.name) })
+    // About 10 s of announcements, 1 s apart at first (no agent announces a council more than
+    // once a second), then 1.5 and 2 s: at the fixed 500 ms interval, 1 s apart throughout.
+    await waitFor(() => announced.length >= 8, { timeoutMs: 30_000, message: () => `announcements at ${announced.map(t => t - committedAt).join(', ')} ms after the commit` })
+    // None came before it was due: half the commit's age at the previous one, at least 500 ms, at most 2 s.
+    const gaps = announced.slice(1).map((t, i) => ({ gap: t - (announced[i] as number), due: Math.min(2_000, Math.max(500, ((announced[i] as number) - committedAt) / 2)) }))
+    for (const { gap, due } of gaps) expect(gap, JSON.stringify(gaps)).toBeGreaterThanOrEqual(due - 5)
+    expect(gaps.at(-1)?.due).toBe(2_000)
+    // Members wait three of the intervals they expect: none took the council for orphaned.
+    expect(fromMembers).toEqual([])
+  }, 60_000)
+
   it('an agent that learns a commit from a member other than its coordinator takes the coordinator the commit names, as every other agent does', async () => {
     const s = await startSettled(5)
     // Opened by an architect: the tpm candidates 0-2 are the members, the opener coordinates.

@@ -45,15 +45,25 @@ export const SINGLETON_CLAIM_WINDOW_MS = 500
 export const SINGLETON_SETTLE_MS = 3_000
 /** A coordinator announces a council again to newcomers at most this often. */
 export const ANNOUNCE_MIN_INTERVAL_MS = 1_000
-/** The coordinator re-publishes a council's latest commit this often, for members that missed it. */
+/**
+ * The coordinator re-publishes a council's latest commit, for members that missed it, this long
+ * after the commit; later announcements are half the commit's age apart, at most
+ * `MAX_REANNOUNCE_MS` (see `announceInterval`). Each one is a flood through the whole tenant:
+ * measured at 34 agents, 10 councils each announced every 5 s took the idle mesh from 28% to 64%
+ * of one core. Newcomers and agents back from a partition get an announcement at once anyway.
+ */
 export const REANNOUNCE_MS = 5_000
+/** Longest interval between two announcements of a council's commit (reached about 2 minutes after it). */
+export const MAX_REANNOUNCE_MS = 60_000
 /** A new epoch only to change the member set (no seat moves) waits this long after the last commit. */
 export const MEMBERS_EPOCH_MIN_INTERVAL_MS = 3_000
 /**
- * A member that has not seen the committed epoch announced for this long (the coordinator
- * announces it every `REANNOUNCE_MS`) announces it itself: the coordinator has lost the council.
+ * A member that has not heard the committed epoch announced for this many announcement intervals
+ * (see `announceInterval`) announces it itself: the coordinator has lost the council.
  */
-export const ORPHANED_AFTER_MS = 3 * REANNOUNCE_MS
+export const ORPHANED_AFTER_INTERVALS = 3
+/** How long that is while a commit is young (under `2 × REANNOUNCE_MS` old): 15 s. */
+export const ORPHANED_AFTER_MS = ORPHANED_AFTER_INTERVALS * REANNOUNCE_MS
 /** Councils restored at start-up propose nothing for this long, while the membership view fills. */
 export const RESTORE_SETTLE_MS = 3_000
 /**

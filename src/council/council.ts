@@ -124,8 +124,21 @@ export function restoredCouncil (s: SavedCouncil, self: string, now: number): Co
   }
   c.settleUntil = now + C.RESTORE_SETTLE_MS
   c.openedHere = s.d.opener === self
+  // Announced (or awaited) as after a fresh commit: peers may have moved on while it was down.
+  c.lastCommitAt = now
   c.lastHeardCommitAt = now
   return c
+}
+
+/**
+ * How long after an announcement of `c`'s committed epoch, made or heard at `at`, the next one is
+ * due: `base` while the commit is young, then half its age (announcements thin out geometrically:
+ * 5, 10, 15, 22, 34, 51 … s after it), at most `max`. A council still forming is announced every
+ * `base`.
+ */
+export function announceInterval (c: Council, at: number, base = C.REANNOUNCE_MS, max = C.MAX_REANNOUNCE_MS): number {
+  if (c.lastCommit === undefined) return base
+  return Math.min(max, Math.max(base, (at - c.lastCommitAt) / 2))
 }
 
 /** The roster `claims` give `c`, its current holders keeping their seats. */

@@ -8,7 +8,7 @@ import type { MemberChange, MemberState, RoleHolder } from '../membership/index.
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
 import { CouncilRequestError, UnknownCouncilError } from './errors.js'
-import { blankCouncil, isEnded, keepEarlyAck, quorum, restoredCouncil, rosterFor, sameRoster, sameSet, savedCouncil, type Council, type CouncilState } from './council.js'
+import { announceInterval, blankCouncil, isEnded, keepEarlyAck, quorum, restoredCouncil, rosterFor, sameRoster, sameSet, savedCouncil, type Council, type CouncilState } from './council.js'
 import { CouncilStreams, type CouncilStreamsComponents, type RelayRoute } from './streams.js'
 import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type RelayedAck, type Seat } from './messages.js'
 import { rank, type Claim } from './roster.js'
@@ -57,6 +57,19 @@ export interface CouncilsInit {
    * @default 1500
    */
   proposalTimeoutMs?: number
+  /**
+   * A coordinator announces a council's latest commit again this long after it, then ever
+   * further apart (see `announceInterval`), for members and agents that missed it.
+   *
+   * @default 5000
+   */
+  reannounceMs?: number
+  /**
+   * Longest interval between two such announcements.
+   *
+   * @default 60000
+   */
+  maxReannounceMs?: number
   /**
    * Where councils are kept across restarts (`fileCouncilStore(<data dir>/councils.json)` in an
    * agent): the promise that fences lower epochs, the last commit, and the claims.
@@ -130,6 +143,8 @@ export class Councils implements Startable {
   private readonly roles: string[]
   private readonly self: string
   private readonly proposalTimeoutMs: number
+  private readonly reannounceMs: number
+  private readonly maxReannounceMs: number
   private readonly listeners = new Set<(view: CouncilView) => void>()
   /**
    * Acks for councils this agent has not heard of yet, by council id, then digest: a council
@@ -159,6 +174,8 @@ export class Councils implements Startable {
     this.roles = init.roles ?? []
     this.self = components.peerId.toString()
     this.proposalTimeoutMs = init.proposalTimeoutMs ?? C.PROPOSAL_TIMEOUT_MS
+    this.reannounceMs = init.reannounceMs ?? C.REANNOUNCE_MS
+    this.maxReannounceMs = init.maxReannounceMs ?? C.MAX_REANNOUNCE_MS
     if (components.node !== undefined) {
       this.streams = new CouncilStreams({ node: components.node }, { onAck: async (from, ack) => { await this.onDirectAck(from, ack) }, onRelayedAck: async (from, relayed) => await this.onRelayedAck(from, relayed), onCommit: async (from, commit) => { await this.onDirectCommit(from, commit) }, ...(init.logger !== undefined ? { logger: init.logger } : {}) })
     }
@@ -453,7 +470,7 @@ export class Councils implements Startable {
   /**
    * A claim, open, proposal or commit for a council this agent ended itself: the sender missed
    * the end (claimants repeat their claims every second, members announce an orphaned commit
-   * after 15 s). Only the agent that ended it answers, at most once a second, so that a stale
+   * after three announcement intervals). Only the agent that ended it answers, at most once a second, so that a stale
    * announcement sets off one message, not one per agent.
    */
   private answerEnded (c: Council | undefined): void {
@@ -580,7 +597,7 @@ export class Councils implements Startable {
       // longer than CLAIM_REPEAT_MS, and repeating every claim then only adds to the load.
       if (c.claimed && !c.members.includes(this.self) && now - c.lastClaimAt > C.CLAIM_REPEAT_MS && now - c.claimHeardAt > this.proposalTimeoutMs) this.claimIfEligible(c)
       // Anti-entropy: a member that missed a commit (lost gossip, a reconnect) gets it again.
-      if (now - c.lastAnnounceAt > C.REANNOUNCE_MS) this.announce(c)
+      if (now - c.lastAnnounceAt > this.announceInterval(c, c.lastAnnounceAt)) this.announce(c)
       this.announceIfOrphaned(c, now)
       this.reconcile(c, now)
     }
@@ -1094,10 +1111,14 @@ export class Councils implements Startable {
   private announceIfOrphaned (c: Council, now: number): void {
     if (c.lastCommit === undefined || !c.members.includes(this.self) || this.coordinatorOf(c) === this.self) return
     const order = [...c.members].sort((a, b) => rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1).indexOf(this.self)
-    if (now - c.lastHeardCommitAt < C.ORPHANED_AFTER_MS + order * C.ANNOUNCE_MIN_INTERVAL_MS) return
+    if (now - c.lastHeardCommitAt < C.ORPHANED_AFTER_INTERVALS * this.announceInterval(c, c.lastHeardCommitAt) + order * C.ANNOUNCE_MIN_INTERVAL_MS) return
     c.lastHeardCommitAt = now
     this.log.debug({ council: c.d.id, epoch: c.epoch }, 'no announcement of the committed epoch; announcing it')
     void this.send(c.d.tenant, c.lastCommit)
+  }
+
+  private announceInterval (c: Council, at: number): number {
+    return announceInterval(c, at, this.reannounceMs, this.maxReannounceMs)
   }
 
   /**
