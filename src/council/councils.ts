@@ -1109,9 +1109,13 @@ export class Councils implements Startable {
    * second apart, so that the first announcement silences the rest.
    */
   private announceIfOrphaned (c: Council, now: number): void {
-    if (c.lastCommit === undefined || !c.members.includes(this.self) || this.coordinatorOf(c) === this.self) return
+    if (c.lastCommit === undefined || !c.members.includes(this.self)) return
+    const quiet = now - c.lastHeardCommitAt
+    const expected = C.ORPHANED_AFTER_INTERVALS * this.announceInterval(c, c.lastHeardCommitAt)
+    // Checked first: this runs on every tick, the rest (an order of the members) only when due.
+    if (quiet < expected || this.coordinatorOf(c) === this.self) return
     const order = [...c.members].sort((a, b) => rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1).indexOf(this.self)
-    if (now - c.lastHeardCommitAt < C.ORPHANED_AFTER_INTERVALS * this.announceInterval(c, c.lastHeardCommitAt) + order * C.ANNOUNCE_MIN_INTERVAL_MS) return
+    if (quiet < expected + order * C.ANNOUNCE_MIN_INTERVAL_MS) return
     c.lastHeardCommitAt = now
     this.log.debug({ council: c.d.id, epoch: c.epoch }, 'no announcement of the committed epoch; announcing it')
     void this.send(c.d.tenant, c.lastCommit)
