@@ -27,6 +27,44 @@ async function publishPresence (agent: Agent, payload: Uint8Array): Promise<void
 }
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
 
+/**
+ * Four settled agents that only news can tell of a failure: heartbeats every 30 s (silence would
+ * take 90 s) and no probe rounds (the sims' default).
+ */
+async function quietMesh (): Promise<Sim> {
+  const s = await Sim.start({ agents: 4, overrides: { heartbeatMs: 30_000, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
+  await waitFor(() => s.convergedCount() === 4 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+  return s
+}
+
+/** From now on `agent`'s pings of `target` go unanswered until their timeout (`onTimeout` is told). */
+function hangPings (agent: Agent, target: Agent, onTimeout: () => void = () => {}): void {
+  const service = agent.node.services.ping
+  const ping = service.ping.bind(service)
+  service.ping = async (peer, options) => {
+    if (peer.toString() !== target.peerId) return await ping(peer, options)
+    return await new Promise<number>((resolve, reject) => {
+      const signal = options?.signal
+      if (signal === undefined) return
+      signal.addEventListener('abort', () => { onTimeout(); reject(signal.reason) }, { once: true })
+    })
+  }
+}
+
+/**
+ * `accuser` spreads a false suspicion of `subject` at the incarnation `observer` holds, and
+ * `subject` refutes it: `observer` (like everyone) then holds it alive at a newer one. Returns
+ * the incarnation the rumour named and a reading of the one `observer` holds.
+ */
+async function refutedRumour (observer: Agent, accuser: Agent, subject: Agent): Promise<{ old: number, held: () => number }> {
+  const tenant = subject.tenancy.tenants[0] as string
+  const held = (): number => observer.membership.peers().find(p => p.peerId === subject.peerId)?.incarnation ?? 0
+  const old = held()
+  await publishPresence(accuser, encode({ type: 'suspect', peerId: subject.peerId, incarnation: old }))
+  await waitFor(() => held() > old && observer.membership.stateOf(tenant, subject.peerId) === 'alive', { timeoutMs: 10_000, message: 'the rumour was not refuted' })
+  return { old, held }
+}
+
 async function steadyMesh (n: number): Promise<Sim> {
   const s = await Sim.start({ agents: n, overrides: { heartbeatMs: 300 } })
   await waitFor(() => s.convergedCount() === n && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
@@ -85,19 +123,7 @@ describe('membership over gossip', () => {
     for (const a of sim.agents) (a.membership as unknown as { relayedWithin: () => boolean }).relayedWithin = () => false
     // A lossy link: `agent`'s pings of the target go unanswered until their timeout.
     const attempts = new Map<Agent, number>()
-    const cutPingsToTarget = (agent: Agent): void => {
-      const service = agent.node.services.ping
-      const ping = service.ping.bind(service)
-      service.ping = async (peer, options) => {
-        if (peer.toString() !== target.peerId) return await ping(peer, options)
-        attempts.set(agent, (attempts.get(agent) ?? 0) + 1)
-        return await new Promise<number>((resolve, reject) => {
-          const signal = options?.signal
-          if (signal === undefined) return
-          signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
-        })
-      }
-    }
+    const cutPingsToTarget = (agent: Agent): void => { hangPings(agent, target, () => attempts.set(agent, (attempts.get(agent) ?? 0) + 1)) }
 
     cutPingsToTarget(prober)
     await waitFor(() => (attempts.get(prober) ?? 0) >= 4, { timeoutMs: 30_000, message: () => `the prober pinged the target ${attempts.get(prober) ?? 0} times` })
@@ -113,11 +139,8 @@ describe('membership over gossip', () => {
   })
 
   it('an agent that missed a crashed member\'s suspicion, and has no connection to it, learns of the crash from its next sync, and checks it first-hand', async () => {
-    // Heartbeats every 30 s (silence would take 90 s) and no probe rounds: only the suspicion's
-    // gossip, or the sync, can tell the deaf agent.
-    sim = await Sim.start({ agents: 4, overrides: { heartbeatMs: 30_000, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
-    const s = sim
-    await waitFor(() => s.convergedCount() === 4 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    // Only the suspicion's gossip, or the sync, can tell the deaf agent.
+    sim = await quietMesh()
     const [deaf, peer, victim] = sim.agents as [Agent, Agent, Agent, Agent]
     const tenant = victim.tenancy.tenants[0] as string
     // The deaf agent hears no suspicion, and takes no note of lost connections.
@@ -137,19 +160,12 @@ describe('membership over gossip', () => {
 
   it.each(['a late suspicion', 'a sync'])('an agent that holds a crashed member alive at a newer incarnation, and hears of its failure only at an older one (%s), checks it first-hand', async (news) => {
     // As when a refutation crosses a partition while it forms: the observer got the refutation,
-    // then only news of a failure at the incarnation before it. Heartbeats every 30 s (silence
-    // would take 90 s), no probe rounds: only that news can tell it.
-    sim = await Sim.start({ agents: 4, overrides: { heartbeatMs: 30_000, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
-    const s = sim
-    await waitFor(() => s.convergedCount() === 4 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    // then only news of a failure at the incarnation before it: only that news can tell it.
+    sim = await quietMesh()
     const [observer, accuser, victim] = sim.agents as [Agent, Agent, Agent, Agent]
     const tenant = victim.tenancy.tenants[0] as string
-    const incarnation = (): number => observer.membership.peers().find(p => p.peerId === victim.peerId)?.incarnation ?? 0
-    const old = incarnation()
-    // A false rumour the victim refutes: everyone then holds it at a newer incarnation.
-    await publishPresence(accuser, encode({ type: 'suspect', peerId: victim.peerId, incarnation: old }))
-    await waitFor(() => incarnation() > old && observer.membership.stateOf(tenant, victim.peerId) === 'alive', { timeoutMs: 10_000, message: 'the victim did not refute' })
-    const current = incarnation()
+    const { old, held } = await refutedRumour(observer, accuser, victim)
+    const current = held()
     // The observer loses every suspicion of the current incarnation, takes no note of lost
     // connections, and ignores what syncs tell it (but for the one this test hands it).
     const internals = observer.membership as unknown as {
@@ -182,32 +198,15 @@ describe('membership over gossip', () => {
     // A running member that answers no ping in time, while this agent holds it alive at a
     // newer incarnation than the news of its failure. Measured at 100 agents on 2 cores, counting
     // such timeouts raised suspicions of live agents by the thousand.
-    sim = await Sim.start({ agents: 4, overrides: { heartbeatMs: 30_000, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
-    const s = sim
-    await waitFor(() => s.convergedCount() === 4 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    sim = await quietMesh()
     const [observer, accuser, slow] = sim.agents as [Agent, Agent, Agent, Agent]
     const tenant = slow.tenancy.tenants[0] as string
-    const incarnation = (): number => observer.membership.peers().find(p => p.peerId === slow.peerId)?.incarnation ?? 0
-    const old = incarnation()
-    await publishPresence(accuser, encode({ type: 'suspect', peerId: slow.peerId, incarnation: old }))
-    await waitFor(() => incarnation() > old && observer.membership.stateOf(tenant, slow.peerId) === 'alive', { timeoutMs: 10_000, message: 'the member did not refute' })
+    const { old } = await refutedRumour(observer, accuser, slow)
     // Nobody's ping of it is answered in time (so that a retry through helpers could not vouch
     // for it either), and the observer has no connection to it as far as membership can tell: a
     // recheck is only for members it cannot watch itself.
     const timedOut = new Map<Agent, number>()
-    for (const a of sim.agents) {
-      const service = a.node.services.ping
-      const ping = service.ping.bind(service)
-      service.ping = async (peer, options) => {
-        if (peer.toString() !== slow.peerId) return await ping(peer, options)
-        return await new Promise<number>((resolve, reject) => {
-          options?.signal?.addEventListener('abort', () => {
-            timedOut.set(a, (timedOut.get(a) ?? 0) + 1)
-            reject(options.signal?.reason)
-          }, { once: true })
-        })
-      }
-    }
+    for (const a of sim.agents) hangPings(a, slow, () => timedOut.set(a, (timedOut.get(a) ?? 0) + 1))
     type Internals = { connectedTo: (peerId: string) => boolean, probing: Set<string>, unanswered: Map<string, number>, retries: Set<unknown> }
     const internals = observer.membership as unknown as Internals
     const connectedTo = internals.connectedTo.bind(observer.membership)
