@@ -28,6 +28,8 @@ export const MAX_STRAY_ACK_COUNCILS = 16
 export const MAX_COUNCILS = 1_000
 /** Ended councils are forgotten after this long. */
 export const ENDED_RETENTION_MS = 10 * 60_000
+/** Ranks an agent keeps computed (a few per member of each council it follows); all dropped when full. */
+export const MAX_CACHED_RANKS = 8_192
 /** Largest council message accepted. */
 export const MAX_COUNCIL_MESSAGE_BYTES = 256 * 1024
 /** Roles per council request. */

@@ -470,8 +470,8 @@ export class Councils implements Startable {
   /**
    * A claim, open, proposal or commit for a council this agent ended itself: the sender missed
    * the end (claimants repeat their claims every second, members announce an orphaned commit
-   * after three announcement intervals). Only the agent that ended it answers, at most once a second, so that a stale
-   * announcement sets off one message, not one per agent.
+   * after three announcement intervals). Only the agent that ended it answers, at most once a
+   * second, so that a stale announcement sets off one message, not one per agent.
    */
   private answerEnded (c: Council | undefined): void {
     // `endedHere` is only ever set on a council this agent ended: nothing to answer otherwise.
@@ -693,7 +693,7 @@ export class Councils implements Startable {
 
   /**
    * `to`: who gets the ack (see `ackRecipient`); gossiped to all when it cannot be reached
-   * directly, unless this agent applied the epoch meanwhile.
+   * directly, unless the commit of its epoch reached this agent meanwhile.
    */
   private async acknowledge (c: Council, epoch: number, digest: string, base: string[], to = this.ackRecipient(c, digest)): Promise<void> {
     if (!base.includes(this.self) || epoch <= c.promised) return

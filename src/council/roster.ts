@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { MAX_CACHED_RANKS } from './constants.js'
 import type { Seat } from './messages.js'
 
 export interface Claim {
@@ -11,8 +12,6 @@ export interface Claim {
 
 /** Ranks computed lately: sorts call `rank` twice per comparison, on every council tick. */
 const ranks = new Map<string, string>()
-/** Ranks kept (a few per member of each council an agent follows); all dropped when full. */
-const MAX_CACHED_RANKS = 8_192
 
 /**
  * A stable pseudo-random rank of a peer within a council, so ties break the same way everywhere.
