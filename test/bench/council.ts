@@ -243,9 +243,11 @@ async function measure (cluster: Cluster, n: number, runs: number): Promise<Samp
     const line = record(r < 0 ? s.atConvergence : s.formation, t0, reached)
     let cpuNote = ''
     if (r >= 0 && reached !== null) {
-      s.formationCpuPercent.push(100 * cpu / elapsed)
-      s.formationCpuMs.push(cpu - s.idleCpuPercent / 100 * elapsed)
-      cpuNote = `; CPU ${(100 * cpu / elapsed).toFixed(0)}% of one core meanwhile, ${(cpu - s.idleCpuPercent / 100 * elapsed).toFixed(0)} ms over idle`
+      const percent = 100 * cpu / elapsed
+      const overIdle = cpu - s.idleCpuPercent / 100 * elapsed
+      s.formationCpuPercent.push(percent)
+      s.formationCpuMs.push(overIdle)
+      cpuNote = `; CPU ${percent.toFixed(0)}% of one core meanwhile, ${overIdle.toFixed(0)} ms over idle`
     }
     out(`    formation ${r < 0 ? 'at convergence' : r + 1}: ${line}${cpuNote}`)
     await cluster.dissolve(opener, id)
