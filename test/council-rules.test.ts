@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { announceInterval, blankCouncil } from '../src/council/council.js'
+import { announceInterval, blankCouncil, restoredCouncil, savedCouncil } from '../src/council/council.js'
 import { councilDefaults as C, rank } from '../src/council/index.js'
 import type { Descriptor } from '../src/council/index.js'
 
@@ -35,5 +35,8 @@ describe('announceInterval', () => {
     expect(announceInterval(c, 100_000 + 30_000)).toBe(15_000)
     expect(announceInterval(c, 100_000 + 3_600_000)).toBe(C.MAX_REANNOUNCE_MS)
     expect(announceInterval(c, 100_000 + 30_000, 1_000, 4_000)).toBe(4_000)
+    // Restored after a restart, an hour on: announced (and awaited) as after a fresh commit.
+    const restored = restoredCouncil(savedCouncil(c), 'a', 100_000 + 3_600_000)
+    expect(announceInterval(restored, 100_000 + 3_600_000)).toBe(C.REANNOUNCE_MS)
   })
 })
