@@ -10,7 +10,11 @@ fi
 host=$1
 api=${2:-http://127.0.0.1:8080}
 port=${P2P_PORT:-4001}
-self=$(curl -fsS --max-time 5 "$api/v1/self") || { echo "$0: cannot reach $api/v1/self" >&2; exit 1; }
+# The API needs a token: CONCLAVE_API_TOKEN, else the agent's operator token in its data dir.
+token=${CONCLAVE_API_TOKEN:-}
+if [ -z "$token" ] && [ -r "${CONCLAVE_DATA_DIR:-.conclave}/api.token" ]; then token=$(cat "${CONCLAVE_DATA_DIR:-.conclave}/api.token"); fi
+[ -n "$token" ] || { echo "$0: set CONCLAVE_API_TOKEN (any token of the agent's tenant, or its operator token)" >&2; exit 2; }
+self=$(curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$api/v1/self") || { echo "$0: cannot read $api/v1/self (is the agent up, and the token valid?)" >&2; exit 1; }
 peer=$(printf '%s' "$self" | sed -n 's/.*"peerId":"\([^"]*\)".*/\1/p')
 [ -n "$peer" ] || { echo "$0: no peerId in $api/v1/self" >&2; exit 1; }
 case "$host" in

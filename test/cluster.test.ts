@@ -68,7 +68,7 @@ describe.skipIf(unavailable !== undefined)(`multi-host cluster in network namesp
 
   const host = (i: number): Host => cluster.hosts[i] as Host
   const running = (): number[] => procs.flatMap((p, i) => p === undefined ? [] : [i])
-  const get = <T>(i: number, path: string): T => cluster.request(host(i), HTTP_PORT, path).body as T
+  const get = <T>(i: number, path: string): T => cluster.request(host(i), HTTP_PORT, path, undefined, procs[i]?.token).body as T
 
   async function envOf (i: number, overrides: Record<string, string> = {}): Promise<Record<string, string>> {
     const env = await serviceEnvFor(manifest, i === BOOT ? 'bootstrap' : 'agent', i, dir, i === BOOT ? 'bootstrap' : `agent-${i}`)
@@ -83,7 +83,7 @@ describe.skipIf(unavailable !== undefined)(`multi-host cluster in network namesp
 
   /** The external peer: bootstrap/join.sh with the bootstrap multiaddr (from peer-multiaddr.sh), nothing else. */
   async function startExternal (): Promise<StartedAgent> {
-    const printed = spawnSync('ip', ['netns', 'exec', host(EXTERNAL).ns, 'sh', MULTIADDR_SCRIPT, 'bootstrap', `http://${host(BOOT).ip}:${HTTP_PORT}`], { encoding: 'utf8' })
+    const printed = spawnSync('ip', ['netns', 'exec', host(EXTERNAL).ns, 'sh', MULTIADDR_SCRIPT, 'bootstrap', `http://${host(BOOT).ip}:${HTTP_PORT}`], { encoding: 'utf8', env: { ...process.env, CONCLAVE_API_TOKEN: (procs[BOOT] as StartedAgent).token } })
     expect(printed.status, printed.stderr).toBe(0)
     const multiaddr = printed.stdout.trim()
     expect(multiaddr).toBe(`/dns4/bootstrap/tcp/4001/p2p/${peerIds[BOOT] as string}`)
@@ -163,7 +163,7 @@ describe.skipIf(unavailable !== undefined)(`multi-host cluster in network namesp
 
   let council = ''
   it('a council forms across hosts; kill -9 of its tpm holder: dead everywhere, the seat moves, the host comes back with its identity', async () => {
-    const opened = cluster.request(host(1), HTTP_PORT, '/v1/councils', { project: 'cluster', coreRoles: [TPM, ARCH], optionalRoles: ['coder'] })
+    const opened = cluster.request(host(1), HTTP_PORT, '/v1/councils', { project: 'cluster', coreRoles: [TPM, ARCH], optionalRoles: ['coder'] }, procs[1]?.token)
     expect(opened.status).toBe(201)
     council = opened.body.id as string
     const formed = await agreed(allHosts, council, c => c.state === 'active' && c.roster.length === 3)

@@ -22,11 +22,11 @@ describe('conclave council', () => {
     const all = [a, b, c]
     await waitFor(async () => (await Promise.all(all.map(async x => (await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)).body.filter(p => p.state === 'alive').length))).every(n => n === 2), { timeoutMs: 20_000, message: 'mesh did not form' })
 
-    const bad = runCli(['council', 'open', '--api', a.api, '--project', 'x', '--core', ''])
+    const bad = runCli(['council', 'open', '--api', a.api, '--token', a.token, '--project', 'x', '--core', ''])
     expect(await bad.exited).toBe(2)
     expect(bad.stderr()).toMatch(/--core: /)
 
-    const open = runCli(['council', 'open', '--api', b.api, '--project', 'apollo', '--core', 'tpm,senior-software-architect', '--optional', 'coder', '--wait', '--timeout-ms', '20000'])
+    const open = runCli(['council', 'open', '--api', b.api, '--token', b.token, '--project', 'apollo', '--core', 'tpm,senior-software-architect', '--optional', 'coder', '--wait', '--timeout-ms', '20000'])
     expect(await open.exited).toBe(0)
     const id = open.stdout().trim()
     expect(open.stderr()).toMatch(/active/)
@@ -34,7 +34,7 @@ describe('conclave council', () => {
       const views = await Promise.all(all.map(async x => (await getJson<{ state: string, epoch: number, roster: unknown[] }>(`${x.api}/v1/councils/${id}`)).body))
       return views.every(v => v.state === 'active' && v.roster.length === 3 && JSON.stringify(v.roster) === JSON.stringify(views[0]?.roster))
     }, { timeoutMs: 10_000, message: 'processes disagree on the roster' })
-    const listed = runCli(['council', 'list', '--api', c.api, '--json'])
+    const listed = runCli(['council', 'list', '--api', c.api, '--token', c.token, '--json'])
     expect(await listed.exited).toBe(0)
     const councils = JSON.parse(listed.stdout()) as Array<{ id: string, roster: Array<{ role: string, peerId: string }> }>
     expect(councils.find(x => x.id === id)?.roster.map(s => [s.role, s.peerId])).toEqual([['tpm', a.peerId], ['senior-software-architect', b.peerId], ['coder', c.peerId]])
@@ -47,14 +47,14 @@ describe('conclave council', () => {
     }, { timeoutMs: 15_000, message: 'no single scheduler leader' })
 
     // `conclave status` shows peers, councils and leaders as tables, and all of it as JSON.
-    const status = runCli(['status', '--api', c.api])
+    const status = runCli(['status', '--api', c.api, '--token', c.token])
     expect(await status.exited).toBe(0)
     const text = status.stdout()
     expect(text).toMatch(new RegExp(`^a\\s+${a.peerId}\\s+default\\s+alive\\s+\\S+\\s+(yes|no)\\s+tpm,scheduler`, 'm'))
     expect(text).toMatch(new RegExp(`^apollo\\s+${id}\\s+default\\s+active\\s+\\d+\\s+tpm=a senior-software-architect=b coder=c`, 'm'))
     const leaderName = all.find(x => x.peerId === leader) === a ? 'a' : all.find(x => x.peerId === leader) === b ? 'b' : 'c'
     expect(text).toMatch(new RegExp(`^scheduler\\s+${leaderName}\\s+${leader}\\s+\\d+`, 'm'))
-    const json = runCli(['status', '--api', c.api, '--json'])
+    const json = runCli(['status', '--api', c.api, '--token', c.token, '--json'])
     expect(await json.exited).toBe(0)
     const parsed = JSON.parse(json.stdout()) as { peers: unknown[], councils: Array<{ id: string }>, leaders: Record<string, { peerId: string }> }
     expect(parsed.peers).toHaveLength(2)

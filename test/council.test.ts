@@ -11,6 +11,7 @@ import { Sim } from '../src/sim/index.js'
 import { presenceMeshesConnected } from './helpers/mesh.js'
 import { waitFor } from './helpers/wait.js'
 import { councilState } from './helpers/council-state.js'
+import { apiFetch } from './helpers/api.js'
 
 const TPM = 'tpm'
 const ARCH = 'senior-software-architect'
@@ -19,7 +20,7 @@ const rolesOf = (i: number): string[] => i < 3 ? [TPM] : i < 6 ? [ARCH] : i < 10
 const FAST = { heartbeatMs: 500, deadAfterMs: 1_500, pingTimeoutMs: 500 }
 
 async function post (agent: Agent, path: string, body: unknown): Promise<{ status: number, body: any }> {
-  const res = await fetch(`${agent.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+  const res = await apiFetch(agent, `${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
   return { status: res.status, body: await res.json() }
 }
 
@@ -118,7 +119,7 @@ describe('a council of 34 agents', () => {
     expect(index(holder(view, ARCH))).toBeGreaterThanOrEqual(3)
     expect(index(holder(view, ARCH))).toBeLessThan(6)
     expect(rolesOf(index(holder(view, 'coder')))).toEqual(['coder'])
-    const api = await (await fetch(`${sim.agents[33]?.url}/v1/councils/${id}`)).json() as CouncilView
+    const api = await (await apiFetch(sim.agents[33], `/v1/councils/${id}`)).json() as CouncilView
     expect(api).toMatchObject({ id, project: 'apollo', state: 'active', epoch: view.epoch, roster: view.roster })
     expect(api.activatedAt).toBeGreaterThanOrEqual(api.createdAt)
   })
@@ -177,8 +178,8 @@ describe('a council of 34 agents', () => {
       expect(res.body.error, JSON.stringify(res.body)).toContain(field === 'body' ? 'extra' : field)
     }
     expect((await post(agent, '/v1/councils', 'not json')).status).toBe(400)
-    expect((await fetch(`${agent.url}/v1/councils/nope`)).status).toBe(404)
-    expect((await fetch(`${agent.url}/v1/councils/nope`, { method: 'DELETE' })).status).toBe(404)
+    expect((await apiFetch(agent, `/v1/councils/nope`)).status).toBe(404)
+    expect((await apiFetch(agent, `/v1/councils/nope`, { method: 'DELETE' })).status).toBe(404)
   })
 
   it('a 20/14 partition: the side with a majority of the members fails over, the other commits nothing; healed, all converge', async () => {
@@ -212,7 +213,7 @@ describe('a council of 34 agents', () => {
     // Settled first: members re-added after the partition may still be moving the epoch, and a
     // dissolution freezes each agent's view at the epoch it had.
     const settled = await agreed(sim.running, id, 'active')
-    const res = await fetch(`${sim.running[5]?.url}/v1/councils/${id}`, { method: 'DELETE' })
+    const res = await apiFetch(sim.running[5], `/v1/councils/${id}`, { method: 'DELETE' })
     expect(res.status).toBe(200)
     const dissolved = await agreed(sim.running, id, 'dissolved')
     expect(dissolved.epoch).toBeGreaterThanOrEqual(settled.epoch)
@@ -677,7 +678,7 @@ describe('coordinator and singleton failures', () => {
     const end = councils.end.bind(member.councils)
     let lost = 0
     councils.end = (...args) => { if (lost++ === 0) return; end(...args) }
-    expect((await fetch(`${s.agents[4]?.url}/v1/councils/${res.body.id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await apiFetch(s.agents[4], `/v1/councils/${res.body.id}`, { method: 'DELETE' })).status).toBe(200)
     // The member announces the commit it holds once nobody has for 15 s (an orphaned council);
     // the agent that dissolved it answers with the end.
     await agreed(s.running, res.body.id, 'dissolved', () => true, 25_000)
@@ -738,7 +739,7 @@ describe('coordinator and singleton failures', () => {
     const first = leaderOf(s.agents[0] as Agent) as string
     expect(s.agents.slice(0, 3).map(a => a.peerId)).toContain(first)
     const epoch = s.agents[0]?.councils.leaders().scheduler?.epoch ?? 0
-    const res = await (await fetch(`${s.agents[4]?.url}/v1/leaders`)).json() as Record<string, { peerId: string, epoch: number }>
+    const res = await (await apiFetch(s.agents[4], `/v1/leaders`)).json() as Record<string, { peerId: string, epoch: number }>
     expect(res.scheduler).toEqual({ peerId: first, epoch })
 
     await s.crashAgent(s.agents.find(a => a.peerId === first) as Agent)

@@ -8,6 +8,7 @@ import type { AgentEvent } from '../src/events/index.js'
 import { Sim } from '../src/sim/index.js'
 import { openSse, type SseClient } from './helpers/sse.js'
 import { waitFor } from './helpers/wait.js'
+import { apiFetch } from './helpers/api.js'
 
 const roles = (i: number): string[] => [['tpm'], ['senior-software-architect'], ['coder'], ['tpm'], ['senior-software-architect']][i] ?? []
 const seq = (id: string | undefined): number => Number(id?.slice(id.lastIndexOf('-') + 1))
@@ -43,7 +44,7 @@ describe('event stream', () => {
     const backlog = await readUntil(first, e => e.type === 'member' && e.data.peerId === sim.agents[4]?.peerId && e.data.state === 'alive')
     expect(backlog.every(e => e.type === 'member')).toBe(true)
 
-    const res = await fetch(`${agent.url}/v1/councils`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project: 'sse', coreRoles: ['tpm', 'senior-software-architect'], optionalRoles: ['coder'] }) })
+    const res = await apiFetch(agent, `/v1/councils`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project: 'sse', coreRoles: ['tpm', 'senior-software-architect'], optionalRoles: ['coder'] }) })
     const { id } = await res.json() as { id: string }
     const life = await readUntil(first, e => e.type === 'council' && e.data.id === id && e.data.state === 'active' && (e.data.roster as unknown[]).length === 3)
     const all = [...backlog, ...life]
@@ -59,7 +60,7 @@ describe('event stream', () => {
     first.close()
 
     // While disconnected: the council is dissolved and a task-less agent leaves.
-    await fetch(`${agent.url}/v1/councils/${id}`, { method: 'DELETE' })
+    await apiFetch(agent, `/v1/councils/${id}`, { method: 'DELETE' })
     const leaver = sim.agents[2] as Agent
     await sim.stopAgent(leaver)
     await waitFor(() => agent.membership.peers().some(p => p.peerId === leaver.peerId && p.state === 'left'), { timeoutMs: 20_000, message: 'leave not seen' })
@@ -80,7 +81,7 @@ describe('event stream', () => {
     const all = await openSse(`${agent.url}/v1/events`, { 'last-event-id': 'feedbeef-3' })
     expect(seq((await all.next())?.id)).toBe(1)
     all.close()
-    const bad = await fetch(`${agent.url}/v1/events?types=council,gossip`)
+    const bad = await apiFetch(agent, `/v1/events?types=council,gossip`)
     expect(bad.status).toBe(400)
     expect(await bad.json()).toMatchObject({ field: 'types' })
   })

@@ -13,6 +13,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { presenceMeshesConnected } from './helpers/mesh.js'
 import { rejected } from './helpers/metrics.js'
 import { waitFor } from './helpers/wait.js'
+import { apiFetch } from './helpers/api.js'
 
 let sim: Sim | undefined
 afterEach(async () => {
@@ -399,7 +400,7 @@ describe('membership over gossip', () => {
     expect(victim.membership.peers().find(p => p.peerId === attacker.peerId)?.roles).not.toContain('astronaut')
     // The forged leave changed nothing, and the victim still works.
     expect(victim.membership.peers().find(p => p.peerId === third.peerId)?.state).toBe('alive')
-    const res = await fetch(`${victim.url}/health`)
+    const res = await apiFetch(victim, `/health`)
     expect(res.status).toBe(200)
   })
 })

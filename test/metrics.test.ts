@@ -10,11 +10,12 @@ import { Sim } from '../src/sim/index.js'
 import { parseExposition, type Family } from './helpers/exposition.js'
 import { ROOT } from './helpers/paths.js'
 import { waitFor } from './helpers/wait.js'
+import { apiFetch } from './helpers/api.js'
 
 const roles = (i: number): string[] => [['tpm'], ['senior-software-architect'], ['coder'], ['tpm'], ['senior-software-architect']][i] ?? []
 
 async function scrape (agent: Agent): Promise<Map<string, Family>> {
-  const res = await fetch(`${agent.url}/metrics`)
+  const res = await apiFetch(agent, `/metrics`)
   expect(res.status).toBe(200)
   expect(res.headers.get('content-type')).toContain('text/plain')
   return parseExposition(await res.text())

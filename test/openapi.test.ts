@@ -7,10 +7,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { Agent } from '../src/agent/index.js'
+import { Access } from '../src/access/index.js'
 import { createApiApp, type ApiSource } from '../src/api/index.js'
 import { Sim } from '../src/sim/index.js'
 import { ROOT } from './helpers/paths.js'
 import { waitFor } from './helpers/wait.js'
+import { apiFetch } from './helpers/api.js'
 
 interface Spec { paths: Record<string, Record<string, any>>, components: { schemas: Record<string, { required?: string[], properties?: Record<string, unknown> }> } }
 const METHODS = ['get', 'post', 'put', 'delete', 'patch']
@@ -21,7 +23,7 @@ async function spec (): Promise<Spec> {
 
 /** Every `METHOD /path` the Hono app routes (`:param` written as `{param}`). */
 function serverRoutes (): string[] {
-  const app = createApiApp({} as unknown as ApiSource)
+  const app = createApiApp({} as unknown as ApiSource, { access: new Access({ operatorToken: 'x'.repeat(32), keyring: () => undefined }) })
   return [...new Set(app.routes
     .filter(r => METHODS.includes(r.method.toLowerCase()))
     .map(r => `${r.method.toUpperCase()} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`))].sort()
@@ -60,24 +62,24 @@ describe('OpenAPI description', () => {
         // Nothing undocumented either.
         for (const field of Object.keys(value)) expect(Object.keys(schemas[schema]?.properties ?? {}), `${schema} does not document ${field}`).toContain(field)
       }
-      check(await (await fetch(`${agent.url}/v1/self`)).json() as Record<string, unknown>, 'Self')
-      const peers = await (await fetch(`${agent.url}/v1/peers`)).json() as Array<Record<string, unknown>>
+      check(await (await apiFetch(agent, `/v1/self`)).json() as Record<string, unknown>, 'Self')
+      const peers = await (await apiFetch(agent, `/v1/peers`)).json() as Array<Record<string, unknown>>
       expect(peers.length).toBe(1)
       for (const p of peers) check(p, 'Peer')
-      const opened = await fetch(`${agent.url}/v1/councils`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project: 'spec', coreRoles: ['tpm'], optionalRoles: ['coder'] }) })
+      const opened = await apiFetch(agent, `/v1/councils`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project: 'spec', coreRoles: ['tpm'], optionalRoles: ['coder'] }) })
       expect(opened.status).toBe(201)
       const { id } = await opened.json() as { id: string }
       await waitFor(() => agent.councils.get(id)?.state === 'active', { timeoutMs: 20_000, message: 'not active' })
-      check(await (await fetch(`${agent.url}/v1/councils/${id}`)).json() as Record<string, unknown>, 'Council')
-      const submitted = await fetch(`${agent.url}/v1/councils/${id}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'coder', input: 'x' }) })
+      check(await (await apiFetch(agent, `/v1/councils/${id}`)).json() as Record<string, unknown>, 'Council')
+      const submitted = await apiFetch(agent, `/v1/councils/${id}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'coder', input: 'x' }) })
       expect(submitted.status).toBe(202)
       const { taskId } = await submitted.json() as { taskId: string }
       await waitFor(() => agent.tasks.get(id, taskId)?.state === 'done', { timeoutMs: 20_000, message: 'task not done' })
-      check(await (await fetch(`${agent.url}/v1/councils/${id}/tasks/${taskId}`)).json() as Record<string, unknown>, 'Task')
-      const episodes = await (await fetch(`${agent.url}/v1/memory`)).json() as Array<Record<string, unknown>>
+      check(await (await apiFetch(agent, `/v1/councils/${id}/tasks/${taskId}`)).json() as Record<string, unknown>, 'Task')
+      const episodes = await (await apiFetch(agent, `/v1/memory`)).json() as Array<Record<string, unknown>>
       expect(episodes.length).toBeGreaterThan(0)
       for (const e of episodes) check(e, 'Episode')
-      const bad = await fetch(`${agent.url}/v1/councils`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"project":""}' })
+      const bad = await apiFetch(agent, `/v1/councils`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"project":""}' })
       expect(bad.status).toBe(400)
       check(await bad.json() as Record<string, unknown>, 'Error')
     })

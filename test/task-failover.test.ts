@@ -28,7 +28,7 @@ describe('task failover across processes', () => {
     const all = [a, b, c]
     await waitFor(async () => (await Promise.all(all.map(async x => (await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)).body.filter(p => p.state === 'alive').length))).every(n => n === 2), { timeoutMs: 20_000, message: 'mesh did not form' })
 
-    const opened = runCli(['council', 'open', '--api', a.api, '--project', 'failover', '--core', 'coder', '--wait', '--timeout-ms', '20000'])
+    const opened = runCli(['council', 'open', '--api', a.api, '--token', a.token, '--project', 'failover', '--core', 'coder', '--wait', '--timeout-ms', '20000'])
     expect(await opened.exited).toBe(0)
     const council = opened.stdout().trim()
     const before = await waitFor(async () => {
@@ -40,7 +40,7 @@ describe('task failover across processes', () => {
     const survivors = all.filter(x => x !== holder)
     const watcher = survivors[0] as StartedAgent
 
-    const submitted = runCli(['task', 'run', '--api', watcher.api, '--council', council, '--role', 'coder', '--input', '{"iteration":7,"workMs":4000}', '--id', 'long-task', '--no-wait'])
+    const submitted = runCli(['task', 'run', '--api', watcher.api, '--token', watcher.token, '--council', council, '--role', 'coder', '--input', '{"iteration":7,"workMs":4000}', '--id', 'long-task', '--no-wait'])
     expect(await submitted.exited).toBe(0)
     expect(submitted.stdout().trim()).toBe('long-task')
     const url = (x: StartedAgent): string => `${x.api}/v1/councils/${council}/tasks/long-task`
@@ -70,13 +70,13 @@ describe('task failover across processes', () => {
     }, { timeoutMs: 10_000, message: 'expected exactly one episode of the task at each survivor' })
 
     // `task run` waits for the result by default and prints it.
-    const quick = runCli(['task', 'run', '--api', watcher.api, '--council', council, '--role', 'coder', '--input', '{"iteration":8}'])
+    const quick = runCli(['task', 'run', '--api', watcher.api, '--token', watcher.token, '--council', council, '--role', 'coder', '--input', '{"iteration":8}'])
     expect(await quick.exited).toBe(0)
     expect(JSON.parse(quick.stdout())).toMatchObject({ result: { iteration: 8 } })
-    const unknownRole = runCli(['task', 'run', '--api', watcher.api, '--council', council, '--role', 'designer', '--input', '1'])
+    const unknownRole = runCli(['task', 'run', '--api', watcher.api, '--token', watcher.token, '--council', council, '--role', 'designer', '--input', '1'])
     expect(await unknownRole.exited).toBe(2)
     expect(unknownRole.stderr()).toMatch(/no role designer/)
-    const tooBig = runCli(['task', 'run', '--api', watcher.api, '--council', council, '--role', 'coder', '--input', JSON.stringify('x'.repeat(70_000))])
+    const tooBig = runCli(['task', 'run', '--api', watcher.api, '--token', watcher.token, '--council', council, '--role', 'coder', '--input', JSON.stringify('x'.repeat(70_000))])
     expect(await tooBig.exited).toBe(2)
     expect(tooBig.stderr()).toMatch(/--input: .*exceeds/)
   }, 120_000)

@@ -14,9 +14,10 @@ import { Sim } from '../src/sim/index.js'
 import type { TaskView } from '../src/task/index.js'
 import { completion, startLlmServer, type LlmServer } from './helpers/llm-server.js'
 import { waitFor } from './helpers/wait.js'
+import { apiFetch } from './helpers/api.js'
 
 async function call (agent: Agent, method: string, path: string, body?: unknown): Promise<{ status: number, body: any }> {
-  const res = await fetch(`${agent.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) })
+  const res = await apiFetch(agent, `${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) })
   return { status: res.status, body: await res.json() }
 }
 

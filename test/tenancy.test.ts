@@ -20,6 +20,7 @@ import { craftEnvelope, startHostile, type Hostile } from './helpers/hostile.js'
 import { presenceMeshesConnected, meshConnected } from './helpers/mesh.js'
 import { rejected } from './helpers/metrics.js'
 import { waitFor } from './helpers/wait.js'
+import { apiFetch } from './helpers/api.js'
 
 const CHAT = 'chat'
 const ACME_CHAT = topicFor('acme', CHAT)
@@ -217,7 +218,7 @@ describe('tenant isolation against a hostile peer', () => {
       // Gossipsub caches scores for a heartbeat: wait for the penalty to show.
       await waitFor(() => gossipScore(victim.node.services.pubsub, h.peerId) < scoreBefore, { timeoutMs: 10_000, message: 'the attack did not lower the attacker\'s score' })
       for (const a of members('acme')) expect(acceptedBy(a).filter(m => m.from === h.peerId)).toHaveLength(attack.legit ?? 0)
-      expect((await fetch(`${victim.url}/health`)).status).toBe(200)
+      expect((await apiFetch(victim, `/health`)).status).toBe(200)
       await expectFullDelivery('acme')
     } finally {
       await h.stop()
@@ -307,7 +308,7 @@ describe('tenant isolation against a hostile peer', () => {
         timeoutMs: 15_000,
         message: () => `score ${gossipScore(victim.node.services.pubsub, h.peerId)}`
       })
-      expect((await fetch(`${victim.url}/health`)).status).toBe(200)
+      expect((await apiFetch(victim, `/health`)).status).toBe(200)
       await expectFullDelivery('acme')
       await expectFullDelivery('globex')
     } finally {
@@ -330,16 +331,16 @@ describe('two tenants on one mesh', () => {
   it('each agent\'s /v1/peers shows only its own tenant; an agent with both credentials sees both', async () => {
     for (const a of [...acme, ...globex]) {
       const tenant = a.tenancy.tenants[0] as string
-      const peers = await (await fetch(`${a.url}/v1/peers`)).json() as Array<{ peerId: string, tenant: string, state: string }>
+      const peers = await (await apiFetch(a, `/v1/peers`)).json() as Array<{ peerId: string, tenant: string, state: string }>
       const expected = members(tenant).filter(b => b !== a).map(b => b.peerId).sort()
       expect(peers.every(p => p.tenant === tenant)).toBe(true)
       expect(peers.filter(p => p.state === 'alive').map(p => p.peerId).sort()).toEqual(expected)
     }
-    const peers = await (await fetch(`${both.url}/v1/peers`)).json() as Array<{ peerId: string, tenant: string }>
+    const peers = await (await apiFetch(both, `/v1/peers`)).json() as Array<{ peerId: string, tenant: string }>
     const seen = (tenant: string): string[] => peers.filter(p => p.tenant === tenant).map(p => p.peerId).sort()
     expect(seen('acme')).toEqual(acme.map(a => a.peerId).sort())
     expect(seen('globex')).toEqual(globex.map(a => a.peerId).sort())
-    const self = await (await fetch(`${both.url}/v1/self`)).json() as { tenants: string[] }
+    const self = await (await apiFetch(both, `/v1/self`)).json() as { tenants: string[] }
     expect(self.tenants.sort()).toEqual(['acme', 'globex'])
   })
 })
@@ -347,12 +348,12 @@ describe('two tenants on one mesh', () => {
 describe('key rotation and revocation', () => {
   it('rejects a state not signed by the authority', async () => {
     const forged = { body: Buffer.from(JSON.stringify({ v: 1, tenant: 'acme', epoch: 99, issuedAt: Date.now(), revoked: [acme[0]?.peerId], keys: {} })).toString('base64'), sig: Buffer.from(randomBytes(64)).toString('base64') }
-    const res = await fetch(`${(acme[1] as Agent).url}/v1/tenants/acme/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(forged) })
+    const res = await apiFetch(acme[1] as Agent, `/v1/tenants/acme/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(forged) })
     expect(res.status).toBe(400)
     expect(((await res.json()) as { error: string }).error).toMatch(/not a state of tenant acme signed by its authority/)
-    const notJson = await fetch(`${(acme[1] as Agent).url}/v1/tenants/acme/state`, { method: 'POST', body: 'nope' })
+    const notJson = await apiFetch(acme[1] as Agent, `/v1/tenants/acme/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'nope' })
     expect(notJson.status).toBe(400)
-    const otherTenant = await fetch(`${(acme[1] as Agent).url}/v1/tenants/globex/state`, { method: 'POST', body: '{}' })
+    const otherTenant = await apiFetch(acme[1] as Agent, `/v1/tenants/globex/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
     expect(otherTenant.status).toBe(404)
     expect(acme[1]?.tenancy.keyring('acme')?.epoch).toBe(1)
   })
@@ -363,7 +364,7 @@ describe('key rotation and revocation', () => {
     const oldKey = revoked.tenancy.keyring('acme')?.currentKey()
     expect(oldKey?.epoch).toBe(1)
     const state = await sim.rotate('acme', [revoked.peerId])
-    const res = await fetch(`${(acme[0] as Agent).url}/v1/tenants/acme/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(state) })
+    const res = await apiFetch(acme[0] as Agent, `/v1/tenants/acme/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(state) })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ result: 'adopted' })
     await waitFor(() => rest.every(a => a.tenancy.keyring('acme')?.epoch === 2 && a.membership.peers().find(p => p.peerId === revoked.peerId && p.tenant === 'acme')?.state === 'left'), {

@@ -108,7 +108,7 @@ describe('conclave tenant', () => {
     expect(await alive(d)).toEqual([])
     expect((await getJson(`${c.api}/v1/self`)).body).toMatchObject({ tenant: 'globex', tenants: ['globex'] })
 
-    const revoke = await cli(['tenant', 'revoke', '--tenant', join(dir, 'acme.tenant.json'), '--peer', b.peerId, '--out', join(dir, 'revoke-b.json'), '--api', a.api])
+    const revoke = await cli(['tenant', 'revoke', '--tenant', join(dir, 'acme.tenant.json'), '--peer', b.peerId, '--out', join(dir, 'revoke-b.json'), '--api', a.api, '--api-token', a.token])
     expect(revoke.code).toBe(0)
     expect(revoke.stderr).toMatch(/adopted the state and is gossiping it/)
     await waitFor(async () => (await getJson<Array<{ peerId: string, state: string }>>(`${a.api}/v1/peers`)).body.find(p => p.peerId === b.peerId)?.state === 'left', { timeoutMs: 10_000, message: 'a did not drop b' })

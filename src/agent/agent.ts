@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { Access, loadOrCreateOperatorToken } from '../access/index.js'
 import { createApiApp, startHttpServer, type ApiSource, type HttpServer } from '../api/index.js'
 import type { AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
@@ -85,10 +86,11 @@ export class Agent {
   readonly metrics: AgentMetrics
   private readonly store: EpisodeStore
   private readonly http: HttpServer
+  private readonly access: Access
   private readonly log: Logger
   private stopping?: Promise<void>
 
-  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, http: HttpServer, log: Logger) {
+  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, http: HttpServer, access: Access, log: Logger) {
     this.config = config
     this.node = services.node
     this.tenancy = services.tenancy
@@ -99,12 +101,20 @@ export class Agent {
     this.store = services.store
     this.metrics = metrics
     this.http = http
+    this.access = access
     this.log = log
   }
 
   get peerId (): string { return this.node.peerId.toString() }
   /** Base URL of the HTTP API. */
   get url (): string { return this.http.url }
+  /** The operator token: admin on every tenant of this agent (`<data dir>/api.token` unless configured). */
+  get apiToken (): string { return this.access.operatorToken }
+
+  /** A dashboard address that signs a browser in once, without copying a token. */
+  loginUrl (): string {
+    return `${this.http.url}/#login=${this.access.loginCode()}`
+  }
 
   /**
    * Start an agent. The HTTP port is bound first so that a port in use fails before the node
@@ -146,7 +156,16 @@ export class Agent {
     }
     // Behaviours load first: a missing or broken module stops start-up before anything listens.
     const behaviours = options.behaviours !== undefined ? new BehaviourSet(options.behaviours) : await loadBehaviours(config)
-    const http = await startHttpServer(createApiApp(source), config.http.host, config.http.port)
+    const operator = config.apiToken !== undefined ? { token: config.apiToken, narrowed: false } : await loadOrCreateOperatorToken(config.dataDir)
+    if (operator.narrowed) logger.warn({ dataDir: config.dataDir }, 'api.token was readable by others: its mode is now 0600')
+    const access = new Access({ operatorToken: operator.token, keyring: tenant => holder.agent?.tenancy.keyring(tenant) })
+    const app = createApiApp(source, {
+      access,
+      hosts: config.httpHosts,
+      metricsPublic: config.metricsPublic,
+      onError: err => { logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed') }
+    })
+    const http = await startHttpServer(app, config.http.host, config.http.port)
     let store: EpisodeStore | undefined
     try {
       const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir, config.identity)
@@ -239,7 +258,7 @@ export class Agent {
       tasks.onChange(task => {
         events.emit('task', { id: task.id, council: task.council, tenant: task.tenant, role: task.role, state: task.state, holder: task.holder, epoch: task.epoch, attempts: task.attempts, ...(task.error !== undefined ? { error: task.error } : {}) })
       })
-      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store }, metrics, http, logger)
+      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store }, metrics, http, access, logger)
       holder.agent = agent
       logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
       return agent

@@ -1,13 +1,15 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { grantsTenant, type Access, type Grant } from '../access/index.js'
 import type { PeerView } from '../membership/index.js'
 import { tenantStateSchema, type TenantState } from '../tenancy/index.js'
 import type { Councils } from '../council/index.js'
 import type { Memory } from '../memory/index.js'
 import type { Tasks } from '../task/index.js'
 import type { EventLog } from '../events/index.js'
-import { DASHBOARD_HTML } from './dashboard.js'
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js'
 import { eventStream } from './events.js'
+import { guard, requires, type GuardEnv } from './guard.js'
 import { memoryQuery } from './query.js'
 
 /** What the HTTP API reads from the running agent. */
@@ -64,13 +66,60 @@ function requestError (err: unknown): Response | undefined {
 
 const starting = (): Response => Response.json({ error: 'agent is starting' }, { status: 503 })
 
-/** The agent's HTTP API (JSON). Routes are listed in the README. */
-export function createApiApp (source: ApiSource): Hono {
-  const app = new Hono()
+export interface ApiOptions {
+  /** Checks bearer tokens, login codes and event-stream tickets. */
+  access: Access
+  /**
+   * Host names the API answers to besides IP addresses, `localhost` and the machine's name.
+   *
+   * @default []
+   */
+  hosts?: string[]
+  /**
+   * Serve `/metrics` without a token.
+   *
+   * @default false
+   */
+  metricsPublic?: boolean
+  /** Called with errors no route handled (they answer 500 without detail). */
+  onError?: (err: Error) => void
+}
 
+type Ctx = Context<GuardEnv>
+const grantOf = (c: Ctx): Grant => c.get('grant')
+/** Whether the request's grant covers `tenant`. */
+const sees = (c: Ctx, tenant: string): boolean => grantsTenant(grantOf(c), tenant)
+const noCouncil = (c: Ctx, id: string): Response => c.json({ error: `no council ${id}` }, 404)
+const tenantRefused = (c: Ctx, tenant: string): Response => c.json({ error: `this token does not grant tenant ${tenant}` }, 403)
+
+/** The agent's HTTP API (JSON). Routes are listed in the README and in docs/openapi.yaml. */
+export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEnv> {
+  const app = new Hono<GuardEnv>()
+  const { access } = opts
+
+  app.use('*', guard({ access, ...(opts.hosts !== undefined ? { hosts: opts.hosts } : {}), ...(opts.metricsPublic !== undefined ? { metricsPublic: opts.metricsPublic } : {}) }))
   app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: c => c.json({ error: `body exceeds ${MAX_BODY_BYTES} bytes` }, 413) }))
 
-  app.get('/', c => c.html(DASHBOARD_HTML))
+  app.get('/', c => {
+    c.header('Content-Security-Policy', DASHBOARD_CSP)
+    c.header('X-Frame-Options', 'DENY')
+    return c.html(DASHBOARD_HTML)
+  })
+
+  // A dashboard login link's one-time code, exchanged for the operator token.
+  app.post('/v1/login', async c => {
+    const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
+    if (type !== 'application/json') return c.json({ error: 'the body must be JSON (Content-Type: application/json)' }, 415)
+    const body = await readJson(c.req.raw)
+    if (body instanceof Response) return body
+    const code = (body as { code?: unknown } | null)?.code
+    if (typeof code !== 'string' || code.length > 256) return c.json({ error: 'body must be {"code": "<login code>"}', field: 'code' }, 400)
+    const token = access.redeemLogin(code)
+    c.header('Cache-Control', 'no-store')
+    return token === undefined ? c.json({ error: 'login code unknown, used or expired' }, 401) : c.json({ token })
+  })
+
+  app.post('/v1/events/tickets', requires('read'), c => c.json(access.ticket(grantOf(c)), 201))
 
   app.get('/health', c => c.json({ status: 'ok' }))
 
@@ -84,28 +133,41 @@ export function createApiApp (source: ApiSource): Hono {
     return c.body(body, 200, { 'content-type': contentType })
   })
 
-  app.get('/v1/self', c => c.json(source.self()))
-
-  app.get('/v1/events', c => {
-    const log = source.events()
-    return log === undefined ? starting() : eventStream(c, log)
+  app.get('/v1/self', requires('read'), c => {
+    const self = source.self()
+    const tenants = self.tenants.filter(t => sees(c, t))
+    return c.json({ ...self, tenant: tenants[0] ?? grantOf(c).tenant ?? self.tenant, tenants, scope: grantOf(c).scope })
   })
 
-  app.get('/v1/peers', c => {
+  app.get('/v1/events', requires('read'), c => {
+    const log = source.events()
+    const grant = grantOf(c)
+    // Rejections name no tenant: they are shown to grants of every tenant only.
+    const visible = grant.tenant === undefined ? undefined : (e: { data: Record<string, unknown> }) => e.data.tenant === grant.tenant
+    return log === undefined ? starting() : eventStream(c, log, visible)
+  })
+
+  app.get('/v1/peers', requires('read'), c => {
     const connected = source.connectedPeers()
-    const peers = source.peers().map(p => ({
+    const peers = source.peers().filter(p => sees(c, p.tenant)).map(p => ({
       peerId: p.peerId, name: p.name, roles: p.roles, tenant: p.tenant, state: p.state, lastSeenMs: p.lastSeenMs, addrs: p.addrs, connected: connected.has(p.peerId)
     }))
     return c.json(peers)
   })
 
-  app.get('/v1/councils', c => c.json(source.councils()?.list() ?? []))
+  app.get('/v1/councils', requires('read'), c => c.json((source.councils()?.list() ?? []).filter(v => sees(c, v.tenant))))
 
-  app.post('/v1/councils', async c => {
+  app.post('/v1/councils', requires('operate'), async c => {
     const councils = source.councils()
     if (councils === undefined) return c.json({ error: 'agent is starting' }, 503)
-    const body = await readJson(c.req.raw)
+    let body = await readJson(c.req.raw)
     if (body instanceof Response) return body
+    const granted = grantOf(c).tenant
+    if (granted !== undefined && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+      const named = (body as { tenant?: unknown }).tenant
+      if (named === undefined) body = { ...body, tenant: granted }
+      else if (named !== granted) return tenantRefused(c, String(named))
+    }
     try {
       return c.json({ id: await councils.open(body) }, 201)
     } catch (err) {
@@ -113,20 +175,27 @@ export function createApiApp (source: ApiSource): Hono {
     }
   })
 
-  app.get('/v1/councils/:id', c => {
-    const view = source.councils()?.get(c.req.param('id'))
-    return view === undefined ? c.json({ error: `no council ${c.req.param('id')}` }, 404) : c.json(view)
+  /** The council `id` if this request's grant sees it: councils of other tenants are not found. */
+  const council = (c: Ctx, id: string): ReturnType<NonNullable<ReturnType<ApiSource['councils']>>['get']> => {
+    const view = source.councils()?.get(id)
+    return view !== undefined && sees(c, view.tenant) ? view : undefined
+  }
+
+  app.get('/v1/councils/:id', requires('read'), c => {
+    const view = council(c, c.req.param('id'))
+    return view === undefined ? noCouncil(c, c.req.param('id')) : c.json(view)
   })
 
-  app.delete('/v1/councils/:id', async c => {
+  app.delete('/v1/councils/:id', requires('operate'), async c => {
     const councils = source.councils()
-    if (councils?.get(c.req.param('id')) === undefined) return c.json({ error: `no council ${c.req.param('id')}` }, 404)
+    if (councils === undefined || council(c, c.req.param('id')) === undefined) return noCouncil(c, c.req.param('id'))
     return c.json(await councils.dissolve(c.req.param('id')))
   })
 
-  app.post('/v1/councils/:id/tasks', async c => {
+  app.post('/v1/councils/:id/tasks', requires('operate'), async c => {
     const tasks = source.tasks()
     if (tasks === undefined) return starting()
+    if (council(c, c.req.param('id')) === undefined) return noCouncil(c, c.req.param('id'))
     const body = await readJson(c.req.raw)
     if (body instanceof Response) return body
     try {
@@ -137,38 +206,45 @@ export function createApiApp (source: ApiSource): Hono {
     }
   })
 
-  app.get('/v1/councils/:id/tasks', c => {
+  app.get('/v1/councils/:id/tasks', requires('read'), c => {
     const id = c.req.param('id')
-    if (source.councils()?.get(id) === undefined) return c.json({ error: `no council ${id}` }, 404)
+    if (council(c, id) === undefined) return noCouncil(c, id)
     return c.json(source.tasks()?.list(id) ?? [])
   })
 
-  app.get('/v1/councils/:id/tasks/:taskId', c => {
+  app.get('/v1/councils/:id/tasks/:taskId', requires('read'), c => {
     const { id, taskId } = c.req.param()
-    if (source.councils()?.get(id) === undefined) return c.json({ error: `no council ${id}` }, 404)
+    if (council(c, id) === undefined) return noCouncil(c, id)
     const task = source.tasks()?.get(id, taskId)
     return task === undefined ? c.json({ error: `no task ${taskId} in council ${id}` }, 404) : c.json(task)
   })
 
-  app.get('/v1/memory', c => {
+  app.get('/v1/memory', requires('read'), c => {
     const memory = source.memory()
     if (memory === undefined) return starting()
     try {
-      return c.json(memory.query(memoryQuery(new URL(c.req.url).searchParams)))
+      const filter = memoryQuery(new URL(c.req.url).searchParams)
+      const granted = grantOf(c).tenant
+      if (filter.tenant !== undefined && !sees(c, filter.tenant)) return tenantRefused(c, filter.tenant)
+      if (granted !== undefined) filter.tenant = granted
+      return c.json(memory.query(filter))
     } catch (err) {
       return requestError(err) ?? Promise.reject(err)
     }
   })
 
-  app.get('/v1/memory/stats', c => {
+  app.get('/v1/memory/stats', requires('read'), c => {
     const memory = source.memory()
-    return memory === undefined ? starting() : c.json(memory.stats())
+    if (memory === undefined) return starting()
+    const stats = memory.stats()
+    return c.json({ ...stats, tenants: stats.tenants.filter(t => sees(c, t.tenant)) })
   })
 
-  app.get('/v1/leaders', c => c.json(source.councils()?.leaders() ?? {}))
+  app.get('/v1/leaders', requires('read'), c => c.json(source.councils()?.leaders(grantOf(c).tenant) ?? {}))
 
-  app.post('/v1/tenants/:tenant/state', async c => {
+  app.post('/v1/tenants/:tenant/state', requires('admin'), async c => {
     const tenant = c.req.param('tenant')
+    if (!sees(c, tenant)) return tenantRefused(c, tenant)
     if (!source.self().tenants.includes(tenant)) return c.json({ error: `this agent is not a member of tenant ${tenant}` }, 404)
     const body = await readJson(c.req.raw)
     if (body instanceof Response) return body
@@ -184,6 +260,10 @@ export function createApiApp (source: ApiSource): Hono {
   })
 
   app.notFound(c => c.json({ error: 'not found', path: c.req.path }, 404))
-  app.onError((err, c) => c.json({ error: 'internal error', message: err.message }, 500))
+  // The cause goes to the agent's log, not to the client.
+  app.onError((err, c) => {
+    opts.onError?.(err)
+    return c.json({ error: 'internal error' }, 500)
+  })
   return app
 }

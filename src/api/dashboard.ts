@@ -1,7 +1,11 @@
 /**
  * The dashboard every agent serves at `/`: the mesh as this agent sees it, live from the event
  * stream. One self-contained page (no CDN, no build step): operators run it on closed networks.
+ * It asks for a token once (or takes a one-time login link, `/#login=<code>`), keeps it for the
+ * tab, and sends it with every request; the event stream opens with a one-time ticket.
  */
+import { createHash } from 'node:crypto'
+
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -38,6 +42,10 @@ export const DASHBOARD_HTML = `<!doctype html>
   #events { list-style: none; padding: 0; margin: 0; max-height: 22rem; overflow: auto; }
   #events li { padding: .15rem 0; border-bottom: 1px solid var(--line); }
   #events time { color: var(--muted); margin-right: .4rem; }
+  .spaced { margin-top: 1rem; }
+  #login { max-width: 34rem; margin: 3rem auto; }
+  #login input { flex: 1; min-width: 16rem; }
+  [hidden] { display: none !important; }
   @media (max-width: 900px) { main { grid-template-columns: 1fr; } }
 </style>
 </head>
@@ -48,7 +56,16 @@ export const DASHBOARD_HTML = `<!doctype html>
   <label>Tenant <select id="tenant"><option value="">all</option></select></label>
   <span id="live" data-live="false" class="muted">connecting…</span>
 </header>
-<main>
+<section id="login" hidden>
+  <h2>Sign in</h2>
+  <p>Paste an API token: the agent's operator token (<code>&lt;data dir&gt;/api.token</code>) or a tenant token (<code>conclave tenant token</code>). It is kept for this tab only.</p>
+  <form id="login-form">
+    <input name="token" type="password" autocomplete="off" placeholder="token" required>
+    <button type="submit">Sign in</button>
+  </form>
+  <p class="error" id="login-error"></p>
+</section>
+<main id="app" hidden>
   <section id="mesh">
     <h2>Peers <span id="peer-count" class="muted"></span></h2>
     <svg id="graph" viewBox="0 0 640 440" role="img" aria-label="peers and connections"></svg>
@@ -63,7 +80,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       <input name="optional" placeholder="optional roles: coder">
       <button type="submit">Open council</button><span class="result" id="open-result"></span>
     </form>
-    <h2 style="margin-top:1rem">Tasks</h2>
+    <h2 class="spaced">Tasks</h2>
     <table id="tasks"><thead><tr><th>council</th><th>role</th><th>state</th><th>holder</th><th>epoch</th><th>attempts</th></tr></thead><tbody></tbody></table>
     <form id="submit-task">
       <select name="council" required></select>
@@ -71,7 +88,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       <textarea name="input" placeholder='input: JSON or text, e.g. {"workMs": 50}'></textarea>
       <button type="submit">Submit task</button><span class="result" id="task-result"></span>
     </form>
-    <h2 style="margin-top:1rem">Recent events</h2>
+    <h2 class="spaced">Recent events</h2>
     <ol id="events"></ol>
   </section>
 </main>
@@ -88,9 +105,20 @@ export const DASHBOARD_HTML = `<!doctype html>
   const short = id => id ? id.slice(-6) : '-'
   const nameOf = id => id === state.self?.peerId ? state.self.name : (state.peers.get(id)?.name ?? short(id))
   const tenantShown = t => { const f = $('#tenant').value; return f === '' || f === t }
-  const json = async (url, init) => {
-    const res = await fetch(url, init)
+  const TOKEN_KEY = 'conclave.token'
+  let stream = null
+  const signOut = message => {
+    sessionStorage.removeItem(TOKEN_KEY)
+    if (stream !== null) { stream.close(); stream = null }
+    $('#app').hidden = true
+    $('#login').hidden = false
+    $('#login-error').textContent = message ?? ''
+  }
+  const json = async (url, init = {}) => {
+    const headers = { ...(init.headers ?? {}), authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY) }
+    const res = await fetch(url, { ...init, headers })
     const body = await res.json().catch(() => ({}))
+    if (res.status === 401) { signOut(body.error); throw new Error(body.error ?? 'not signed in') }
     if (!res.ok) throw new Error(body.error ?? ('HTTP ' + res.status))
     return body
   }
@@ -202,15 +230,51 @@ export const DASHBOARD_HTML = `<!doctype html>
       for (const t of await json('/v1/councils/' + encodeURIComponent(c.id) + '/tasks')) state.tasks.set(t.id, t)
     }
     render()
-    const stream = new EventSource('/v1/events')
-    const live = $('#live')
-    stream.onopen = () => { live.textContent = 'live'; live.dataset.live = 'true' }
-    stream.onerror = () => { live.textContent = 'reconnecting…'; live.dataset.live = 'false' }
-    for (const type of ['member', 'council', 'task', 'rejected']) stream.addEventListener(type, m => apply(JSON.parse(m.data)))
-    stream.addEventListener('gap', () => { refreshPeers() })
+    await follow()
     // Connections and last-seen times are not events: refresh them now and then.
-    setInterval(refreshPeers, 3000)
+    refresher ??= setInterval(() => { if (sessionStorage.getItem(TOKEN_KEY) !== null) refreshPeers() }, 3000)
   }
+
+  // EventSource cannot send a token: each connection opens with a one-time ticket, and resumes
+  // from the last event seen.
+  let lastEventId = ''
+  let refresher
+  async function follow () {
+    const live = $('#live')
+    const { ticket } = await json('/v1/events/tickets', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    stream = new EventSource('/v1/events?ticket=' + encodeURIComponent(ticket) + (lastEventId ? '&lastEventId=' + encodeURIComponent(lastEventId) : ''))
+    stream.onopen = () => { live.textContent = 'live'; live.dataset.live = 'true' }
+    stream.onerror = () => {
+      live.textContent = 'reconnecting…'; live.dataset.live = 'false'
+      if (stream !== null) stream.close()
+      stream = null
+      setTimeout(() => { if (sessionStorage.getItem(TOKEN_KEY) !== null) follow().catch(() => {}) }, 1000)
+    }
+    for (const type of ['member', 'council', 'task', 'rejected']) stream.addEventListener(type, m => { lastEventId = m.lastEventId; apply(JSON.parse(m.data)) })
+    stream.addEventListener('gap', () => { refreshPeers() })
+  }
+
+  async function signIn () {
+    const login = /^#login=([A-Za-z0-9_-]+)$/.exec(location.hash)
+    if (login !== null) {
+      history.replaceState(null, '', location.pathname)
+      const res = await fetch('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: login[1] }) })
+      const body = await res.json().catch(() => ({}))
+      if (res.ok) sessionStorage.setItem(TOKEN_KEY, body.token)
+      else if (sessionStorage.getItem(TOKEN_KEY) === null) return signOut('This login link: ' + (body.error ?? 'refused') + '. Paste a token instead.')
+    }
+    if (sessionStorage.getItem(TOKEN_KEY) === null) return signOut()
+    $('#login').hidden = true
+    $('#app').hidden = false
+    await start()
+  }
+
+  $('#login-form').addEventListener('submit', ev => {
+    ev.preventDefault()
+    sessionStorage.setItem(TOKEN_KEY, String(new FormData(ev.target).get('token') ?? '').trim())
+    ev.target.reset()
+    signIn().catch(err => { $('#live').textContent = 'error: ' + err.message })
+  })
 
   $('#tenant').addEventListener('change', render)
   $('#submit-task select[name=council]').addEventListener('change', render)
@@ -240,9 +304,27 @@ export const DASHBOARD_HTML = `<!doctype html>
       out.className = 'result'; out.textContent = 'submitted ' + taskId
     } catch (err) { out.className = 'result error'; out.textContent = err.message }
   })
-  start().catch(err => { $('#live').textContent = 'error: ' + err.message })
+  signIn().catch(err => { $('#live').textContent = 'error: ' + err.message })
 })()
 </script>
 </body>
 </html>
 `
+
+const inline = (tag: string): string => {
+  const open = DASHBOARD_HTML.indexOf(`<${tag}>`) + tag.length + 2
+  return DASHBOARD_HTML.slice(open, DASHBOARD_HTML.indexOf(`</${tag}>`, open))
+}
+const hash = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
+
+/** The dashboard's Content-Security-Policy: its own inline script and style, its own API, no frames. */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  `script-src ${hash(inline('script'))}`,
+  `style-src ${hash(inline('style'))}`,
+  "connect-src 'self'",
+  'img-src data:',
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'"
+].join('; ')

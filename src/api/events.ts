@@ -11,12 +11,14 @@ const TYPES: readonly EventType[] = ['member', 'council', 'task', 'rejected']
 
 const seqOf = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1))
 
-export function eventStream (c: Context, log: EventLog): Response {
+/** `visible` narrows the stream to the events a client may see (its token's tenant). */
+export function eventStream (c: Context, log: EventLog, visible?: (event: AgentEvent) => boolean): Response {
   const typesParam = c.req.query('types')
   const types = typesParam === undefined ? TYPES : typesParam.split(',').map(t => t.trim()).filter(t => t !== '')
   const unknown = types.filter(t => !(TYPES as readonly string[]).includes(t))
   if (unknown.length > 0 || types.length === 0) return c.json({ error: `types must be among ${TYPES.join(', ')}`, field: 'types' }, 400)
-  const wanted = new Set(types)
+  const typeWanted = new Set<string>(types)
+  const wanted = (event: AgentEvent): boolean => typeWanted.has(event.type) && (visible?.(event) ?? true)
   const lastId = c.req.header('last-event-id') ?? c.req.query('lastEventId')
 
   return streamSSE(c, async stream => {
@@ -25,7 +27,7 @@ export function eventStream (c: Context, log: EventLog): Response {
     let overflowed = false
     // Subscribe before reading the backlog, so nothing falls between the two.
     const unsubscribe = log.subscribe(event => {
-      if (!wanted.has(event.type)) return
+      if (!wanted(event)) return
       if (queue.length >= eventDefaults.MAX_QUEUED_PER_CLIENT) overflowed = true
       else queue.push(event)
       wake?.()
@@ -40,7 +42,7 @@ export function eventStream (c: Context, log: EventLog): Response {
       if (gap) await stream.writeSSE({ event: 'gap', data: JSON.stringify({ lastEventId: lastId ?? null }) })
       let last = 0
       for (const event of backlog) {
-        if (!wanted.has(event.type)) continue
+        if (!wanted(event)) continue
         await send(event)
         last = seqOf(event.id)
       }

@@ -11,7 +11,7 @@ export interface HttpServer {
 }
 
 /** Serve `app` on host:port. Throws `HttpListenError` when the address cannot be bound. */
-export async function startHttpServer (app: Hono, host: string, port: number): Promise<HttpServer> {
+export async function startHttpServer (app: Pick<Hono<any>, 'fetch'>, host: string, port: number): Promise<HttpServer> {
   const server = createAdaptorServer({ fetch: app.fetch })
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {

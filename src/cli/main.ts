@@ -8,7 +8,7 @@ import { taskRunCommand } from './commands/task.js'
 import { simCommand } from './commands/sim.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
-import { tenantCreateCommand, tenantIssueCommand, tenantPublishCommand, tenantRotateCommand } from './commands/tenant.js'
+import { tenantCreateCommand, tenantIssueCommand, tenantPublishCommand, tenantRotateCommand, tenantTokenCommand } from './commands/tenant.js'
 import { EXIT_CONFIG, EXIT_OK } from './exit.js'
 import { addAgentOptions, agentFlags } from './options.js'
 
@@ -40,8 +40,10 @@ export async function main (argv: string[]): Promise<number> {
 
   program.command('status').description('show the membership view of a running agent')
     .option('--api <url>', 'agent API base URL (default: from CONCLAVE_HTTP, else http://127.0.0.1:8080)')
+    .option('--token <token>', 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
+    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .option('--json', 'print JSON instead of a table')
-    .action(async (opts: { api?: string, json?: boolean }) => { code = await statusCommand(opts) })
+    .action(async (opts: Parameters<typeof statusCommand>[0]) => { code = await statusCommand(opts) })
 
   const council = program.command('council').description('councils of a running agent')
   council.command('open').description('open a council: agents holding its roles claim them and agree on a roster')
@@ -54,11 +56,15 @@ export async function main (argv: string[]): Promise<number> {
     .option('--wait', 'follow the council until it is active (exit 1 if it fails)')
     .option('--timeout-ms <ms>', 'with --wait: give up after this long', '60000')
     .option('--api <url>', 'agent API base URL')
+    .option('--token <token>', 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
+    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof councilOpenCommand>[0]) => { code = await councilOpenCommand(opts) })
   council.command('list').description('councils and their rosters')
     .option('--api <url>', 'agent API base URL')
+    .option('--token <token>', 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
+    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .option('--json', 'print JSON')
-    .action(async (opts: { api?: string, json?: boolean }) => { code = await councilListCommand(opts) })
+    .action(async (opts: Parameters<typeof councilListCommand>[0]) => { code = await councilListCommand(opts) })
 
   const task = program.command('task').description('tasks in councils of a running agent')
   task.command('run').description('submit a task to the holder of a council role; waits for the result unless --no-wait')
@@ -69,6 +75,8 @@ export async function main (argv: string[]): Promise<number> {
     .option('--timeout-ms <ms>', 'the task fails without a result after this long (default 300000)')
     .option('--no-wait', 'print the task id and return at once')
     .option('--api <url>', 'agent API base URL')
+    .option('--token <token>', 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
+    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof taskRunCommand>[0]) => { code = await taskRunCommand(opts) })
 
   const memory = program.command('memory').description('episode memory in a data dir: backup and restore')
@@ -96,20 +104,33 @@ export async function main (argv: string[]): Promise<number> {
     .option('--ttl <duration>', 'validity, e.g. 30d, 12h (default 30d)')
     .option('--out <file>', 'credential file to write (mode 0600)')
     .action(async (opts: Parameters<typeof tenantIssueCommand>[0]) => { code = await tenantIssueCommand(opts) })
-  tenant.command('revoke').description('revoke peers: a new key epoch they cannot read, and a signed state members enforce')
+  tenant.command('token').description('issue an API token of the tenant (printed alone on stdout); every member verifies it offline')
+    .option('--tenant <file>', 'tenant file')
+    .option('--scope <scope>', 'read (views, memory, tasks, events), operate (also councils and tasks), admin (also tenant states)')
+    .option('--ttl <duration>', 'validity, e.g. 30d, 12h (default 30d)')
+    .option('--name <name>', 'a label: who or what holds the token')
+    .action(async (opts: Parameters<typeof tenantTokenCommand>[0]) => { code = await tenantTokenCommand(opts) })
+  tenant.command('revoke').description('revoke peers or API tokens: a new key epoch revoked peers cannot read, and a signed state members enforce')
     .option('--tenant <file>', 'tenant file')
     .option('--peer <peerIds>', 'peer ids to revoke, comma-separated')
+    .option('--token <ids>', 'API token ids to revoke, comma-separated (from the tenant file\'s tokens)')
     .option('--out <file>', 'state file to write (default <tenant>.state-<epoch>.json)')
     .option('--api <url>', 'hand the state to this running member, which gossips it')
+    .option('--api-token <token>', 'with --api: an admin token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
+    .option('--data-dir <dir>', 'with --api: the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof tenantRotateCommand>[0]) => { code = await tenantRotateCommand(opts, true) })
   tenant.command('rotate').description('rotate the group key: a new epoch sealed for every current member')
     .option('--tenant <file>', 'tenant file')
     .option('--out <file>', 'state file to write (default <tenant>.state-<epoch>.json)')
     .option('--api <url>', 'hand the state to this running member, which gossips it')
+    .option('--api-token <token>', 'with --api: an admin token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
+    .option('--data-dir <dir>', 'with --api: the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof tenantRotateCommand>[0]) => { code = await tenantRotateCommand(opts, false) })
   tenant.command('publish').description('hand a state file from revoke/rotate to a running member')
     .option('--state <file>', 'state file')
     .option('--api <url>', 'agent API base URL')
+    .option('--api-token <token>', 'an admin token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
+    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof tenantPublishCommand>[0]) => { code = await tenantPublishCommand(opts) })
 
   program.command('sim').description('run N agents in this process on loopback (demos and tests)')
@@ -123,7 +144,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--timeout-ms <ms>', 'with --exit-when-converged: give up after this long', '60000')
     .option('--json', 'print one JSON summary line instead of progress')
     .option('--log-level <level>', 'log level of the agents', 'warn')
-    .option('--scenario <name>', 'run a scripted scenario and exit: federation (issue #5: two tenants, collaboration loops, replicated memory)')
+    .option('--scenario <name>', 'run a scripted scenario and exit: federation (two tenants, collaboration loops, replicated memory)')
     .option('--iterations <n>', 'with --scenario federation: collaboration loops', '10')
     .action(async (opts: Parameters<typeof simCommand>[0]) => { code = await simCommand(opts) })
 

@@ -7,6 +7,12 @@ export interface AgentConfig {
   listen: string[]
   announce: string[]
   http: HostPort
+  /** A fixed operator token (a secret); unset: `<dataDir>/api.token`, created on first start. */
+  apiToken?: string
+  /** Host names the API answers to besides IP addresses, localhost and the machine's name. */
+  httpHosts: string[]
+  /** Serve `/metrics` without a token. */
+  metricsPublic: boolean
   dataDir: string
   /** A fixed identity key file (a mounted secret); unset: `<dataDir>/identity.key`, created on first start. */
   identity?: string

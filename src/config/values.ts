@@ -5,6 +5,7 @@
 import { isIP } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { operatorTokenProblem } from '../access/operator.js'
 import { BUILTIN_BEHAVIOURS } from '../agent/constants.js'
 
 export interface HostPort { host: string, port: number }
@@ -171,6 +172,15 @@ export const values = {
   }),
   paths: custom<string[]>(raw => list(raw)),
   path: custom<string>(raw => raw.trim().length === 0 ? invalid('must not be empty') : raw.trim()),
+  apiToken: custom<string>(raw => {
+    const problem = operatorTokenProblem(raw.trim())
+    return problem === undefined ? raw.trim() : invalid(`${problem} (e.g. \`openssl rand -base64 32\`)`)
+  }),
+  hostNames: custom<string[]>(raw => {
+    const names = list(raw)
+    const bad = names.find(n => n !== '*' && !/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(n))
+    return bad === undefined ? names : invalid(`"${bad}" is not a host name (or *.domain, or *)`)
+  }),
   text: custom<string>(raw => raw.trim().length === 0 ? invalid('must not be empty') : raw.trim()),
   httpUrl: custom<string>(raw => {
     try {

@@ -341,11 +341,12 @@ export class Councils implements Startable {
     return c === undefined ? undefined : this.view(c)
   }
 
-  /** Committed leader of every singleton this agent knows of. */
-  leaders (): Record<string, { peerId: string, epoch: number }> {
+  /** Committed leader of every singleton this agent knows of (of one tenant, when given). */
+  leaders (tenant?: string): Record<string, { peerId: string, epoch: number }> {
     const out: Record<string, { peerId: string, epoch: number }> = {}
     for (const c of this.councils.values()) {
       const holder = c.roster[0]
+      if (tenant !== undefined && c.d.tenant !== tenant) continue
       if (c.d.singleton === true && holder !== undefined && !isEnded(c.state)) out[holder.role] = { peerId: holder.peerId, epoch: c.epoch }
     }
     return out

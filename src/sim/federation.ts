@@ -118,7 +118,7 @@ async function runChain (agent: Agent, council: string, role: string, input: unk
 }
 
 async function get (agent: Agent, path: string): Promise<{ status: number, text: string }> {
-  const res = await fetch(`${agent.url}${path}`)
+  const res = await fetch(`${agent.url}${path}`, { headers: { authorization: `Bearer ${agent.apiToken}` } })
   return { status: res.status, text: await res.text() }
 }
 

@@ -19,6 +19,7 @@ import { TenantFileError } from './errors.js'
 import { isValidTenantId } from './namespace.js'
 import { signDocument } from './signed.js'
 import { sealGroupKey, tenantStateSchema, type TenantState, type TenantStateClaims } from './state.js'
+import { encodeToken, SCOPES, type Scope, type TokenClaims } from './token.js'
 
 const b64 = z.string().min(1).max(4096)
 
@@ -39,6 +40,15 @@ export const tenantFileSchema = z.object({
     notAfter: z.number().int()
   })),
   revoked: z.array(z.string()),
+  /** API tokens issued (`tenant token`), so that `tenant revoke --token` can name them. */
+  tokens: z.array(z.object({
+    id: z.string().min(1).max(64),
+    scope: z.enum(SCOPES),
+    name: z.string().optional(),
+    notAfter: z.number().int()
+  })).optional(),
+  /** Ids of the API tokens revoked (cumulative). */
+  revokedTokens: z.array(z.string()).optional(),
   state: tenantStateSchema.optional()
 })
 export type TenantFile = z.infer<typeof tenantFileSchema>
@@ -114,12 +124,42 @@ export async function issueCredential (file: TenantFile, opts: IssueOptions): Pr
   }
 }
 
+export interface TokenOptions {
+  scope: Scope
+  ttlMs: number
+  /** A label for operators. */
+  name?: string
+  now?: number
+}
+
+/**
+ * Issue an API token of the tenant; returns the token string and the tenant file with the token
+ * registered (its id, scope, name and expiry; not the token itself).
+ */
+export async function issueApiToken (file: TenantFile, opts: TokenOptions): Promise<{ file: TenantFile, token: string, claims: TokenClaims }> {
+  const now = opts.now ?? Date.now()
+  const claims: TokenClaims = {
+    v: 1,
+    id: toString(randomBytes(12), 'base64url'),
+    tenant: file.tenant,
+    authority: file.authority,
+    scope: opts.scope,
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    notBefore: now,
+    notAfter: now + opts.ttlMs
+  }
+  const token = encodeToken(await signDocument('api-token', claims, authorityKey(file)))
+  const entry = { id: claims.id, scope: claims.scope, notAfter: claims.notAfter, ...(opts.name !== undefined ? { name: opts.name } : {}) }
+  return { file: { ...file, tokens: [...(file.tokens ?? []), entry] }, token, claims }
+}
+
 /**
  * Start a new epoch: a fresh group key, sealed for every member that is neither revoked nor
  * expired, and the cumulative revocation list, in one state document signed by the authority.
  */
-export async function rotateTenant (file: TenantFile, revoke: string[] = [], now = Date.now()): Promise<{ file: TenantFile, state: TenantState }> {
+export async function rotateTenant (file: TenantFile, revoke: string[] = [], now = Date.now(), revokeTokens: string[] = []): Promise<{ file: TenantFile, state: TenantState }> {
   const revoked = [...new Set([...file.revoked, ...revoke])]
+  const revokedTokens = [...new Set([...(file.revokedTokens ?? []), ...revokeTokens])]
   const epoch = file.epoch + 1
   const groupKey = randomKey()
   const keys: Record<string, string> = {}
@@ -127,9 +167,9 @@ export async function rotateTenant (file: TenantFile, revoke: string[] = [], now
     if (revoked.includes(m.peer) || m.notAfter <= now) continue
     keys[m.peer] = sealGroupKey(groupKey, fromString(m.memberKey, 'base64'), file.tenant, epoch, m.peer)
   }
-  const claims: TenantStateClaims = { v: 1, tenant: file.tenant, epoch, issuedAt: now, revoked, keys }
+  const claims: TenantStateClaims = { v: 1, tenant: file.tenant, epoch, issuedAt: now, revoked, ...(revokedTokens.length > 0 ? { revokedTokens } : {}), keys }
   const state = await signDocument('tenant-state', claims, authorityKey(file))
-  return { file: { ...file, epoch, groupKey: toString(groupKey, 'base64'), revoked, state }, state }
+  return { file: { ...file, epoch, groupKey: toString(groupKey, 'base64'), revoked, ...(revokedTokens.length > 0 ? { revokedTokens } : {}), state }, state }
 }
 
 async function readJson<T> (path: string, schema: z.ZodType<T>, fail: (reason: string) => Error): Promise<T> {

@@ -31,3 +31,5 @@ export const MAX_STATE_BYTES = 1024 * 1024
 export const DEFAULT_CREDENTIAL_TTL_MS = 30 * 24 * 3_600_000
 /** Role wildcard: a credential issued without `--roles` grants every role. */
 export const ANY_ROLE = '*'
+/** Validity of an API token when `tenant token` is given no `--ttl`. */
+export const DEFAULT_TOKEN_TTL_MS = 30 * 24 * 3_600_000

@@ -3,6 +3,7 @@ import { CREDENTIAL_CACHE_SIZE, PREVIOUS_EPOCH_GRACE_MS } from './constants.js'
 import { admits, credentialRef, verifyCredential, type Credential, type CredentialClaims, type CredentialProblem } from './credential.js'
 import type { CredentialFile } from './authority.js'
 import { readStateClaims, verifyState, unsealGroupKey, type TenantState, type TenantStateClaims } from './state.js'
+import { verifyToken, type TokenClaims, type TokenProblem } from './token.js'
 
 /** What a tenant state did to this agent's keyring. */
 export interface StateChange {
@@ -32,6 +33,7 @@ export class TenantKeyring {
   private stateEpoch = 0
   private latestState?: TenantState
   private revokedPeers = new Set<string>()
+  private revokedTokens = new Set<string>()
 
   private constructor (tenant: string, self: string, file?: CredentialFile, claims?: CredentialClaims) {
     this.tenant = tenant
@@ -65,6 +67,15 @@ export class TenantKeyring {
   get revoked (): ReadonlySet<string> { return this.revokedPeers }
   /** Whether this agent's own credential has been revoked. */
   get selfRevoked (): boolean { return this.revokedPeers.has(this.self) }
+
+  /**
+   * Check an API token of this tenant: signed by its authority, within its validity, not revoked
+   * by the latest state. The open tenant has no authority, so it verifies no token.
+   */
+  async verifyToken (token: string, now = Date.now()): Promise<TokenClaims | TokenProblem> {
+    if (this.authority === undefined) return 'unknown tenant'
+    return await verifyToken(token, this.authority, this.revokedTokens, now)
+  }
 
   /** The current group key, or undefined in the open tenant or when this agent was revoked. */
   currentKey (): { epoch: number, key: Uint8Array } | undefined {
@@ -129,6 +140,7 @@ export class TenantKeyring {
   private adopt (state: TenantState, claims: TenantStateClaims, now: number): StateChange {
     const before = this.revokedPeers
     this.revokedPeers = new Set(claims.revoked)
+    this.revokedTokens = new Set(claims.revokedTokens ?? [])
     this.stateEpoch = claims.epoch
     this.latestState = state
     if (claims.epoch > this.currentEpoch && this.memberKey !== undefined) {

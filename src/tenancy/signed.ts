@@ -18,7 +18,7 @@ export const signedDocumentSchema = z.object({
   sig: z.string().min(1).max(256)
 })
 
-export type DocumentKind = 'credential' | 'tenant-state'
+export type DocumentKind = 'credential' | 'tenant-state' | 'api-token'
 
 function domain (kind: DocumentKind): Uint8Array {
   return fromString(`conclave/${kind}/v1\u0000`)

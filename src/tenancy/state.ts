@@ -15,6 +15,8 @@ export interface TenantStateClaims {
   epoch: number
   issuedAt: number
   revoked: string[]
+  /** Ids of API tokens revoked (cumulative); absent in states that revoke none. */
+  revokedTokens?: string[]
   /** peer id → the group key sealed under that member's member key. */
   keys: Record<string, string>
 }
@@ -28,6 +30,7 @@ export const tenantStateClaimsSchema = z.object({
   epoch: z.number().int().positive(),
   issuedAt: z.number().int().nonnegative(),
   revoked: z.array(z.string().min(1).max(128)).max(100_000),
+  revokedTokens: z.array(z.string().min(1).max(64)).max(100_000).optional(),
   keys: z.record(z.string().min(1).max(128), z.string().min(1).max(128))
 })
 

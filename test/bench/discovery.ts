@@ -65,12 +65,13 @@ async function processes (n: number): Promise<{ row: Row, rssMb: number[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'conclave-bench-'))
   const children: Array<ReturnType<typeof spawn>> = []
   const apis: string[] = []
+  const token = randomBytes(32).toString('base64url')
   const t0 = Date.now()
   try {
     let seed = ''
     for (let i = 0; i < n; i++) {
       const child = spawn(process.execPath, [CLI, 'start'], {
-        env: { ...process.env, CONCLAVE_NAME: `p${i}`, CONCLAVE_DATA_DIR: join(dir, `p${i}`), CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0', CONCLAVE_HTTP: '127.0.0.1:0', CONCLAVE_MDNS: 'false', CONCLAVE_BOOTSTRAP: seed, CONCLAVE_LOG_LEVEL: 'info' },
+        env: { ...process.env, CONCLAVE_NAME: `p${i}`, CONCLAVE_DATA_DIR: join(dir, `p${i}`), CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0', CONCLAVE_HTTP: '127.0.0.1:0', CONCLAVE_MDNS: 'false', CONCLAVE_BOOTSTRAP: seed, CONCLAVE_LOG_LEVEL: 'info', CONCLAVE_API_TOKEN: token },
         stdio: ['ignore', 'ignore', 'pipe']
       })
       children.push(child)
@@ -90,7 +91,7 @@ async function processes (n: number): Promise<{ row: Row, rssMb: number[] }> {
     const allStartedAt = Date.now()
     let fullViewMs: number | null = null
     while (Date.now() - t0 < 180_000) {
-      const views = await Promise.all(apis.map(async api => (await (await fetch(`${api}/v1/peers`)).json() as Array<{ state: string }>).filter(p => p.state === 'alive').length))
+      const views = await Promise.all(apis.map(async api => (await (await fetch(`${api}/v1/peers`, { headers: { authorization: `Bearer ${token}` } })).json() as Array<{ state: string }>).filter(p => p.state === 'alive').length))
       if (views.every(v => v === n - 1)) { fullViewMs = Date.now() - t0; break }
       await new Promise(resolve => setTimeout(resolve, 100))
     }

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { CLI } from './paths.js'
 import { waitFor } from './wait.js'
 
@@ -66,7 +68,12 @@ export interface StartedAgent extends CliProcess {
   peerId: string
   api: string
   addrs: string[]
+  /** Its operator token: CONCLAVE_API_TOKEN, else the one it made in its data dir. */
+  token: string
 }
+
+/** Operator token of each started agent's API base URL, which `getJson` sends. */
+const tokens = new Map<string, string>()
 
 /** `conclave start` with `env`; resolves once the agent logged that it started. */
 export async function startAgent (env: Record<string, string>, timeoutMs = 20_000, opts: RunCliOptions & { args?: string[] } = {}): Promise<StartedAgent> {
@@ -79,11 +86,14 @@ export async function startAgent (env: Record<string, string>, timeoutMs = 20_00
     }
     return undefined
   }, { timeoutMs, message: () => `agent did not start: ${proc.stderr()}` })
-  return { ...proc, peerId: started.peerId, api: started.api, addrs: started.addrs }
+  const token = env.CONCLAVE_API_TOKEN ?? (await readFile(join(env.CONCLAVE_DATA_DIR ?? '.conclave', 'api.token'), 'utf8')).trim()
+  tokens.set(new URL(started.api).origin, token)
+  return { ...proc, peerId: started.peerId, api: started.api, addrs: started.addrs, token }
 }
 
-export async function getJson<T = any> (url: string): Promise<{ status: number, body: T }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+/** GET `url` as JSON, with the operator token of the agent it belongs to (unless `token` is given). */
+export async function getJson<T = any> (url: string, token = tokens.get(new URL(url).origin)): Promise<{ status: number, body: T }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000), ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}) })
   return { status: res.status, body: await res.json() as T }
 }
 

@@ -122,8 +122,9 @@ export class Cluster {
   }
 
   /** GET (or POST JSON to) `http://<host>:<port><path>` from inside the host, with curl. */
-  request (host: Host, port: number, path: string, body?: unknown): { status: number, body: any } {
+  request (host: Host, port: number, path: string, body?: unknown, token?: string): { status: number, body: any } {
     const args = ['netns', 'exec', host.ns, 'curl', '-s', '-m', '5', '-w', '\n%{http_code}']
+    if (token !== undefined) args.push('-H', `authorization: Bearer ${token}`)
     if (body !== undefined) args.push('-X', 'POST', '-H', 'content-type: application/json', '--data-binary', JSON.stringify(body))
     args.push(`http://${host.ip}:${port}${path}`)
     const out = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 })

@@ -7,7 +7,7 @@ import { CredentialError, loadTenants } from '../../tenancy/index.js'
 import { EXIT_OK, reportStartupError } from '../exit.js'
 
 /** Settings printed as `***`: they are secrets. */
-const SECRET_KEYS = ['llmApiKey'] as const
+const SECRET_KEYS = ['llmApiKey', 'apiToken'] as const
 
 /**
  * The identity `conclave start` would run with, when it exists already: the configured key file

@@ -1,10 +1,10 @@
-import { apiUrl } from '../api.js'
+import { apiTarget, refused, type ApiTarget, type ApiTargetOptions } from '../api.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 import { renderTable } from '../table.js'
 
 interface CouncilJson { id: string, project: string, state: string, epoch: number, coordinator: string | null, roster: Array<{ role: string, peerId: string, name: string }>, reason?: string }
 
-export interface CouncilOpenOptions {
+export interface CouncilOpenOptions extends ApiTargetOptions {
   project?: string
   core?: string
   optional?: string
@@ -13,7 +13,6 @@ export interface CouncilOpenOptions {
   tenant?: string
   wait?: boolean
   timeoutMs: string
-  api?: string
 }
 
 const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
@@ -25,7 +24,8 @@ function integer (flag: string, raw: string | undefined): number | undefined | E
 
 /** `conclave council open`: open a council through a running agent; with --wait, follow it until active. */
 export async function councilOpenCommand (opts: CouncilOpenOptions): Promise<number> {
-  const base = apiUrl(opts)
+  const target = await apiTarget(opts)
+  const base = target instanceof Error ? target : target.base
   const claimWindowMs = integer('--claim-window-ms', opts.claimWindowMs)
   const ttlMs = integer('--ttl-ms', opts.ttlMs)
   const timeoutMs = integer('--timeout-ms', opts.timeoutMs)
@@ -45,11 +45,12 @@ export async function councilOpenCommand (opts: CouncilOpenOptions): Promise<num
   }
   let res: Response
   try {
-    res = await fetch(`${base as string}/v1/councils`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+    res = await (target as ApiTarget).fetch('/v1/councils', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
   } catch (err) {
     process.stderr.write(`conclave: cannot reach ${base as string}: ${(err as Error).message}\n`)
     return EXIT_FAILURE
   }
+  if (res.status === 401 || res.status === 403) return await refused(base as string, res)
   const answer = await res.json().catch(() => ({})) as { id?: string, error?: string, field?: string }
   if (res.status === 400) {
     const flag = { project: '--project', coreRoles: '--core', optionalRoles: '--optional', claimWindowMs: '--claim-window-ms', ttlMs: '--ttl-ms', tenant: '--tenant' }[(answer.field ?? '').split('.')[0] ?? ''] ?? 'council'
@@ -65,7 +66,7 @@ export async function councilOpenCommand (opts: CouncilOpenOptions): Promise<num
   const deadline = Date.now() + ((timeoutMs as number | undefined) ?? 60_000)
   let last = ''
   while (Date.now() < deadline) {
-    const council = await fetch(`${base as string}/v1/councils/${answer.id}`, { signal: AbortSignal.timeout(5_000) }).then(async r => await r.json() as CouncilJson).catch(() => undefined)
+    const council = await (target as ApiTarget).fetch(`/v1/councils/${answer.id}`, { signal: AbortSignal.timeout(5_000) }).then(async r => await r.json() as CouncilJson).catch(() => undefined)
     const line = council === undefined ? 'waiting for the agent…' : `${council.state}, epoch ${council.epoch}, ${council.roster.length} seats`
     if (line !== last) process.stderr.write(`conclave: ${answer.id}: ${line}\n`)
     last = line
@@ -84,14 +85,17 @@ export async function councilOpenCommand (opts: CouncilOpenOptions): Promise<num
 }
 
 /** `conclave council list`: councils and rosters of a running agent. */
-export async function councilListCommand (opts: { api?: string, json?: boolean }): Promise<number> {
-  const base = apiUrl(opts)
-  if (base instanceof Error) {
-    process.stderr.write(`conclave: ${base.message}\n`)
+export async function councilListCommand (opts: ApiTargetOptions & { json?: boolean }): Promise<number> {
+  const target = await apiTarget(opts)
+  if (target instanceof Error) {
+    process.stderr.write(`conclave: ${target.message}\n`)
     return EXIT_CONFIG
   }
+  const base = target.base
   try {
-    const councils = await (await fetch(`${base}/v1/councils`, { signal: AbortSignal.timeout(5_000) })).json() as CouncilJson[]
+    const res = await target.fetch('/v1/councils', { signal: AbortSignal.timeout(5_000) })
+    if (!res.ok) return await refused(base, res)
+    const councils = await res.json() as CouncilJson[]
     if (opts.json === true) {
       process.stdout.write(JSON.stringify(councils, null, 2) + '\n')
       return EXIT_OK

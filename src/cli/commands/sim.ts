@@ -114,7 +114,12 @@ export async function simCommand (opts: SimOptions): Promise<number> {
     }
     if (converged === n && convergedAt === undefined) {
       convergedAt = Date.now() - startedAt
-      out(`mesh formed in ${convergedAt} ms. Open the dashboard at ${sim.agents[0]?.url ?? ''}/ (every agent serves one), or try \`conclave status --api ${sim.agents[0]?.url ?? ''}\`. Ctrl-C stops.`)
+      const first = sim.agents[0]
+      out(`mesh formed in ${convergedAt} ms. Ctrl-C stops.`)
+      if (first !== undefined) {
+        out(`dashboard (this link signs you in once): ${first.loginUrl()}`)
+        out(`status: conclave status --api ${first.url} --token ${first.apiToken}`)
+      }
       if (opts.exitWhenConverged === true) break
     }
     if (convergedAt === undefined && Date.now() > deadline && opts.exitWhenConverged === true) break

@@ -24,6 +24,8 @@ export async function startCommand (flags: Record<string, string | undefined>): 
     logger.flush()
     return reportStartupError(err, loaded)
   }
+  // The link carries a one-time code, not the token: it signs one browser in, once.
+  process.stderr.write(`conclave: dashboard (this link signs you in once): ${agent.loginUrl()}\n`)
 
   return await new Promise<number>(resolve => {
     let stopping = false

@@ -1,9 +1,8 @@
-import { apiUrl } from '../api.js'
+import { apiTarget, refused, type ApiTarget, type ApiTargetOptions } from '../api.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 import { formatAge, renderTable } from '../table.js'
 
-export interface StatusOptions {
-  api?: string
+export interface StatusOptions extends ApiTargetOptions {
   json?: boolean
 }
 
@@ -12,28 +11,35 @@ interface Peer { peerId: string, name: string, roles: string[], tenant: string, 
 interface Council { id: string, tenant: string, project: string, state: string, epoch: number, roster: Array<{ role: string, peerId: string, name: string }>, reason?: string }
 type Leaders = Record<string, { peerId: string, epoch: number }>
 
-async function getJson<T> (url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`)
+/** An answer other than 2xx, to report as the agent gave it. */
+class Refused extends Error {
+  constructor (readonly res: Response) { super(`answered ${res.status}`) }
+}
+
+async function getJson<T> (target: ApiTarget, path: string): Promise<T> {
+  const res = await target.fetch(path, { signal: AbortSignal.timeout(5_000) })
+  if (!res.ok) throw new Refused(res)
   return await res.json() as T
 }
 
 /** `conclave status`: the agent's view of the mesh as a table (or JSON). */
 export async function statusCommand (opts: StatusOptions): Promise<number> {
-  const base = apiUrl(opts)
-  if (base instanceof Error) {
-    process.stderr.write(`conclave: ${base.message}\n`)
+  const target = await apiTarget(opts)
+  if (target instanceof Error) {
+    process.stderr.write(`conclave: ${target.message}\n`)
     return EXIT_CONFIG
   }
+  const base = target.base
   let self: Self
   let peers: Peer[]
   let councils: Council[]
   let leaders: Leaders
   try {
     [self, peers, councils, leaders] = await Promise.all([
-      getJson<Self>(`${base}/v1/self`), getJson<Peer[]>(`${base}/v1/peers`), getJson<Council[]>(`${base}/v1/councils`), getJson<Leaders>(`${base}/v1/leaders`)
+      getJson<Self>(target, '/v1/self'), getJson<Peer[]>(target, '/v1/peers'), getJson<Council[]>(target, '/v1/councils'), getJson<Leaders>(target, '/v1/leaders')
     ])
   } catch (err) {
+    if (err instanceof Refused) return await refused(base, err.res)
     const cause = (err as { cause?: { code?: string } }).cause?.code
     process.stderr.write(`conclave: cannot reach the agent API at ${base}: ${cause ?? (err as Error).message}\n`)
     return EXIT_FAILURE

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { createTenant, issueCredential, readTenantFile, rotateTenant, tenancyDefaults, tenantStateSchema, writeCredentialFile, writeTenantFile, readStateClaims, type TenantState } from '../../tenancy/index.js'
-import { apiUrl } from '../api.js'
+import { createTenant, issueApiToken, issueCredential, readTenantFile, rotateTenant, SCOPES, tenancyDefaults, tenantStateSchema, writeCredentialFile, writeTenantFile, readStateClaims, type Scope, type TenantState } from '../../tenancy/index.js'
+import { apiTarget } from '../api.js'
 import { parseDuration } from '../duration.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 
@@ -62,26 +62,55 @@ export async function tenantIssueCommand (opts: { tenant?: string, peer?: string
   }
 }
 
+/** `conclave tenant token`: an API token of the tenant, printed alone on one line of stdout. */
+export async function tenantTokenCommand (opts: { tenant?: string, scope?: string, ttl?: string, name?: string }): Promise<number> {
+  try {
+    const tenantPath = resolve(required('--tenant', opts.tenant))
+    const scope = required('--scope', opts.scope)
+    if (!(SCOPES as readonly string[]).includes(scope)) throw new UsageError(`--scope: "${scope}" is not one of ${SCOPES.join(', ')}`)
+    const ttlMs = opts.ttl === undefined ? tenancyDefaults.DEFAULT_TOKEN_TTL_MS : parseDuration('--ttl', opts.ttl)
+    if (ttlMs instanceof Error) throw new UsageError(ttlMs.message)
+    if (opts.name !== undefined && (opts.name.trim() === '' || opts.name.length > 128)) throw new UsageError('--name: must be 1-128 characters')
+    const tenant = await readTenantFile(tenantPath)
+    const { file, token, claims } = await issueApiToken(tenant, { scope: scope as Scope, ttlMs, ...(opts.name !== undefined ? { name: opts.name.trim() } : {}) })
+    await writeTenantFile(tenantPath, file)
+    process.stdout.write(`${token}\n`)
+    process.stderr.write(`conclave: token ${claims.id} of tenant ${tenant.tenant} (scope ${scope}) valid until ${new Date(claims.notAfter).toISOString()}; revoke it with \`conclave tenant revoke --tenant ${opts.tenant ?? ''} --token ${claims.id}\`\n`)
+    return EXIT_OK
+  } catch (err) {
+    return fail(err)
+  }
+}
+
+interface ApiFlags { api?: string, apiToken?: string, dataDir?: string }
+
 /**
  * `conclave tenant revoke` and `conclave tenant rotate`: a new epoch with a fresh group key
  * sealed for every member still admitted, written to --out and, with --api, handed to a running
  * member, which adopts it and gossips it to the tenant.
  */
-export async function tenantRotateCommand (opts: { tenant?: string, peer?: string, out?: string, api?: string }, revoke: boolean): Promise<number> {
+export async function tenantRotateCommand (opts: ApiFlags & { tenant?: string, peer?: string, token?: string, out?: string }, revoke: boolean): Promise<number> {
   try {
     const tenantPath = resolve(required('--tenant', opts.tenant))
-    const peers = revoke ? required('--peer', opts.peer).split(',').map(p => p.trim()).filter(p => p !== '') : []
+    const ids = (raw: string | undefined): string[] => (raw ?? '').split(',').map(p => p.trim()).filter(p => p !== '')
+    const peers = revoke ? ids(opts.peer) : []
+    const tokens = revoke ? ids(opts.token) : []
+    if (revoke && peers.length === 0 && tokens.length === 0) throw new UsageError('--peer or --token is required')
     const tenant = await readTenantFile(tenantPath)
     for (const peer of peers) {
       if (!tenant.members.some(m => m.peer === peer)) throw new UsageError(`--peer: ${peer} holds no credential of tenant ${tenant.tenant}`)
     }
-    const { file, state } = await rotateTenant(tenant, peers)
+    for (const id of tokens) {
+      if (!(tenant.tokens ?? []).some(t => t.id === id)) throw new UsageError(`--token: ${id} is not a token of tenant ${tenant.tenant} (ids are in ${tenantPath} under "tokens")`)
+    }
+    const { file, state } = await rotateTenant(tenant, peers, Date.now(), tokens)
     await writeTenantFile(tenantPath, file)
     const out = resolve(opts.out ?? `${tenant.tenant}.state-${file.epoch}.json`)
     await writeFile(out, JSON.stringify(state, null, 2) + '\n')
     process.stdout.write(`${out}\n`)
-    process.stderr.write(`conclave: tenant ${tenant.tenant} is at epoch ${file.epoch}${peers.length > 0 ? `; revoked ${peers.join(', ')}` : ''}\n`)
-    if (opts.api !== undefined) return await publishState(tenant.tenant, state, opts.api)
+    const revoked = [...peers, ...tokens.map(id => `token ${id}`)]
+    process.stderr.write(`conclave: tenant ${tenant.tenant} is at epoch ${file.epoch}${revoked.length > 0 ? `; revoked ${revoked.join(', ')}` : ''}\n`)
+    if (opts.api !== undefined) return await publishState(tenant.tenant, state, opts)
     process.stderr.write(`conclave: hand it to any member with \`conclave tenant publish --state ${out} --api <agent URL>\`\n`)
     return EXIT_OK
   } catch (err) {
@@ -90,7 +119,7 @@ export async function tenantRotateCommand (opts: { tenant?: string, peer?: strin
 }
 
 /** `conclave tenant publish`: give a tenant state file to a running member, which gossips it. */
-export async function tenantPublishCommand (opts: { state?: string, api?: string }): Promise<number> {
+export async function tenantPublishCommand (opts: ApiFlags & { state?: string }): Promise<number> {
   try {
     const path = resolve(required('--state', opts.state))
     let state: TenantState
@@ -101,16 +130,18 @@ export async function tenantPublishCommand (opts: { state?: string, api?: string
     }
     const claims = readStateClaims(state)
     if (claims === undefined) throw new UsageError(`--state: ${path} holds no readable tenant state`)
-    return await publishState(claims.tenant, state, required('--api', opts.api))
+    required('--api', opts.api)
+    return await publishState(claims.tenant, state, opts)
   } catch (err) {
     return fail(err)
   }
 }
 
-async function publishState (tenant: string, state: TenantState, api: string): Promise<number> {
-  const base = apiUrl({ api })
-  if (base instanceof Error) throw new UsageError(base.message)
-  const res = await fetch(`${base}/v1/tenants/${encodeURIComponent(tenant)}/state`, {
+async function publishState (tenant: string, state: TenantState, opts: ApiFlags): Promise<number> {
+  const target = await apiTarget({ ...(opts.api !== undefined ? { api: opts.api } : {}), ...(opts.apiToken !== undefined ? { token: opts.apiToken } : {}), ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) })
+  if (target instanceof Error) throw new UsageError(target.message)
+  const base = target.base
+  const res = await target.fetch(`/v1/tenants/${encodeURIComponent(tenant)}/state`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(state),

@@ -1,0 +1,5 @@
+export { Access, grantsTenant, grantsScopeOf, type AccessInit, type Grant } from './access.js'
+export { loadOrCreateOperatorToken, readOperatorToken, operatorTokenPath, operatorTokenProblem } from './operator.js'
+export { OneTimeCodes } from './codes.js'
+export { ApiTokenError } from './errors.js'
+export * as accessDefaults from './constants.js'
