@@ -216,14 +216,19 @@ describe('docker/k8s', () => {
     const mounts = Object.fromEntries(container.volumeMounts.map((m: { name: string, mountPath: string }) => [m.name, m.mountPath]))
     const secretVolume = set.spec.template.spec.volumes.find((v: { secret?: unknown }) => v.secret !== undefined)
     expect(secretVolume.secret.secretName).toBe('conclave-credentials')
+    // The operator token comes from a Secret shared by the replicas, when it exists.
+    const tokenRef = container.env.find((e: { name: string }) => e.name === 'CONCLAVE_API_TOKEN')?.valueFrom?.secretKeyRef
+    expect(tokenRef).toMatchObject({ name: 'conclave-api-token', key: 'token', optional: true })
+    const sharedToken = 'k8s-operator-token-'.padEnd(44, 'x')
     for (const pod of ['conclave-0', 'conclave-1']) {
-      const env = podEnv(container, { name: pod, ip: '127.0.0.1' })
+      const env = podEnv(container, { name: pod, ip: '127.0.0.1' }, pod === 'conclave-0' ? { 'conclave-api-token/token': sharedToken } : {})
       expectKnown(env, pod)
       const config = await acceptedByConfig(mapPaths(conclaveEnv(env), {
         [mounts[secretVolume.name]]: secretDir,
         [mounts.data]: await folder(`k8s-${pod}-data`)
       }), pod)
       expect(config.name).toBe(pod)
+      expect(config.apiToken).toBe(pod === 'conclave-0' ? sharedToken : undefined)
       expect(env.CONCLAVE_DATA_DIR).toBe(mounts.data)
       expect(set.spec.volumeClaimTemplates.map((v: { metadata: { name: string } }) => v.metadata.name)).toContain('data')
       expect(config.http.port).toBe(ports.http)

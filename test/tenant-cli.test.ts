@@ -108,6 +108,31 @@ describe('conclave tenant', () => {
     expect(await alive(d)).toEqual([])
     expect((await getJson(`${c.api}/v1/self`)).body).toMatchObject({ tenant: 'globex', tenants: ['globex'] })
 
+    // An API token of acme: printed alone on stdout, verified offline by every acme member, by no one else.
+    const issued = await cli(['tenant', 'token', '--tenant', join(dir, 'acme.tenant.json'), '--scope', 'read', '--ttl', '1h', '--name', 'ci'])
+    expect(issued.code, issued.stderr).toBe(0)
+    const printed = issued.stdout.split('\n').filter(l => l !== '')
+    expect(printed).toHaveLength(1)
+    const readToken = printed[0] as string
+    expect((await getJson(`${a.api}/v1/peers`, readToken)).status).toBe(200)
+    expect((await getJson(`${b.api}/v1/peers`, readToken)).status).toBe(200)
+    expect((await getJson(`${c.api}/v1/peers`, readToken)).status).toBe(401)
+    const viaToken = runCli(['status', '--api', a.api, '--token', readToken, '--json'])
+    expect(await viaToken.exited, viaToken.stderr()).toBe(0)
+    const tooNarrow = runCli(['council', 'open', '--api', a.api, '--token', readToken, '--project', 'x', '--core', 'tpm'])
+    expect(await tooNarrow.exited).toBe(2)
+    expect(tooNarrow.stderr()).toMatch(/answered 403: .*needs operate/)
+    expect((await cli(['tenant', 'token', '--tenant', join(dir, 'acme.tenant.json'), '--scope', 'root'])).stderr).toMatch(/--scope: "root" is not one of read, operate, admin/)
+    // Revoked by its id: the signed state reaches every member, which then refuse it.
+    const tokenId = /token (\S+) of tenant acme/.exec(issued.stderr)?.[1] as string
+    const unknownId = await cli(['tenant', 'revoke', '--tenant', join(dir, 'acme.tenant.json'), '--token', 'nope'])
+    expect(unknownId.code).toBe(2)
+    expect(unknownId.stderr).toMatch(/--token: nope is not a token of tenant acme/)
+    const revokeToken = await cli(['tenant', 'revoke', '--tenant', join(dir, 'acme.tenant.json'), '--token', tokenId, '--out', join(dir, 'revoke-token.json'), '--api', a.api, '--api-token', a.token])
+    expect(revokeToken.code, revokeToken.stderr).toBe(0)
+    await waitFor(async () => (await getJson(`${b.api}/v1/peers`, readToken)).status === 401, { timeoutMs: 15_000, message: 'b still accepts the revoked token' })
+    expect((await getJson(`${a.api}/v1/peers`, readToken)).status).toBe(401)
+
     const revoke = await cli(['tenant', 'revoke', '--tenant', join(dir, 'acme.tenant.json'), '--peer', b.peerId, '--out', join(dir, 'revoke-b.json'), '--api', a.api, '--api-token', a.token])
     expect(revoke.code).toBe(0)
     expect(revoke.stderr).toMatch(/adopted the state and is gossiping it/)

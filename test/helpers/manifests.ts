@@ -38,11 +38,22 @@ export function renderSwarmTemplates (env: Env, task: { slot: number }): Env {
 }
 
 /** A Kubernetes container's env for one pod: `valueFrom` field refs and `$(VAR)` expansion. */
-export function podEnv (container: { env?: Array<{ name: string, value?: string, valueFrom?: { fieldRef?: { fieldPath: string } } }> }, pod: { name: string, ip: string }): Env {
+type SecretKeyRef = { name: string, key: string, optional?: boolean }
+
+/**
+ * A pod's environment as Kubernetes would give it: fieldRefs from `pod`, secretKeyRefs from
+ * `secrets` (`<secret>/<key>` → value; an optional one that is missing is left out).
+ */
+export function podEnv (container: { env?: Array<{ name: string, value?: string, valueFrom?: { fieldRef?: { fieldPath: string }, secretKeyRef?: SecretKeyRef } }> }, pod: { name: string, ip: string }, secrets: Record<string, string> = {}): Env {
   const fields: Record<string, string> = { 'metadata.name': pod.name, 'status.podIP': pod.ip }
   const env: Env = {}
   for (const item of container.env ?? []) {
-    if (item.valueFrom?.fieldRef !== undefined) {
+    const ref = item.valueFrom?.secretKeyRef
+    if (ref !== undefined) {
+      const value = secrets[`${ref.name}/${ref.key}`]
+      if (value === undefined && ref.optional !== true) throw new Error(`secret ${ref.name}/${ref.key} is missing`)
+      if (value !== undefined) env[item.name] = value
+    } else if (item.valueFrom?.fieldRef !== undefined) {
       const value = fields[item.valueFrom.fieldRef.fieldPath]
       if (value === undefined) throw new Error(`unsupported fieldRef ${item.valueFrom.fieldRef.fieldPath}`)
       env[item.name] = value
