@@ -31,6 +31,7 @@ async function readUntil (client: SseClient, stop: (e: AgentEvent) => boolean, t
 describe('event stream', () => {
   let sim: Sim
   let agent: Agent
+  const auth = (): Record<string, string> => ({ authorization: `Bearer ${agent.apiToken}` })
   beforeAll(async () => {
     sim = await Sim.start({ agents: 5, roles, overrides: { heartbeatMs: 300, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
     await waitFor(() => sim.convergedCount() === 5, { timeoutMs: 60_000, message: () => `converged ${sim.convergedCount()}/5` })
@@ -39,7 +40,7 @@ describe('event stream', () => {
   afterAll(async () => { await sim?.stop() })
 
   it('streams a council from forming to active in order, then resumes after a reconnect without gaps', async () => {
-    const first = await openSse(`${agent.url}/v1/events`)
+    const first = await openSse(`${agent.url}/v1/events`, auth())
     // The backlog first: membership events of the mesh forming, in id order.
     const backlog = await readUntil(first, e => e.type === 'member' && e.data.peerId === sim.agents[4]?.peerId && e.data.state === 'alive')
     expect(backlog.every(e => e.type === 'member')).toBe(true)
@@ -65,7 +66,7 @@ describe('event stream', () => {
     await sim.stopAgent(leaver)
     await waitFor(() => agent.membership.peers().some(p => p.peerId === leaver.peerId && p.state === 'left'), { timeoutMs: 20_000, message: 'leave not seen' })
 
-    const second = await openSse(`${agent.url}/v1/events`, { 'last-event-id': lastId })
+    const second = await openSse(`${agent.url}/v1/events`, { ...auth(), 'last-event-id': lastId })
     const missed = await readUntil(second, e => e.type === 'member' && e.data.peerId === leaver.peerId && e.data.state === 'left')
     expect(seq(missed[0]?.id)).toBe(seq(lastId) + 1)
     for (let i = 1; i < missed.length; i++) expect(seq(missed[i]?.id)).toBe(seq(missed[i - 1]?.id) + 1)
@@ -74,11 +75,11 @@ describe('event stream', () => {
   })
 
   it('filters by type, replays everything for an id of another run, and refuses unknown types', async () => {
-    const councils = await openSse(`${agent.url}/v1/events?types=council`, { 'last-event-id': 'feedbeef-3' })
+    const councils = await openSse(`${agent.url}/v1/events?types=council`, { ...auth(), 'last-event-id': 'feedbeef-3' })
     const event = await councils.next()
     expect(event?.event).toBe('council')
     councils.close()
-    const all = await openSse(`${agent.url}/v1/events`, { 'last-event-id': 'feedbeef-3' })
+    const all = await openSse(`${agent.url}/v1/events`, { ...auth(), 'last-event-id': 'feedbeef-3' })
     expect(seq((await all.next())?.id)).toBe(1)
     all.close()
     const bad = await apiFetch(agent, `/v1/events?types=council,gossip`)

@@ -18,7 +18,10 @@ describe('config', () => {
   it('applies defaults', () => {
     const { config, sources } = loadConfig({ env: {} })
     expect(config.listen).toEqual(['/ip4/0.0.0.0/tcp/4001'])
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 })
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 })
+    expect(config.apiToken).toBeUndefined()
+    expect(config.httpHosts).toEqual([])
+    expect(config.metricsPublic).toBe(false)
     expect(config.mdns).toBe(true)
     expect(config.roles).toEqual([])
     expect(sources.listen).toBe('default')
