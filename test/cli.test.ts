@@ -175,6 +175,13 @@ describe('CLI agents on loopback', () => {
     const a = await startAgent(agentEnv('st-a'))
     const b = await startAgent(agentEnv('st-b', { CONCLAVE_BOOTSTRAP: a.addrs[0] ?? '' }))
     await waitFor(async () => await peerState(a, b.peerId) === 'alive', { timeoutMs: 20_000, message: 'st-b not seen' })
+    // `conclave start` prints a dashboard link that signs a browser in once, without the token in it.
+    const link = /dashboard \(this link signs you in once\): (http:\/\/\S+#login=(\S+))/.exec(a.stderr())
+    expect(link, a.stderr()).not.toBeNull()
+    expect(link?.[1]).not.toContain(a.token)
+    const login = async (): Promise<Response> => await fetch(`${a.api}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: link?.[2] }) })
+    expect(await (await login()).json()).toEqual({ token: a.token })
+    expect((await login()).status).toBe(401)
     // The CLI finds the operator token in the agent's data dir.
     const status = runCli(['status', '--api', a.api, '--data-dir', join(dir, 'st-a')])
     expect(await status.exited, status.stderr()).toBe(0)

@@ -55,6 +55,15 @@ export function hostAllowed (header: string | undefined, extra: readonly string[
   })
 }
 
+/** The host:port of an Origin header (`null` and garbage give undefined). */
+function originHost (origin: string): string | undefined {
+  try {
+    return new URL(origin).host.toLowerCase()
+  } catch {
+    return undefined
+  }
+}
+
 /** `Authorization: Bearer <token>` → the token; undefined when absent or of another scheme. */
 function bearer (header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
@@ -72,9 +81,9 @@ export function guard (opts: GuardOptions): MiddlewareHandler<GuardEnv> {
       return refuse(c, 403, `host "${c.req.header('host') ?? ''}" is not allowed (CONCLAVE_HTTP_HOSTS lists the names this API answers to)`)
     }
     if (!SAFE_METHODS.has(c.req.method)) {
+      // Host against host, not scheme: behind a TLS proxy the page is https and this server http.
       const origin = c.req.header('origin')
-      const own = new URL(c.req.url).origin
-      if ((origin !== undefined && origin !== own) || c.req.header('sec-fetch-site') === 'cross-site') {
+      if ((origin !== undefined && originHost(origin) !== originHost(`http://${c.req.header('host') ?? ''}`)) || c.req.header('sec-fetch-site') === 'cross-site') {
         return refuse(c, 403, 'cross-origin request refused: state-changing requests must come from the API\'s own origin')
       }
     }
