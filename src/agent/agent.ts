@@ -16,6 +16,9 @@ import { EpisodeStore, Memory, MEMORY } from '../memory/index.js'
 import { Tasks } from '../task/index.js'
 import { BehaviourSet, type Behaviour } from './behaviour.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
+import { DataDirInUseError } from './errors.js'
+import { makeDirectory } from '../util/fs.js'
+import { lockDirectory, type DirLock } from '../util/lock.js'
 import { loadBehaviours } from './load.js'
 
 export interface AgentOptions {
@@ -87,10 +90,11 @@ export class Agent {
   private readonly store: EpisodeStore
   private readonly http: HttpServer
   private readonly access: Access
+  private readonly lock: DirLock
   private readonly log: Logger
   private stopping?: Promise<void>
 
-  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, http: HttpServer, access: Access, log: Logger) {
+  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, http: HttpServer, access: Access, lock: DirLock, log: Logger) {
     this.config = config
     this.node = services.node
     this.tenancy = services.tenancy
@@ -102,6 +106,7 @@ export class Agent {
     this.metrics = metrics
     this.http = http
     this.access = access
+    this.lock = lock
     this.log = log
   }
 
@@ -156,6 +161,15 @@ export class Agent {
     }
     // Behaviours load first: a missing or broken module stops start-up before anything listens.
     const behaviours = options.behaviours !== undefined ? new BehaviourSet(options.behaviours) : await loadBehaviours(config)
+    // One agent per data dir: the lock is held until the agent stops or the process dies.
+    let lock: DirLock
+    try {
+      await makeDirectory(config.dataDir)
+      lock = lockDirectory(config.dataDir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirInUseError(config.dataDir, { cause: err })
+      throw err
+    }
     const operator = config.apiToken !== undefined ? { token: config.apiToken, narrowed: false } : await loadOrCreateOperatorToken(config.dataDir)
     if (operator.narrowed) logger.warn({ dataDir: config.dataDir }, 'api.token was readable by others: its mode is now 0600')
     const access = new Access({ operatorToken: operator.token, keyring: tenant => holder.agent?.tenancy.keyring(tenant) })
@@ -165,7 +179,13 @@ export class Agent {
       metricsPublic: config.metricsPublic,
       onError: err => { logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed') }
     })
-    const http = await startHttpServer(app, config.http.host, config.http.port)
+    let http: HttpServer
+    try {
+      http = await startHttpServer(app, config.http.host, config.http.port)
+    } catch (err) {
+      lock.release()
+      throw err
+    }
     let store: EpisodeStore | undefined
     try {
       const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir, config.identity)
@@ -235,7 +255,19 @@ export class Agent {
       await membership.start()
       const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership, node }, { roles: config.roles, singletons: config.singletons, name: config.name, logger, store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger) })
       await councils.start()
-      store = EpisodeStore.open(join(config.dataDir, MEMORY.MEMORY_FILE), { maxEpisodes: config.memoryMaxEpisodes, maxAgeMs: config.memoryMaxAgeMs })
+      // Refusals are counted; a conflict (another episode under the same id) is also logged, once.
+      const conflicts = new Set<string>()
+      store = EpisodeStore.open(join(config.dataDir, MEMORY.MEMORY_FILE), {
+        maxEpisodes: config.memoryMaxEpisodes,
+        maxAgeMs: config.memoryMaxAgeMs,
+        onRefused: (episode, reason) => {
+          metrics.episodeRefused(episode.tenant, reason)
+          const key = `${episode.tenant}/${episode.id}`
+          if (reason !== 'conflict' || conflicts.has(key) || conflicts.size >= MEMORY.MAX_LOGGED_CONFLICTS) return
+          conflicts.add(key)
+          logger.warn({ tenant: episode.tenant, id: episode.id, origin: episode.origin, seq: episode.seq }, 'episode refused: another episode holds its id')
+        }
+      })
       const memory = new Memory({ peerId: node.peerId, tenancy, membership, node, store }, { logger, ...(options.antiEntropyIntervalMs !== undefined ? { antiEntropyIntervalMs: options.antiEntropyIntervalMs } : {}) })
       await memory.start()
       const tasks = new Tasks({ peerId: node.peerId, tenancy, councils, memory, behaviours }, { logger })
@@ -258,13 +290,14 @@ export class Agent {
       tasks.onChange(task => {
         events.emit('task', { id: task.id, council: task.council, tenant: task.tenant, role: task.role, state: task.state, holder: task.holder, epoch: task.epoch, attempts: task.attempts, ...(task.error !== undefined ? { error: task.error } : {}) })
       })
-      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store }, metrics, http, access, logger)
+      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store }, metrics, http, access, lock, logger)
       holder.agent = agent
       logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
       return agent
     } catch (err) {
       store?.close()
       await http.close()
+      lock.release()
       throw err
     }
   }
@@ -325,5 +358,6 @@ export class Agent {
     await this.node.stop()
     this.store.close()
     await this.http.close()
+    this.lock.release()
   }
 }

@@ -4,4 +4,4 @@ export { defineBehaviour, BehaviourSet, type Behaviour, type BehaviourDefinition
 export { loadBehaviours, type BehaviourConfig } from './load.js'
 export { simulatedBehaviour, SIMULATED_ROLES } from './simulated.js'
 export { llmBehaviour, completionsUrl, type LlmInit } from './llm.js'
-export { BehaviourError, LlmError } from './errors.js'
+export { BehaviourError, DataDirInUseError, LlmError } from './errors.js'

@@ -1,5 +1,5 @@
 import { ApiTokenError } from '../access/index.js'
-import { BehaviourError } from '../agent/index.js'
+import { BehaviourError, DataDirInUseError } from '../agent/index.js'
 import { HttpListenError } from '../api/index.js'
 import { MemoryStoreError } from '../memory/index.js'
 import { blame, ConfigError, type LoadedConfig } from '../config/index.js'
@@ -19,6 +19,7 @@ export function asConfigError (err: unknown, loaded: LoadedConfig): ConfigError 
   if (err instanceof IdentityError) return ConfigError.single(blame(loaded, loaded.config.identity !== undefined ? 'identity' : 'dataDir'), err.message)
   if (err instanceof CredentialError) return ConfigError.single(blame(loaded, 'credentials'), err.message)
   if (err instanceof BehaviourError) return ConfigError.single(blame(loaded, 'behaviour'), err.message)
+  if (err instanceof DataDirInUseError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)
   if (err instanceof ApiTokenError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)
   if (err instanceof MemoryStoreError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)
   return undefined

@@ -34,3 +34,5 @@ export const MAX_EPISODE_MESSAGE_BYTES = 64 * 1024
 /** Episodes one query returns when it gives no limit, and at most. */
 export const DEFAULT_QUERY_LIMIT = 100
 export const MAX_QUERY_LIMIT = 10_000
+/** Conflicting episodes logged (each once) before further ones are only counted. */
+export const MAX_LOGGED_CONFLICTS = 1_000

@@ -11,6 +11,14 @@ export interface Retention {
   maxAgeMs: number
 }
 
+/** Why a store did not take an episode it was given. */
+export type RefusedReason = 'duplicate' | 'conflict' | 'expired'
+
+export interface StoreOptions extends Partial<Retention> {
+  /** Told of every episode `insert` did not store, and why. */
+  onRefused?: (episode: Episode, reason: RefusedReason) => void
+}
+
 export interface EpisodeFilter {
   /** Tenants the caller may see. */
   tenants: string[]
@@ -51,12 +59,16 @@ interface Row {
 
 const COLUMNS = 'id, tenant, origin, seq, council, task, agent, role, summary, reward, ts, data'
 
-const SCHEMA = `
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS episodes (
-  id TEXT PRIMARY KEY,
+/**
+ * Schema version 2: an episode is identified within its tenant. Version 1 keyed episodes by id
+ * alone, but sequence numbers count per tenant, so an agent in two tenants gave the second
+ * tenant's episodes ids the first already held, and they were dropped.
+ */
+const SCHEMA_VERSION = '2'
+
+const EPISODES_TABLE = (name: string): string => `
+CREATE TABLE ${name} (
+  id TEXT NOT NULL,
   tenant TEXT NOT NULL,
   origin TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -68,9 +80,14 @@ CREATE TABLE IF NOT EXISTS episodes (
   reward REAL,
   ts INTEGER NOT NULL,
   data TEXT,
+  PRIMARY KEY (tenant, id),
   UNIQUE (tenant, origin, seq)
-);
-CREATE INDEX IF NOT EXISTS episodes_by_time ON episodes (tenant, ts);
+)`
+
+const SCHEMA = `
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS origins (
   tenant TEXT NOT NULL,
   origin TEXT NOT NULL,
@@ -78,6 +95,30 @@ CREATE TABLE IF NOT EXISTS origins (
   PRIMARY KEY (tenant, origin)
 );
 `
+
+/** Create the episodes table, or move a version 1 table to version 2 (in one transaction). */
+function migrate (db: DatabaseSync): void {
+  const version = (db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined)?.value
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'episodes'").get() !== undefined
+  if (version === SCHEMA_VERSION && exists) return
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    if (exists) {
+      db.exec(EPISODES_TABLE('episodes_v2'))
+      db.exec(`INSERT INTO episodes_v2 (${COLUMNS}) SELECT ${COLUMNS} FROM episodes`)
+      db.exec('DROP TABLE episodes')
+      db.exec('ALTER TABLE episodes_v2 RENAME TO episodes')
+    } else {
+      db.exec(EPISODES_TABLE('episodes'))
+    }
+    db.exec('CREATE INDEX IF NOT EXISTS episodes_by_time ON episodes (tenant, ts)')
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('schema', SCHEMA_VERSION)
+    db.exec('COMMIT')
+  } catch (err) {
+    db.exec('ROLLBACK')
+    throw err
+  }
+}
 
 function toEpisode (row: Row): Episode {
   const episode: Episode = {
@@ -107,11 +148,13 @@ export class EpisodeStore {
   readonly retention: Retention
   private readonly db: DatabaseSync
   private readonly contiguous = new Map<string, number>()
-  private readonly stmts: Record<'insert' | 'exists' | 'setContiguous' | 'after' | 'minSeq' | 'origins', StatementSync>
+  private readonly stmts: Record<'insert' | 'exists' | 'held' | 'setContiguous' | 'after' | 'minSeq' | 'origins', StatementSync>
+  private readonly onRefused: StoreOptions['onRefused']
 
-  private constructor (db: DatabaseSync, retention: Retention) {
+  private constructor (db: DatabaseSync, retention: Retention, onRefused: StoreOptions['onRefused']) {
     this.db = db
     this.retention = retention
+    this.onRefused = onRefused
     const meta = db.prepare('SELECT value FROM meta WHERE key = ?').get('origin') as { value: string } | undefined
     if (meta === undefined) {
       this.origin = randomBytes(8).toString('hex')
@@ -122,6 +165,7 @@ export class EpisodeStore {
     this.stmts = {
       insert: db.prepare(`INSERT OR IGNORE INTO episodes (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       exists: db.prepare('SELECT 1 FROM episodes WHERE tenant = ? AND origin = ? AND seq = ?'),
+      held: db.prepare(`SELECT ${COLUMNS} FROM episodes WHERE tenant = ? AND (id = ? OR (origin = ? AND seq = ?))`),
       setContiguous: db.prepare('INSERT INTO origins (tenant, origin, contiguous) VALUES (?, ?, ?) ON CONFLICT (tenant, origin) DO UPDATE SET contiguous = excluded.contiguous'),
       after: db.prepare(`SELECT ${COLUMNS} FROM episodes WHERE tenant = ? AND origin = ? AND seq > ? ORDER BY seq LIMIT ?`),
       minSeq: db.prepare('SELECT MIN(seq) AS seq FROM episodes WHERE tenant = ? AND origin = ?'),
@@ -133,12 +177,13 @@ export class EpisodeStore {
   }
 
   /** Open (or create) the database at `path`. Throws `MemoryStoreError`. */
-  static open (path: string, retention: Partial<Retention> = {}): EpisodeStore {
+  static open (path: string, options: StoreOptions = {}): EpisodeStore {
     try {
       const db = new DatabaseSync(path)
       db.exec('PRAGMA busy_timeout = 5000')
       db.exec(SCHEMA)
-      return new EpisodeStore(db, { maxEpisodes: retention.maxEpisodes ?? DEFAULT_MAX_EPISODES, maxAgeMs: retention.maxAgeMs ?? DEFAULT_MAX_AGE_MS })
+      migrate(db)
+      return new EpisodeStore(db, { maxEpisodes: options.maxEpisodes ?? DEFAULT_MAX_EPISODES, maxAgeMs: options.maxAgeMs ?? DEFAULT_MAX_AGE_MS }, options.onRefused)
     } catch (err) {
       throw new MemoryStoreError(`cannot open episode database ${path}: ${(err as Error).message}`, { cause: err })
     }
@@ -154,22 +199,38 @@ export class EpisodeStore {
 
   /**
    * Store episodes (from gossip, a pull or an import); returns those that were new. Episodes
-   * already past the age limit at `now` are skipped (they would only bounce between peers).
+   * already past the age limit at `now` are skipped (they would only bounce between peers). Every
+   * episode not stored is reported to `onRefused`: a duplicate (the same episode is held), a
+   * conflict (another episode holds its id or its origin and sequence number), or expired.
    */
   insert (episodes: Episode[], now = Date.now()): Episode[] {
     const added: Episode[] = []
+    const refused: Array<[Episode, RefusedReason]> = []
     const oldest = now - this.retention.maxAgeMs
     this.transaction(() => {
       for (const e of episodes) {
-        if (e.ts < oldest) continue
+        if (e.ts < oldest) {
+          refused.push([e, 'expired'])
+          continue
+        }
         const data = e.data === undefined ? null : JSON.stringify(e.data)
         const { changes } = this.stmts.insert.run(e.id, e.tenant, e.origin, e.seq, e.council, e.task, e.agent, e.role, e.summary, e.reward, e.ts, data)
-        if (Number(changes) === 0) continue
+        if (Number(changes) === 0) {
+          refused.push([e, this.holds(e) ? 'duplicate' : 'conflict'])
+          continue
+        }
         added.push(e)
         this.advance(e.tenant, e.origin)
       }
     })
+    for (const [e, reason] of refused) this.onRefused?.(e, reason)
     return added
+  }
+
+  /** Whether exactly this episode is held (every field alike), not merely one with its id. */
+  holds (e: Episode): boolean {
+    const rows = this.stmts.held.all(e.tenant, e.id, e.origin, e.seq) as unknown as Row[]
+    return rows.length === 1 && sameEpisode(toEpisode(rows[0] as Row), e)
   }
 
   /** Highest gap-free sequence number per origin of a tenant. */
@@ -272,7 +333,7 @@ export class EpisodeStore {
       for (const { tenant, n } of tenants) {
         const excess = Number(n) - this.retention.maxEpisodes
         if (excess <= 0) continue
-        removed += Number(this.db.prepare('DELETE FROM episodes WHERE id IN (SELECT id FROM episodes WHERE tenant = ? ORDER BY ts, id LIMIT ?)').run(tenant, excess).changes)
+        removed += Number(this.db.prepare('DELETE FROM episodes WHERE rowid IN (SELECT rowid FROM episodes WHERE tenant = ? ORDER BY ts, id LIMIT ?)').run(tenant, excess).changes)
       }
     })
     return removed
@@ -306,3 +367,10 @@ export class EpisodeStore {
 }
 
 const key = (tenant: string, origin: string): string => `${tenant}\u0000${origin}`
+
+/** Field by field, `data` compared as the JSON the store keeps. */
+export function sameEpisode (a: Episode, b: Episode): boolean {
+  return a.id === b.id && a.tenant === b.tenant && a.origin === b.origin && a.seq === b.seq && a.council === b.council &&
+    a.task === b.task && a.agent === b.agent && a.role === b.role && a.summary === b.summary && a.reward === b.reward &&
+    a.ts === b.ts && JSON.stringify(a.data ?? null) === JSON.stringify(b.data ?? null)
+}

@@ -64,6 +64,7 @@ export class AgentMetrics implements GossipRecorder {
   private readonly formation: Histogram<'tenant'>
   private readonly failover: Histogram<'tenant'>
   private readonly replication: Histogram<'tenant' | 'source'>
+  private readonly refusedEpisodes: Counter<'tenant' | 'reason'>
   /** When each council this agent follows was last seen leaving `active`. */
   private readonly degradedSince = new Map<string, number>()
   private readonly formed = new Set<string>()
@@ -120,7 +121,16 @@ export class AgentMetrics implements GossipRecorder {
       buckets: LATENCY_BUCKETS,
       registers: [registry]
     })
+    this.refusedEpisodes = new Counter({
+      name: 'conclave_memory_refused_total',
+      help: 'Episodes the store did not take: duplicate (already held), conflict (another episode holds its id), expired (past retention)',
+      labelNames: ['tenant', 'reason'],
+      registers: [registry]
+    })
   }
+
+  /** The episode store did not take an episode. */
+  episodeRefused (tenant: string, reason: string): void { this.refusedEpisodes.inc({ tenant, reason }) }
 
   attach (sources: MetricsSources): void {
     this.sources = sources

@@ -108,3 +108,59 @@ describe('episode store', () => {
     expect(() => EpisodeStore.open(join(dir, 'missing-dir', 'x.db'))).toThrow(expect.objectContaining({ name: 'MemoryStoreError' }))
   })
 })
+
+describe('episodes of several tenants', () => {
+  it('keeps every episode of an agent in two tenants, whose sequence numbers (and ids) repeat', () => {
+    const a = open('two')
+    for (let i = 1; i <= 5; i++) {
+      a.append(fields('acme', i))
+      a.append(fields('globex', i))
+    }
+    expect(a.count('acme')).toBe(5)
+    expect(a.count('globex')).toBe(5)
+    expect(a.query({ tenants: ['globex'], limit: 100 }).map(e => e.seq)).toEqual([1, 2, 3, 4, 5])
+    // A peer of one tenant pulls all of it.
+    const b = open('peer')
+    expect(pull(a, b, 'globex')).toBe(5)
+    // Retention per tenant drops one tenant's oldest, never the other's namesake.
+    const small = EpisodeStore.open(join(dir, 'two.db'), { maxEpisodes: 3 })
+    stores.push(small)
+    small.prune()
+    expect([small.count('acme'), small.count('globex')]).toEqual([3, 3])
+  })
+
+  it('moves a store of the schema that keyed episodes by id alone, keeping its rows', async () => {
+    const { DatabaseSync } = await import('node:sqlite')
+    const path = join(dir, 'v1.db')
+    const db = new DatabaseSync(path)
+    db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('origin', 'abcdef0123456789');
+      CREATE TABLE episodes (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, council TEXT, task TEXT,
+        agent TEXT NOT NULL, role TEXT, summary TEXT NOT NULL, reward REAL, ts INTEGER NOT NULL, data TEXT, UNIQUE (tenant, origin, seq));
+      CREATE TABLE origins (tenant TEXT NOT NULL, origin TEXT NOT NULL, contiguous INTEGER NOT NULL, PRIMARY KEY (tenant, origin));
+      INSERT INTO episodes VALUES ('abcdef0123456789-1', 'acme', 'abcdef0123456789', 1, 'c1', 't1', 'peer-a', 'coder', 'kept', 0.5, ${Date.now()}, '{"k":1}');
+      INSERT INTO origins VALUES ('acme', 'abcdef0123456789', 1);`)
+    db.close()
+    const store = EpisodeStore.open(path)
+    stores.push(store)
+    expect(store.origin).toBe('abcdef0123456789')
+    expect(store.query({ tenants: ['acme'] }).map(e => [e.id, e.summary, e.data])).toEqual([['abcdef0123456789-1', 'kept', { k: 1 }]])
+    // The id the old schema refused for a second tenant is taken now.
+    expect(store.append(fields('globex', 1)).id).toBe('abcdef0123456789-1')
+    expect(store.count('globex')).toBe(1)
+    expect(store.append(fields('acme', 2)).seq).toBe(2)
+  })
+
+  it('reports every episode it does not store: duplicates, conflicts and expired ones', () => {
+    const refused: string[] = []
+    const a = EpisodeStore.open(join(dir, 'refusals.db'), { maxAgeMs: 60_000, onRefused: (e, reason) => refused.push(`${e.tenant}/${e.seq}:${reason}`) })
+    stores.push(a)
+    const e = a.append(fields('acme', 1))
+    expect(a.insert([e])).toEqual([])
+    expect(a.insert([{ ...e, summary: 'forged' }])).toEqual([])
+    expect(a.insert([{ ...e, id: `${e.origin}-2`, seq: 2, ts: Date.now() - 120_000 }])).toEqual([])
+    expect(refused).toEqual(['acme/1:duplicate', 'acme/1:conflict', 'acme/2:expired'])
+    expect(a.holds(e)).toBe(true)
+    expect(a.holds({ ...e, data: { other: true } })).toBe(false)
+  })
+})

@@ -3,7 +3,7 @@ import { ensureDataDir, loadConfig, type LoadedConfig } from '../../config/index
 import { createLogger } from '../../logger/index.js'
 import { EXIT_FAILURE, EXIT_OK, reportStartupError } from '../exit.js'
 
-/** Shutdown must finish within this (the issue promises exit within 5 s of SIGTERM). */
+/** Shutdown must finish within this: the process exits within 5 s of SIGTERM. */
 const SHUTDOWN_DEADLINE_MS = 4_500
 
 /** `conclave start`: one agent in the foreground until SIGTERM/SIGINT. */
@@ -29,26 +29,35 @@ export async function startCommand (flags: Record<string, string | undefined>): 
 
   return await new Promise<number>(resolve => {
     let stopping = false
+    // Leave through process.exit: a hung shutdown, or a timer a behaviour module left running,
+    // must not keep the process alive after SIGTERM.
+    const exit = (code: number): void => {
+      logger.flush()
+      resolve(code)
+      process.exit(code)
+    }
     const shutdown = (signal: string): void => {
-      if (stopping) return
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting without finishing shutdown')
+        exit(EXIT_FAILURE)
+        return
+      }
       stopping = true
       logger.info({ signal }, 'shutting down')
       const deadline = setTimeout(() => {
         logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time')
-        logger.flush()
-        resolve(EXIT_FAILURE)
+        exit(EXIT_FAILURE)
       }, SHUTDOWN_DEADLINE_MS)
       agent.stop().then(() => {
         clearTimeout(deadline)
-        logger.flush()
-        resolve(EXIT_OK)
+        exit(EXIT_OK)
       }, (err: Error) => {
         clearTimeout(deadline)
         logger.error({ err: err.message }, 'shutdown failed')
-        resolve(EXIT_FAILURE)
+        exit(EXIT_FAILURE)
       })
     }
-    process.once('SIGTERM', () => { shutdown('SIGTERM') })
-    process.once('SIGINT', () => { shutdown('SIGINT') })
+    process.on('SIGTERM', () => { shutdown('SIGTERM') })
+    process.on('SIGINT', () => { shutdown('SIGINT') })
   })
 }
