@@ -171,7 +171,11 @@ describe('cross-site and transport guards', () => {
       expect(res.status, type).toBe(415)
     }
     const none = await fetch(`${agent.url}/v1/councils`, { method: 'POST', headers: { authorization: `Bearer ${agent.apiToken}` }, body: '{}' })
-    expect([415]).toContain(none.status)
+    expect(none.status).toBe(415)
+    // Nested 5,000 deep: a 400 that names the problem, not a 500 with an internal message.
+    const deep = await call('POST', `/v1/councils/${ids.acme}/tasks`, agent.apiToken, `{"role":"tpm","input":${'['.repeat(5_000)}${']'.repeat(5_000)}}`)
+    expect(deep.status).toBe(400)
+    expect(JSON.parse(deep.text)).toEqual({ error: 'body nests deeper than 128 levels' })
   })
 
   it('refuses state changes from another origin, and sends no CORS grant', async () => {

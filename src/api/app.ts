@@ -11,6 +11,7 @@ import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js'
 import { eventStream } from './events.js'
 import { guard, requires, type GuardEnv } from './guard.js'
 import { memoryQuery } from './query.js'
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../util/json.js'
 
 /** What the HTTP API reads from the running agent. */
 export interface ApiSource {
@@ -39,7 +40,9 @@ const MAX_BODY_BYTES = 2 * 1024 * 1024
 /** A JSON request body, or the 400/413 response explaining why it is not one. */
 async function readJson (req: Request): Promise<unknown> {
   try {
-    return JSON.parse(await req.text())
+    const text = await req.text()
+    if (nestsDeeperThan(text)) return Response.json({ error: `body nests deeper than ${MAX_JSON_DEPTH} levels` }, { status: 400 })
+    return JSON.parse(text)
   } catch {
     return Response.json({ error: 'body is not JSON' }, { status: 400 })
   }
