@@ -2,7 +2,7 @@
  * The edges of an agent's life through the real CLI: one agent per data dir, and an exit after
  * SIGTERM even when something keeps the event loop busy.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -41,5 +41,20 @@ describe('edges', () => {
     const agent = await startAgent(agentEnv(dir, 'leaky', { CONCLAVE_BEHAVIOUR: module, CONCLAVE_ROLES: 'coder' }))
     agent.child.kill('SIGTERM')
     expect(await exitWithin(agent, 6_000)).toBe(0)
+  })
+
+  it('keeps its key and its episode database private: made 0600, and narrowed with a warning when looser', async () => {
+    const env = agentEnv(dir, 'modes')
+    const mode = async (file: string): Promise<number> => (await stat(join(dir, 'modes', file))).mode & 0o777
+    const first = await startAgent(env)
+    expect([await mode('identity.key'), await mode('memory.db'), await mode('api.token')]).toEqual([0o600, 0o600, 0o600])
+    first.child.kill('SIGTERM')
+    expect(await first.exited).toBe(0)
+    await chmod(join(dir, 'modes', 'identity.key'), 0o644)
+    await chmod(join(dir, 'modes', 'memory.db'), 0o644)
+    const again = await startAgent(env)
+    expect([await mode('identity.key'), await mode('memory.db')]).toEqual([0o600, 0o600])
+    expect(again.stderr()).toMatch(/identity\.key.*readable by others: its mode is now 0600/)
+    expect(again.stderr()).toMatch(/memory\.db.*readable by others: its mode is now 0600/)
   })
 })

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
@@ -8,7 +9,7 @@ import { silentLogger, type Logger } from '../logger/index.js'
 import { EventLog } from '../events/index.js'
 import { Membership, type GossipRecorder } from '../membership/index.js'
 import { AgentMetrics, Registry } from '../metrics/index.js'
-import { createConclaveNode, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
+import { createConclaveNode, identityPath, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
 import { councilDefaults, Councils, fileCouncilStore } from '../council/index.js'
 import { DEFAULT_TENANT, loadTenants, saveState, Tenancy, type TenantKeyring } from '../tenancy/index.js'
 import { join } from 'node:path'
@@ -17,7 +18,7 @@ import { Tasks } from '../task/index.js'
 import { BehaviourSet, type Behaviour } from './behaviour.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
 import { DataDirInUseError } from './errors.js'
-import { makeDirectory } from '../util/fs.js'
+import { keepPrivate, makeDirectory } from '../util/fs.js'
 import { lockDirectory, type DirLock } from '../util/lock.js'
 import { loadBehaviours } from './load.js'
 
@@ -189,6 +190,13 @@ export class Agent {
     let store: EpisodeStore | undefined
     try {
       const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir, config.identity)
+      // Secrets and state readable by others are narrowed to the owner, with a warning.
+      // A new episode database starts as an empty file of mode 0600, which SQLite takes as new.
+      await writeFile(join(config.dataDir, MEMORY.MEMORY_FILE), '', { mode: 0o600, flag: 'wx' }).catch(() => {})
+      for (const path of [...(options.privateKey === undefined ? [config.identity ?? identityPath(config.dataDir)] : []), join(config.dataDir, MEMORY.MEMORY_FILE)]) {
+        const loose = await keepPrivate(path).catch(() => undefined)
+        if (loose !== undefined) logger.warn({ path, mode: loose.toString(8) }, 'file was readable by others: its mode is now 0600 (unless the file system is read-only)')
+      }
       const keyrings = options.keyrings ?? await loadTenants({
         credentials: config.credentials,
         peerId: peerIdFromPrivateKey(privateKey).toString(),

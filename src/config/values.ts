@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { z } from 'zod'
 import { operatorTokenProblem } from '../access/operator.js'
 import { BUILTIN_BEHAVIOURS } from '../agent/constants.js'
@@ -80,6 +81,15 @@ function checkMultiaddr (text: string, kind: 'listen' | 'dial'): string | undefi
     }
     if (names.includes('p2p')) return `"${text}" must not contain /p2p/ (the peer id comes from the data dir)`
     return undefined
+  }
+  // The text after /p2p/ (getPeerId() answers null for one it cannot parse).
+  const peer = names.includes('p2p') ? /\/p2p\/([^/]*)/.exec(text)?.[1] ?? '' : undefined
+  if (peer !== undefined) {
+    try {
+      peerIdFromString(peer)
+    } catch (err) {
+      return `"${text}" names an invalid peer id "${peer}" (${(err as Error).message}; \`conclave id\` prints an agent's)`
+    }
   }
   if (names[0] === 'dnsaddr') return undefined
   if (!['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(names[0] ?? '') || names[1] !== 'tcp') {

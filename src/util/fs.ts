@@ -41,3 +41,17 @@ export async function writeSecretFile (path: string, contents: string | Uint8Arr
   }
   await chmod(path, 0o600)
 }
+
+/**
+ * Make a secret file private (mode 0600) if others could read it. Returns the mode it had when
+ * it was looser, so the caller can warn; a read-only mount that cannot be changed is reported
+ * the same way and left as it is.
+ */
+export async function keepPrivate (path: string): Promise<number | undefined> {
+  const mode = (await stat(path)).mode & 0o777
+  if ((mode & 0o077) === 0) return undefined
+  try {
+    await chmod(path, 0o600)
+  } catch {}
+  return mode
+}
