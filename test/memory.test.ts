@@ -93,7 +93,14 @@ describe('episode memory', () => {
     const lines = (await readFile(out, 'utf8')).trim().split('\n')
     expect(lines).toHaveLength(expected)
     const restoredDir = join(dir, 'restored')
-    const imported = runCli(['memory', 'import', out, '--data-dir', restoredDir])
+    // A data dir without a store is refused unless --create says to make one.
+    const mistyped = runCli(['memory', 'import', out, '--data-dir', restoredDir])
+    expect(await mistyped.exited).toBe(2)
+    expect(mistyped.stderr()).toMatch(/--data-dir: no episode database at .* \(pass --create to make a new one\)/)
+    const badTenant = runCli(['memory', 'import', out, '--data-dir', restoredDir, '--tenant', 'Not A Tenant'])
+    expect(await badTenant.exited).toBe(2)
+    expect(badTenant.stderr()).toMatch(/--tenant: "Not A Tenant" is not a tenant id/)
+    const imported = runCli(['memory', 'import', out, '--data-dir', restoredDir, '--create'])
     expect(await imported.exited).toBe(0)
     expect(imported.stdout()).toContain(`imported ${expected} episodes`)
     const again = runCli(['memory', 'import', out], { CONCLAVE_DATA_DIR: restoredDir })
@@ -103,6 +110,19 @@ describe('episode memory', () => {
     const roundTrip = runCli(['memory', 'export', '--data-dir', restoredDir, '--out', check])
     expect(await roundTrip.exited).toBe(0)
     expect((await readFile(check, 'utf8')).trim().split('\n').sort()).toEqual([...lines].sort())
+
+    // An episode that differs from the one held under its id is a conflict, not "already present".
+    const altered = join(dir, 'altered.jsonl')
+    const changed = { ...JSON.parse(lines[0] as string) as Episode, summary: 'rewritten history' }
+    await writeFile(altered, `${JSON.stringify(changed)}\n`)
+    const conflict = runCli(['memory', 'import', altered, '--data-dir', restoredDir])
+    expect(await conflict.exited).toBe(1)
+    expect(conflict.stderr()).toMatch(new RegExp(`1 episodes differ from the ones this store holds under the same id \\(first: tenant ${changed.tenant}, id ${changed.id}\\); nothing imported`))
+    const badTenantField = join(dir, 'bad-tenant.jsonl')
+    await writeFile(badTenantField, `${JSON.stringify({ ...changed, tenant: 'Bad Tenant!' })}\n`)
+    const refusedTenant = runCli(['memory', 'import', badTenantField, '--data-dir', restoredDir])
+    expect(await refusedTenant.exited).toBe(2)
+    expect(refusedTenant.stderr()).toMatch(/line 1: tenant: not a tenant id/)
 
     const bad = join(dir, 'bad.jsonl')
     await writeFile(bad, `${lines[0] ?? ''}\n{"id":"x"}\n`)

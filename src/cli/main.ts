@@ -85,10 +85,11 @@ export async function main (argv: string[]): Promise<number> {
     .option('--data-dir <dir>', 'data dir of the agent [CONCLAVE_DATA_DIR]')
     .option('--tenant <id>', 'only this tenant\'s episodes')
     .action(async (opts: Parameters<typeof memoryExportCommand>[0]) => { code = await memoryExportCommand(opts) })
-  memory.command('import').description('restore episodes from a JSON-lines backup (all or nothing; duplicates are skipped)')
+  memory.command('import').description('restore episodes from a JSON-lines backup (all or nothing; episodes already held are skipped, ones that differ from those held under their id refuse the import)')
     .argument('<file>', 'the .jsonl file to read')
     .option('--data-dir <dir>', 'data dir of the agent [CONCLAVE_DATA_DIR]')
     .option('--tenant <id>', 'only this tenant\'s episodes')
+    .option('--create', 'make a new episode database when the data dir has none')
     .action(async (file: string, opts: Parameters<typeof memoryImportCommand>[1]) => { code = await memoryImportCommand(file, opts) })
 
   const tenant = program.command('tenant').description('tenant authority: create tenants, issue and revoke credentials, rotate keys')

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isValidTenantId } from '../tenancy/namespace.js'
 import { MAX_DATA_BYTES, MAX_SUMMARY_CHARS } from './constants.js'
 
 const text = (max: number): z.ZodString => z.string().max(max)
@@ -15,7 +16,7 @@ function dataFits (e: { data?: unknown }, ctx: z.RefinementCtx): void {
  */
 export const episodeSchema = z.object({
   id: text(128).min(1),
-  tenant: text(64).min(1),
+  tenant: text(64).min(1).refine(isValidTenantId, 'not a tenant id (a-z, 0-9, ".", "_", "-")'),
   origin: z.string().regex(/^[0-9a-f]{8,64}$/, 'an origin is hex'),
   seq: z.number().int().positive(),
   council: text(128).nullable(),

@@ -227,6 +227,14 @@ export class EpisodeStore {
     return added
   }
 
+  /** Those of `episodes` that another episode held here contradicts (same id or origin and sequence number, other content). */
+  conflicts (episodes: Episode[]): Episode[] {
+    return episodes.filter(e => {
+      const rows = this.stmts.held.all(e.tenant, e.id, e.origin, e.seq) as unknown as Row[]
+      return rows.length > 0 && !(rows.length === 1 && sameEpisode(toEpisode(rows[0] as Row), e))
+    })
+  }
+
   /** Whether exactly this episode is held (every field alike), not merely one with its id. */
   holds (e: Episode): boolean {
     const rows = this.stmts.held.all(e.tenant, e.id, e.origin, e.seq) as unknown as Row[]
