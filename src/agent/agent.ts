@@ -178,6 +178,8 @@ export class Agent {
       access,
       hosts: config.httpHosts,
       metricsPublic: config.metricsPublic,
+      maxEventClients: config.maxEventClients,
+      maxMemoryQueries: config.maxMemoryQueries,
       onError: err => { logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed') }
     })
     let http: HttpServer
@@ -261,7 +263,15 @@ export class Agent {
       })
       holderOfMembership.membership = membership
       await membership.start()
-      const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership, node }, { roles: config.roles, singletons: config.singletons, name: config.name, logger, store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger) })
+      const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership, node }, {
+        roles: config.roles,
+        singletons: config.singletons,
+        name: config.name,
+        logger,
+        store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger),
+        maxOpenPerTenant: config.maxCouncilsPerTenant,
+        maxOpen: config.maxCouncils
+      })
       await councils.start()
       // Refusals are counted; a conflict (another episode under the same id) is also logged, once.
       const conflicts = new Set<string>()
@@ -278,7 +288,12 @@ export class Agent {
       })
       const memory = new Memory({ peerId: node.peerId, tenancy, membership, node, store }, { logger, ...(options.antiEntropyIntervalMs !== undefined ? { antiEntropyIntervalMs: options.antiEntropyIntervalMs } : {}) })
       await memory.start()
-      const tasks = new Tasks({ peerId: node.peerId, tenancy, councils, memory, behaviours }, { logger })
+      const tasks = new Tasks({ peerId: node.peerId, tenancy, councils, memory, behaviours }, {
+        logger,
+        maxPerCouncil: config.maxTasksPerCouncil,
+        maxPerSubmitter: config.maxTasksPerSubmitter,
+        inputRetentionMs: config.taskInputRetentionMs
+      })
       await tasks.start()
       membership.onChange(change => {
         events.emit('member', { tenant: change.tenant, peerId: change.peerId, name: change.member.record.name, state: change.state, previous: change.previous ?? null, reason: change.reason })

@@ -12,6 +12,9 @@ import { eventStream } from './events.js'
 import { guard, requires, type GuardEnv } from './guard.js'
 import { memoryQuery } from './query.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../util/json.js'
+import { OverloadError } from '../util/errors.js'
+import { jsonArrayStream } from './stream.js'
+import { DEFAULT_MAX_EVENT_CLIENTS, DEFAULT_MAX_MEMORY_QUERIES, EVENTS_RETRY_AFTER_S, MEMORY_RETRY_AFTER_S } from './constants.js'
 
 /** What the HTTP API reads from the running agent. */
 export interface ApiSource {
@@ -27,7 +30,7 @@ export interface ApiSource {
   /** Tasks of the agent's councils (undefined while starting). */
   tasks(): Pick<Tasks, 'submit' | 'get' | 'list'> | undefined
   /** The agent's episode memory (undefined while starting). */
-  memory(): Pick<Memory, 'query' | 'stats'> | undefined
+  memory(): Pick<Memory, 'stream' | 'stats'> | undefined
   /** The agent's recent events, streamed by `GET /v1/events`. */
   events(): EventLog | undefined
   /** Adopt and gossip a tenant state signed by the tenant's authority (rotation, revocation). */
@@ -49,7 +52,8 @@ async function readJson (req: Request): Promise<unknown> {
 }
 
 /** Status of request errors thrown by the services, by error name; others are 500. */
-const ERROR_STATUS: Record<string, 400 | 404 | 409> = {
+const ERROR_STATUS: Record<string, 400 | 404 | 409 | 429> = {
+  OverloadError: 429,
   CouncilRequestError: 400,
   TaskRequestError: 400,
   MemoryQueryError: 400,
@@ -64,7 +68,13 @@ function requestError (err: unknown): Response | undefined {
   const e = err as Error & { field?: string }
   const status = ERROR_STATUS[e.name]
   if (status === undefined) return undefined
+  if (err instanceof OverloadError) return overloaded(err)
   return Response.json({ error: e.message, ...(e.field !== undefined ? { field: e.field } : {}) }, { status })
+}
+
+/** 429 with Retry-After and the setting that sets the limit. */
+function overloaded (err: OverloadError): Response {
+  return Response.json({ error: err.message, limit: err.limit }, { status: 429, headers: { 'Retry-After': String(err.retryAfterS) } })
 }
 
 const starting = (): Response => Response.json({ error: 'agent is starting' }, { status: 503 })
@@ -84,6 +94,18 @@ export interface ApiOptions {
    * @default false
    */
   metricsPublic?: boolean
+  /**
+   * Clients of `GET /v1/events` at once; more answer 429.
+   *
+   * @default 32
+   */
+  maxEventClients?: number
+  /**
+   * `GET /v1/memory` answers streaming at once; more answer 429.
+   *
+   * @default 4
+   */
+  maxMemoryQueries?: number
   /** Called with errors no route handled (they answer 500 without detail). */
   onError?: (err: Error) => void
 }
@@ -99,6 +121,10 @@ const tenantRefused = (c: Ctx, tenant: string): Response => c.json({ error: `thi
 export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEnv> {
   const app = new Hono<GuardEnv>()
   const { access } = opts
+  const maxEventClients = opts.maxEventClients ?? DEFAULT_MAX_EVENT_CLIENTS
+  const maxMemoryQueries = opts.maxMemoryQueries ?? DEFAULT_MAX_MEMORY_QUERIES
+  let eventClients = 0
+  let memoryQueries = 0
 
   app.use('*', guard({ access, ...(opts.hosts !== undefined ? { hosts: opts.hosts } : {}), ...(opts.metricsPublic !== undefined ? { metricsPublic: opts.metricsPublic } : {}) }))
   app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: c => c.json({ error: `body exceeds ${MAX_BODY_BYTES} bytes` }, 413) }))
@@ -147,7 +173,15 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
     const grant = grantOf(c)
     // Rejections name no tenant: they are shown to grants of every tenant only.
     const visible = grant.tenant === undefined ? undefined : (e: { data: Record<string, unknown> }) => e.data.tenant === grant.tenant
-    return log === undefined ? starting() : eventStream(c, log, visible)
+    if (log === undefined) return starting()
+    if (eventClients >= maxEventClients) return overloaded(new OverloadError('CONCLAVE_MAX_EVENT_CLIENTS', `${eventClients} clients follow the event stream, the most allowed`, EVENTS_RETRY_AFTER_S))
+    eventClients++
+    let ended = false
+    const end = (): void => { if (!ended) { ended = true; eventClients-- } }
+    const res = eventStream(c, log, visible, end)
+    // A refusal (bad `types`) is not a stream: its slot is free at once.
+    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) end()
+    return res
   })
 
   app.get('/v1/peers', requires('read'), c => {
@@ -230,7 +264,9 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
       const granted = grantOf(c).tenant
       if (filter.tenant !== undefined && !sees(c, filter.tenant)) return tenantRefused(c, filter.tenant)
       if (granted !== undefined) filter.tenant = granted
-      return c.json(memory.query(filter))
+      if (memoryQueries >= maxMemoryQueries) return overloaded(new OverloadError('CONCLAVE_MAX_MEMORY_QUERIES', `${memoryQueries} memory answers are streaming, the most allowed`, MEMORY_RETRY_AFTER_S))
+      memoryQueries++
+      return jsonArrayStream(c, memory.stream(filter), () => { memoryQueries-- })
     } catch (err) {
       return requestError(err) ?? Promise.reject(err)
     }

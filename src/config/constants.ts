@@ -11,3 +11,7 @@ export const DEFAULT_DATA_DIR = '.conclave'
 export const DEFAULT_MDNS_SERVICE_TAG = '_conclave._udp.local'
 export const DEFAULT_LOG_LEVEL = 'info'
 export const ENV_PREFIX = 'CONCLAVE_'
+/** Limits sized for a 2-core machine that also runs the agent's behaviours. */
+export { DEFAULT_MAX_TASKS_PER_COUNCIL, DEFAULT_MAX_TASKS_PER_SUBMITTER, DEFAULT_TASK_INPUT_RETENTION_MS } from '../task/constants.js'
+export { DEFAULT_MAX_COUNCILS, DEFAULT_MAX_COUNCILS_PER_TENANT } from '../council/constants.js'
+export { DEFAULT_MAX_EVENT_CLIENTS, DEFAULT_MAX_MEMORY_QUERIES } from '../api/constants.js'

@@ -44,5 +44,12 @@ export interface AgentConfig {
   llmTimeoutMs: number
   memoryMaxEpisodes: number
   memoryMaxAgeMs: number
+  maxTasksPerCouncil: number
+  maxTasksPerSubmitter: number
+  maxCouncilsPerTenant: number
+  maxCouncils: number
+  maxEventClients: number
+  maxMemoryQueries: number
+  taskInputRetentionMs: number
   logLevel: LogLevel
 }

@@ -129,3 +129,9 @@ export const MAX_DIRECT_ACK_BYTES = 2_048
  * with the commit's flood: in one process the last member applied 333 ms after the commit left.
  */
 export const HANDOVER_COMMIT_WAIT_MS = 1_000
+/** Councils open at once in one tenant (CONCLAVE_MAX_COUNCILS_PER_TENANT). */
+export const DEFAULT_MAX_COUNCILS_PER_TENANT = 100
+/** Councils open at once one agent follows (CONCLAVE_MAX_COUNCILS). */
+export const DEFAULT_MAX_COUNCILS = 200
+/** Retry-After of a council refused for a limit. */
+export const COUNCIL_RETRY_AFTER_S = 30

@@ -4,6 +4,7 @@ import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
+import { OverloadError } from '../util/errors.js'
 import type { MemberChange, MemberState, RoleHolder } from '../membership/index.js'
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
@@ -77,6 +78,19 @@ export interface CouncilsInit {
    * @default none: councils live in memory only
    */
   store?: CouncilStore
+  /**
+   * Councils open at once (not ended, singletons aside) in one tenant, as this agent sees them;
+   * `open` beyond it throws `OverloadError`.
+   *
+   * @default 100
+   */
+  maxOpenPerTenant?: number
+  /**
+   * Councils open at once this agent follows over all its tenants.
+   *
+   * @default 200
+   */
+  maxOpen?: number
   /**
    * Structured logger.
    *
@@ -230,6 +244,7 @@ export class Councils implements Startable {
     const tenants = this.components.tenancy.tenants
     const tenant = req.tenant ?? tenants[0]
     if (tenant === undefined || !tenants.includes(tenant)) throw new CouncilRequestError('tenant', `this agent is not a member of tenant ${req.tenant ?? ''}`)
+    this.checkRoom(tenant)
     const overlap = req.coreRoles.filter(r => req.optionalRoles.includes(r))
     if (overlap.length > 0) throw new CouncilRequestError('optionalRoles', `${overlap.join(', ')} also listed in coreRoles`)
     if (new Set(req.coreRoles).size !== req.coreRoles.length) throw new CouncilRequestError('coreRoles', 'a role is listed twice')
@@ -339,6 +354,21 @@ export class Councils implements Startable {
   get (id: string): CouncilView | undefined {
     const c = this.councils.get(id)
     return c === undefined ? undefined : this.view(c)
+  }
+
+  /** Refuse a new council when this agent follows as many open ones as it may (singletons aside). */
+  private checkRoom (tenant: string): void {
+    let total = 0
+    let inTenant = 0
+    for (const c of this.councils.values()) {
+      if (c.d.singleton === true || isEnded(c.state)) continue
+      total++
+      if (c.d.tenant === tenant) inTenant++
+    }
+    const perTenant = this.init.maxOpenPerTenant ?? C.DEFAULT_MAX_COUNCILS_PER_TENANT
+    const overall = this.init.maxOpen ?? C.DEFAULT_MAX_COUNCILS
+    if (inTenant >= perTenant) throw new OverloadError('CONCLAVE_MAX_COUNCILS_PER_TENANT', `tenant ${tenant} has ${inTenant} open councils, the most allowed; dissolve one or try later`, C.COUNCIL_RETRY_AFTER_S)
+    if (total >= overall) throw new OverloadError('CONCLAVE_MAX_COUNCILS', `this agent follows ${total} open councils, the most allowed; dissolve one or try later`, C.COUNCIL_RETRY_AFTER_S)
   }
 
   /** Committed leader of every singleton this agent knows of (of one tenant, when given). */

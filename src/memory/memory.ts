@@ -153,8 +153,13 @@ export class Memory implements Startable {
   }
 
   query (filter: Omit<EpisodeFilter, 'tenants'> & { tenant?: string }): Episode[] {
+    return [...this.stream(filter)]
+  }
+
+  /** The same episodes one at a time, read from the database as the caller goes. */
+  stream (filter: Omit<EpisodeFilter, 'tenants'> & { tenant?: string }): Generator<Episode> {
     const tenants = filter.tenant === undefined ? this.tenants : this.tenants.filter(t => t === filter.tenant)
-    return this.components.store.query({ ...filter, tenants })
+    return this.components.store.stream({ ...filter, tenants })
   }
 
   stats (): MemoryStats {

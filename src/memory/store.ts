@@ -57,6 +57,9 @@ interface Row {
   data: string | null
 }
 
+/** Rows read at once by `stream`. */
+const STREAM_PAGE = 256
+
 const COLUMNS = 'id, tenant, origin, seq, council, task, agent, role, summary, reward, ts, data'
 
 /**
@@ -288,7 +291,16 @@ export class EpisodeStore {
   }
 
   query (filter: EpisodeFilter): Episode[] {
-    if (filter.tenants.length === 0) return []
+    return [...this.stream(filter)]
+  }
+
+  /**
+   * The episodes `query` answers, one at a time from the database, oldest first: an answer is
+   * never held whole in memory. Without `since`, the oldest of the latest `limit` is found
+   * first, then read forward from there.
+   */
+  * stream (filter: EpisodeFilter): Generator<Episode> {
+    if (filter.tenants.length === 0) return
     const where = [`tenant IN (${filter.tenants.map(() => '?').join(', ')})`]
     const params: Array<string | number> = [...filter.tenants]
     for (const column of ['council', 'agent', 'role'] as const) {
@@ -302,10 +314,26 @@ export class EpisodeStore {
     if (filter.since !== undefined) {
       where.push('ts >= ?')
       params.push(filter.since)
-      return (this.db.prepare(`SELECT ${COLUMNS} FROM episodes WHERE ${where.join(' AND ')} ORDER BY ts, id LIMIT ?`).all(...params, limit) as unknown as Row[]).map(toEpisode)
+    } else {
+      const first = this.db.prepare(`SELECT ts, id, tenant FROM episodes WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC, tenant DESC LIMIT 1 OFFSET ?`).get(...params, limit - 1) as { ts: number, id: string, tenant: string } | undefined
+      if (first !== undefined) {
+        where.push('(ts > ? OR (ts = ? AND (id > ? OR (id = ? AND tenant >= ?))))')
+        params.push(first.ts, first.ts, first.id, first.id, first.tenant)
+      }
     }
-    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM episodes WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC LIMIT ?`).all(...params, limit) as unknown as Row[]
-    return rows.reverse().map(toEpisode)
+    // Page by page, each page read whole: no statement stays open while the caller is away
+    // (the caller may write to this database between two pages).
+    const first = this.db.prepare(`SELECT ${COLUMNS} FROM episodes WHERE ${where.join(' AND ')} ORDER BY ts, id, tenant LIMIT ?`)
+    const next = this.db.prepare(`SELECT ${COLUMNS} FROM episodes WHERE ${where.join(' AND ')} AND (ts, id, tenant) > (?, ?, ?) ORDER BY ts, id, tenant LIMIT ?`)
+    let left = limit
+    let page = first.all(...params, Math.min(left, STREAM_PAGE)) as unknown as Row[]
+    while (page.length > 0) {
+      for (const row of page) yield toEpisode(row)
+      left -= page.length
+      const last = page[page.length - 1] as Row
+      if (left <= 0 || page.length < STREAM_PAGE) return
+      page = next.all(...params, last.ts, last.id, last.tenant, Math.min(left, STREAM_PAGE)) as unknown as Row[]
+    }
   }
 
   /** Every episode of `tenants`, oldest first (export). */

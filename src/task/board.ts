@@ -67,6 +67,18 @@ export class TaskBoard {
     return [...this.tasks.values()].filter(t => t.council === council).sort((a, b) => a.submittedAt - b.submittedAt || a.id.localeCompare(b.id))
   }
 
+  /** Finished tasks that finished at or before `before` drop their input; returns how many did. */
+  dropInputs (before: number): number {
+    let n = 0
+    for (const t of this.tasks.values()) {
+      if (finished(t) && t.finishedAt !== null && t.finishedAt <= before && t.input !== null) {
+        t.input = null
+        n++
+      }
+    }
+    return n
+  }
+
   unfinished (council: string): TaskView[] {
     return this.list(council).filter(t => !finished(t))
   }

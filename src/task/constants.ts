@@ -32,3 +32,13 @@ export const EARLY_REPORT_TTL_MS = 60_000
 export const MAX_EARLY_REPORTS = 1_000
 /** Early reports kept per task (a start and a result per holder; more is a replay or a flood). */
 export const MAX_EARLY_REPORTS_PER_TASK = 8
+/** Tasks in flight a council takes through one agent's API (CONCLAVE_MAX_TASKS_PER_COUNCIL). */
+export const DEFAULT_MAX_TASKS_PER_COUNCIL = 256
+/** Tasks in flight one agent submits at once (CONCLAVE_MAX_TASKS_PER_SUBMITTER). */
+export const DEFAULT_MAX_TASKS_PER_SUBMITTER = 512
+/** A finished task drops its input after this long (CONCLAVE_TASK_INPUT_RETENTION_MS). */
+export const DEFAULT_TASK_INPUT_RETENTION_MS = 600_000
+/** Retry-After of a task refused for a limit. */
+export const TASK_RETRY_AFTER_S = 5
+/** How often finished tasks past their input retention are looked for. */
+export const INPUT_DROP_EVERY_MS = 5_000

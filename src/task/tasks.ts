@@ -7,12 +7,32 @@ import { silentLogger, type Logger } from '../logger/index.js'
 import type { Memory } from '../memory/index.js'
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
+import { OverloadError } from '../util/errors.js'
 import { TaskBoard, type TaskView } from './board.js'
 import * as C from './constants.js'
 import { CouncilEndedError, TaskConflictError, TaskRequestError, UnknownRoleError } from './errors.js'
 import { jsonBytes, taskMessageSchema, taskRequestSchema, type TaskMessage, type TaskSpec } from './messages.js'
 
 export interface TasksInit {
+  /**
+   * Tasks in flight (queued or running) a council takes through `submit`; more throw
+   * `OverloadError`. Tasks a result starts are never refused.
+   *
+   * @default 256
+   */
+  maxPerCouncil?: number
+  /**
+   * Tasks in flight this agent submits at once, over all its councils.
+   *
+   * @default 512
+   */
+  maxPerSubmitter?: number
+  /**
+   * A finished task keeps its input this long, then only its result.
+   *
+   * @default 600000
+   */
+  inputRetentionMs?: number
   /**
    * Structured logger.
    *
@@ -54,6 +74,7 @@ export function nextTaskId (parent: string): string {
 export class Tasks implements Startable {
   private readonly components: TasksComponents
   private readonly log: Logger
+  private readonly init: TasksInit
   private readonly board = new TaskBoard()
   private readonly channels = new Map<string, TenantChannel>()
   private readonly running = new Map<string, Running>()
@@ -68,6 +89,7 @@ export class Tasks implements Startable {
 
   constructor (components: TasksComponents, init: TasksInit = {}) {
     this.components = components
+    this.init = init
     this.log = (init.logger ?? silentLogger()).child({ component: 'tasks' })
   }
 
@@ -83,9 +105,15 @@ export class Tasks implements Startable {
       this.channels.set(tenant, tenancy.join(tenant, C.TASK_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_TASK_MESSAGE_BYTES }))
     }
     this.unsubscribe = councils.onChange(view => { this.follow(view) })
+    let inputsDroppedAt = 0
     this.timer = setInterval(() => {
       this.expire()
       this.resubmit()
+      const now = Date.now()
+      if (now - inputsDroppedAt >= C.INPUT_DROP_EVERY_MS) {
+        inputsDroppedAt = now
+        this.board.dropInputs(now - (this.init.inputRetentionMs ?? C.DEFAULT_TASK_INPUT_RETENTION_MS))
+      }
     }, C.TASK_TICK_MS)
     this.timer.unref()
   }
@@ -132,6 +160,7 @@ export class Tasks implements Startable {
       return { taskId: id, created: false }
     }
     if (ENDED.has(council.state)) throw new CouncilEndedError(councilId, council.state)
+    if (parent === undefined) this.checkRoom(councilId)
     const spec: TaskSpec = {
       id,
       council: councilId,
@@ -148,6 +177,21 @@ export class Tasks implements Startable {
     this.changed(id)
     this.dispatch(council)
     return { taskId: id, created: true }
+  }
+
+  /** Refuse a submission past the in-flight limits; nothing accepted is dropped to make room. */
+  private checkRoom (councilId: string): void {
+    let inCouncil = 0
+    let mine = 0
+    for (const t of this.board.all()) {
+      if (t.state === 'done' || t.state === 'failed') continue
+      if (t.council === councilId) inCouncil++
+      if (t.submittedBy === this.self) mine++
+    }
+    const perCouncil = this.init.maxPerCouncil ?? C.DEFAULT_MAX_TASKS_PER_COUNCIL
+    const perSubmitter = this.init.maxPerSubmitter ?? C.DEFAULT_MAX_TASKS_PER_SUBMITTER
+    if (inCouncil >= perCouncil) throw new OverloadError('CONCLAVE_MAX_TASKS_PER_COUNCIL', `council ${councilId} has ${inCouncil} tasks in flight, the most allowed`, C.TASK_RETRY_AFTER_S)
+    if (mine >= perSubmitter) throw new OverloadError('CONCLAVE_MAX_TASKS_PER_SUBMITTER', `this agent has ${mine} submitted tasks in flight, the most allowed`, C.TASK_RETRY_AFTER_S)
   }
 
   get (councilId: string, taskId: string): TaskView | undefined {
