@@ -14,7 +14,8 @@ import { councilDefaults, Councils, fileCouncilStore } from '../council/index.js
 import { DEFAULT_TENANT, loadTenants, saveState, Tenancy, type TenantKeyring } from '../tenancy/index.js'
 import { join } from 'node:path'
 import { EpisodeStore, Memory, MEMORY } from '../memory/index.js'
-import { Tasks } from '../task/index.js'
+import { sqliteTaskStore, Tasks, type TaskStore } from '../task/index.js'
+import { TASKS_FILE } from '../task/constants.js'
 import { BehaviourSet, type Behaviour } from './behaviour.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
 import { DataDirInUseError } from './errors.js'
@@ -76,6 +77,7 @@ interface Services {
   memory: Memory
   tasks: Tasks
   store: EpisodeStore
+  taskStore: TaskStore
 }
 
 /** A running agent: libp2p node, membership and HTTP API. */
@@ -89,6 +91,7 @@ export class Agent {
   readonly tasks: Tasks
   readonly metrics: AgentMetrics
   private readonly store: EpisodeStore
+  private readonly taskStore: TaskStore
   private readonly http: HttpServer
   private readonly access: Access
   private readonly lock: DirLock
@@ -104,6 +107,7 @@ export class Agent {
     this.memory = services.memory
     this.tasks = services.tasks
     this.store = services.store
+    this.taskStore = services.taskStore
     this.metrics = metrics
     this.http = http
     this.access = access
@@ -190,6 +194,7 @@ export class Agent {
       throw err
     }
     let store: EpisodeStore | undefined
+    let taskStore: TaskStore | undefined
     try {
       const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir, config.identity)
       // Secrets and state readable by others are narrowed to the owner, with a warning.
@@ -288,8 +293,10 @@ export class Agent {
       })
       const memory = new Memory({ peerId: node.peerId, tenancy, membership, node, store }, { logger, ...(options.antiEntropyIntervalMs !== undefined ? { antiEntropyIntervalMs: options.antiEntropyIntervalMs } : {}) })
       await memory.start()
+      taskStore = sqliteTaskStore(join(config.dataDir, TASKS_FILE), logger)
       const tasks = new Tasks({ peerId: node.peerId, tenancy, councils, memory, behaviours }, {
         logger,
+        store: taskStore,
         maxPerCouncil: config.maxTasksPerCouncil,
         maxPerSubmitter: config.maxTasksPerSubmitter,
         inputRetentionMs: config.taskInputRetentionMs
@@ -313,12 +320,13 @@ export class Agent {
       tasks.onChange(task => {
         events.emit('task', { id: task.id, council: task.council, tenant: task.tenant, role: task.role, state: task.state, holder: task.holder, epoch: task.epoch, attempts: task.attempts, ...(task.error !== undefined ? { error: task.error } : {}) })
       })
-      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store }, metrics, http, access, lock, logger)
+      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store, taskStore }, metrics, http, access, lock, logger)
       holder.agent = agent
       logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
       return agent
     } catch (err) {
       store?.close()
+      taskStore?.close()
       await http.close()
       lock.release()
       throw err
@@ -380,6 +388,7 @@ export class Agent {
     await this.tenancy.stop()
     await this.node.stop()
     this.store.close()
+    this.taskStore.close()
     await this.http.close()
     this.lock.release()
   }

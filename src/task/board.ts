@@ -51,6 +51,17 @@ const finished = (t: TaskView): boolean => t.state === 'done' || t.state === 'fa
  */
 export class TaskBoard {
   private readonly tasks = new Map<string, TaskView>()
+  /** Told of tasks the board forgets (its store drops them too). */
+  private readonly onForget: (ids: string[]) => void
+
+  constructor (opts: { onForget?: (ids: string[]) => void } = {}) {
+    this.onForget = opts.onForget ?? (() => {})
+  }
+
+  /** Put back a task saved before a restart (one already known wins). */
+  restore (task: TaskView): void {
+    if (!this.tasks.has(task.id)) this.tasks.set(task.id, task)
+  }
   /**
    * Start and result reports that arrived before their task. Gossip does not order messages from
    * different senders: a holder's `start` can overtake the `submit` another member published,
@@ -67,16 +78,16 @@ export class TaskBoard {
     return [...this.tasks.values()].filter(t => t.council === council).sort((a, b) => a.submittedAt - b.submittedAt || a.id.localeCompare(b.id))
   }
 
-  /** Finished tasks that finished at or before `before` drop their input; returns how many did. */
-  dropInputs (before: number): number {
-    let n = 0
+  /** Finished tasks that finished at or before `before` drop their input; returns those that did. */
+  dropInputs (before: number): TaskView[] {
+    const dropped: TaskView[] = []
     for (const t of this.tasks.values()) {
       if (finished(t) && t.finishedAt !== null && t.finishedAt <= before && t.input !== null) {
         t.input = null
-        n++
+        dropped.push(t)
       }
     }
-    return n
+    return dropped
   }
 
   unfinished (council: string): TaskView[] {
@@ -212,11 +223,15 @@ export class TaskBoard {
 
   /** Forget every task of a council (it was forgotten itself). */
   forgetCouncil (council: string): void {
-    for (const t of this.list(council)) this.tasks.delete(t.id)
+    const ids = this.list(council).map(t => t.id)
+    for (const id of ids) this.tasks.delete(id)
+    this.onForget(ids)
   }
 
   private forgetFinished (council: string): void {
     const done = this.list(council).filter(finished)
-    for (const t of done.slice(0, Math.max(0, done.length - MAX_FINISHED_TASKS_PER_COUNCIL))) this.tasks.delete(t.id)
+    const ids = done.slice(0, Math.max(0, done.length - MAX_FINISHED_TASKS_PER_COUNCIL)).map(t => t.id)
+    for (const id of ids) this.tasks.delete(id)
+    this.onForget(ids)
   }
 }

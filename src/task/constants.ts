@@ -42,3 +42,5 @@ export const DEFAULT_TASK_INPUT_RETENTION_MS = 600_000
 export const TASK_RETRY_AFTER_S = 5
 /** How often finished tasks past their input retention are looked for. */
 export const INPUT_DROP_EVERY_MS = 5_000
+/** The task board's file in the data dir. */
+export const TASKS_FILE = 'tasks.db'

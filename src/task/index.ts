@@ -3,3 +3,4 @@ export { TaskBoard, type TaskView, type TaskState, type CouncilSeats, type Resul
 export { taskRequestSchema, taskMessageSchema, type TaskRequest, type TaskSpec, type TaskMessage } from './messages.js'
 export { CouncilEndedError, TaskConflictError, TaskRequestError, UnknownRoleError } from './errors.js'
 export * as TASK from './constants.js'
+export { sqliteTaskStore, memoryTaskStore, type TaskStore } from './store.js'

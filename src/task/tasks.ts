@@ -9,6 +9,7 @@ import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/
 import { decodeJson, encodeJson } from '../util/json.js'
 import { OverloadError } from '../util/errors.js'
 import { TaskBoard, type TaskView } from './board.js'
+import { memoryTaskStore, type TaskStore } from './store.js'
 import * as C from './constants.js'
 import { CouncilEndedError, TaskConflictError, TaskRequestError, UnknownRoleError } from './errors.js'
 import { jsonBytes, taskMessageSchema, taskRequestSchema, type TaskMessage, type TaskSpec } from './messages.js'
@@ -33,6 +34,13 @@ export interface TasksInit {
    * @default 600000
    */
   inputRetentionMs?: number
+  /**
+   * Where the task board is kept across restarts (`sqliteTaskStore(<data dir>/tasks.db)` in an
+   * agent).
+   *
+   * @default in memory only
+   */
+  store?: TaskStore
   /**
    * Structured logger.
    *
@@ -75,7 +83,8 @@ export class Tasks implements Startable {
   private readonly components: TasksComponents
   private readonly log: Logger
   private readonly init: TasksInit
-  private readonly board = new TaskBoard()
+  private readonly board: TaskBoard
+  private readonly store: TaskStore
   private readonly channels = new Map<string, TenantChannel>()
   private readonly running = new Map<string, Running>()
   private readonly listeners = new Set<TaskListener>()
@@ -90,6 +99,8 @@ export class Tasks implements Startable {
   constructor (components: TasksComponents, init: TasksInit = {}) {
     this.components = components
     this.init = init
+    this.store = init.store ?? memoryTaskStore()
+    this.board = new TaskBoard({ onForget: ids => { this.store.remove(ids) } })
     this.log = (init.logger ?? silentLogger()).child({ component: 'tasks' })
   }
 
@@ -104,7 +115,9 @@ export class Tasks implements Startable {
     for (const tenant of tenancy.tenants) {
       this.channels.set(tenant, tenancy.join(tenant, C.TASK_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_TASK_MESSAGE_BYTES }))
     }
+    this.restore()
     this.unsubscribe = councils.onChange(view => { this.follow(view) })
+    for (const view of councils.list()) this.follow(view)
     let inputsDroppedAt = 0
     this.timer = setInterval(() => {
       this.expire()
@@ -112,10 +125,31 @@ export class Tasks implements Startable {
       const now = Date.now()
       if (now - inputsDroppedAt >= C.INPUT_DROP_EVERY_MS) {
         inputsDroppedAt = now
-        this.board.dropInputs(now - (this.init.inputRetentionMs ?? C.DEFAULT_TASK_INPUT_RETENTION_MS))
+        for (const task of this.board.dropInputs(now - (this.init.inputRetentionMs ?? C.DEFAULT_TASK_INPUT_RETENTION_MS))) this.store.save(task)
       }
     }, C.TASK_TICK_MS)
     this.timer.unref()
+  }
+
+  /**
+   * Put back the tasks saved before a restart, of the councils this agent still follows: those
+   * held here run again when their council is followed, those submitted here are sent again
+   * until their results arrive.
+   */
+  private restore (): void {
+    const forgotten: string[] = []
+    let restored = 0
+    for (const task of this.store.load()) {
+      if (this.components.councils.get(task.council) === undefined) {
+        forgotten.push(task.id)
+        continue
+      }
+      this.board.restore(task)
+      restored++
+      if (task.submittedBy === this.self && task.state !== 'done' && task.state !== 'failed') this.awaiting.set(task.id, 0)
+    }
+    this.store.remove(forgotten)
+    if (restored > 0) this.log.info({ restored, dropped: forgotten.length }, 'task board restored')
   }
 
   async stop (): Promise<void> {
@@ -421,6 +455,7 @@ export class Tasks implements Startable {
   private changed (id: string): void {
     const task = this.board.get(id)
     if (task === undefined) return
+    this.store.save(task)
     for (const listener of this.listeners) {
       try {
         listener({ ...task })
