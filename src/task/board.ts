@@ -51,6 +51,8 @@ const finished = (t: TaskView): boolean => t.state === 'done' || t.state === 'fa
  */
 export class TaskBoard {
   private readonly tasks = new Map<string, TaskView>()
+  /** Tasks failed here without a holder's word: a holder's result still replaces the failure. */
+  private readonly inferred = new Set<string>()
   /** Told of tasks the board forgets (its store drops them too). */
   private readonly onForget: (ids: string[]) => void
 
@@ -189,8 +191,13 @@ export class TaskBoard {
       this.keepEarly(from, msg, now)
       return 'unknown'
     }
-    if (finished(task)) return 'duplicate'
+    // A holder's word replaces a failure this agent only inferred (a deadline it saw pass, a
+    // council it saw end): every agent then ends with the state the holder reported.
+    if (finished(task) && !this.inferred.has(task.id)) return 'duplicate'
     if (from !== task.holder && msg.epoch < task.epoch) return 'stale'
+    this.inferred.delete(task.id)
+    delete task.error
+    delete task.result
     task.holder = from
     task.epoch = Math.max(task.epoch, msg.epoch)
     task.attempts = Math.max(task.attempts, msg.attempt)
@@ -206,10 +213,14 @@ export class TaskBoard {
     return 'accepted'
   }
 
+  /** Whether a task's failure was inferred here rather than reported by a holder. */
+  failedHere (id: string): boolean { return this.inferred.has(id) }
+
   /** Fail a task here without a holder's word (its deadline passed, its council ended). */
   fail (id: string, error: string, now = Date.now()): boolean {
     const task = this.tasks.get(id)
     if (task === undefined || finished(task)) return false
+    this.inferred.add(id)
     task.state = 'failed'
     task.error = error.slice(0, MAX_TASK_ERROR_CHARS)
     task.finishedAt = now
@@ -224,14 +235,20 @@ export class TaskBoard {
   /** Forget every task of a council (it was forgotten itself). */
   forgetCouncil (council: string): void {
     const ids = this.list(council).map(t => t.id)
-    for (const id of ids) this.tasks.delete(id)
+    for (const id of ids) {
+      this.tasks.delete(id)
+      this.inferred.delete(id)
+    }
     this.onForget(ids)
   }
 
   private forgetFinished (council: string): void {
     const done = this.list(council).filter(finished)
     const ids = done.slice(0, Math.max(0, done.length - MAX_FINISHED_TASKS_PER_COUNCIL)).map(t => t.id)
-    for (const id of ids) this.tasks.delete(id)
+    for (const id of ids) {
+      this.tasks.delete(id)
+      this.inferred.delete(id)
+    }
     this.onForget(ids)
   }
 }

@@ -44,3 +44,7 @@ export const TASK_RETRY_AFTER_S = 5
 export const INPUT_DROP_EVERY_MS = 5_000
 /** The task board's file in the data dir. */
 export const TASKS_FILE = 'tasks.db'
+/** After a task times out here, its holder is asked for its result at these delays from the last ask. */
+export const RESULT_ASKS = [5_000, 20_000, 60_000]
+/** Asks sent per tick at most (a burst of timeouts must not become a burst of gossip). */
+export const MAX_RESULT_ASKS_PER_TICK = 8

@@ -92,6 +92,8 @@ export class Tasks implements Startable {
   private readonly lastEpoch = new Map<string, number>()
   /** Tasks submitted here without a result yet, with when their submit was last sent. */
   private readonly awaiting = new Map<string, number>()
+  /** Tasks failed here on their deadline whose holder is asked for a result it may have. */
+  private readonly repairs = new Map<string, { tries: number, at: number }>()
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
   private started = false
@@ -447,8 +449,34 @@ export class Tasks implements Startable {
   }
 
   private expire (): void {
+    const now = Date.now()
     for (const task of this.board.overdue()) {
-      if (this.board.fail(task.id, `timed out after ${task.timeoutMs} ms without a result${task.holder === null ? ' (no holder was seated)' : ''}`)) this.changed(task.id)
+      if (!this.board.fail(task.id, `timed out after ${task.timeoutMs} ms without a result${task.holder === null ? ' (no holder was seated)' : ''}`)) continue
+      this.changed(task.id)
+      // The holder may have finished and its result gone astray: ask for it.
+      if (task.holder !== null) this.repairs.set(task.id, { tries: 0, at: now })
+    }
+    this.askForResults(now)
+  }
+
+  /**
+   * A task that timed out here may be done at its holder. Sending the task again makes a holder
+   * that finished it report its result again, to every member: a few times, further apart,
+   * until a holder's result replaces the failure inferred here.
+   */
+  private askForResults (now: number): void {
+    let sent = 0
+    for (const [id, repair] of this.repairs) {
+      const task = this.board.get(id)
+      if (task === undefined || !this.board.failedHere(id) || repair.tries >= C.RESULT_ASKS.length) {
+        this.repairs.delete(id)
+        continue
+      }
+      if (now < repair.at || sent >= C.MAX_RESULT_ASKS_PER_TICK) continue
+      sent++
+      repair.at = now + (C.RESULT_ASKS[repair.tries] ?? 0)
+      repair.tries++
+      void this.send(task.tenant, { type: 'submit', task: specOf(task) })
     }
   }
 

@@ -32,6 +32,30 @@ describe('task board', () => {
     expect(board.get('t1')).toMatchObject({ state: 'done', result: 'new', holder: 'pB', epoch: 5, attempts: 2 })
   })
 
+  it('lets the holder\'s result replace a failure it only inferred, and nothing replace a holder\'s word', () => {
+    const board = new TaskBoard()
+    board.submit(spec('t1'), 'tenant-a', seats(3, 'pA'))
+    board.submit(spec('t2'), 'tenant-a', seats(3, 'pA'))
+    // The deadline passed here before the result arrived (a slow or lost message).
+    expect(board.fail('t1', 'timed out after 60000 ms without a result')).toBe(true)
+    expect(board.failedHere('t1')).toBe(true)
+    expect(board.result('pA', result('t1', 3, 'late but real'))).toBe('accepted')
+    expect(board.get('t1')).toMatchObject({ state: 'done', result: 'late but real' })
+    expect(board.get('t1')?.error).toBeUndefined()
+    expect(board.failedHere('t1')).toBe(false)
+    expect(board.result('pA', result('t1', 3, 'again'))).toBe('duplicate')
+    // A former holder's older result does not replace it either.
+    board.assign(seats(5, 'pB'))
+    expect(board.fail('t2', 'council dissolved')).toBe(true)
+    expect(board.result('pA', result('t2', 3, 'stale'))).toBe('stale')
+    expect(board.get('t2')?.state).toBe('failed')
+    // A failure the holder reported is its word: a later result is a duplicate.
+    board.submit(spec('t3'), 'tenant-a', seats(5, 'pB'))
+    expect(board.result('pB', { ...result('t3', 5, null), ok: false, error: 'crashed' })).toBe('accepted')
+    expect(board.result('pB', result('t3', 5, 'second thoughts'))).toBe('duplicate')
+    expect(board.get('t3')).toMatchObject({ state: 'failed', error: 'crashed' })
+  })
+
   it('accepts a newer holder\'s result before this agent saw the commit that seated it', () => {
     const board = new TaskBoard()
     board.submit(spec('t1'), 'tenant-a', seats(3, 'pA'))
