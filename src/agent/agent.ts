@@ -19,6 +19,7 @@ import { TASKS_FILE } from '../task/constants.js'
 import { BehaviourSet, type Behaviour } from './behaviour.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
 import { DataDirInUseError } from './errors.js'
+import { GOSSIP_SILENCE_MS, gossipSilence } from './readiness.js'
 import { keepPrivate, makeDirectory } from '../util/fs.js'
 import { lockDirectory, type DirLock } from '../util/lock.js'
 import { loadBehaviours } from './load.js'
@@ -95,10 +96,11 @@ export class Agent {
   private readonly http: HttpServer
   private readonly access: Access
   private readonly lock: DirLock
+  private readonly gossipIn: { at: number, startedAt: number }
   private readonly log: Logger
   private stopping?: Promise<void>
 
-  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, http: HttpServer, access: Access, lock: DirLock, log: Logger) {
+  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, http: HttpServer, access: Access, lock: DirLock, gossipIn: { at: number, startedAt: number }, log: Logger) {
     this.config = config
     this.node = services.node
     this.tenancy = services.tenancy
@@ -112,6 +114,7 @@ export class Agent {
     this.http = http
     this.access = access
     this.lock = lock
+    this.gossipIn = gossipIn
     this.log = log
   }
 
@@ -138,9 +141,13 @@ export class Agent {
     const roles = [...new Set([...config.roles, ...config.singletons])]
     const metrics = new AgentMetrics(new Registry())
     const events = new EventLog()
+    const gossipIn = { at: 0, startedAt: Date.now() }
     // Rejections are counted, and streamed to operators (GET /v1/events).
     const recorder: GossipRecorder = {
-      messageIn: (channel, sentAt) => { metrics.messageIn(channel, sentAt) },
+      messageIn: (channel, sentAt) => {
+        gossipIn.at = Date.now()
+        metrics.messageIn(channel, sentAt)
+      },
       messageOut: channel => { metrics.messageOut(channel) },
       rejected: (channel, reason) => {
         metrics.rejected(channel, reason)
@@ -320,7 +327,7 @@ export class Agent {
       tasks.onChange(task => {
         events.emit('task', { id: task.id, council: task.council, tenant: task.tenant, role: task.role, state: task.state, holder: task.holder, epoch: task.epoch, attempts: task.attempts, ...(task.error !== undefined ? { error: task.error } : {}) })
       })
-      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store, taskStore }, metrics, http, access, lock, logger)
+      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store, taskStore }, metrics, http, access, lock, gossipIn, logger)
       holder.agent = agent
       logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
       return agent
@@ -352,7 +359,7 @@ export class Agent {
     const subscribed = this.node.services.pubsub.getTopics()
     const missing = this.membership.topics.filter(t => !subscribed.includes(t))
     if (missing.length > 0) return `not subscribed to ${missing.join(', ')}`
-    return undefined
+    return gossipSilence({ lastGossipInAt: this.gossipIn.at, startedAt: this.gossipIn.startedAt, alivePeers: this.membership.peers().filter(p => p.state === 'alive').length }, Date.now(), Math.max(GOSSIP_SILENCE_MS, 3 * this.config.heartbeatMs))
   }
 
   /**

@@ -59,3 +59,5 @@ export const DHT_SELF_QUERY_OFF_MS = 2 ** 31 - 1
 export const DHT_LOOKUP_INTERVAL_MS = 30_000
 /** Time allowed for one such DHT lookup. */
 export const DHT_LOOKUP_TIMEOUT_MS = 30_000
+/** How often connections are checked for a dead gossip stream (see `gossipWatch`). */
+export const GOSSIP_WATCH_INTERVAL_MS = 5_000

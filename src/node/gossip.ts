@@ -6,6 +6,16 @@ import { gossipsub } from '@chainsafe/libp2p-gossipsub'
 import type { PubSub } from '@libp2p/interface'
 import { toString } from 'uint8arrays'
 
+/** Gossipsub's protocols (floodsub is off). */
+export const GOSSIP_PROTOCOLS = ['/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
+
+/**
+ * Bytes gossipsub may queue for one peer that does not read; past it, messages to that peer are
+ * dropped (gossip repairs them through IHAVE/IWANT once it reads again) instead of growing the
+ * queue without bound while its event loop is stalled.
+ */
+export const GOSSIP_MAX_OUTBOUND_BUFFER_BYTES = 8 * 1024 * 1024
+
 export interface GossipInit {
   /**
    * Topics the node accepts at all; messages on other topics are dropped before validation.
@@ -52,6 +62,7 @@ export function gossip (init: GossipInit = {}): (components: any) => PubSub {
     allowPublishToZeroTopicPeers: true,
     emitSelf: false,
     fallbackToFloodsub: false,
+    maxOutboundBufferSize: GOSSIP_MAX_OUTBOUND_BUFFER_BYTES,
     ...(init.mesh ?? GOSSIP_MESH_DEGREE),
     Dout: Math.min(2, Math.floor((init.mesh ?? GOSSIP_MESH_DEGREE).D / 2)),
     idontwantMinDataSize: IDONTWANT_MIN_BYTES,

@@ -17,6 +17,7 @@ import { CONNECTION_MONITOR_INTERVAL_MS, CONNECTION_MONITOR_MIN_TIMEOUT_MS, DEFA
 import { autoDialer, type AutoDialer } from './dialer.js'
 import { ListenError } from './errors.js'
 import { gossip } from './gossip.js'
+import { gossipWatch, type GossipWatch } from './gossip-watch.js'
 
 export interface ConclaveNodeInit {
   /** The agent's identity (see `loadOrCreateIdentity`). */
@@ -128,6 +129,7 @@ export type NodeServices = {
   pubsub: PubSub
   dialer: AutoDialer
   seeds: SeedDialer
+  gossipWatch: GossipWatch
 }
 
 export type ConclaveLibp2p = Libp2p<NodeServices>
@@ -200,7 +202,8 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
         ...(init.seedReleaseAfterMs !== undefined ? { releaseAfterMs: init.seedReleaseAfterMs } : {}),
         logger
       }),
-      dialer: autoDialer({ maxConnections, logger })
+      dialer: autoDialer({ maxConnections, logger }),
+      gossipWatch: gossipWatch({ logger })
     }
   })
   try {
