@@ -22,6 +22,7 @@ import { DataDirInUseError } from './errors.js'
 import { GOSSIP_SILENCE_MS, gossipSilence } from './readiness.js'
 import { keepPrivate, makeDirectory } from '../util/fs.js'
 import { lockDirectory, type DirLock } from '../util/lock.js'
+import { watchLoopStalls, type LoopStalls } from '../util/loop-stalls.js'
 import { loadBehaviours } from './load.js'
 
 export interface AgentOptions {
@@ -81,6 +82,16 @@ interface Services {
   taskStore: TaskStore
 }
 
+/** What the agent holds of its process and host: the API server, its data dir lock, its loop. */
+interface Host {
+  http: HttpServer
+  access: Access
+  lock: DirLock
+  /** When gossip last arrived, and when the agent started (readiness). */
+  gossipIn: { at: number, startedAt: number }
+  loopStalls: LoopStalls
+}
+
 /** A running agent: libp2p node, membership and HTTP API. */
 export class Agent {
   readonly config: AgentConfig
@@ -93,14 +104,11 @@ export class Agent {
   readonly metrics: AgentMetrics
   private readonly store: EpisodeStore
   private readonly taskStore: TaskStore
-  private readonly http: HttpServer
-  private readonly access: Access
-  private readonly lock: DirLock
-  private readonly gossipIn: { at: number, startedAt: number }
+  private readonly host: Host
   private readonly log: Logger
   private stopping?: Promise<void>
 
-  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, http: HttpServer, access: Access, lock: DirLock, gossipIn: { at: number, startedAt: number }, log: Logger) {
+  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, host: Host, log: Logger) {
     this.config = config
     this.node = services.node
     this.tenancy = services.tenancy
@@ -111,22 +119,19 @@ export class Agent {
     this.store = services.store
     this.taskStore = services.taskStore
     this.metrics = metrics
-    this.http = http
-    this.access = access
-    this.lock = lock
-    this.gossipIn = gossipIn
+    this.host = host
     this.log = log
   }
 
   get peerId (): string { return this.node.peerId.toString() }
   /** Base URL of the HTTP API. */
-  get url (): string { return this.http.url }
+  get url (): string { return this.host.http.url }
   /** The operator token: admin on every tenant of this agent (`<data dir>/api.token` unless configured). */
-  get apiToken (): string { return this.access.operatorToken }
+  get apiToken (): string { return this.host.access.operatorToken }
 
   /** A dashboard address that signs a browser in once, without copying a token. */
   loginUrl (): string {
-    return `${this.http.url}/#login=${this.access.loginCode()}`
+    return `${this.host.http.url}/#login=${this.host.access.loginCode()}`
   }
 
   /**
@@ -182,22 +187,26 @@ export class Agent {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirInUseError(config.dataDir, { cause: err })
       throw err
     }
-    const operator = config.apiToken !== undefined ? { token: config.apiToken, narrowed: false } : await loadOrCreateOperatorToken(config.dataDir)
-    if (operator.narrowed) logger.warn({ dataDir: config.dataDir }, 'api.token was readable by others: its mode is now 0600')
-    const access = new Access({ operatorToken: operator.token, keyring: tenant => holder.agent?.tenancy.keyring(tenant) })
-    const app = createApiApp(source, {
-      access,
-      hosts: config.httpHosts,
-      metricsPublic: config.metricsPublic,
-      maxEventClients: config.maxEventClients,
-      maxMemoryQueries: config.maxMemoryQueries,
-      onError: err => { logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed') }
-    })
+    // Sampled for the stall gauge (membership's prober shares the same sampler).
+    const loopStalls = watchLoopStalls()
+    let access: Access
     let http: HttpServer
     try {
+      const operator = config.apiToken !== undefined ? { token: config.apiToken, narrowed: false } : await loadOrCreateOperatorToken(config.dataDir)
+      if (operator.narrowed) logger.warn({ dataDir: config.dataDir }, 'api.token was readable by others: its mode is now 0600')
+      access = new Access({ operatorToken: operator.token, keyring: tenant => holder.agent?.tenancy.keyring(tenant) })
+      const app = createApiApp(source, {
+        access,
+        hosts: config.httpHosts,
+        metricsPublic: config.metricsPublic,
+        maxEventClients: config.maxEventClients,
+        maxMemoryQueries: config.maxMemoryQueries,
+        onError: err => { logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed') }
+      })
       http = await startHttpServer(app, config.http.host, config.http.port)
     } catch (err) {
       lock.release()
+      loopStalls.release()
       throw err
     }
     let store: EpisodeStore | undefined
@@ -322,12 +331,13 @@ export class Agent {
         members: () => membership.peers().map(p => ({ tenant: p.tenant, state: p.state })),
         connections: () => node.getConnections().length,
         councils: () => councils.all().map(c => ({ tenant: c.tenant, state: c.state })),
-        tasks: () => tasks.all().map(t => ({ tenant: t.tenant, state: t.state }))
+        tasks: () => tasks.all().map(t => ({ tenant: t.tenant, state: t.state })),
+        loopStallMs: () => loopStalls.longestSince(performance.now() - 60_000)
       })
       tasks.onChange(task => {
         events.emit('task', { id: task.id, council: task.council, tenant: task.tenant, role: task.role, state: task.state, holder: task.holder, epoch: task.epoch, attempts: task.attempts, ...(task.error !== undefined ? { error: task.error } : {}) })
       })
-      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store, taskStore }, metrics, http, access, lock, gossipIn, logger)
+      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store, taskStore }, metrics, { http, access, lock, gossipIn, loopStalls }, logger)
       holder.agent = agent
       logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
       return agent
@@ -336,6 +346,7 @@ export class Agent {
       taskStore?.close()
       await http.close()
       lock.release()
+      loopStalls.release()
       throw err
     }
   }
@@ -359,7 +370,7 @@ export class Agent {
     const subscribed = this.node.services.pubsub.getTopics()
     const missing = this.membership.topics.filter(t => !subscribed.includes(t))
     if (missing.length > 0) return `not subscribed to ${missing.join(', ')}`
-    return gossipSilence({ lastGossipInAt: this.gossipIn.at, startedAt: this.gossipIn.startedAt, alivePeers: this.membership.peers().filter(p => p.state === 'alive').length }, Date.now(), Math.max(GOSSIP_SILENCE_MS, 3 * this.config.heartbeatMs))
+    return gossipSilence({ lastGossipInAt: this.host.gossipIn.at, startedAt: this.host.gossipIn.startedAt, alivePeers: this.membership.peers().filter(p => p.state === 'alive').length }, Date.now(), Math.max(GOSSIP_SILENCE_MS, 3 * this.config.heartbeatMs))
   }
 
   /**
@@ -396,7 +407,8 @@ export class Agent {
     await this.node.stop()
     this.store.close()
     this.taskStore.close()
-    await this.http.close()
-    this.lock.release()
+    await this.host.http.close()
+    this.host.lock.release()
+    this.host.loopStalls.release()
   }
 }

@@ -246,7 +246,8 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
   app.get('/v1/councils/:id/tasks', requires('read'), c => {
     const id = c.req.param('id')
     if (council(c, id) === undefined) return noCouncil(c, id)
-    return c.json(source.tasks()?.list(id) ?? [])
+    // Up to a thousand finished tasks and the in-flight ones, inputs of up to 64 KiB each: streamed.
+    return jsonArrayStream(c, source.tasks()?.list(id) ?? [], () => {})
   })
 
   app.get('/v1/councils/:id/tasks/:taskId', requires('read'), c => {

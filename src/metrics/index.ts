@@ -20,6 +20,8 @@ export interface MetricsSources {
   councils(): Array<{ tenant: string, state: CouncilState }>
   /** Tasks this agent knows, by tenant and state. */
   tasks(): Array<{ tenant: string, state: string }>
+  /** Longest stall of the event loop in the last minute, in ms. */
+  loopStallMs?(): number
 }
 
 const STATES: MemberState[] = ['alive', 'suspect', 'dead', 'left']
@@ -78,6 +80,12 @@ export class AgentMetrics implements GossipRecorder {
       help: 'Open libp2p connections',
       registers: [registry],
       collect () { this.set(self.sources?.connections() ?? 0) }
+    })
+    new Gauge({
+      name: 'conclave_event_loop_stall_seconds',
+      help: 'Longest stall of the event loop in the last minute: peers may take a stall longer than the ping timeout for a failure',
+      registers: [registry],
+      collect () { this.set((self.sources?.loopStallMs?.() ?? 0) / 1000) }
     })
     stateGauge(registry, 'conclave_councils', 'Councils this agent follows, by tenant and state (singletons included)', () => self.sources?.councils() ?? [], COUNCIL_STATES)
     stateGauge(registry, 'conclave_tasks', 'Tasks this agent knows, by tenant and state', () => self.sources?.tasks() ?? [], TASK_STATES)

@@ -48,3 +48,7 @@ export const TASKS_FILE = 'tasks.db'
 export const RESULT_ASKS = [5_000, 20_000, 60_000]
 /** Asks sent per tick at most (a burst of timeouts must not become a burst of gossip). */
 export const MAX_RESULT_ASKS_PER_TICK = 8
+/** Task board saves are gathered and written together at most this often. */
+export const TASK_STORE_FLUSH_MS = 250
+/** Tasks written by one task board save at most (the rest go in the next). */
+export const TASK_STORE_FLUSH_BATCH = 64

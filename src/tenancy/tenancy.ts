@@ -2,6 +2,7 @@ import { TopicValidatorResult } from '@libp2p/interface'
 import type { Message, PeerId, PubSub, Startable } from '@libp2p/interface'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
+import { yieldIfBusy } from '../util/loop-stalls.js'
 import { scoreTopic } from '../node/gossip.js'
 import * as C from './constants.js'
 import type { CredentialClaims } from './credential.js'
@@ -320,6 +321,7 @@ export class Tenancy implements Startable {
    * gossipsub drops the message); Ignore drops it without penalty. Never throws.
    */
   private async validate (joined: Joined, source: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    await yieldIfBusy()
     const { channel } = joined
     const via = source.toString()
     for (const listener of this.relayListeners) listener(via)
