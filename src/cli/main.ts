@@ -12,6 +12,17 @@ import { tenantCreateCommand, tenantIssueCommand, tenantPublishCommand, tenantRo
 import { EXIT_CONFIG, EXIT_OK } from './exit.js'
 import { addAgentOptions, agentFlags } from './options.js'
 
+/**
+ * The flags of a command that talks to a running agent: its API and the token to send (the
+ * `tenant` commands call the token flag --api-token, their --token names tokens to revoke).
+ */
+function reachesAgent (command: Command, tokenFlag: '--token' | '--api-token', api = 'agent API base URL (default: from CONCLAVE_HTTP, else http://127.0.0.1:8080)'): Command {
+  return command
+    .option('--api <url>', api)
+    .option(`${tokenFlag} <token>`, 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
+    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
+}
+
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main (argv: string[]): Promise<number> {
   let code = EXIT_OK
@@ -38,15 +49,12 @@ export async function main (argv: string[]): Promise<number> {
     .option('--data-dir <dir>', 'read <dir>/identity.key [CONCLAVE_DATA_DIR]')
     .action(async (opts: { dataDir?: string, identity?: string }) => { code = await idCommand(opts) })
 
-  program.command('status').description('show the membership view of a running agent')
-    .option('--api <url>', 'agent API base URL (default: from CONCLAVE_HTTP, else http://127.0.0.1:8080)')
-    .option('--token <token>', 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
-    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
+  reachesAgent(program.command('status').description('show the membership view of a running agent'), '--token')
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: Parameters<typeof statusCommand>[0]) => { code = await statusCommand(opts) })
 
   const council = program.command('council').description('councils of a running agent')
-  council.command('open').description('open a council: agents holding its roles claim them and agree on a roster')
+  reachesAgent(council.command('open').description('open a council: agents holding its roles claim them and agree on a roster'), '--token')
     .option('--project <name>', 'project the council is for')
     .option('--core <roles>', 'core roles, comma-separated (all must be held for the council to be active)')
     .option('--optional <roles>', 'optional roles, comma-separated')
@@ -55,28 +63,19 @@ export async function main (argv: string[]): Promise<number> {
     .option('--tenant <id>', 'tenant, when the agent belongs to several')
     .option('--wait', 'follow the council until it is active (exit 1 if it fails)')
     .option('--timeout-ms <ms>', 'with --wait: give up after this long', '60000')
-    .option('--api <url>', 'agent API base URL')
-    .option('--token <token>', 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
-    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof councilOpenCommand>[0]) => { code = await councilOpenCommand(opts) })
-  council.command('list').description('councils and their rosters')
-    .option('--api <url>', 'agent API base URL')
-    .option('--token <token>', 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
-    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
+  reachesAgent(council.command('list').description('councils and their rosters'), '--token')
     .option('--json', 'print JSON')
     .action(async (opts: Parameters<typeof councilListCommand>[0]) => { code = await councilListCommand(opts) })
 
   const task = program.command('task').description('tasks in councils of a running agent')
-  task.command('run').description('submit a task to the holder of a council role; waits for the result unless --no-wait')
+  reachesAgent(task.command('run').description('submit a task to the holder of a council role; waits for the result unless --no-wait'), '--token')
     .option('--council <id>', 'council id (`conclave council list`)')
     .option('--role <role>', 'role whose holder runs the task')
     .option('--input <json>', 'task input: JSON, or plain text')
     .option('--id <taskId>', 'task id, to make a retried submission idempotent')
     .option('--timeout-ms <ms>', 'the task fails without a result after this long (default 300000)')
     .option('--no-wait', 'print the task id and return at once')
-    .option('--api <url>', 'agent API base URL')
-    .option('--token <token>', 'API token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
-    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof taskRunCommand>[0]) => { code = await taskRunCommand(opts) })
 
   const memory = program.command('memory').description('episode memory in a data dir: backup and restore')
@@ -111,27 +110,18 @@ export async function main (argv: string[]): Promise<number> {
     .option('--ttl <duration>', 'validity, e.g. 30d, 12h (default 30d)')
     .option('--name <name>', 'a label: who or what holds the token')
     .action(async (opts: Parameters<typeof tenantTokenCommand>[0]) => { code = await tenantTokenCommand(opts) })
-  tenant.command('revoke').description('revoke peers or API tokens: a new key epoch revoked peers cannot read, and a signed state members enforce')
+  reachesAgent(tenant.command('revoke').description('revoke peers or API tokens: a new key epoch revoked peers cannot read, and a signed state members enforce (with --api, handed to a running member, which gossips it)'), '--api-token', 'hand the state to the agent at this URL, which gossips it')
     .option('--tenant <file>', 'tenant file')
     .option('--peer <peerIds>', 'peer ids to revoke, comma-separated')
     .option('--token <ids>', 'API token ids to revoke, comma-separated (from the tenant file\'s tokens)')
     .option('--out <file>', 'state file to write (default <tenant>.state-<epoch>.json)')
-    .option('--api <url>', 'hand the state to this running member, which gossips it')
-    .option('--api-token <token>', 'with --api: an admin token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
-    .option('--data-dir <dir>', 'with --api: the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof tenantRotateCommand>[0]) => { code = await tenantRotateCommand(opts, true) })
-  tenant.command('rotate').description('rotate the group key: a new epoch sealed for every current member')
+  reachesAgent(tenant.command('rotate').description('rotate the group key: a new epoch sealed for every current member (with --api, handed to a running member)'), '--api-token', 'hand the state to the agent at this URL, which gossips it')
     .option('--tenant <file>', 'tenant file')
     .option('--out <file>', 'state file to write (default <tenant>.state-<epoch>.json)')
-    .option('--api <url>', 'hand the state to this running member, which gossips it')
-    .option('--api-token <token>', 'with --api: an admin token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
-    .option('--data-dir <dir>', 'with --api: the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof tenantRotateCommand>[0]) => { code = await tenantRotateCommand(opts, false) })
-  tenant.command('publish').description('hand a state file from revoke/rotate to a running member')
+  reachesAgent(tenant.command('publish').description('hand a state file from revoke/rotate to a running member'), '--api-token')
     .option('--state <file>', 'state file')
-    .option('--api <url>', 'agent API base URL')
-    .option('--api-token <token>', 'an admin token [CONCLAVE_API_TOKEN] (default: <data dir>/api.token)')
-    .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
     .action(async (opts: Parameters<typeof tenantPublishCommand>[0]) => { code = await tenantPublishCommand(opts) })
 
   program.command('sim').description('run N agents in this process on loopback (demos and tests)')
