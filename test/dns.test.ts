@@ -1,6 +1,7 @@
 /**
- * DNS discovery against a real DNS server: dnsmasq on loopback serves one name with several
- * addresses, as Swarm's `tasks.<service>` does, and every agent finds every other through it.
+ * DNS discovery against a DNS server on loopback that serves one name with several addresses, as
+ * Swarm's `tasks.<service>` does; every agent finds every other through it. (The namespace
+ * cluster test runs dnsmasq the same way.)
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent } from '../src/agent/index.js'
 import { loadConfig } from '../src/config/index.js'
 import { DnsPeerResolver } from '../src/discovery/index.js'
-import { startDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js'
+import { startDnsServer, type DnsServer } from './helpers/dns-server.js'
 import { waitFor } from './helpers/wait.js'
 
 const N = 6
@@ -18,10 +19,10 @@ const IPS = Array.from({ length: N }, (_, i) => `127.0.0.${21 + i}`)
 const PORT = 20_000 + Math.floor(Math.random() * 20_000)
 
 let dir: string
-let dns: Dnsmasq
+let dns: DnsServer
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'conclave-dns-'))
-  dns = await startDnsmasq(dir, IPS.map(ip => ({ name: 'tasks.agent', ip })))
+  dns = await startDnsServer(IPS.map(ip => ({ name: 'tasks.agent', ip })))
 })
 afterAll(async () => {
   await dns?.stop()
