@@ -4,24 +4,20 @@
  * with its roster, submits a task and shows it done, and shows a killed agent as dead, all live
  * from the event stream. Screenshots go to test-artifacts/.
  */
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
+import { launchChromium } from './helpers/browser.js'
 import { ROOT } from './helpers/paths.js'
 import { waitFor } from './helpers/wait.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const unavailable = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM}`
-// In CI the browser test must run: .ci/run installs Debian's chromium.
-if (unavailable !== undefined && process.env.CI === 'true') throw new Error(`dashboard test cannot run in CI: ${unavailable}`)
 const ARTIFACTS = join(ROOT, 'test-artifacts')
 const roles = (i: number): string[] => [['tpm'], ['senior-software-architect'], ['coder'], ['tester'], ['reviewer']][i] ?? []
 
-describe.skipIf(unavailable !== undefined)(`dashboard in Chromium${unavailable !== undefined ? ` (skipped: ${unavailable})` : ''}`, () => {
+describe('dashboard in Chromium', () => {
   let sim: Sim
   let browser: Browser
   let page: Page
@@ -31,12 +27,7 @@ describe.skipIf(unavailable !== undefined)(`dashboard in Chromium${unavailable !
     await mkdir(ARTIFACTS, { recursive: true })
     sim = await Sim.start({ agents: 5, roles, overrides: { heartbeatMs: 300, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
     await waitFor(() => sim.convergedCount() === 5, { timeoutMs: 60_000, message: () => `converged ${sim.convergedCount()}/5` })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Chromium must not try to reach anything but the agent: the machine's network is closed.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-    })
+    browser = (await launchChromium()).browser
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
     page.on('console', msg => { if (msg.type() === 'error') consoleErrors.push(msg.text()) })
     page.on('pageerror', err => { consoleErrors.push(err.message) })
