@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI, killAll, startAgent, type StartedAgent } from './helpers/cli.js'
 import { Cluster, type Host } from './helpers/cluster.js'
 import { serviceEnvFor, type Manifest } from './helpers/cluster-env.js'
-import { netnsUnavailableReason } from './helpers/netns.js'
+import { netnsUnavailableReason, reportSkip } from './helpers/netns.js'
 import { waitFor } from './helpers/wait.js'
 
 const JOIN_SCRIPT = fileURLToPath(new URL('../bootstrap/join.sh', import.meta.url))
@@ -34,6 +34,7 @@ function missingTool (): string | undefined {
   return undefined
 }
 const unavailable = netnsUnavailableReason() ?? missingTool()
+reportSkip('multi-host cluster tests', unavailable)
 // In CI the namespace tests must run: a skip there would hide a broken environment.
 if (unavailable !== undefined && process.env.CI === 'true') throw new Error(`cluster tests cannot run in CI: ${unavailable}`)
 

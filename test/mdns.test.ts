@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CLI } from './helpers/cli.js'
 import { run } from './helpers/run.js'
-import { createLoopbackNetns, netnsUnavailableReason, removeAllNetns } from './helpers/netns.js'
+import { createLoopbackNetns, netnsUnavailableReason, removeAllNetns, reportSkip } from './helpers/netns.js'
 
 const unavailable = netnsUnavailableReason()
+reportSkip('mDNS tests', unavailable)
 // In CI the namespace tests must run: a skip there would hide a broken environment.
 if (unavailable !== undefined && process.env.CI === 'true') throw new Error(`mDNS test cannot run in CI: ${unavailable}`)
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
  * test gives it.
  */
 export function netnsUnavailableReason (): string | undefined {
-  if (process.getuid?.() !== 0) return 'network namespaces need root'
+  if (process.getuid?.() !== 0) return 'network namespaces need root: run them with `sudo npm run test:hosts`'
   const probe = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
   if (probe.error !== undefined || probe.status !== 0) return `ip netns is not usable: ${probe.error?.message ?? probe.stderr}`
   return undefined
@@ -42,4 +42,12 @@ export function removeNetns (name: string): void {
 
 export function removeAllNetns (): void {
   for (const name of [...created]) removeNetns(name)
+}
+
+/**
+ * Say once, on stderr, why a test file that needs the project's own network namespaces is
+ * skipped, and how to run it.
+ */
+export function reportSkip (what: string, reason: string | undefined): void {
+  if (reason !== undefined) process.stderr.write(`skipped: ${what}: ${reason}\n`)
 }
