@@ -11,7 +11,7 @@ import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js'
 import { eventStream } from './events.js'
 import { guard, requires, type GuardEnv } from './guard.js'
 import { memoryQuery } from './query.js'
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../util/json.js'
+import { MAX_JSON_DEPTH, nestsDeeper } from '../util/json.js'
 import { OverloadError } from '../util/errors.js'
 import { jsonArrayStream } from './stream.js'
 import { DEFAULT_MAX_EVENT_CLIENTS, DEFAULT_MAX_MEMORY_QUERIES, EVENTS_RETRY_AFTER_S, MEMORY_RETRY_AFTER_S } from './constants.js'
@@ -43,9 +43,10 @@ const MAX_BODY_BYTES = 2 * 1024 * 1024
 /** A JSON request body, or the 400/413 response explaining why it is not one. */
 async function readJson (req: Request): Promise<unknown> {
   try {
-    const text = await req.text()
-    if (nestsDeeperThan(text)) return Response.json({ error: `body nests deeper than ${MAX_JSON_DEPTH} levels` }, { status: 400 })
-    return JSON.parse(text)
+    const body: unknown = JSON.parse(await req.text())
+    // JSON.stringify overflows near 5,000 levels: a deeper body is refused before anything writes it out.
+    if (nestsDeeper(body)) return Response.json({ error: `body nests deeper than ${MAX_JSON_DEPTH} levels` }, { status: 400 })
+    return body
   } catch {
     return Response.json({ error: 'body is not JSON' }, { status: 400 })
   }

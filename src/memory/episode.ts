@@ -1,11 +1,16 @@
 import { z } from 'zod'
 import { isValidTenantId } from '../tenancy/namespace.js'
+import { MAX_JSON_DEPTH, nestsDeeper } from '../util/json.js'
 import { MAX_DATA_BYTES, MAX_SUMMARY_CHARS } from './constants.js'
 
 const text = (max: number): z.ZodString => z.string().max(max)
 
 /** Extra data a behaviour records must stay small: every member of the tenant keeps a copy. */
 function dataFits (e: { data?: unknown }, ctx: z.RefinementCtx): void {
+  if (nestsDeeper(e.data)) {
+    ctx.addIssue({ code: 'custom', path: ['data'], message: `nests deeper than ${MAX_JSON_DEPTH} levels` })
+    return
+  }
   if (e.data !== undefined && Buffer.byteLength(JSON.stringify(e.data) ?? '') > MAX_DATA_BYTES) ctx.addIssue({ code: 'custom', path: ['data'], message: `exceeds ${MAX_DATA_BYTES} bytes as JSON` })
 }
 

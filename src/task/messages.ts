@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { boundedDepth } from '../util/json.js'
 import { MAX_TASK_ERROR_CHARS, MAX_TASK_INPUT_BYTES, MAX_TASK_TIMEOUT_MS, MIN_TASK_TIMEOUT_MS } from './constants.js'
 
 const taskId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a task id is 1-64 letters, digits, "_" or "-"')
@@ -15,7 +16,7 @@ export function jsonBytes (value: unknown): number {
 /** What `POST /v1/councils/:id/tasks` accepts. `id` makes a retried submission idempotent. */
 export const taskRequestSchema = z.object({
   role,
-  input: z.unknown().refine(v => v !== undefined, 'required').refine(v => jsonBytes(v) <= MAX_TASK_INPUT_BYTES, `exceeds ${MAX_TASK_INPUT_BYTES} bytes as JSON`),
+  input: z.unknown().refine(v => v !== undefined, 'required').refine(...boundedDepth).refine(v => jsonBytes(v) <= MAX_TASK_INPUT_BYTES, `exceeds ${MAX_TASK_INPUT_BYTES} bytes as JSON`),
   timeoutMs: timeoutMs.optional(),
   id: taskId.optional()
 }).strict()
@@ -26,7 +27,7 @@ export const taskSpecSchema = z.object({
   id: taskId,
   council: councilId,
   role,
-  input: z.unknown(),
+  input: z.unknown().refine(...boundedDepth),
   timeoutMs,
   submittedAt: z.number().int().nonnegative(),
   submittedBy: peer,
@@ -47,7 +48,7 @@ export const taskMessageSchema = z.discriminatedUnion('type', [
     epoch: z.number().int().nonnegative(),
     attempt: z.number().int().positive(),
     ok: z.boolean(),
-    output: z.unknown().optional(),
+    output: z.unknown().refine(...boundedDepth).optional(),
     error: z.string().max(MAX_TASK_ERROR_CHARS).optional(),
     next: taskId.optional()
   })

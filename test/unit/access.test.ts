@@ -67,7 +67,9 @@ describe('Access', () => {
     expect(readTokenClaims(read.token)).toMatchObject({ tenant: 'acme', scope: 'read' })
     expect(await access.authenticate(read.token)).toEqual({ scope: 'read', tenant: 'acme', tokenId: read.claims.id })
     // One flipped character of the signature.
-    const forged = read.token.slice(0, -2) + (read.token.endsWith('A') ? 'B' : 'A') + read.token.slice(-1)
+    const flipped = read.token.at(-2) === 'A' ? 'B' : 'A'
+    const forged = read.token.slice(0, -2) + flipped + read.token.slice(-1)
+    expect(forged).not.toBe(read.token)
     expect(await access.authenticate(forged)).toBe('bad signature')
     const other = await issueApiToken(await createTenant('acme'), { scope: 'admin', ttlMs: 60_000, now })
     expect(await access.authenticate(other.token)).toBe('wrong authority')
