@@ -60,7 +60,9 @@ describe('mesh', () => {
     expect(before.length).toBeLessThan(cap)
     expect(meshStarved(pubsub)).toBe(false)
     const prune = (pubsub as unknown as { handlePrune: (from: string, prune: Array<{ topicID: string, backoff: number }>) => Promise<void> }).handlePrune.bind(pubsub)
-    for (const peer of pubsub.getSubscribers(topic)) await prune(peer.toString(), [{ topicID: topic, backoff: 60 }])
+    // Every connected peer prunes it, also one whose subscription has not arrived yet: it would
+    // otherwise be grafted as soon as it does, and the joiner would never need a new peer.
+    for (const peer of new Set([...before, ...pubsub.getSubscribers(topic).map(String)])) await prune(peer, [{ topicID: topic, backoff: 60 }])
     expect(meshPeers(pubsub, topic)).toEqual([])
     expect(meshStarved(pubsub)).toBe(true)
     // Back in the mesh through a peer it dialled after the prunes, and no further over its cap.
