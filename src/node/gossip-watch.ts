@@ -79,9 +79,11 @@ class DefaultGossipWatch implements GossipWatch, Startable {
     const gossiping = new Set(pubsub.getPeers().map(String))
     const now = new Set<string>()
     const toRepair: PeerId[] = []
+    const settled = Date.now() - 2 * this.intervalMs
     for (const conn of this.components.connectionManager.getConnections()) {
       const peer = conn.remotePeer.toString()
-      if (!gossiping.has(peer) || conn.status !== 'open' || now.has(peer)) continue
+      // A connection younger than two checks may still be getting its stream.
+      if (!gossiping.has(peer) || conn.status !== 'open' || conn.timeline.open > settled || now.has(peer)) continue
       const conns = this.components.connectionManager.getConnections(conn.remotePeer)
       if (conns.some(hasGossipStream)) continue
       now.add(peer)
