@@ -65,6 +65,24 @@ describe('councils across restarts', () => {
     for (const agent of sim.running) expect(agent.councils.get(id)?.roster).toEqual(view.roster)
   })
 
+  it('a member that was down when its council was dissolved learns it, also after the agent that dissolved it restarted', async () => {
+    const dissolver = sim.agents[4] as Agent
+    const gone = await dissolver.councils.open({ project: 'gone', coreRoles: ['tpm', 'senior-software-architect'] })
+    const view = await agreed(sim.running, gone, v => v.state === 'active' && v.roster.length === 2)
+    const index = sim.agents.findIndex(a => a !== dissolver && view.members.includes(a.peerId))
+    await sim.crashAgent(sim.agents[index] as Agent)
+    await dissolver.councils.dissolve(gone)
+    await waitFor(() => sim.running.every(a => a.councils.get(gone)?.state === 'dissolved'), { timeoutMs: 10_000, message: 'the dissolution did not reach the running agents' })
+    const saved = async (): Promise<SavedCouncil | undefined> => savedCouncilsSchema.parse(JSON.parse(await readFile(join(dissolver.config.dataDir, councilDefaults.COUNCILS_FILE), 'utf8'))).councils.find(c => c.d.id === gone)
+    await waitFor(async () => (await saved())?.ended !== undefined, { timeoutMs: 5_000, message: 'the dissolution was not saved' })
+    await sim.crashAgent(dissolver)
+    await sim.restart(4)
+    const back = await sim.restart(index)
+    // It missed the end, and nobody but the agent that dissolved the council says so.
+    expect(back.councils.get(gone)?.state).toMatch(/^(active|degraded)$/)
+    await waitFor(() => back.councils.get(gone)?.state === 'dissolved', { timeoutMs: councilDefaults.ORPHANED_AFTER_MS + 30_000, message: () => `still ${back.councils.get(gone)?.state ?? 'unknown'}` })
+  }, 90_000)
+
 })
 
 describe('a coordinator that lost its councils', () => {

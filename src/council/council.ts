@@ -98,7 +98,7 @@ export function savedCouncil (c: Council): SavedCouncil {
     ...(c.coordinator !== undefined ? { coordinator: c.coordinator } : {}),
     ...(c.activatedAt !== undefined ? { activatedAt: c.activatedAt } : {}),
     claims: [...c.claims.values()],
-    ...(isEnded(c.state) ? { ended: { state: c.state as 'dissolved' | 'failed', reason: c.reason ?? '', at: c.endedAt ?? Date.now() } } : {})
+    ...(isEnded(c.state) ? { ended: { state: c.state as 'dissolved' | 'failed', reason: c.reason ?? '', at: c.endedAt ?? Date.now(), ...(c.endedHere === true ? { here: true } : {}) } } : {})
   }
 }
 
@@ -121,6 +121,8 @@ export function restoredCouncil (s: SavedCouncil, self: string, now: number): Co
     c.state = s.ended.state
     c.reason = s.ended.reason
     c.endedAt = s.ended.at
+    // Still the one to answer members that missed the end: nobody else does.
+    if (s.ended.here === true) c.endedHere = true
   }
   c.settleUntil = now + C.RESTORE_SETTLE_MS
   c.openedHere = s.d.opener === self

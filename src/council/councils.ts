@@ -280,7 +280,7 @@ export class Councils implements Startable {
   async dissolve (id: string, reason = 'dissolved by request'): Promise<CouncilView> {
     const c = this.councils.get(id)
     if (c === undefined) throw new UnknownCouncilError(id)
-    this.end(c, 'dissolved', reason)
+    this.end(c, 'dissolved', reason, true)
     await this.announceEnd(c)
     return this.view(c)
   }
@@ -476,8 +476,10 @@ export class Councils implements Startable {
     store.save([...this.councils.values()].map(savedCouncil), mode === 'durable')
   }
 
-  private end (c: Council, state: 'dissolved' | 'failed', reason: string): void {
+  /** `here`: this agent ends it for everyone, and answers members that missed the end (kept across restarts). */
+  private end (c: Council, state: 'dissolved' | 'failed', reason: string, here = false): void {
     if (isEnded(c.state)) return
+    if (here) c.endedHere = true
     c.state = state
     c.reason = reason
     c.endedAt = Date.now()
@@ -673,7 +675,7 @@ export class Councils implements Startable {
     if (c.epoch === 0 && missingCore.length > 0) {
       if (c.d.singleton === true) return
       const reason = `no claimant for core role ${missingCore.join(', ')} when the claim window ended`
-      this.end(c, 'failed', reason)
+      this.end(c, 'failed', reason, true)
       void this.announceEnd(c)
       return
     }

@@ -115,7 +115,8 @@ export const savedCouncilSchema = z.object({
   lastCommit: commitSchema.optional(),
   claims: z.array(claimSchema).max(10_000),
   coordinator: peer.optional(),
-  ended: z.object({ state: z.enum(['dissolved', 'failed']), reason: z.string().max(500), at: z.number() }).optional(),
+  /** `here`: this agent ended it, and answers members that announce it as if it were not. */
+  ended: z.object({ state: z.enum(['dissolved', 'failed']), reason: z.string().max(500), at: z.number(), here: z.boolean().optional() }).optional(),
   activatedAt: z.number().optional()
 })
 export type SavedCouncil = z.infer<typeof savedCouncilSchema>
