@@ -92,7 +92,7 @@ async function main (): Promise<void> {
     cluster.destroy()
     await rm(dir, { recursive: true, force: true })
   }
-  const body = `## Discovery across hosts: network-namespace cluster (issue #6)
+  const body = `## Discovery across hosts: network-namespace cluster
 
 Command: \`npm run bench:cluster\` (${environment()}). One agent process per host, each host a network namespace with its own address on a virtual LAN (a bridge); all agents started at once with the environment of \`docker/compose.yml\` (mDNS) or \`docker/swarm-stack.yml\` (DNS: dnsmasq on the LAN answers \`tasks.agent\` with every agent's address). Host 0 is the \`bootstrap\` service. ${RUNS} runs each; medians.
 

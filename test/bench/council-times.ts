@@ -19,7 +19,7 @@ export class CouncilChangeTimes {
    * When the last of `agents` reported its latest change of `council` (ms since the epoch): the
    * moment they all reached the state they now hold (now, for an agent not watched). `all` over
    * every one of `agents`; `members` over those that are members of the council (holders and
-   * standbys of the epoch each now holds: issue #4 times a round at every member), -Infinity
+   * standbys of the epoch each now holds: a round is timed at every member), -Infinity
    * when none is.
    */
   settled (agents: Agent[], council: string): Reached {

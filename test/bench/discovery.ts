@@ -150,7 +150,7 @@ for (const [name, run] of [
   rows.push(row)
 }
 
-await writeSection('discovery', `## Discovery (issue #2)
+await writeSection('discovery', `## Discovery
 
 Command: \`npm run bench:discovery${full ? ' -- --full' : ''}\`. ${environment()}.
 
@@ -162,7 +162,7 @@ ${rows.map(r => `| ${r.scenario} | ${r.n} | ${r.fullViewMs === null ? 'not reach
 
 ${baselineRss()}.
 
-Targets (issue #2): full view at N=34 in ≤ 2 s with mDNS and ≤ 5 s without; ≤ 60 MB RSS per agent process.
+Targets: full view at N=34 in ≤ 2 s with mDNS and ≤ 5 s without; ≤ 60 MB RSS per agent process.
 In-process runs put every agent on the same 2 cores: each connection costs about 27 ms of CPU to set up
 on this machine (noise, identify, DHT, gossip streams), so start-up is CPU-bound there (see README, "Performance").`)
 out(`written to docs/benchmarks.md`)

@@ -1,5 +1,5 @@
 /**
- * Fan-out through the mesh and through NATS with the same workload and worker layout (issue #8):
+ * Fan-out through the mesh and through NATS with the same workload and worker layout:
  * N agents over a few worker processes, every agent publishing 1 KiB messages to all the others
  * at a set rate; optionally a failure mid-run (10% of the mesh agents killed, or the NATS server
  * stopped for a few seconds). Returns delivery ratio, latency percentiles, CPU per delivered
