@@ -6,6 +6,8 @@ import { idCommand, keygenCommand } from './commands/keygen.js'
 import { memoryExportCommand, memoryImportCommand } from './commands/memory.js'
 import { taskRunCommand } from './commands/task.js'
 import { simCommand } from './commands/sim.js'
+import { simulateCommand } from './commands/simulate.js'
+import { SCENARIOS } from '../simulate/index.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { tenantCreateCommand, tenantIssueCommand, tenantPublishCommand, tenantRotateCommand, tenantTokenCommand } from './commands/tenant.js'
@@ -138,6 +140,16 @@ export async function main (argv: string[]): Promise<number> {
     .option('--scenario <name>', 'run a scripted scenario and exit: federation (two tenants, collaboration loops, replicated memory)')
     .option('--iterations <n>', 'with --scenario federation: collaboration loops', '10')
     .action(async (opts: Parameters<typeof simCommand>[0]) => { code = await simCommand(opts) })
+
+  program.command('simulate').description('run the protocol cores of N agents over a simulated network and clock, from a seed: replayable fault trials that check the safety properties (exit 1 when one is violated)')
+    .option('--agents <n>', 'number of agents', '9')
+    .option('--seed <n>', 'seed of the run (default: a random one, printed)')
+    .option('--scenario <name>', `what happens: ${SCENARIOS.join(', ')}`, 'membership')
+    .option('--trials <k>', 'trials, each from a seed derived from the run\'s', '1')
+    .option('--latency <model>', 'lan (0.1-1 ms) or wan (20-150 ms with jitter)', 'lan')
+    .option('--loss <p>', 'chance that a message is lost', '0')
+    .option('--json', 'print one JSON object')
+    .action((opts: Parameters<typeof simulateCommand>[0]) => { code = simulateCommand(opts) })
 
   try {
     await program.parseAsync(argv, { from: 'user' })

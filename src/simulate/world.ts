@@ -1,0 +1,249 @@
+/**
+ * A simulated world: agents running the real membership core, a virtual clock, and the simulated
+ * network between them. Nothing here reads the machine's clock or waits: time jumps from event to
+ * event, and every random choice comes from the run's seed, so a seed replays a run exactly (the
+ * trace hash says so).
+ */
+import { createHash, type Hash } from 'node:crypto'
+import { MembershipCore, type CoreChange, type CoreOptions, type Effect, type Input, type Wire } from '../membership/core/index.js'
+import { EventHeap } from './heap.js'
+import { Network, type NetworkOptions } from './network.js'
+import { deriveSeed, prng } from './random.js'
+import { wireBytes } from './size.js'
+
+export interface WorldOptions {
+  agents: number
+  seed: number
+  network: NetworkOptions
+  core?: Partial<CoreOptions>
+  /** The tenants of agent `i`. @default one tenant for all */
+  tenants?: (i: number) => string[]
+  /** Every line of the trace, as it is hashed (for debugging a failing trial). */
+  onTrace?: (line: string) => void
+}
+
+type Event =
+  | { kind: 'deliver', to: number, from: number, message: Wire, bytes: number }
+  | { kind: 'tick', agent: number, token: number }
+  | { kind: 'action', run: () => void }
+
+export interface Traffic { sent: number, received: number, bytesSent: number, bytesReceived: number }
+
+export interface Slot {
+  readonly index: number
+  readonly id: string
+  core: MembershipCore | undefined
+  up: boolean
+  /** Paused (a long GC, SIGSTOP) until this time: what arrives waits. */
+  pausedUntil: number
+  backlog: Event[]
+  /** The incarnation the agent stored (survives a crash). */
+  persisted: number
+  token: number
+  scheduledAt: number
+  traffic: Traffic
+}
+
+/** Told of what happens, for the property monitor and the figures. */
+export interface Observer {
+  change?: (observer: number, change: CoreChange, now: number) => void
+}
+
+export const agentId = (i: number): string => `agent-${String(i).padStart(5, '0')}`
+
+export class World {
+  now = 0
+  readonly agents: Slot[]
+  readonly network: Network
+  /** Events carried out so far. */
+  steps = 0
+  private readonly heap = new EventHeap<Event>()
+  private readonly hash: Hash = createHash('sha256')
+  private readonly byId = new Map<string, number>()
+  private readonly netRandom: () => number
+  private readonly o: WorldOptions
+
+  constructor (o: WorldOptions, private readonly observer: Observer = {}) {
+    this.o = o
+    this.netRandom = prng(deriveSeed(o.seed, 0xfeed))
+    this.network = new Network(o.network, this.netRandom)
+    this.agents = Array.from({ length: o.agents }, (_, index) => {
+      const id = agentId(index)
+      this.byId.set(id, index)
+      return { index, id, core: undefined, up: false, pausedUntil: 0, backlog: [], persisted: 0, token: 0, scheduledAt: Infinity, traffic: { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 } }
+    })
+  }
+
+  indexOf (id: string): number | undefined {
+    return this.byId.get(id)
+  }
+
+  /** Run `fn` at simulated time `at`. */
+  at (at: number, fn: () => void): void {
+    this.heap.push(Math.max(at, this.now), { kind: 'action', run: fn })
+  }
+
+  /** Start (or restart after a crash) agent `i`, contacting `seeds` first. */
+  start (i: number, seeds: number[] = []): void {
+    const slot = this.slot(i)
+    if (slot.up) return
+    const random = prng(deriveSeed(this.o.seed, i, slot.persisted))
+    slot.core = new MembershipCore({ self: slot.id, tenants: this.o.tenants?.(i) ?? ['default'], incarnation: slot.persisted }, this.o.core ?? {}, random)
+    slot.up = true
+    slot.pausedUntil = 0
+    slot.backlog = []
+    this.trace(`start ${i}`)
+    this.step(slot, { type: 'start', seeds: seeds.map(s => this.slot(s).id) })
+  }
+
+  /** Kill agent `i` at once (kill -9): it keeps only what it persisted. */
+  crash (i: number): void {
+    const slot = this.slot(i)
+    if (!slot.up) return
+    slot.up = false
+    slot.core = undefined
+    slot.token++
+    slot.scheduledAt = Infinity
+    slot.backlog = []
+    this.trace(`crash ${i}`)
+  }
+
+  /** Stop agent `i` gracefully: it announces that it leaves, and is gone `afterMs` later. */
+  leave (i: number, afterMs = 1_000): void {
+    const slot = this.slot(i)
+    if (!slot.up) return
+    this.step(slot, { type: 'leave' })
+    this.at(this.now + afterMs, () => { this.crash(i) })
+  }
+
+  /** Freeze agent `i` for `ms`: its timers and messages wait, then all come at once. */
+  pause (i: number, ms: number): void {
+    const slot = this.slot(i)
+    if (!slot.up || slot.pausedUntil > this.now) return
+    slot.pausedUntil = this.now + ms
+    this.trace(`pause ${i} ${ms}`)
+    this.at(slot.pausedUntil, () => { this.resume(slot) })
+  }
+
+  discovered (i: number, peer: number): void {
+    const slot = this.slot(i)
+    if (slot.up && slot.pausedUntil <= this.now) this.step(slot, { type: 'discovered', peer: this.slot(peer).id })
+  }
+
+  /** Carry out events until simulated time `until`, or until `stop` says so (checked every `everyMs`). */
+  run (until: number, stop?: () => boolean, everyMs = 250): void {
+    let nextCheck = this.now + everyMs
+    for (;;) {
+      const next = this.heap.peek()
+      if (next === undefined || next.at > until) break
+      if (stop !== undefined && next.at >= nextCheck) {
+        this.now = nextCheck
+        if (stop()) return
+        nextCheck += everyMs
+        continue
+      }
+      this.heap.pop()
+      this.now = next.at
+      this.steps++
+      this.handle(next.event)
+    }
+    this.now = Math.max(this.now, until)
+  }
+
+  traceHash (): string {
+    return this.hash.copy().digest('hex')
+  }
+
+  /** Traffic of every agent, summed. */
+  totals (): Traffic {
+    const t: Traffic = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 }
+    for (const s of this.agents) {
+      t.sent += s.traffic.sent
+      t.received += s.traffic.received
+      t.bytesSent += s.traffic.bytesSent
+      t.bytesReceived += s.traffic.bytesReceived
+    }
+    return t
+  }
+
+  slot (i: number): Slot {
+    const s = this.agents[i]
+    if (s === undefined) throw new RangeError(`no agent ${i}`)
+    return s
+  }
+
+  private handle (e: Event): void {
+    if (e.kind === 'action') {
+      e.run()
+      return
+    }
+    const slot = this.slot(e.kind === 'deliver' ? e.to : e.agent)
+    if (!slot.up) return
+    if (e.kind === 'tick' && e.token !== slot.token) return
+    if (slot.pausedUntil > this.now) {
+      slot.backlog.push(e)
+      return
+    }
+    if (e.kind === 'tick') {
+      slot.scheduledAt = Infinity
+      this.step(slot, { type: 'tick' })
+      return
+    }
+    slot.traffic.received++
+    slot.traffic.bytesReceived += e.bytes
+    const from = this.slot(e.from)
+    this.trace(`d ${e.from}>${e.to} ${e.message.type} ${'seq' in e.message ? e.message.seq : ''}`)
+    this.step(slot, { type: 'message', from: from.id, message: e.message })
+  }
+
+  private resume (slot: Slot): void {
+    if (!slot.up || slot.pausedUntil > this.now) return
+    const backlog = slot.backlog
+    slot.backlog = []
+    this.trace(`resume ${slot.index}`)
+    for (const e of backlog) if (slot.up) this.handle(e)
+    if (slot.up) this.step(slot, { type: 'tick' })
+  }
+
+  private step (slot: Slot, input: Input): void {
+    const core = slot.core
+    if (core === undefined) return
+    const effects = core.step(input, this.now)
+    for (const effect of effects) this.effect(slot, effect)
+    const wake = core.wakeAt
+    if (wake < slot.scheduledAt || (slot.scheduledAt < this.now)) {
+      if (wake === Infinity) return
+      slot.scheduledAt = wake
+      slot.token++
+      this.heap.push(Math.max(wake, this.now), { kind: 'tick', agent: slot.index, token: slot.token })
+    }
+  }
+
+  private effect (slot: Slot, effect: Effect): void {
+    switch (effect.type) {
+      case 'persist':
+        slot.persisted = effect.incarnation
+        return
+      case 'change':
+        this.trace(`c ${slot.index} ${effect.change.peer} ${effect.change.state} ${effect.change.incarnation}`)
+        this.observer.change?.(slot.index, effect.change, this.now)
+        return
+      case 'send': {
+        const to = this.byId.get(effect.to)
+        if (to === undefined) return
+        const bytes = wireBytes(effect.message)
+        slot.traffic.sent++
+        slot.traffic.bytesSent += bytes
+        for (const delay of this.network.copies(slot.index, to)) {
+          this.heap.push(this.now + delay, { kind: 'deliver', to, from: slot.index, message: effect.message, bytes })
+        }
+      }
+    }
+  }
+
+  private trace (line: string): void {
+    const text = `${this.now.toFixed(3)} ${line}\n`
+    this.hash.update(text)
+    this.o.onTrace?.(text)
+  }
+}
