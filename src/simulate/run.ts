@@ -3,7 +3,7 @@
  * violations, figures, traffic per agent and one hash over every trial's trace.
  */
 import { createHash } from 'node:crypto'
-import type { CoreOptions } from '../membership/core/index.js'
+import type { CoreBugs, CoreOptions } from '../membership/core/index.js'
 import type { Violation } from './monitor.js'
 import type { LatencyModel } from './network.js'
 import { deriveSeed } from './random.js'
@@ -24,6 +24,8 @@ export interface SimulateOptions {
   /** Chance that a message arrives twice. @default 0 */
   duplicate?: number
   core?: Partial<CoreOptions>
+  /** Deliberate protocol bugs (tests of the monitor only). */
+  bugs?: CoreBugs
   /** Called after each trial (progress). */
   onTrial?: (trial: number, result: TrialResult) => void
 }
@@ -67,7 +69,7 @@ export function simulate (o: SimulateOptions): SimulateResult {
   let steps = 0
   for (let k = 0; k < o.trials; k++) {
     const seed = trialSeed(o.seed, k)
-    const init: TrialInit = { agents: o.agents, seed, trial: k, network: { latency: o.latency, loss: o.loss, duplicate: o.duplicate ?? 0 }, ...(o.core !== undefined ? { core: o.core } : {}) }
+    const init: TrialInit = { agents: o.agents, seed, trial: k, network: { latency: o.latency, loss: o.loss, duplicate: o.duplicate ?? 0 }, ...(o.core !== undefined ? { core: o.core } : {}), ...(o.bugs !== undefined ? { bugs: o.bugs } : {}) }
     const result = o.scenario === 'membership' ? membershipScenario(init) : faultScenario(init, SCENARIO_FAULTS[o.scenario] ?? [])
     hash.update(result.world.traceHash())
     violations.push(...result.monitor.violations)

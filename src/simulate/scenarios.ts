@@ -3,7 +3,7 @@
  * `membership` measures (full view, detection, rejoin, leave, traffic idle and in a round);
  * `partitions` and `churn` are randomized fault trials that end with a heal and a convergence check.
  */
-import type { CoreOptions } from '../membership/core/index.js'
+import type { CoreBugs, CoreOptions } from '../membership/core/index.js'
 import { suspicionBounds, DEFAULT_CORE_OPTIONS } from '../membership/core/index.js'
 import { converged, divergence, MembershipMonitor } from './monitor.js'
 import type { NetworkOptions } from './network.js'
@@ -16,6 +16,7 @@ export interface TrialInit {
   trial: number
   network: NetworkOptions
   core?: Partial<CoreOptions>
+  bugs?: CoreBugs
   onTrace?: (line: string) => void
 }
 
@@ -41,7 +42,7 @@ function setup (init: TrialInit): { world: World, monitor: MembershipMonitor, ra
   // A suspicion may run its longest with every timer stretched by poor local health.
   const window = bounds.max + options.probeIntervalMs * options.awarenessMax * 2
   let monitor: MembershipMonitor | undefined
-  const world = new World({ agents: init.agents, seed: init.seed, network: init.network, ...(init.core !== undefined ? { core: init.core } : {}), ...(init.onTrace !== undefined ? { onTrace: init.onTrace } : {}) }, {
+  const world = new World({ agents: init.agents, seed: init.seed, network: init.network, ...(init.core !== undefined ? { core: init.core } : {}), ...(init.onTrace !== undefined ? { onTrace: init.onTrace } : {}), ...(init.bugs !== undefined ? { bugs: init.bugs } : {}) }, {
     change: (observer, change, now) => { monitor?.change(observer, change, now) }
   })
   monitor = new MembershipMonitor(world, init.trial, init.seed, window)

@@ -5,7 +5,7 @@
  * trace hash says so).
  */
 import { createHash, type Hash } from 'node:crypto'
-import { MembershipCore, type CoreChange, type CoreOptions, type Effect, type Input, type Wire } from '../membership/core/index.js'
+import { MembershipCore, type CoreBugs, type CoreChange, type CoreOptions, type Effect, type Input, type Wire } from '../membership/core/index.js'
 import { EventHeap } from './heap.js'
 import { Network, type NetworkOptions } from './network.js'
 import { deriveSeed, prng } from './random.js'
@@ -18,6 +18,8 @@ export interface WorldOptions {
   core?: Partial<CoreOptions>
   /** The tenants of agent `i`. @default one tenant for all */
   tenants?: (i: number) => string[]
+  /** Deliberate protocol bugs in every agent's core (tests of the monitor only). */
+  bugs?: CoreBugs
   /** Every line of the trace, as it is hashed (for debugging a failing trial). */
   onTrace?: (line: string) => void
 }
@@ -42,11 +44,24 @@ export interface Slot {
   token: number
   scheduledAt: number
   traffic: Traffic
+  /** Ticks at the current instant: a core that keeps asking for one is stuck. */
+  ticksNow: { at: number, count: number }
 }
 
 /** Told of what happens, for the property monitor and the figures. */
 export interface Observer {
   change?: (observer: number, change: CoreChange, now: number) => void
+}
+
+/** Ticks one agent may ask for at one instant before the run is stopped as stuck. */
+const MAX_TICKS_AT_ONCE = 1_000
+
+/** A core asked to be woken at the same instant again and again: a bug in the core, not in the run. */
+export class CoreLivelockError extends Error {
+  constructor (readonly agent: number, readonly at: number) {
+    super(`agent ${agent} asked to be woken at ${at} ms more than ${MAX_TICKS_AT_ONCE} times: its core is stuck`)
+    this.name = 'CoreLivelockError'
+  }
 }
 
 export const agentId = (i: number): string => `agent-${String(i).padStart(5, '0')}`
@@ -70,7 +85,7 @@ export class World {
     this.agents = Array.from({ length: o.agents }, (_, index) => {
       const id = agentId(index)
       this.byId.set(id, index)
-      return { index, id, core: undefined, up: false, pausedUntil: 0, backlog: [], persisted: 0, token: 0, scheduledAt: Infinity, traffic: { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 } }
+      return { index, id, core: undefined, up: false, pausedUntil: 0, backlog: [], persisted: 0, token: 0, scheduledAt: Infinity, traffic: { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 }, ticksNow: { at: -1, count: 0 } }
     })
   }
 
@@ -88,7 +103,7 @@ export class World {
     const slot = this.slot(i)
     if (slot.up) return
     const random = prng(deriveSeed(this.o.seed, i, slot.persisted))
-    slot.core = new MembershipCore({ self: slot.id, tenants: this.o.tenants?.(i) ?? ['default'], incarnation: slot.persisted }, this.o.core ?? {}, random)
+    slot.core = new MembershipCore({ self: slot.id, tenants: this.o.tenants?.(i) ?? ['default'], incarnation: slot.persisted }, this.o.core ?? {}, random, this.o.bugs)
     slot.up = true
     slot.pausedUntil = 0
     slot.backlog = []
@@ -185,6 +200,9 @@ export class World {
       return
     }
     if (e.kind === 'tick') {
+      if (slot.ticksNow.at === this.now) {
+        if (++slot.ticksNow.count > MAX_TICKS_AT_ONCE) throw new CoreLivelockError(slot.index, this.now)
+      } else slot.ticksNow = { at: this.now, count: 1 }
       slot.scheduledAt = Infinity
       this.step(slot, { type: 'tick' })
       return

@@ -26,6 +26,14 @@ const FIRST_PUSH_PULL_MS = 1_000
 /** Seeds kept for a lonely agent to try again. */
 const MAX_SEEDS = 16
 
+/** Deliberate protocol bugs (tests only). */
+export interface CoreBugs {
+  /** Never refute a suspicion or death of this agent. */
+  noRefutation?: boolean
+  /** Never declare a suspect dead. */
+  suspectForever?: boolean
+}
+
 interface Probe {
   seq: number
   target: string
@@ -75,8 +83,11 @@ export class MembershipCore {
   /** When the core wants its next tick. */
   wakeAt = Infinity
 
-  /** `random`: uniform in [0, 1); the simulator passes a seeded generator. */
-  constructor (identity: CoreIdentity, options: Partial<CoreOptions> = {}, random: () => number = Math.random) {
+  /**
+   * `random`: uniform in [0, 1); the simulator passes a seeded generator. `bugs`: deliberate
+   * protocol bugs, for tests that prove the simulator's monitor catches them; never set otherwise.
+   */
+  constructor (identity: CoreIdentity, options: Partial<CoreOptions> = {}, random: () => number = Math.random, private readonly bugs: CoreBugs = {}) {
     this.self = identity.self
     this.o = { ...DEFAULT_CORE_OPTIONS, ...options }
     this.random = random
@@ -200,7 +211,7 @@ export class MembershipCore {
         this.send(r.origin, { type: 'nack', seq: r.originSeq })
       }
     }
-    for (const m of this.table.expire(now)) this.apply({ kind: 'dead', peer: m.peer, incarnation: m.incarnation, from: this.self }, now)
+    if (this.bugs.suspectForever !== true) for (const m of this.table.expire(now)) this.apply({ kind: 'dead', peer: m.peer, incarnation: m.incarnation, from: this.self }, now)
     if (now >= this.nextGossipAt) {
       if (this.queue.size > 0) this.gossip(now)
       this.nextGossipAt = now + this.o.gossipIntervalMs
@@ -232,7 +243,7 @@ export class MembershipCore {
 
   private nextWake (): number {
     if (!this.started) return Infinity
-    let at = Math.min(this.nextPushPullAt, this.nextHousekeepingAt, this.table.nextDeadline())
+    let at = Math.min(this.nextPushPullAt, this.nextHousekeepingAt, this.bugs.suspectForever === true ? Infinity : this.table.nextDeadline())
     if (!this.leaving) at = Math.min(at, this.nextProbeAt)
     if (this.queue.size > 0) at = Math.min(at, this.nextGossipAt)
     if (this.table.dead.size > 0) at = Math.min(at, this.nextReconnectAt)
@@ -355,6 +366,7 @@ export class MembershipCore {
     if (u.peer === this.self) {
       if (this.leaving) return
       const stale = u.incarnation < this.incarnation
+      if (this.bugs.noRefutation === true && u.kind !== 'alive') return
       if (u.kind === 'alive' ? u.incarnation > this.incarnation : !stale) {
         if (u.kind !== 'alive') this.awareness = Math.min(this.o.awarenessMax - 1, this.awareness + 1)
         this.bump(now, u.incarnation)

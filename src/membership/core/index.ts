@@ -1,4 +1,4 @@
-export { MembershipCore } from './core.js'
+export { MembershipCore, type CoreBugs } from './core.js'
 export { DEFAULT_CORE_OPTIONS, pushPullInterval, retransmitLimit, type CoreOptions } from './options.js'
 export { suspicionBounds, suspicionDeadline } from './suspicion.js'
 export { Broadcasts } from './broadcasts.js'
