@@ -166,7 +166,8 @@ ${stepLines.map(l => `- ${l}`).join('\n')}
       { script: 'bench:council' },
       { script: 'bench:council', env: { BENCH_N: '100' } },
       { script: 'bench:memory' },
-      { script: 'bench:cluster' }
+      { script: 'bench:cluster' },
+      { script: 'bench:simulate' }
     ]
     for (const { script, args = [], env = {} } of others) {
       const label = `${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}npm run ${script}${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`

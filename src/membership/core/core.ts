@@ -10,7 +10,7 @@
  */
 import { Broadcasts } from './broadcasts.js'
 import { DEFAULT_CORE_OPTIONS, pushPullInterval, retransmitLimit, type CoreOptions } from './options.js'
-import { changeOf, isLive, MemberTable, type Member } from './state.js'
+import { isLive, MemberTable, tenantList, type Member } from './state.js'
 import { suspicionBounds } from './suspicion.js'
 import type { CoreIdentity, Effect, Input, MemberChange, PeerState, SyncEntry, Update, Wire } from './types.js'
 
@@ -91,7 +91,7 @@ export class MembershipCore {
     this.self = identity.self
     this.o = { ...DEFAULT_CORE_OPTIONS, ...options }
     this.random = random
-    this.tenants = [...new Set(identity.tenants)].sort()
+    this.tenants = tenantList(identity.tenants)
     this.incarnation = identity.incarnation ?? 0
     this.meta = identity.meta
     this.table = new MemberTable(this.self, this.tenants)
@@ -299,7 +299,9 @@ export class MembershipCore {
     const delta = p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1
     this.awareness = Math.min(this.o.awarenessMax - 1, this.awareness + delta)
     const m = this.table.get(p.target)
-    if (m === undefined || m.state !== 'alive') return
+    if (m === undefined || !isLive(m)) return
+    // Also when it is suspect already: this failed probe is an independent confirmation, which
+    // shortens the suspicion everywhere (Lifeguard).
     this.apply({ kind: 'suspect', peer: m.peer, incarnation: m.incarnation, from: this.self }, now)
   }
 

@@ -35,8 +35,25 @@ function changeOf (m: Member, previous: PeerState | undefined, reason: string): 
   return { peer: m.peer, state: m.state, ...(previous !== undefined ? { previous } : {}), incarnation: m.incarnation, tenants: m.tenants, ...(m.meta !== undefined ? { meta: m.meta } : {}), reason }
 }
 
+/**
+ * One frozen array per distinct tenant list, shared by every table in the process: a mesh of
+ * thousands holds a handful of lists, not one per member per agent.
+ */
+const lists = new Map<string, readonly string[]>()
+const MAX_LISTS = 10_000
+
+export function tenantList (tenants: readonly string[]): string[] {
+  const sorted = [...new Set(tenants)].sort()
+  const key = sorted.join('\n')
+  const known = lists.get(key)
+  if (known !== undefined) return known as string[]
+  const list = Object.freeze(sorted)
+  if (lists.size < MAX_LISTS) lists.set(key, list)
+  return list as string[]
+}
+
 function union (a: string[], b: string[]): string[] {
-  return [...new Set([...a, ...b])].sort()
+  return tenantList([...a, ...b])
 }
 
 /** A set with O(1) insertion, removal and random pick. */
@@ -100,7 +117,8 @@ export class MemberTable {
 
   /** Tenants of `tenants` this agent belongs to. */
   shared (tenants: string[]): string[] {
-    return tenants.filter(t => this.mine.has(t))
+    for (const t of tenants) if (!this.mine.has(t)) return tenants.filter(x => this.mine.has(x))
+    return tenants
   }
 
   /** Members alive or suspect, this agent included: the size SWIM's formulas scale with. */
@@ -112,9 +130,12 @@ export class MemberTable {
   alive (u: Extract<Update, { kind: 'alive' }>, now: number): Applied {
     const tenants = this.shared(u.tenants)
     if (tenants.length === 0) return NOTHING
+    // Already known at this incarnation with these tenants: the common case, decided without allocating.
+    const known = this.members.get(u.peer)
+    if (known !== undefined && u.incarnation === known.incarnation && tenants.every(t => known.tenants.includes(t))) return NOTHING
     const m = this.members.get(u.peer)
     if (m === undefined) {
-      const added: Member = { peer: u.peer, incarnation: u.incarnation, state: 'alive', tenants: [...tenants].sort(), ...(u.meta !== undefined ? { meta: u.meta } : {}), since: now }
+      const added: Member = { peer: u.peer, incarnation: u.incarnation, state: 'alive', tenants: tenantList(tenants), ...(u.meta !== undefined ? { meta: u.meta } : {}), since: now }
       this.add(added)
       return { change: changeOf(added, undefined, 'joined'), spread: true }
     }
@@ -128,7 +149,7 @@ export class MemberTable {
     }
     const previous = m.state
     m.incarnation = u.incarnation
-    m.tenants = [...tenants].sort()
+    m.tenants = tenantList(tenants)
     if (u.meta !== undefined) m.meta = u.meta
     this.set(m, 'alive')
     delete m.suspicion
