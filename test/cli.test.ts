@@ -143,6 +143,14 @@ describe('CLI agents on loopback', () => {
     expect(agent.peerId).toBe(peerId)
   })
 
+  it('commands that open the episode database print no experimental-feature warning', async () => {
+    const imported = runCli(['memory', 'import', '/dev/null', '--data-dir', join(dir, 'quiet'), '--create'])
+    expect(await imported.exited).toBe(0)
+    const exported = runCli(['memory', 'export', '--data-dir', join(dir, 'quiet'), '--out', join(dir, 'quiet.jsonl')])
+    expect(await exported.exited).toBe(0)
+    for (const p of [imported, exported]) expect(p.stderr()).not.toMatch(/Warning|experimental/i)
+  })
+
   it('CONCLAVE_IDENTITY runs the agent with a key file kept outside the data dir (a mounted secret); `id` prints its peer id', async () => {
     const keyFile = join(dir, 'secrets', 'boot.key')
     const keygen = runCli(['keygen', '--out', keyFile])
