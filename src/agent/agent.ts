@@ -16,14 +16,13 @@ import { join } from 'node:path'
 import { EpisodeStore, Memory, MEMORY } from '../memory/index.js'
 import { sqliteTaskStore, Tasks, type TaskStore } from '../task/index.js'
 import { TASKS_FILE } from '../task/constants.js'
-import { BehaviourSet, type Behaviour } from './behaviour.js'
+import { BehaviourSet, loadBehaviours, type Behaviour } from '../behaviour/index.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
 import { DataDirInUseError } from './errors.js'
 import { GOSSIP_SILENCE_MS, gossipSilence } from './readiness.js'
 import { keepPrivate, makeDirectory } from '../util/fs.js'
 import { lockDirectory, type DirLock } from '../util/lock.js'
 import { watchLoopStalls, type LoopStalls } from '../util/loop-stalls.js'
-import { loadBehaviours } from './load.js'
 
 export interface AgentOptions {
   /**

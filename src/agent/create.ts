@@ -1,6 +1,6 @@
 import { ensureDataDir, loadConfig, type AgentConfig } from '../config/index.js'
 import { Agent, type AgentOptions } from './agent.js'
-import type { Behaviour } from './behaviour.js'
+import type { Behaviour } from '../behaviour/index.js'
 
 export interface CreateAgentInit extends Omit<AgentOptions, 'behaviours'> {
   /**

@@ -1,25 +1,3 @@
-/** A behaviour definition or module (`CONCLAVE_BEHAVIOUR`) is missing or broken. */
-export class BehaviourError extends Error {
-  static readonly code = 'ERR_BEHAVIOUR'
-  override readonly name = 'BehaviourError'
-  readonly code = BehaviourError.code
-
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-  }
-}
-
-/** The LLM endpoint failed: an HTTP error, a timeout, or a reply that is not a chat completion. */
-export class LlmError extends Error {
-  static readonly code = 'ERR_LLM'
-  override readonly name = 'LlmError'
-  readonly code = LlmError.code
-
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-  }
-}
-
 /** Another running agent holds the data dir (two agents would share a peer id and overwrite each other's state). */
 export class DataDirInUseError extends Error {
   static readonly code = 'ERR_DATA_DIR_IN_USE'

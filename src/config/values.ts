@@ -7,7 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { z } from 'zod'
 import { operatorTokenProblem } from '../access/operator.js'
-import { BUILTIN_BEHAVIOURS } from '../agent/constants.js'
+import { BUILTIN_BEHAVIOURS } from '../behaviour/constants.js'
 
 export interface HostPort { host: string, port: number }
 

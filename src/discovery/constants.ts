@@ -1,3 +1,5 @@
+/** Cap on connections the dialer opens to discovered peers (`CONCLAVE_MAX_CONNECTIONS`). */
+export const DEFAULT_MAX_CONNECTIONS = 32
 /** First retry of a seed address that could not be dialled. */
 export const SEED_RETRY_MIN_MS = 500
 /** Retries back off exponentially up to this. */

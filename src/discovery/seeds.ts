@@ -4,7 +4,7 @@ import { KEEP_ALIVE, type Connection, type IncomingStreamData, type PeerId, type
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { isTimeout } from '../util/errors.js'
-import { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
+import { DEFAULT_MAX_CONNECTIONS } from './constants.js'
 import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MAX_MS, SEED_DIAL_TIMEOUT_MS, SEED_REDIAL_BELOW, SEED_RELEASE_AFTER_MS, SEED_RELEASE_MARK_MS, SEED_RELEASE_PROTOCOL, SEED_RELEASE_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
 import { within } from '../util/deadline.js'

@@ -1,5 +1,4 @@
-/** Default cap on connected peers the auto-dialer dials up to (CONCLAVE_MAX_CONNECTIONS). */
-export const DEFAULT_MAX_CONNECTIONS = 32
+export { DEFAULT_MAX_CONNECTIONS } from '../discovery/constants.js'
 /** File in the data dir holding the agent's Ed25519 key (protobuf-encoded, mode 0600). */
 export const IDENTITY_FILE = 'identity.key'
 /** Private Kademlia protocol: Conclave agents never join (or pollute) the public IPFS DHT. */

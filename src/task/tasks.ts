@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { PeerId, Startable } from '@libp2p/interface'
-import type { BehaviourSet, TaskContext, TaskInfo, TaskOutcome } from '../agent/behaviour.js'
+import type { BehaviourSet, TaskContext, TaskInfo, TaskOutcome } from '../behaviour/index.js'
 import type { CouncilView } from '../council/index.js'
 import { UnknownCouncilError } from '../council/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
