@@ -1,8 +1,9 @@
 /**
  * How the code hangs together: no import cycle between files, none between capability folders
- * (imports flow one way), and every folder under src/ has an index.ts as its public face.
+ * (imports flow one way), every folder under src/ has an index.ts as its public face, and what
+ * src/ throws is a named error class.
  */
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import madge from 'madge'
@@ -59,5 +60,18 @@ describe('imports', () => {
     const dirs = (await readdir(SRC, { withFileTypes: true })).filter(d => d.isDirectory()).map(d => d.name)
     expect(dirs.length).toBeGreaterThan(10)
     expect(dirs.filter(d => !existsSync(join(SRC, d, 'index.ts')))).toEqual([])
+  })
+})
+
+describe('errors', () => {
+  it('src/ creates no plain Error: each failure has a named class (the dashboard\'s browser script aside)', async () => {
+    const files = (await readdir(SRC, { recursive: true })).filter(f => f.endsWith('.ts') && f !== join('api', 'dashboard.ts'))
+    expect(files.length).toBeGreaterThan(100)
+    const plain: string[] = []
+    for (const f of files) {
+      const lines = (await readFile(join(SRC, f), 'utf8')).split('\n')
+      lines.forEach((line, i) => { if (/\bnew Error\(/.test(line)) plain.push(`${f}:${i + 1}`) })
+    }
+    expect(plain).toEqual([])
   })
 })

@@ -6,12 +6,13 @@ import type { Context } from 'hono'
 import { stream } from 'hono/streaming'
 
 import { CHUNK_BYTES, SLOW_CLIENT_MS } from './constants.js'
+import { DeadlineError } from '../util/errors.js'
 
 /** Resolve with `work`, or reject once `ms` pass. */
 export async function within<T> (work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
-    return await Promise.race([work, new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error('slow client')) }, ms) })])
+    return await Promise.race([work, new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new DeadlineError('slow client')) }, ms) })])
   } finally {
     clearTimeout(timer)
   }

@@ -3,6 +3,7 @@ import { operatorTokenPath, readOperatorToken } from '../access/index.js'
 import { parseHostPort } from '../config/index.js'
 import { DEFAULT_DATA_DIR } from '../config/constants.js'
 import { EXIT_CONFIG, EXIT_FAILURE } from './exit.js'
+import { UsageError } from './errors.js'
 
 /** The API to ask: --api, else the agent's CONCLAVE_HTTP on this host, else :8080. */
 export function apiUrl (opts: { api?: string }): string | Error {
@@ -10,11 +11,11 @@ export function apiUrl (opts: { api?: string }): string | Error {
     try {
       return new URL(opts.api).toString().replace(/\/$/, '')
     } catch {
-      return new Error(`--api: "${opts.api}" is not a URL (e.g. http://127.0.0.1:8080)`)
+      return new UsageError(`--api: "${opts.api}" is not a URL (e.g. http://127.0.0.1:8080)`)
     }
   }
   const parsed = parseHostPort(process.env.CONCLAVE_HTTP ?? '127.0.0.1:8080')
-  if (typeof parsed === 'string') return new Error(`CONCLAVE_HTTP: ${parsed}`)
+  if (typeof parsed === 'string') return new UsageError(`CONCLAVE_HTTP: ${parsed}`)
   const host = parsed.host === '0.0.0.0' || parsed.host === '::' ? '127.0.0.1' : parsed.host
   return `http://${host.includes(':') ? `[${host}]` : host}:${parsed.port}`
 }
@@ -46,7 +47,7 @@ export async function apiToken (opts: ApiTargetOptions): Promise<string | Error>
   } catch (err) {
     return err as Error
   }
-  return new Error(`no API token: pass --token or set CONCLAVE_API_TOKEN (\`conclave tenant token\` issues one), or run where the agent's data dir is (--data-dir; ${operatorTokenPath(dataDir)} does not exist)`)
+  return new UsageError(`no API token: pass --token or set CONCLAVE_API_TOKEN (\`conclave tenant token\` issues one), or run where the agent's data dir is (--data-dir; ${operatorTokenPath(dataDir)} does not exist)`)
 }
 
 /** The API base URL and token of a command; an Error names the flag or variable to fix. */

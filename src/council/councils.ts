@@ -4,7 +4,7 @@ import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { decodeJson, encodeJson } from '../util/json.js'
-import { OverloadError } from '../util/errors.js'
+import { OverloadError, ProtocolError } from '../util/errors.js'
 import type { MemberChange, MemberState, RoleHolder } from '../membership/index.js'
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
@@ -857,11 +857,11 @@ export class Councils implements Startable {
    */
   private async onDirectCommit (from: string, commit: CommitMessage): Promise<void> {
     const { tenant, id } = commit.council
-    if (!this.channels.has(tenant) || !this.alive(tenant, from)) throw new Error('not from a live member of this agent\'s tenants')
-    if (commit.coordinator !== from) throw new Error('not from the coordinator the commit names')
-    if (!this.councils.has(id) || !(commit.members.includes(this.self) || commit.base.includes(this.self))) throw new Error('not a commit this agent takes part in')
+    if (!this.channels.has(tenant) || !this.alive(tenant, from)) throw new ProtocolError('not from a live member of this agent\'s tenants')
+    if (commit.coordinator !== from) throw new ProtocolError('not from the coordinator the commit names')
+    if (!this.councils.has(id) || !(commit.members.includes(this.self) || commit.base.includes(this.self))) throw new ProtocolError('not a commit this agent takes part in')
     const verdict = await this.onCommit(from, commit)
-    if (verdict !== 'accept') throw new Error(`commit refused: ${typeof verdict === 'string' ? verdict : verdict.reject}`)
+    if (verdict !== 'accept') throw new ProtocolError(`commit refused: ${typeof verdict === 'string' ? verdict : verdict.reject}`)
   }
 
   private keepStrayAck (id: string, from: string, digest: string, sig: string): void {

@@ -7,6 +7,7 @@ import { within } from '../util/deadline.js'
 import { decodeJson, encodeJson } from '../util/json.js'
 import * as C from './constants.js'
 import { councilMessageSchema, relayedAckSchema, type AckMessage, type CommitMessage, type RelayedAck } from './messages.js'
+import { DeadlineError, ProtocolError } from '../util/errors.js'
 
 export interface CouncilStreamsComponents {
   node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dial' | 'dialProtocol' | 'getConnections'>
@@ -149,12 +150,12 @@ export class CouncilStreams {
   private async deliver (peer: string, protocol: string, message: Uint8Array, dialTimeoutMs: number, maxBytes: number): Promise<void> {
     const stream = await this.components.node.dialProtocol(peerIdFromString(peer), protocol, { signal: AbortSignal.timeout(dialTimeoutMs), negotiateFully: false })
     const signal = AbortSignal.timeout(C.DIRECT_ACK_TIMEOUT_MS)
-    const onTimeout = (): void => { stream.abort(new Error(`${protocol} timed out`)) }
+    const onTimeout = (): void => { stream.abort(new DeadlineError(`${protocol} timed out`)) }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
       await lpStream(stream, { maxDataLength: maxBytes }).write(message, { signal })
       await stream.closeWrite({ signal })
-      for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error(`unexpected reply on ${protocol}`)
+      for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new ProtocolError(`unexpected reply on ${protocol}`)
       await stream.close({ signal })
     } finally {
       signal.removeEventListener('abort', onTimeout)
@@ -187,24 +188,24 @@ export class CouncilStreams {
   /** Relayed acks: counted here, or passed on (see `ACK_RELAY_PROTOCOL`); a reset tells the sender it was not. */
   private readonly onRelayStream = this.serve(relayedAckSchema, C.MAX_DIRECT_ACK_BYTES, 'relayed ack', async (from, relayed) => {
     // Checked before routing, which uses up the signer's one relay here: the next agent would refuse a longer path.
-    if (relayed.to !== this.components.node.peerId.toString() && relayed.hops >= C.MAX_ACK_RELAY_HOPS) throw new Error('too many hops')
+    if (relayed.to !== this.components.node.peerId.toString() && relayed.hops >= C.MAX_ACK_RELAY_HOPS) throw new ProtocolError('too many hops')
     const route = await this.init.onRelayedAck(from, relayed)
-    if (route === 'dropped') throw new Error('dropped')
+    if (route === 'dropped') throw new ProtocolError('dropped')
     if (route === 'counted') return
     const next = route.next.find(peer => peer !== from && peer !== relayed.signer && this.connected(peer))
-    if (next === undefined) throw new Error('no way on')
-    if (!await this.relay(next, { ...relayed, hops: relayed.hops + 1 })) throw new Error('passing it on failed')
+    if (next === undefined) throw new ProtocolError('no way on')
+    if (!await this.relay(next, { ...relayed, hops: relayed.hops + 1 })) throw new ProtocolError('passing it on failed')
   })
 
   /** Direct acks, counted before the stream closes. */
   private readonly onStream = this.serve(councilMessageSchema, C.MAX_DIRECT_ACK_BYTES, 'direct ack', async (from, message) => {
-    if (message.type !== 'ack') throw new Error(`a ${message.type} is no ack`)
+    if (message.type !== 'ack') throw new ProtocolError(`a ${message.type} is no ack`)
     await this.init.onAck(from, message)
   })
 
   /** Commits from a coordinator, applied before the stream closes. */
   private readonly onCommitStream = this.serve(councilMessageSchema, C.MAX_COUNCIL_MESSAGE_BYTES, 'direct commit', async (from, message) => {
-    if (message.type !== 'commit') throw new Error(`a ${message.type} is no commit`)
+    if (message.type !== 'commit') throw new ProtocolError(`a ${message.type} is no commit`)
     await this.init.onCommit(from, message)
   })
 
@@ -220,7 +221,7 @@ export class CouncilStreams {
       void (async () => {
         try {
           const message = decodeJson((await lpStream(stream, { maxDataLength: maxBytes }).read({ signal })).subarray(), schema)
-          if (message === undefined) throw new Error('malformed')
+          if (message === undefined) throw new ProtocolError('malformed')
           await handle(from, message)
           await stream.close({ signal })
         } catch (err) {

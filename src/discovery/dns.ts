@@ -1,5 +1,6 @@
 import { Resolver } from 'node:dns/promises'
 import { isIP } from 'node:net'
+import { DnsResolveError } from './errors.js'
 
 export interface DnsTarget { host: string, port: number }
 
@@ -30,7 +31,7 @@ export class DnsPeerResolver {
       if (r.status === 'fulfilled') addrs.push(...r.value)
       else errors.push((r.reason as NodeJS.ErrnoException).code ?? String(r.reason))
     }
-    if (addrs.length === 0) throw new Error(`${host} did not resolve (${[...new Set(errors)].join(', ')})`)
+    if (addrs.length === 0) throw new DnsResolveError(`${host} did not resolve (${[...new Set(errors)].join(', ')})`)
     return [...new Set(addrs)].sort()
   }
 

@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { KEEP_ALIVE, type Connection, type IncomingStreamData, type PeerId, type PeerStore, type Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { isTimeout } from '../util/errors.js'
+import { DeadlineError, isTimeout, ProtocolError } from '../util/errors.js'
 import { DEFAULT_MAX_CONNECTIONS } from './constants.js'
 import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MAX_MS, SEED_DIAL_TIMEOUT_MS, SEED_REDIAL_BELOW, SEED_RELEASE_AFTER_MS, SEED_RELEASE_MARK_MS, SEED_RELEASE_PROTOCOL, SEED_RELEASE_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
@@ -304,7 +304,7 @@ class DefaultSeedDialer implements SeedDialer {
       const stream = await (conns[0] as Connection).newStream(SEED_RELEASE_PROTOCOL, { signal })
       await stream.closeWrite({ signal })
       // The seed closes its end once it noted the release.
-      for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new Error('unexpected reply to a release')
+      for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new ProtocolError('unexpected reply to a release')
       if (!this.started) return
       await this.dropKeepAlive(peerId)
       this.releases.set(peerId.toString(), Date.now())
@@ -391,7 +391,7 @@ class DefaultSeedDialer implements SeedDialer {
  * seed was never retried.
  */
 async function withDeadline<T> (promise: Promise<T>, ms: number): Promise<T> {
-  return await within(promise, ms, () => { throw new Error(`dial did not settle within ${ms} ms`) })
+  return await within(promise, ms, () => { throw new DeadlineError(`dial did not settle within ${ms} ms`) })
 }
 
 function peerIdFromAddr (addr: Multiaddr): PeerId | undefined {

@@ -12,6 +12,7 @@ import { openRecord, recordRef, signRecord, type PresenceRecord, type SignedReco
 import { Prober } from './prober.js'
 import { MembershipView, type Member, type MemberChange } from './view.js'
 import { z } from 'zod'
+import { ProtocolError } from '../util/errors.js'
 
 export interface MembershipInit {
   /**
@@ -888,7 +889,7 @@ export class Membership implements Startable {
       const reply = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
       if (reply === undefined) {
         this.rejectSync('malformed', remote)
-        stream.abort(new Error('malformed sync reply'))
+        stream.abort(new ProtocolError('malformed sync reply'))
         return
       }
       const admitted = await this.admit(remote, reply)
@@ -909,7 +910,7 @@ export class Membership implements Startable {
         const hello = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
         if (hello === undefined) {
           this.rejectSync('malformed', remote)
-          stream.abort(new Error('malformed sync request'))
+          stream.abort(new ProtocolError('malformed sync request'))
           return
         }
         const admitted = await this.admit(remote, hello)

@@ -10,6 +10,7 @@ import * as C from './constants.js'
 import { episodeInputSchema, episodeSchema, type Episode, type EpisodeInput } from './episode.js'
 import { EpisodeError } from './errors.js'
 import type { EpisodeFilter, EpisodeStore, TenantStats } from './store.js'
+import { ProtocolError } from '../util/errors.js'
 
 export interface MemoryInit {
   /**
@@ -187,12 +188,12 @@ export class Memory implements Startable {
       await lp.write(encodeJson({ tenant, have: store.have(tenant) }), { signal })
       while (true) {
         const frame = decodeJson((await lp.read({ signal })).subarray(), pullFrameSchema)
-        if (frame === undefined) throw new Error('malformed pull frame')
-        if ('error' in frame) throw new Error(`peer refused: ${frame.error}`)
+        if (frame === undefined) throw new ProtocolError('malformed pull frame')
+        if ('error' in frame) throw new ProtocolError(`peer refused: ${frame.error}`)
         if ('done' in frame) break
         for (const [origin, floor] of Object.entries(frame.floors)) store.raiseFloor(tenant, origin, floor)
         const foreign = frame.episodes.find(e => e.tenant !== tenant)
-        if (foreign !== undefined) throw new Error(`peer sent an episode of tenant ${foreign.tenant}`)
+        if (foreign !== undefined) throw new ProtocolError(`peer sent an episode of tenant ${foreign.tenant}`)
         const added = store.insert(frame.episodes)
         received += added.length
         for (const e of added) this.emit(e, 'pull')

@@ -6,6 +6,7 @@ import { topicFor } from '../tenancy/index.js'
 import { percentile } from '../util/stats.js'
 import { Sim } from './sim.js'
 import { until } from './until.js'
+import { SimError } from './errors.js'
 
 export const FEDERATION_TENANT = 'test-collaboration'
 export const OTHER_TENANT = 'different-tenant'
@@ -111,7 +112,7 @@ async function runChain (agent: Agent, council: string, role: string, input: unk
   while (true) {
     const task = await waitTask(agent, council, taskId, 35_000, peers)
     chain.push(task)
-    if (task.state === 'failed') throw new Error(`task ${task.id} (${task.role}) failed: ${task.error ?? ''}`)
+    if (task.state === 'failed') throw new SimError(`task ${task.id} (${task.role}) failed: ${task.error ?? ''}`)
     if (task.next === undefined) return chain
     taskId = task.next
   }

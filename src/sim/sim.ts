@@ -9,6 +9,7 @@ import { loadConfig, type AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { loadOrCreateIdentity } from '../node/index.js'
 import { createTenant, DEFAULT_TENANT, issueKeyring, rotateTenant, TenantKeyring, type TenantFile, type TenantState } from '../tenancy/index.js'
+import { SimError } from './errors.js'
 
 export interface SimInit {
   /** Number of agents. */
@@ -233,7 +234,7 @@ export class Sim {
     const rings: TenantKeyring[] = []
     for (const tenant of this.tenantsOf(index)) {
       const authority = this.authorities.get(tenant)
-      if (authority === undefined) throw new Error(`sim: agent ${index} is given unknown tenant ${tenant}`)
+      if (authority === undefined) throw new SimError(`agent ${index} is given unknown tenant ${tenant}`)
       const { file, keyring } = await issueKeyring(authority, peerId, roles)
       this.authorities.set(tenant, file)
       rings.push(keyring)
@@ -247,7 +248,7 @@ export class Sim {
    */
   async rotate (tenant: string, revoke: string[] = []): Promise<TenantState> {
     const authority = this.authorities.get(tenant)
-    if (authority === undefined) throw new Error(`sim: no tenant ${tenant}`)
+    if (authority === undefined) throw new SimError(`no tenant ${tenant}`)
     const { file, state } = await rotateTenant(authority, revoke)
     this.authorities.set(tenant, file)
     return state
@@ -256,7 +257,7 @@ export class Sim {
   /** Start agent `index` again after a stop or crash, with its data dir and credentials. */
   async restart (index: number): Promise<Agent> {
     const previous = this.agents[index]
-    if (previous === undefined) throw new Error(`sim: no agent ${index}`)
+    if (previous === undefined) throw new SimError(`no agent ${index}`)
     // Agents listen on port 0, so agent 0 (everyone's bootstrap) may itself have come back on a
     // new port: a restarted agent also dials a few running agents, as DNS or mDNS would give it
     // current addresses in a deployment.

@@ -43,3 +43,10 @@ export class CouncilEndedError extends Error {
     super(`council ${id} is ${state} and takes no tasks`)
   }
 }
+
+/** A task could not run or finish here: no behaviour for its role, an output too big, the agent stopping. */
+export class TaskRunError extends Error {
+  static readonly code = 'ERR_TASK_RUN'
+  override readonly name = 'TaskRunError'
+  readonly code = TaskRunError.code
+}

@@ -11,7 +11,7 @@ import { OverloadError } from '../util/errors.js'
 import { TaskBoard, type TaskView } from './board.js'
 import { memoryTaskStore, type TaskStore } from './store.js'
 import * as C from './constants.js'
-import { CouncilEndedError, TaskConflictError, TaskRequestError, UnknownRoleError } from './errors.js'
+import { CouncilEndedError, TaskConflictError, TaskRequestError, TaskRunError, UnknownRoleError } from './errors.js'
 import { jsonBytes, taskMessageSchema, taskRequestSchema, type TaskMessage, type TaskSpec } from './messages.js'
 
 export interface TasksInit {
@@ -159,7 +159,7 @@ export class Tasks implements Startable {
     this.started = false
     clearInterval(this.timer)
     this.unsubscribe?.()
-    for (const run of this.running.values()) run.controller.abort(new Error('agent stopping'))
+    for (const run of this.running.values()) run.controller.abort(new TaskRunError('agent stopping'))
     this.running.clear()
     for (const channel of this.channels.values()) this.components.tenancy.leave(channel)
     this.channels.clear()
@@ -280,7 +280,7 @@ export class Tasks implements Startable {
     const run = this.running.get(taskId)
     if (run === undefined) return
     this.running.delete(taskId)
-    run.controller.abort(new Error(reason))
+    run.controller.abort(new TaskRunError(reason))
   }
 
   // --- running ----------------------------------------------------------------------------------
@@ -298,10 +298,10 @@ export class Tasks implements Startable {
       if (this.board.started(this.self, start)) this.changed(task.id)
       await this.send(council.tenant, start)
       const behaviour = this.components.behaviours.for(task.role)
-      if (behaviour === undefined) throw new Error(`agent has no behaviour for role ${task.role}`)
+      if (behaviour === undefined) throw new TaskRunError(`agent has no behaviour for role ${task.role}`)
       const info: TaskInfo = { id: task.id, council: council.id, role: task.role, input: task.input, attempt, epoch, ...(task.parent !== undefined ? { parent: task.parent } : {}) }
       const outcome = await raceAbort(Promise.resolve(behaviour.onTask(info, this.context(info, council, log, controller.signal))), controller.signal) ?? {}
-      if (outcome.output !== undefined && jsonBytes(outcome.output) > C.MAX_TASK_OUTPUT_BYTES) throw new Error(`output exceeds ${C.MAX_TASK_OUTPUT_BYTES} bytes as JSON`)
+      if (outcome.output !== undefined && jsonBytes(outcome.output) > C.MAX_TASK_OUTPUT_BYTES) throw new TaskRunError(`output exceeds ${C.MAX_TASK_OUTPUT_BYTES} bytes as JSON`)
       await this.finish(task, council, epoch, attempt, outcome, undefined)
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason as Error : err as Error

@@ -1,5 +1,6 @@
 import { chmod, mkdir, rename, stat, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { PathError } from './errors.js'
 
 const MAX_DEPTH = 64
 
@@ -14,7 +15,7 @@ export async function makeDirectory (dir: string, mode = 0o700, depth = 0): Prom
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') {
-      if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' })
+      if (!(await stat(dir)).isDirectory()) throw new PathError(`${dir} is not a directory`, 'ENOTDIR')
       return
     }
     const parent = dirname(dir)

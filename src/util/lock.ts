@@ -5,6 +5,7 @@
  */
 import { DatabaseSync } from 'node:sqlite'
 import { join } from 'node:path'
+import { PathError } from './errors.js'
 
 export const LOCK_FILE = 'agent.lock'
 
@@ -25,7 +26,7 @@ export function lockDirectory (dir: string): DirLock {
     db.exec('COMMIT')
   } catch (err) {
     db.close()
-    if (/locked|busy/i.test((err as Error).message)) throw Object.assign(new Error(`${dir} is in use by another running agent`), { code: 'ELOCKED' })
+    if (/locked|busy/i.test((err as Error).message)) throw new PathError(`${dir} is in use by another running agent`, 'ELOCKED')
     throw err
   }
   return { release: () => { if (db.isOpen) db.close() } }

@@ -1,6 +1,7 @@
 import { apiTarget, refused, type ApiTarget, type ApiTargetOptions } from '../api.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 import { renderTable } from '../table.js'
+import { UsageError } from '../errors.js'
 
 interface CouncilJson { id: string, project: string, state: string, epoch: number, coordinator: string | null, roster: Array<{ role: string, peerId: string, name: string }>, reason?: string }
 
@@ -19,7 +20,7 @@ const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map(s
 
 function integer (flag: string, raw: string | undefined): number | undefined | Error {
   if (raw === undefined) return undefined
-  return /^\d+$/.test(raw) ? Number(raw) : new Error(`${flag}: "${raw}" is not a whole number`)
+  return /^\d+$/.test(raw) ? Number(raw) : new UsageError(`${flag}: "${raw}" is not a whole number`)
 }
 
 /** `conclave council open`: open a council through a running agent; with --wait, follow it until active. */

@@ -5,6 +5,7 @@ import { configDefaults } from '../../config/index.js'
 import { EpisodeStore, MEMORY, readEpisodesJsonl, writeEpisodesJsonl, type Episode } from '../../memory/index.js'
 import { isValidTenantId } from '../../tenancy/index.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
+import { UsageError } from '../errors.js'
 
 export interface MemoryFileOptions {
   dataDir?: string
@@ -18,7 +19,7 @@ function databaseOf (opts: MemoryFileOptions, mustExist: boolean): string | Erro
   const dir = resolve(opts.dataDir ?? process.env.CONCLAVE_DATA_DIR ?? configDefaults.DEFAULT_DATA_DIR)
   const path = join(dir, MEMORY.MEMORY_FILE)
   if (mustExist && !existsSync(path)) {
-    return new Error(`${opts.dataDir !== undefined ? '--data-dir' : 'CONCLAVE_DATA_DIR'}: no episode database at ${path}${opts.create === false ? ' (pass --create to make a new one)' : ''}`)
+    return new UsageError(`${opts.dataDir !== undefined ? '--data-dir' : 'CONCLAVE_DATA_DIR'}: no episode database at ${path}${opts.create === false ? ' (pass --create to make a new one)' : ''}`)
   }
   return path
 }

@@ -3,6 +3,7 @@ import { createLogger, type LogLevel } from '../../logger/index.js'
 import { federationProblems, runFederation, Sim, type FederationReport } from '../../sim/index.js'
 import { isValidTenantId } from '../../tenancy/index.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
+import { UsageError } from '../errors.js'
 
 export interface SimOptions {
   agents: string
@@ -49,7 +50,7 @@ async function federationCommand (opts: SimOptions, httpBasePort: number): Promi
 
 function positiveInt (flag: string, raw: string, min: number, max: number): number | Error {
   const n = Number(raw)
-  if (!/^\d+$/.test(raw) || n < min || n > max) return new Error(`${flag}: "${raw}" must be a whole number from ${min} to ${max}`)
+  if (!/^\d+$/.test(raw) || n < min || n > max) return new UsageError(`${flag}: "${raw}" must be a whole number from ${min} to ${max}`)
   return n
 }
 

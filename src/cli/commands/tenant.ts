@@ -4,6 +4,7 @@ import { createTenant, issueApiToken, issueCredential, readTenantFile, rotateTen
 import { apiTarget } from '../api.js'
 import { parseDuration } from '../duration.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
+import { AgentRefusedError } from '../errors.js'
 
 /** A usage problem: reported with exit code 2. */
 class UsageError extends Error {}
@@ -148,7 +149,7 @@ async function publishState (tenant: string, state: TenantState, opts: ApiFlags)
     signal: AbortSignal.timeout(10_000)
   })
   const body = await res.json().catch(() => ({})) as { result?: string, error?: string }
-  if (!res.ok) throw new Error(`${base} refused the state: ${body.error ?? res.status}`)
+  if (!res.ok) throw new AgentRefusedError(`${base} refused the state: ${body.error ?? res.status}`)
   process.stderr.write(`conclave: ${base} ${body.result === 'stale' ? 'already had this state' : 'adopted the state and is gossiping it'}\n`)
   return EXIT_OK
 }
