@@ -1183,7 +1183,3 @@ async function verifyAck (peer: string, digest: string, sig: string): Promise<bo
     return false
   }
 }
-
-export function councils (init: CouncilsInit = {}): (components: CouncilsComponents) => Councils {
-  return (components) => new Councils(components, init)
-}

@@ -935,7 +935,3 @@ export class Membership implements Startable {
     for (const peerId of change.revoked) this.emit(this.view.revoke(tenant, peerId, Date.now()))
   }
 }
-
-export function membership (init: MembershipInit = {}): (components: MembershipComponents) => Membership {
-  return (components) => new Membership(components, init)
-}

@@ -1,5 +1,5 @@
 export { TOPIC_PREFIX, DEFAULT_TENANT, topicFor, parseTopic, isValidTenantId } from './namespace.js'
-export { Tenancy, tenancy, type TenancyInit, type TenancyComponents, type TenancyRecorder, type TenantChannel, type TenantMessage, type ChannelHandler, type ChannelOptions, type Verdict } from './tenancy.js'
+export { Tenancy, type TenancyInit, type TenancyComponents, type TenancyRecorder, type TenantChannel, type TenantMessage, type ChannelHandler, type ChannelOptions, type Verdict } from './tenancy.js'
 export { TenantKeyring, type StateChange } from './keyring.js'
 export { createTenant, issueCredential, issueApiToken, rotateTenant, readTenantFile, writeTenantFile, readCredentialFile, writeCredentialFile, type TenantFile, type CredentialFile, type IssueOptions, type TokenOptions } from './authority.js'
 export { credentialRef, credentialSchema, readCredentialClaims, grantsRole, type Credential, type CredentialClaims, type CredentialProblem } from './credential.js'

@@ -402,7 +402,3 @@ export class Tenancy implements Startable {
     return result === 'stale' ? 'ignore' : 'accept'
   }
 }
-
-export function tenancy (init: TenancyInit = {}): (components: TenancyComponents) => Tenancy {
-  return (components) => new Tenancy(components, init)
-}
