@@ -118,7 +118,7 @@ const sees = (c: Ctx, tenant: string): boolean => grantsTenant(grantOf(c), tenan
 const noCouncil = (c: Ctx, id: string): Response => c.json({ error: `no council ${id}` }, 404)
 const tenantRefused = (c: Ctx, tenant: string): Response => c.json({ error: `this token does not grant tenant ${tenant}` }, 403)
 
-/** The agent's HTTP API (JSON). Routes are listed in the README and in docs/openapi.yaml. */
+/** The agent's HTTP API (JSON). Routes are described in docs/openapi.yaml (and docs/reference/http-api.md). */
 export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEnv> {
   const app = new Hono<GuardEnv>()
   const { access } = opts

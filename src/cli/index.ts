@@ -1,2 +1,2 @@
 /** The `conclave` command line; `bin.ts` is the executable that runs it. */
-export { main } from './main.js'
+export { cliProgram, main } from './main.js'

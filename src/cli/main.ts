@@ -25,8 +25,11 @@ function reachesAgent (command: Command, tokenFlag: '--token' | '--api-token', a
     .option('--data-dir <dir>', 'the agent\'s data dir, for its api.token [CONCLAVE_DATA_DIR]')
 }
 
-/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
-export async function main (argv: string[]): Promise<number> {
+/**
+ * The `conclave` program: every command with its flags and help. Each command's action reports
+ * its exit code to `exit`. Also read by the generator of the CLI reference.
+ */
+export function cliProgram (exit: (code: number) => void = () => {}): Command {
   let code = EXIT_OK
   const program = new Command('conclave')
     .description('Peer-to-peer mesh runtime for agents')
@@ -151,6 +154,15 @@ export async function main (argv: string[]): Promise<number> {
     .option('--json', 'print one JSON object')
     .action((opts: Parameters<typeof simulateCommand>[0]) => { code = simulateCommand(opts) })
 
+  // Every action sets `code`; it is handed on once the action finished.
+  program.hook('postAction', () => { exit(code) })
+  return program
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main (argv: string[]): Promise<number> {
+  let code = EXIT_OK
+  const program = cliProgram(c => { code = c })
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (err) {

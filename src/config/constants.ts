@@ -1,4 +1,4 @@
-/** Default values of the agent configuration. Each is explained in the README's configuration table. */
+/** Default values of the agent configuration. Each is explained in docs/reference/configuration.md. */
 export { DEFAULT_DEAD_AFTER_MS, DEFAULT_HEARTBEAT_BUDGET, DEFAULT_HEARTBEAT_MS, DEFAULT_INDIRECT_PROBES, DEFAULT_PING_TIMEOUT_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_SUSPECT_MISSED } from '../membership/constants.js'
 export { DEFAULT_MAX_CONNECTIONS } from '../node/constants.js'
 export { DEFAULT_DNS_INTERVAL_MS, SEED_RELEASE_AFTER_MS as DEFAULT_SEED_RELEASE_AFTER_MS } from '../discovery/constants.js'

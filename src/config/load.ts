@@ -53,7 +53,7 @@ export function loadConfig (init: LoadConfigInit = {}): LoadedConfig {
   const extra = new Set(init.extraEnv ?? [])
   for (const name of Object.keys(env)) {
     if (name.startsWith(ENV_PREFIX) && !KNOWN_ENV.has(name) && !extra.has(name)) {
-      problems.push({ source: name, message: 'unknown variable (see the configuration table in the README)' })
+      problems.push({ source: name, message: 'unknown variable (see docs/reference/configuration.md)' })
     }
   }
 

@@ -22,11 +22,8 @@ export interface CouncilStore {
 /**
  * A JSON file, replaced atomically (temp file + rename) on every save. Saves are synchronous, so
  * that the file holds what the agent last saved, in order, and a durable one is on disk when
- * `save` returns. (Tried asynchronous, coalesced writes instead, in session 17: at 100 agents
- * over 4 processes on 2 cores every save then waited for turns of a saturated event loop and of
- * libuv's four threads, and formation p50 went from 589 to 917-944 ms. Measured there, a save
- * took 2.1 ms p50, 2.7 ms with the syncs.) A missing file is an empty store; an unreadable one is
- * logged and ignored (peers re-announce their commits).
+ * `save` returns (docs/decisions/synchronous-saves.md says why not asynchronous). A missing file
+ * is an empty store; an unreadable one is logged and ignored (peers re-announce their commits).
  */
 export function fileCouncilStore (path: string, log: Logger): CouncilStore {
   const tmp = `${path}.${process.pid}.tmp`

@@ -1,4 +1,4 @@
-/** Defaults of `MembershipInit`, justified in the README ("Membership"). */
+/** Defaults of `MembershipInit`, justified in docs/concepts/membership.md. */
 export const DEFAULT_HEARTBEAT_MS = 1_000
 export const DEFAULT_HEARTBEAT_BUDGET = 1
 export const DEFAULT_SUSPECT_MISSED = 3

@@ -29,7 +29,7 @@ export interface MembershipInit {
   roles?: string[]
   /**
    * Base heartbeat interval. The interval actually used is stretched so that the tenant as a
-   * whole publishes about `heartbeatBudget` heartbeats per second (see README).
+   * whole publishes about `heartbeatBudget` heartbeats per second (see docs/concepts/membership.md).
    *
    * @default 1000
    */

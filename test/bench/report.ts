@@ -5,14 +5,22 @@ import { dirname } from 'node:path'
 
 export const BENCH_FILE = 'docs/benchmarks.md'
 
-/** Machine, date and commit, printed above every table so figures can be compared honestly. */
+/** The machine and runtime, printed above every table so that figures can be compared honestly. */
 export function environment (): string {
+  return `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`
+}
+
+/**
+ * Which code made the figures, for the machine-readable results (docs/benchmarks.json) only: the
+ * benchmark document itself tells no history.
+ */
+export function provenance (): { date: string, commit: string } {
   let commit = 'unknown'
   try {
     commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim()
     if (execSync('git status --porcelain --untracked-files=no', { encoding: 'utf8' }).trim() !== '') commit += ' with uncommitted changes'
   } catch {}
-  return `${new Date().toISOString().slice(0, 10)}, commit ${commit}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`
+  return { date: new Date().toISOString().slice(0, 10), commit }
 }
 
 /** Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->`. */

@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KEEP_UP_DELIVERED, KEEP_UP_OFFERED, offeredShare, runFanout, type FanoutInit, type FanoutResult } from './fanout.js'
-import { environment, writeSection } from './report.js'
+import { environment, provenance, writeSection } from './report.js'
 
 const out = (line: string): void => { process.stdout.write(line + '\n') }
 const argv = process.argv.slice(2)
@@ -151,11 +151,11 @@ ${stepLines.map(l => `- ${l}`).join('\n')}
 "published (of the set rate)": messages the publishers got out; the share is of the publish slots the set rate gave them, counted from each publisher's own start (publishers start at staggered offsets within the first interval); a publisher whose event loop is saturated falls behind the set rate, so the mesh's offered load is lower than NATS's where that column is under 100%. Targets: delivery 100% without faults; at N=34 p99 ≤ 25 ms and within 3× of NATS's p99; at N=100 p99 ≤ 50 ms; 0 messages lost between live agents when 10% of the mesh is killed. "lost" counts messages between agents alive at the end that never arrived; "recovery" is from the NATS restart (or the mesh kill) to the next delivery.`
   out('\n' + body)
   await writeSection('fanout', body)
-  await writeFile('docs/benchmarks.json', JSON.stringify({ environment: environment(), mode: FULL ? 'full' : 'quick', natsServer: version, results }, null, 2) + '\n')
+  await writeFile('docs/benchmarks.json', JSON.stringify({ environment: environment(), ...provenance(), mode: FULL ? 'full' : 'quick', natsServer: version, results }, null, 2) + '\n')
   out('\nperformance budget (against ' + BASELINE + '):')
   for (const line of await compare(results)) out('  ' + line)
   if (args.has('--update-baseline')) {
-    await writeFile(BASELINE, JSON.stringify({ environment: environment(), results }, null, 2) + '\n')
+    await writeFile(BASELINE, JSON.stringify({ environment: environment(), ...provenance(), results }, null, 2) + '\n')
     out(`baseline written to ${BASELINE}`)
   }
   if (FULL) {
