@@ -17,19 +17,37 @@ let agent: Agent
 const ids = { acme: '', globex: '', doomed: '' }
 const tokens: Record<string, string> = {}
 
-async function token (tenant: string, scope: Scope, opts: { ttlMs?: number, now?: number } = {}): Promise<{ token: string, id: string }> {
+async function token(
+  tenant: string,
+  scope: Scope,
+  opts: { ttlMs?: number; now?: number } = {}
+): Promise<{ token: string; id: string }> {
   const file = sim.authorities.get(tenant) as TenantFile
-  const issued = await issueApiToken(file, { scope, ttlMs: opts.ttlMs ?? HOUR, ...(opts.now !== undefined ? { now: opts.now } : {}) })
+  const issued = await issueApiToken(file, {
+    scope,
+    ttlMs: opts.ttlMs ?? HOUR,
+    ...(opts.now !== undefined ? { now: opts.now } : {})
+  })
   sim.authorities.set(tenant, issued.file)
   return { token: issued.token, id: issued.claims.id }
 }
 
-async function call (method: string, path: string, bearer?: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, text: string, headers: Headers }> {
+async function call(
+  method: string,
+  path: string,
+  bearer?: string,
+  body?: unknown,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; text: string; headers: Headers }> {
   const abort = new AbortController()
   const res = await fetch(`${agent.url}${path}`, {
     method,
     signal: abort.signal,
-    headers: { ...(bearer !== undefined ? { authorization: `Bearer ${bearer}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: {
+      ...(bearer !== undefined ? { authorization: `Bearer ${bearer}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers
+    },
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {})
   })
   // The event stream never ends by itself: its status is all a refusal test needs.
@@ -42,7 +60,7 @@ beforeAll(async () => {
   sim = await Sim.start({
     agents: 2,
     tenants: ['acme', 'globex'],
-    tenantsOf: i => i === 0 ? ['acme', 'globex'] : ['acme'],
+    tenantsOf: i => (i === 0 ? ['acme', 'globex'] : ['acme']),
     roles: () => ['tpm'],
     overrides: { heartbeatMs: 300 }
   })
@@ -66,11 +84,20 @@ beforeAll(async () => {
   expect(await agent.tenancy.applyState('acme', state, true)).not.toBe('invalid')
 }, 120_000)
 
-afterAll(async () => { await sim?.stop() })
+afterAll(async () => {
+  await sim?.stop()
+})
 
 type Outcome = 'ok' | 401 | 403 | 404
 
-interface Route { method: string, path: () => string, body?: () => unknown, scope: Scope, /** What a token of the other tenant gets. */ foreign: Outcome | 'filtered', /** A GET's answer to an allowed token. */ allowed?: number }
+interface Route {
+  method: string
+  path: () => string
+  body?: () => unknown
+  scope: Scope
+  /** What a token of the other tenant gets. */ foreign: Outcome | 'filtered'
+  /** A GET's answer to an allowed token. */ allowed?: number
+}
 
 const ROUTES: Route[] = [
   { method: 'GET', path: () => '/v1/self', scope: 'read', foreign: 'filtered' },
@@ -78,25 +105,49 @@ const ROUTES: Route[] = [
   { method: 'GET', path: () => '/v1/events', scope: 'read', foreign: 'filtered' },
   { method: 'POST', path: () => '/v1/events/tickets', body: () => ({}), scope: 'read', foreign: 'filtered' },
   { method: 'GET', path: () => '/v1/councils', scope: 'read', foreign: 'filtered' },
-  { method: 'POST', path: () => '/v1/councils', body: () => ({ project: 'new', tenant: 'acme', coreRoles: ['tpm'] }), scope: 'operate', foreign: 403 },
+  {
+    method: 'POST',
+    path: () => '/v1/councils',
+    body: () => ({ project: 'new', tenant: 'acme', coreRoles: ['tpm'] }),
+    scope: 'operate',
+    foreign: 403
+  },
   { method: 'GET', path: () => `/v1/councils/${ids.acme}`, scope: 'read', foreign: 404 },
   { method: 'DELETE', path: () => `/v1/councils/${ids.doomed}`, scope: 'operate', foreign: 404 },
   { method: 'GET', path: () => `/v1/councils/${ids.acme}/tasks`, scope: 'read', foreign: 404 },
-  { method: 'POST', path: () => `/v1/councils/${ids.acme}/tasks`, body: () => ({ role: 'tpm', input: 'x' }), scope: 'operate', foreign: 404 },
+  {
+    method: 'POST',
+    path: () => `/v1/councils/${ids.acme}/tasks`,
+    body: () => ({ role: 'tpm', input: 'x' }),
+    scope: 'operate',
+    foreign: 404
+  },
   { method: 'GET', path: () => `/v1/councils/${ids.acme}/tasks/nope`, scope: 'read', foreign: 404, allowed: 404 },
   { method: 'GET', path: () => '/v1/memory', scope: 'read', foreign: 'filtered' },
   { method: 'GET', path: () => '/v1/memory?tenant=acme', scope: 'read', foreign: 403 },
   { method: 'GET', path: () => '/v1/memory/stats', scope: 'read', foreign: 'filtered' },
   { method: 'GET', path: () => '/v1/leaders', scope: 'read', foreign: 'filtered' },
-  { method: 'POST', path: () => '/v1/tenants/acme/state', body: () => ({ body: 'x', sig: 'y' }), scope: 'admin', foreign: 403 },
+  {
+    method: 'POST',
+    path: () => '/v1/tenants/acme/state',
+    body: () => ({ body: 'x', sig: 'y' }),
+    scope: 'admin',
+    foreign: 403
+  },
   { method: 'GET', path: () => '/metrics', scope: 'read', foreign: 'ok' }
 ]
 
 /** A refusal says why in one JSON field and nothing of the agent's data (but what the client sent: `echoed`). */
-function expectBareRefusal (text: string, echoed?: string): void {
+function expectBareRefusal(text: string, echoed?: string): void {
   const body = JSON.parse(text) as Record<string, unknown>
   expect(Object.keys(body).filter(k => k !== 'error' && k !== 'field')).toEqual([])
-  for (const secret of [ids.acme, ids.globex, 'secret-acme-project', 'secret-globex-project', ...sim.agents.map(a => a.peerId)]) {
+  for (const secret of [
+    ids.acme,
+    ids.globex,
+    'secret-acme-project',
+    'secret-globex-project',
+    ...sim.agents.map(a => a.peerId)
+  ]) {
     if (secret !== echoed) expect(text).not.toContain(secret)
   }
 }
@@ -104,10 +155,15 @@ function expectBareRefusal (text: string, echoed?: string): void {
 describe('every route × every kind of token', () => {
   for (const route of ROUTES) {
     it(`${route.method} ${route.path().replace(/\/councils\/(?=\/|$)/, '/councils/:id')}`, async () => {
-      const send = async (bearer?: string): Promise<{ status: number, text: string }> => await call(route.method, route.path(), bearer, route.body?.())
+      const send = async (bearer?: string): Promise<{ status: number; text: string }> =>
+        await call(route.method, route.path(), bearer, route.body?.())
       for (const [label, bearer, status] of [
-        ['no token', undefined, 401], ['garbage', 'garbage', 401], ['garbage of the right shape', 'ctk1.AAAA.BBBB', 401],
-        ['expired', tokens.expired, 401], ['revoked', tokens.revoked, 401], ['a token of a tenant the agent is not in', tokens.stranger, 401]
+        ['no token', undefined, 401],
+        ['garbage', 'garbage', 401],
+        ['garbage of the right shape', 'ctk1.AAAA.BBBB', 401],
+        ['expired', tokens.expired, 401],
+        ['revoked', tokens.revoked, 401],
+        ['a token of a tenant the agent is not in', tokens.stranger, 401]
       ] as const) {
         const res = await send(bearer)
         expect(res.status, `${label}: ${res.text}`).toBe(status)
@@ -124,7 +180,11 @@ describe('every route × every kind of token', () => {
       const foreign = await send(tokens.globex)
       if (route.foreign === 'filtered' || route.foreign === 'ok') {
         expect(foreign.status, foreign.text).toBeLessThan(300)
-        if (route.foreign === 'filtered') for (const secret of [ids.acme, 'secret-acme-project', sim.agents[1]?.peerId as string]) expect(foreign.text).not.toContain(secret)
+        if (route.foreign === 'filtered') {
+          for (const secret of [ids.acme, 'secret-acme-project', sim.agents[1]?.peerId as string]) {
+            expect(foreign.text).not.toContain(secret)
+          }
+        }
       } else {
         expect(foreign.status, foreign.text).toBe(route.foreign)
         // "no council <id>": the id the client sent, the same answer as for a council that does not exist.
@@ -144,7 +204,11 @@ describe('every route × every kind of token', () => {
     expect(acme.map(c => c.id)).not.toContain(ids.globex)
     const globex = JSON.parse((await call('GET', '/v1/councils', tokens.globex)).text) as Array<{ id: string }>
     expect(globex.map(c => c.id)).toEqual([ids.globex])
-    expect(JSON.parse((await call('GET', '/v1/self', tokens.globex)).text)).toMatchObject({ tenant: 'globex', tenants: ['globex'], scope: 'admin' })
+    expect(JSON.parse((await call('GET', '/v1/self', tokens.globex)).text)).toMatchObject({
+      tenant: 'globex',
+      tenants: ['globex'],
+      scope: 'admin'
+    })
     const operator = JSON.parse((await call('GET', '/v1/councils', agent.apiToken)).text) as Array<{ id: string }>
     expect(operator.map(c => c.id)).toEqual(expect.arrayContaining([ids.acme, ids.globex]))
     // A council opened with a tenant token lands in its tenant.
@@ -157,8 +221,12 @@ describe('every route × every kind of token', () => {
     const other = sim.agents[1] as Agent
     const res = await fetch(`${other.url}/v1/self`, { headers: { authorization: `Bearer ${tokens.read as string}` } })
     expect(res.status).toBe(200)
-    await waitFor(async () => (await fetch(`${other.url}/v1/self`, { headers: { authorization: `Bearer ${tokens.revoked as string}` } })).status === 401,
-      { timeoutMs: 20_000, message: 'the revocation did not reach the other member' })
+    await waitFor(
+      async () =>
+        (await fetch(`${other.url}/v1/self`, { headers: { authorization: `Bearer ${tokens.revoked as string}` } }))
+          .status === 401,
+      { timeoutMs: 20_000, message: 'the revocation did not reach the other member' }
+    )
     // Another agent's operator token is worth nothing here.
     expect((await call('GET', '/v1/self', other.apiToken)).status).toBe(401)
   })
@@ -170,10 +238,19 @@ describe('cross-site and transport guards', () => {
       const res = await call('POST', '/v1/councils', agent.apiToken, undefined, { 'content-type': type })
       expect(res.status, type).toBe(415)
     }
-    const none = await fetch(`${agent.url}/v1/councils`, { method: 'POST', headers: { authorization: `Bearer ${agent.apiToken}` }, body: '{}' })
+    const none = await fetch(`${agent.url}/v1/councils`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent.apiToken}` },
+      body: '{}'
+    })
     expect(none.status).toBe(415)
     // Nested 5,000 deep: a 400 that names the problem, not a 500 with an internal message.
-    const deep = await call('POST', `/v1/councils/${ids.acme}/tasks`, agent.apiToken, `{"role":"tpm","input":${'['.repeat(5_000)}${']'.repeat(5_000)}}`)
+    const deep = await call(
+      'POST',
+      `/v1/councils/${ids.acme}/tasks`,
+      agent.apiToken,
+      `{"role":"tpm","input":${'['.repeat(5_000)}${']'.repeat(5_000)}}`
+    )
     expect(deep.status).toBe(400)
     expect(JSON.parse(deep.text)).toEqual({ error: 'body nests deeper than 128 levels' })
   })
@@ -187,18 +264,37 @@ describe('cross-site and transport guards', () => {
     expect(crossSite.status).toBe(403)
     const same = await call('POST', '/v1/councils', agent.apiToken, body, { origin: new URL(agent.url).origin })
     expect(same.status, same.text).toBe(201)
-    for (const res of [evil, same, await call('OPTIONS', '/v1/councils', undefined, undefined, { origin: 'https://evil.example', 'access-control-request-method': 'POST' })]) {
+    for (const res of [
+      evil,
+      same,
+      await call('OPTIONS', '/v1/councils', undefined, undefined, {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST'
+      })
+    ]) {
       expect(res.headers.get('access-control-allow-origin')).toBeNull()
     }
   })
 
   it('answers only to its own host names (DNS rebinding)', async () => {
-    const get = async (host: string): Promise<number> => await new Promise((resolve, reject) => {
-      const url = new URL(agent.url)
-      const req = request({ host: url.hostname, port: url.port, path: '/v1/self', headers: { host, authorization: `Bearer ${agent.apiToken}` } }, res => { res.resume(); resolve(res.statusCode ?? 0) })
-      req.on('error', reject)
-      req.end()
-    })
+    const get = async (host: string): Promise<number> =>
+      await new Promise((resolve, reject) => {
+        const url = new URL(agent.url)
+        const req = request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: '/v1/self',
+            headers: { host, authorization: `Bearer ${agent.apiToken}` }
+          },
+          res => {
+            res.resume()
+            resolve(res.statusCode ?? 0)
+          }
+        )
+        req.on('error', reject)
+        req.end()
+      })
     expect(await get('evil.example:8080')).toBe(403)
     expect(await get('rebind.attacker.test')).toBe(403)
     expect(await get(`localhost:${new URL(agent.url).port}`)).toBe(200)
@@ -227,7 +323,8 @@ describe('dashboard sign-in', () => {
   })
 
   it('an event ticket opens the stream once, with the grant of the token that asked for it', async () => {
-    const ticket = async (bearer: string): Promise<string> => (JSON.parse((await call('POST', '/v1/events/tickets', bearer, {})).text) as { ticket: string }).ticket
+    const ticket = async (bearer: string): Promise<string> =>
+      (JSON.parse((await call('POST', '/v1/events/tickets', bearer, {})).text) as { ticket: string }).ticket
     const t = await ticket(tokens.read as string)
     expect((await call('GET', `/v1/events?ticket=${t}`)).status).toBe(200)
     const reused = await call('GET', `/v1/events?ticket=${t}`)

@@ -11,13 +11,17 @@ import { getJson, killAll, runCli, startAgent, type StartedAgent } from './helpe
 import { waitFor } from './helpers/wait.js'
 
 let dir: string
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'conclave-cli-')) })
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'conclave-cli-'))
+})
 afterEach(killAll)
-afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
 
 const TIMINGS = { CONCLAVE_HEARTBEAT_MS: '300', CONCLAVE_DEAD_AFTER_MS: '1500', CONCLAVE_PING_TIMEOUT_MS: '500' }
 
-function agentEnv (name: string, extra: Record<string, string> = {}): Record<string, string> {
+function agentEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     CONCLAVE_NAME: name,
     CONCLAVE_DATA_DIR: join(dir, name),
@@ -29,20 +33,23 @@ function agentEnv (name: string, extra: Record<string, string> = {}): Record<str
   }
 }
 
-async function peerState (observer: StartedAgent, peerId: string): Promise<string | undefined> {
-  const { body } = await getJson<Array<{ peerId: string, state: string }>>(`${observer.api}/v1/peers`)
+async function peerState(observer: StartedAgent, peerId: string): Promise<string | undefined> {
+  const { body } = await getJson<Array<{ peerId: string; state: string }>>(`${observer.api}/v1/peers`)
   return body.find(p => p.peerId === peerId)?.state
 }
 
 /** Wait until every agent's API lists all the others alive. */
-async function allSeeEachOther (agents: StartedAgent[]): Promise<void> {
-  await waitFor(async () => {
-    for (const x of agents) {
-      const { body } = await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)
-      if (body.filter(p => p.state === 'alive').length !== agents.length - 1) return false
-    }
-    return true
-  }, { timeoutMs: 30_000, message: `${agents.length} CLI agents did not all see each other` })
+async function allSeeEachOther(agents: StartedAgent[]): Promise<void> {
+  await waitFor(
+    async () => {
+      for (const x of agents) {
+        const { body } = await getJson<Array<{ state: string }>>(`${x.api}/v1/peers`)
+        if (body.filter(p => p.state === 'alive').length !== agents.length - 1) return false
+      }
+      return true
+    },
+    { timeoutMs: 30_000, message: `${agents.length} CLI agents did not all see each other` }
+  )
 }
 
 describe('CLI agents on loopback', () => {
@@ -63,9 +70,20 @@ describe('CLI agents on loopback', () => {
     const peers = await getJson<Array<Record<string, unknown>>>(`${b.api}/v1/peers`)
     const alpha = peers.body.find(p => p.peerId === a.peerId)
     expect(alpha).toMatchObject({ name: 'alpha', roles: ['tpm'], tenant: 'default', state: 'alive', connected: true })
-    expect(Object.keys(alpha ?? {}).sort()).toEqual(['addrs', 'connected', 'lastSeenMs', 'name', 'peerId', 'roles', 'state', 'tenant'])
+    expect(Object.keys(alpha ?? {}).sort()).toEqual([
+      'addrs',
+      'connected',
+      'lastSeenMs',
+      'name',
+      'peerId',
+      'roles',
+      'state',
+      'tenant'
+    ])
     expect((await fetch(`${a.api}/metrics`)).status).toBe(401)
-    const metrics = await fetch(`${a.api}/metrics`, { headers: { authorization: `Bearer ${a.token}` } }).then(async r => await r.text())
+    const metrics = await fetch(`${a.api}/metrics`, { headers: { authorization: `Bearer ${a.token}` } }).then(
+      async r => await r.text()
+    )
     expect(metrics).toMatch(/conclave_peers\{tenant="default",state="alive"\} 2/)
     expect(metrics).toMatch(/conclave_gossip_messages_total\{direction="in",channel="presence"\} [1-9]/)
     expect(metrics).toContain('libp2p_')
@@ -74,15 +92,20 @@ describe('CLI agents on loopback', () => {
     // kill -9: no leave; the others must notice on their own.
     const suspected = new Set<string>()
     c.child.kill('SIGKILL')
-    await waitFor(async () => {
-      // Poll both observers every round, so neither's suspect phase goes unobserved.
-      const states = await Promise.all([a, b].map(async x => {
-        const s = await peerState(x, c.peerId)
-        if (s === 'suspect') suspected.add(x.peerId)
-        return s
-      }))
-      return states.every(s => s === 'dead')
-    }, { timeoutMs: 3 * 300 * 2 + 1_500 + 3_000, intervalMs: 20, message: 'kill -9 was not detected as dead' })
+    await waitFor(
+      async () => {
+        // Poll both observers every round, so neither's suspect phase goes unobserved.
+        const states = await Promise.all(
+          [a, b].map(async x => {
+            const s = await peerState(x, c.peerId)
+            if (s === 'suspect') suspected.add(x.peerId)
+            return s
+          })
+        )
+        return states.every(s => s === 'dead')
+      },
+      { timeoutMs: 3 * 300 * 2 + 1_500 + 3_000, intervalMs: 20, message: 'kill -9 was not detected as dead' }
+    )
     expect(suspected.size).toBe(2)
 
     // SIGTERM: leave announced, exit 0 within 5 s.
@@ -90,12 +113,18 @@ describe('CLI agents on loopback', () => {
     b.child.kill('SIGTERM')
     expect(await b.exited).toBe(0)
     expect(Date.now() - stopStarted).toBeLessThan(5_000)
-    await waitFor(async () => await peerState(a, b.peerId) === 'left', { timeoutMs: 5_000, message: 'SIGTERM was not seen as left' })
+    await waitFor(async () => (await peerState(a, b.peerId)) === 'left', {
+      timeoutMs: 5_000,
+      message: 'SIGTERM was not seen as left'
+    })
 
     // Restart with the same data dir: same peer id, alive again.
     const b2 = await startAgent(agentEnv('beta', { CONCLAVE_BOOTSTRAP: seed }))
     expect(b2.peerId).toBe(b.peerId)
-    await waitFor(async () => await peerState(a, b.peerId) === 'alive', { timeoutMs: 20_000, message: 'restarted agent did not come back alive' })
+    await waitFor(async () => (await peerState(a, b.peerId)) === 'alive', {
+      timeoutMs: 20_000,
+      message: 'restarted agent did not come back alive'
+    })
   })
 
   it('a hung agent (SIGSTOP) is found by probes, long before its heartbeats are missed, and comes back on SIGCONT', async () => {
@@ -103,7 +132,11 @@ describe('CLI agents on loopback', () => {
     const timings = { CONCLAVE_HEARTBEAT_MS: '20000', CONCLAVE_PROBE_INTERVAL_MS: '200' }
     const a = await startAgent(agentEnv('h-alpha', timings))
     const seed = `${a.addrs[0] ?? ''}`
-    const others = await Promise.all(['h-beta', 'h-gamma', 'h-delta'].map(async name => await startAgent(agentEnv(name, { ...timings, CONCLAVE_BOOTSTRAP: seed }))))
+    const others = await Promise.all(
+      ['h-beta', 'h-gamma', 'h-delta'].map(
+        async name => await startAgent(agentEnv(name, { ...timings, CONCLAVE_BOOTSTRAP: seed }))
+      )
+    )
     const all = [a, ...others]
     const hung = others[2] as StartedAgent
     const observers = all.filter(x => x !== hung)
@@ -112,23 +145,31 @@ describe('CLI agents on loopback', () => {
     // The process stops answering but its TCP connections stay open: no disconnect to notice.
     hung.child.kill('SIGSTOP')
     const suspected = new Set<string>()
-    await waitFor(async () => {
-      const states = await Promise.all(observers.map(async x => {
-        const s = await peerState(x, hung.peerId)
-        if (s === 'suspect') suspected.add(x.peerId)
-        return s
-      }))
-      return states.every(s => s === 'dead')
-    }, { timeoutMs: 15_000, intervalMs: 20, message: 'the hung agent was not found dead' })
+    await waitFor(
+      async () => {
+        const states = await Promise.all(
+          observers.map(async x => {
+            const s = await peerState(x, hung.peerId)
+            if (s === 'suspect') suspected.add(x.peerId)
+            return s
+          })
+        )
+        return states.every(s => s === 'dead')
+      },
+      { timeoutMs: 15_000, intervalMs: 20, message: 'the hung agent was not found dead' }
+    )
     // Probe (about 1 s with its helpers), suspicion gossiped, dead 1.5 s later: the 15 s bound is
     // a quarter of the 60 s that missed heartbeats would take.
     expect(suspected.size).toBeGreaterThan(0)
 
     hung.child.kill('SIGCONT')
-    await waitFor(async () => {
-      const states = await Promise.all(observers.map(async x => await peerState(x, hung.peerId)))
-      return states.every(s => s === 'alive')
-    }, { timeoutMs: 20_000, message: 'the resumed agent did not come back alive' })
+    await waitFor(
+      async () => {
+        const states = await Promise.all(observers.map(async x => await peerState(x, hung.peerId)))
+        return states.every(s => s === 'alive')
+      },
+      { timeoutMs: 20_000, message: 'the resumed agent did not come back alive' }
+    )
   })
 
   it('keygen writes an identity that start then uses', async () => {
@@ -182,12 +223,20 @@ describe('CLI agents on loopback', () => {
   it('status prints a table of the view', async () => {
     const a = await startAgent(agentEnv('st-a'))
     const b = await startAgent(agentEnv('st-b', { CONCLAVE_BOOTSTRAP: a.addrs[0] ?? '' }))
-    await waitFor(async () => await peerState(a, b.peerId) === 'alive', { timeoutMs: 20_000, message: 'st-b not seen' })
+    await waitFor(async () => (await peerState(a, b.peerId)) === 'alive', {
+      timeoutMs: 20_000,
+      message: 'st-b not seen'
+    })
     // `conclave start` prints a dashboard link that signs a browser in once, without the token in it.
     const link = /dashboard \(this link signs you in once\): (http:\/\/\S+#login=(\S+))/.exec(a.stderr())
     expect(link, a.stderr()).not.toBeNull()
     expect(link?.[1]).not.toContain(a.token)
-    const login = async (): Promise<Response> => await fetch(`${a.api}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: link?.[2] }) })
+    const login = async (): Promise<Response> =>
+      await fetch(`${a.api}/v1/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code: link?.[2] })
+      })
     expect(await (await login()).json()).toEqual({ token: a.token })
     expect((await login()).status).toBe(401)
     // The CLI finds the operator token in the agent's data dir.

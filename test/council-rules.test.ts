@@ -8,11 +8,23 @@ import { announceInterval, blankCouncil, restoredCouncil, savedCouncil } from '.
 import { councilDefaults as C, rank } from '../src/council/index.js'
 import type { Descriptor } from '../src/council/index.js'
 
-const d: Descriptor = { id: 'c-1', tenant: 't', project: 'p', coreRoles: ['tpm'], optionalRoles: [], claimWindowMs: 2_000, ttlMs: 60_000, maxRolesPerAgent: 1, createdAt: 0, opener: 'a' }
+const d: Descriptor = {
+  id: 'c-1',
+  tenant: 't',
+  project: 'p',
+  coreRoles: ['tpm'],
+  optionalRoles: [],
+  claimWindowMs: 2_000,
+  ttlMs: 60_000,
+  maxRolesPerAgent: 1,
+  createdAt: 0,
+  opener: 'a'
+}
 
 describe('rank', () => {
   it('is the SHA-256 of council id, a NUL and peer id, whether cached or not: agents of every version order peers alike', () => {
-    const expected = (council: string, peer: string): string => createHash('sha256').update(council).update('\u0000').update(peer).digest('hex')
+    const expected = (council: string, peer: string): string =>
+      createHash('sha256').update(council).update('\u0000').update(peer).digest('hex')
     expect(rank('c-1', 'peer-a')).toBe(expected('c-1', 'peer-a'))
     // Past the cache's size (it is then dropped), and asked again.
     for (let i = 0; i < 10_000; i++) rank('c-2', `peer-${i}`)
@@ -25,7 +37,7 @@ describe('rank', () => {
 })
 
 describe('announceInterval', () => {
-  it('is the base while a council forms and while its commit is young, then half the commit\'s age, at most the maximum', () => {
+  it("is the base while a council forms and while its commit is young, then half the commit's age, at most the maximum", () => {
     const c = blankCouncil(d)
     expect(announceInterval(c, 1_000_000)).toBe(C.REANNOUNCE_MS)
     c.lastCommit = { type: 'commit', council: d, epoch: 1, roster: [], members: [], base: [], claims: [], acks: [] }

@@ -1,6 +1,7 @@
 /**
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core. Five agents; it
- * shows nothing without a token and signs in with a pasted one or a one-time link; the page draws all five peers, opens a council through its form and shows it active
+ * shows nothing without a token and signs in with a pasted one or a one-time link; the page
+ * draws all five peers, opens a council through its form and shows it active
  * with its roster, submits a task and shows it done, and shows a killed agent as dead, all live
  * from the event stream. Screenshots go to test-artifacts/.
  */
@@ -15,7 +16,8 @@ import { ROOT } from './helpers/paths.js'
 import { waitFor } from './helpers/wait.js'
 
 const ARTIFACTS = join(ROOT, 'test-artifacts')
-const roles = (i: number): string[] => [['tpm'], ['senior-software-architect'], ['coder'], ['tester'], ['reviewer']][i] ?? []
+const roles = (i: number): string[] =>
+  [['tpm'], ['senior-software-architect'], ['coder'], ['tester'], ['reviewer']][i] ?? []
 
 describe('dashboard in Chromium', () => {
   let sim: Sim
@@ -26,11 +28,18 @@ describe('dashboard in Chromium', () => {
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true })
     sim = await Sim.start({ agents: 5, roles, overrides: { heartbeatMs: 300, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
-    await waitFor(() => sim.convergedCount() === 5, { timeoutMs: 60_000, message: () => `converged ${sim.convergedCount()}/5` })
+    await waitFor(() => sim.convergedCount() === 5, {
+      timeoutMs: 60_000,
+      message: () => `converged ${sim.convergedCount()}/5`
+    })
     browser = (await launchChromium()).browser
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
-    page.on('console', msg => { if (msg.type() === 'error') consoleErrors.push(msg.text()) })
-    page.on('pageerror', err => { consoleErrors.push(err.message) })
+    page.on('console', msg => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text())
+    })
+    page.on('pageerror', err => {
+      consoleErrors.push(err.message)
+    })
   }, 120_000)
 
   afterAll(async () => {
@@ -58,7 +67,10 @@ describe('dashboard in Chromium', () => {
     await other.fill('#login-form input[name=token]', agent.apiToken)
     await other.click('#login-form button')
     await other.locator('#live[data-live="true"]').waitFor({ timeout: 20_000 })
-    await waitFor(async () => await other.locator('#peers tbody tr').count() === 4, { timeoutMs: 20_000, message: 'peers not listed after sign-in' })
+    await waitFor(async () => (await other.locator('#peers tbody tr').count()) === 4, {
+      timeoutMs: 20_000,
+      message: 'peers not listed after sign-in'
+    })
     // The token is kept for the tab: a reload stays signed in.
     await other.reload()
     await other.locator('#live[data-live="true"]').waitFor({ timeout: 20_000 })
@@ -74,10 +86,15 @@ describe('dashboard in Chromium', () => {
     await page.locator('#live[data-live="true"]').waitFor({ timeout: 20_000 })
     expect(page.url()).not.toContain('login=')
     await reused.goto(link)
-    await reused.locator('#login-error', { hasText: 'login code unknown, used or expired' }).waitFor({ timeout: 10_000 })
+    await reused
+      .locator('#login-error', { hasText: 'login code unknown, used or expired' })
+      .waitFor({ timeout: 10_000 })
     await reused.close()
     // Five peers drawn: this agent and the four others, all alive.
-    await waitFor(async () => await page.locator('#graph g.peer[data-state="alive"]').count() === 5, { timeoutMs: 30_000, message: 'five alive peers not drawn' })
+    await waitFor(async () => (await page.locator('#graph g.peer[data-state="alive"]').count()) === 5, {
+      timeoutMs: 30_000,
+      message: 'five alive peers not drawn'
+    })
     expect(await page.locator('#graph line.edge').count()).toBeGreaterThan(0)
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-1-mesh.png'), fullPage: true })
 
@@ -88,8 +105,11 @@ describe('dashboard in Chromium', () => {
     await page.locator('#open-result', { hasText: 'opened' }).waitFor({ timeout: 10_000 })
     const row = page.locator('#councils tr[data-state="active"]', { hasText: 'browser' })
     await row.waitFor({ timeout: 30_000 })
-    await waitFor(async () => await row.locator('.roster [data-role]').count() === 3, { timeoutMs: 30_000, message: 'roster of three not shown' })
-    const id = await row.getAttribute('data-council-id') as string
+    await waitFor(async () => (await row.locator('.roster [data-role]').count()) === 3, {
+      timeoutMs: 30_000,
+      message: 'roster of three not shown'
+    })
+    const id = (await row.getAttribute('data-council-id')) as string
     const roster = agent.councils.get(id)?.roster ?? []
     for (const seat of roster) {
       const name = sim.agents.find(a => a.peerId === seat.peerId)?.config.name as string
@@ -109,7 +129,9 @@ describe('dashboard in Chromium', () => {
     await sim.crashAgent(victim)
     await page.locator(`#graph g.peer[data-peer-id="${victim.peerId}"][data-state="dead"]`).waitFor({ timeout: 30_000 })
     expect(await page.locator(`#peers tr[data-peer-id="${victim.peerId}"]`).getAttribute('data-state')).toBe('dead')
-    expect(await page.locator('#events li[data-type="member"]', { hasText: `${victim.config.name} → dead` }).count()).toBeGreaterThan(0)
+    expect(
+      await page.locator('#events li[data-type="member"]', { hasText: `${victim.config.name} → dead` }).count()
+    ).toBeGreaterThan(0)
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-4-dead.png'), fullPage: true })
     // Refused requests of the sign-in checks are logged by the browser as 401s; nothing else may be.
     expect(consoleErrors.filter(e => !e.includes('401'))).toEqual([])

@@ -36,20 +36,28 @@ describe('production install', () => {
     const app = join(dir, 'app')
     await mkdir(app)
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'smoke', version: '1.0.0', private: true }))
-    const installed = await run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball as string)], { cwd: app })
+    const installed = await run(
+      'npm',
+      ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball as string)],
+      { cwd: app }
+    )
     expect(installed.code, installed.stderr).toBe(0)
     // Only production dependencies: no dev tool made it in.
     const modules = await readdir(join(app, 'node_modules'))
     for (const dev of ['vitest', 'typescript', 'yaml', 'node']) expect(modules, dev).not.toContain(dev)
 
     const cli = join(app, 'node_modules', 'conclave', 'dist', 'src', 'cli', 'bin.js')
-    const agent = await startAgent({
-      CONCLAVE_NAME: 'smoke',
-      CONCLAVE_DATA_DIR: join(dir, 'data'),
-      CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0',
-      CONCLAVE_HTTP: '127.0.0.1:0',
-      CONCLAVE_MDNS: 'false'
-    }, 30_000, { cli })
+    const agent = await startAgent(
+      {
+        CONCLAVE_NAME: 'smoke',
+        CONCLAVE_DATA_DIR: join(dir, 'data'),
+        CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0',
+        CONCLAVE_HTTP: '127.0.0.1:0',
+        CONCLAVE_MDNS: 'false'
+      },
+      30_000,
+      { cli }
+    )
     const health = await getJson(`${agent.api}/health`)
     expect(health).toEqual({ status: 200, body: { status: 'ok' } })
     const self = await getJson<{ peerId: string }>(`${agent.api}/v1/self`)
@@ -57,7 +65,10 @@ describe('production install', () => {
 
     // The image's HEALTHCHECK: healthy while the agent runs, unhealthy once it is gone.
     const hostPort = new URL(agent.api).host
-    const healthy = await run(process.execPath, [HEALTHCHECK], { cwd: dir, env: { ...process.env, CONCLAVE_HTTP: hostPort } })
+    const healthy = await run(process.execPath, [HEALTHCHECK], {
+      cwd: dir,
+      env: { ...process.env, CONCLAVE_HTTP: hostPort }
+    })
     expect(healthy.code, healthy.stderr).toBe(0)
 
     const t0 = Date.now()
@@ -66,7 +77,10 @@ describe('production install', () => {
     expect(Date.now() - t0).toBeLessThan(5_000)
     expect(agent.stderr()).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/)
 
-    const unhealthy = await run(process.execPath, [HEALTHCHECK], { cwd: dir, env: { ...process.env, CONCLAVE_HTTP: hostPort } })
+    const unhealthy = await run(process.execPath, [HEALTHCHECK], {
+      cwd: dir,
+      env: { ...process.env, CONCLAVE_HTTP: hostPort }
+    })
     expect(unhealthy.code).toBe(1)
   }, 180_000)
 })
@@ -92,10 +106,24 @@ describe('bootstrap scripts', () => {
     const multiaddr = printed(boot)
     expect(multiaddr).toBe(`/ip4/127.0.0.1/tcp/${port}/p2p/${boot.peerId}`)
 
-    const joiner = await startAgent({ CONCLAVE: env.CONCLAVE, CONCLAVE_NAME: 'joiner', CONCLAVE_DATA_DIR: join(dir, 'joiner'), CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0', CONCLAVE_HTTP: '127.0.0.1:0' },
-      30_000, { launcher: script('join.sh'), args: [multiaddr] })
-    await waitFor(async () => (await getJson<Array<{ peerId: string, state: string }>>(`${joiner.api}/v1/peers`)).body.some(p => p.peerId === boot.peerId && p.state === 'alive'),
-      { timeoutMs: 20_000, message: 'the joiner does not see the bootstrap peer' })
+    const joiner = await startAgent(
+      {
+        CONCLAVE: env.CONCLAVE,
+        CONCLAVE_NAME: 'joiner',
+        CONCLAVE_DATA_DIR: join(dir, 'joiner'),
+        CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/0',
+        CONCLAVE_HTTP: '127.0.0.1:0'
+      },
+      30_000,
+      { launcher: script('join.sh'), args: [multiaddr] }
+    )
+    await waitFor(
+      async () =>
+        (await getJson<Array<{ peerId: string; state: string }>>(`${joiner.api}/v1/peers`)).body.some(
+          p => p.peerId === boot.peerId && p.state === 'alive'
+        ),
+      { timeoutMs: 20_000, message: 'the joiner does not see the bootstrap peer' }
+    )
 
     // Restarted, the bootstrap peer has the same identity, so the same multiaddr.
     boot.child.kill('SIGTERM')
@@ -107,4 +135,3 @@ describe('bootstrap scripts', () => {
     expect(usage.stderr).toContain('usage:')
   }, 120_000)
 })
-

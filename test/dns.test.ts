@@ -33,7 +33,10 @@ describe('DNS discovery', () => {
   it('resolves every A record of a name, and reports names that do not resolve', async () => {
     const resolver = new DnsPeerResolver([dns.server])
     expect(await resolver.resolve('tasks.agent')).toEqual([...IPS].sort())
-    const { addrs, failures } = await resolver.resolveAll([{ host: 'tasks.agent', port: PORT }, { host: 'missing.agent', port: PORT }])
+    const { addrs, failures } = await resolver.resolveAll([
+      { host: 'tasks.agent', port: PORT },
+      { host: 'missing.agent', port: PORT }
+    ])
     expect(addrs).toEqual(IPS.map(ip => `/ip4/${ip}/tcp/${PORT}`).sort())
     expect(failures.map(f => f.host)).toEqual(['missing.agent'])
   })
@@ -58,20 +61,29 @@ describe('DNS discovery', () => {
       }
       await waitFor(() => agents.every(a => a.membership.peers().filter(p => p.state === 'alive').length === N - 1), {
         timeoutMs: 30_000,
-        message: () => `views: ${agents.map(a => a.membership.peers().filter(p => p.state === 'alive').length).join(',')}`
+        message: () =>
+          `views: ${agents.map(a => a.membership.peers().filter(p => p.state === 'alive').length).join(',')}`
       })
       // Every replica dials every address behind the name (retrying those that were not up yet),
       // not only the peers it learned through gossip.
-      await waitFor(() => agents.every(a => {
-        const dnsSeeds = a.node.services.seeds.status().filter(s => s.origin === 'dns')
-        return dnsSeeds.length === N - 1 && dnsSeeds.every(s => s.peerId !== undefined)
-      }), { timeoutMs: 15_000, message: () => JSON.stringify(agents.map(a => a.node.services.seeds.status())) })
+      await waitFor(
+        () =>
+          agents.every(a => {
+            const dnsSeeds = a.node.services.seeds.status().filter(s => s.origin === 'dns')
+            return dnsSeeds.length === N - 1 && dnsSeeds.every(s => s.peerId !== undefined)
+          }),
+        { timeoutMs: 15_000, message: () => JSON.stringify(agents.map(a => a.node.services.seeds.status())) }
+      )
       const ids = new Set(agents.map(a => a.peerId))
       for (const a of agents) {
         for (const seed of a.node.services.seeds.status()) expect(ids.has(seed.peerId ?? '')).toBe(true)
       }
     } finally {
-      await Promise.allSettled(agents.map(async a => { await a.stop() }))
+      await Promise.allSettled(
+        agents.map(async a => {
+          await a.stop()
+        })
+      )
     }
   })
 })

@@ -11,7 +11,7 @@ import { references } from './docs/reference.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 
-async function markdown (dir: string): Promise<string[]> {
+async function markdown(dir: string): Promise<string[]> {
   const entries = await readdir(join(ROOT, dir), { recursive: true })
   return entries.filter(e => e.endsWith('.md')).map(e => join(dir, e))
 }
@@ -29,12 +29,17 @@ describe('docs', () => {
     expect((await stat(join(ROOT, 'README.md'))).size).toBeLessThanOrEqual(15 * 1024)
     expect(readme).toContain('npm install && npm start')
     expect(readme).toContain('npm test')
-    expect(readme).toMatch(/```ts[\s\S]*createAgent[\s\S]*```/)
-    for (const dir of ['docs/concepts/', 'docs/reference/', 'docs/operations/', 'docs/specs/', 'docs/decisions/']) expect(readme).toContain(dir)
+    // The example is test/docs/example.ts, which the type check compiles: the two must not drift.
+    const example = (await readFile(join(ROOT, 'test/docs/example.ts'), 'utf8')).split('\n').slice(1).join('\n').trim()
+    expect(readme).toContain('```ts\n' + example.replace("'../../src/index.js'", "'conclave'") + '\n```')
+    expect(example.split('\n').length).toBeLessThanOrEqual(25)
+    for (const dir of ['docs/concepts/', 'docs/reference/', 'docs/operations/', 'docs/specs/', 'docs/decisions/']) {
+      expect(readme).toContain(dir)
+    }
   })
 
   it('every relative link in the README and docs/ leads to a file that exists', async () => {
-    const files = ['README.md', 'CHANGELOG.md', ...await markdown('docs')]
+    const files = ['README.md', 'CHANGELOG.md', ...(await markdown('docs'))]
     const broken: string[] = []
     for (const file of files) {
       const text = await readFile(join(ROOT, file), 'utf8')
@@ -56,13 +61,17 @@ describe('docs', () => {
   })
 
   it('product docs, CLI help and comments tell no history: no issue numbers, work logs, dates or commit hashes', async () => {
-    const files = ['README.md', ...await markdown('docs')]
-    const code = (await readdir(join(ROOT, 'src'), { recursive: true })).filter(f => f.endsWith('.ts')).map(f => join('src', f))
+    const files = ['README.md', ...(await markdown('docs'))]
+    const code = (await readdir(join(ROOT, 'src'), { recursive: true }))
+      .filter(f => f.endsWith('.ts'))
+      .map(f => join('src', f))
     const found: string[] = []
     for (const file of [...files, ...code]) {
       const lines = (await readFile(join(ROOT, file), 'utf8')).split('\n')
       lines.forEach((line, i) => {
-        if (/issue #\d|\bsession \d|\b20\d\d-\d\d-\d\d\b|\bcommit [0-9a-f]{7,}\b/i.test(line)) found.push(`${relative(ROOT, join(ROOT, file))}:${i + 1}: ${line.trim().slice(0, 100)}`)
+        if (/issue #\d|\bsession \d|\b20\d\d-\d\d-\d\d\b|\bcommit [0-9a-f]{7,}\b/i.test(line)) {
+          found.push(`${relative(ROOT, join(ROOT, file))}:${i + 1}: ${line.trim().slice(0, 100)}`)
+        }
       })
     }
     expect(found).toEqual([])

@@ -9,14 +9,25 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { agentEnv, killAll, runCli, startAgent } from './helpers/cli.js'
 
 let dir: string
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'conclave-edges-')) })
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'conclave-edges-'))
+})
 afterEach(killAll)
-afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
 
 /** Resolves with the exit code, or 'still running' after `ms`. */
-async function exitWithin (proc: { exited: Promise<number | string> }, ms: number): Promise<number | string> {
+async function exitWithin(proc: { exited: Promise<number | string> }, ms: number): Promise<number | string> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const result = await Promise.race([proc.exited, new Promise<string>(resolve => { timer = setTimeout(() => { resolve('still running') }, ms) })])
+  const result = await Promise.race([
+    proc.exited,
+    new Promise<string>(resolve => {
+      timer = setTimeout(() => {
+        resolve('still running')
+      }, ms)
+    })
+  ])
   clearTimeout(timer)
   return result
 }
@@ -37,7 +48,10 @@ describe('edges', () => {
 
   it('exits within 5 s of SIGTERM even when a behaviour module leaves a timer running', async () => {
     const module = join(dir, 'leaky.mjs')
-    await writeFile(module, 'setInterval(() => {}, 1_000)\nexport default { roles: [\'coder\'], onTask: async () => ({ ok: true }) }\n')
+    await writeFile(
+      module,
+      "setInterval(() => {}, 1_000)\nexport default { roles: ['coder'], onTask: async () => ({ ok: true }) }\n"
+    )
     const agent = await startAgent(agentEnv(dir, 'leaky', { CONCLAVE_BEHAVIOUR: module, CONCLAVE_ROLES: 'coder' }))
     agent.child.kill('SIGTERM')
     expect(await exitWithin(agent, 6_000)).toBe(0)
@@ -47,7 +61,9 @@ describe('edges', () => {
     const env = agentEnv(dir, 'modes')
     const mode = async (file: string): Promise<number> => (await stat(join(dir, 'modes', file))).mode & 0o777
     const first = await startAgent(env)
-    expect([await mode('identity.key'), await mode('memory.db'), await mode('api.token')]).toEqual([0o600, 0o600, 0o600])
+    expect([await mode('identity.key'), await mode('memory.db'), await mode('api.token')]).toEqual([
+      0o600, 0o600, 0o600
+    ])
     first.child.kill('SIGTERM')
     expect(await first.exited).toBe(0)
     await chmod(join(dir, 'modes', 'identity.key'), 0o644)

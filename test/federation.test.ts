@@ -15,31 +15,43 @@ describe('federation scenario', () => {
     let summaries: string[] = []
     const report: FederationReport = await runFederation({
       iterations: 10,
-      inspect: async (sim) => {
+      inspect: async sim => {
         // The other tenant's agent listens on the collaboration's memory topic (it has no key).
         const outsider = sim.agents[4]
         const topic = topicFor(FEDERATION_TENANT, MEMORY.MEMORY_CHANNEL)
         const pubsub = outsider?.node.services.pubsub
         if (pubsub === undefined) throw new Error('no outsider')
-        pubsub.addEventListener('message', evt => { if (evt.detail.topic === topic) eavesdropped.push(evt.detail.data) })
+        pubsub.addEventListener('message', evt => {
+          if (evt.detail.topic === topic) eavesdropped.push(evt.detail.data)
+        })
         pubsub.subscribe(topic)
         const collaborator = sim.agents[0]
         if (collaborator === undefined) throw new Error('no collaborator')
         // Publishers send to the peers they know subscribed: wait until the subscription reached
         // the collaborator, or the loop below may be over before the outsider is sent anything.
-        await waitFor(() => collaborator.node.services.pubsub.getSubscribers(topic).some(p => p.equals(outsider?.node.peerId)), { timeoutMs: 10_000, message: 'the outsider\'s subscription did not reach the collaborator' })
+        await waitFor(
+          () => collaborator.node.services.pubsub.getSubscribers(topic).some(p => p.equals(outsider?.node.peerId)),
+          { timeoutMs: 10_000, message: "the outsider's subscription did not reach the collaborator" }
+        )
         const council = collaborator.councils.list()[0]?.id as string
         const t0 = Date.now()
         // One more loop while the outsider listens, so there is traffic to overhear.
-        const { taskId } = await collaborator.tasks.submit(council, { role: 'researcher', input: { iteration: 99, chain: true } })
-        while (Date.now() - t0 < 15_000 && collaborator.tasks.get(council, taskId)?.state !== 'done') await new Promise(resolve => setTimeout(resolve, 20))
+        const { taskId } = await collaborator.tasks.submit(council, {
+          role: 'researcher',
+          input: { iteration: 99, chain: true }
+        })
+        while (Date.now() - t0 < 15_000 && collaborator.tasks.get(council, taskId)?.state !== 'done') {
+          await new Promise(resolve => setTimeout(resolve, 20))
+        }
         summaries = collaborator.memory.query({ tenant: FEDERATION_TENANT, limit: 10_000 }).map(e => e.summary)
       }
     })
     expect(report.discoveryMs).toBeLessThan(10_000)
     for (const a of report.agents) expect(a.tasksCompleted, a.name).toBeGreaterThanOrEqual(10)
     expect(report.episodesTotal).toBeGreaterThanOrEqual(50)
-    for (const a of report.agents) expect(a.episodes, a.name).toBeGreaterThanOrEqual(a.tenant === FEDERATION_TENANT ? 40 : 10)
+    for (const a of report.agents) {
+      expect(a.episodes, a.name).toBeGreaterThanOrEqual(a.tenant === FEDERATION_TENANT ? 40 : 10)
+    }
     expect(report.crossTenant).toEqual([])
     expect(report.replication.samples).toBeGreaterThanOrEqual(40)
     expect(report.replication.p95Ms).toBeLessThan(100)
@@ -56,7 +68,9 @@ describe('federation scenario', () => {
   it('runs as `conclave sim --scenario federation` and exits 0 with a report that meets the bar', async () => {
     const proc = runCli(['sim', '--scenario', 'federation', '--iterations', '10', '--http-base-port', '0', '--json'])
     expect(await proc.exited, proc.stderr()).toBe(0)
-    const report = JSON.parse(proc.stdout().trim().split('\n').pop() ?? '{}') as FederationReport & { problems: string[] }
+    const report = JSON.parse(proc.stdout().trim().split('\n').pop() ?? '{}') as FederationReport & {
+      problems: string[]
+    }
     expect(report.problems).toEqual([])
     expect(report.agents).toHaveLength(5)
     expect(report.episodesTotal).toBeGreaterThanOrEqual(50)

@@ -17,13 +17,18 @@ describe('gossip stream repair', () => {
     sim = await Sim.start({ agents: 2 })
     await waitFor(() => sim.convergedCount() === 2, { timeoutMs: 30_000, message: 'mesh did not form' })
   }, 60_000)
-  afterAll(async () => { await sim?.stop() })
+  afterAll(async () => {
+    await sim?.stop()
+  })
 
   it('reconnects a peer whose gossip stream died, and its messages flow again', async () => {
     const [a, b] = sim.agents as [Agent, Agent]
     const tenant = a.tenancy.tenants[0] as string
     const received: string[] = []
-    b.tenancy.join(tenant, CHANNEL, msg => { received.push(new TextDecoder().decode(msg.payload)); return 'accept' })
+    b.tenancy.join(tenant, CHANNEL, msg => {
+      received.push(new TextDecoder().decode(msg.payload))
+      return 'accept'
+    })
     const channel = a.tenancy.join(tenant, CHANNEL, () => 'accept')
     const delivered = async (text: string): Promise<boolean> => {
       await channel.publish(new TextEncoder().encode(text))
@@ -31,10 +36,16 @@ describe('gossip stream repair', () => {
       return received.includes(text)
     }
     let n = 0
-    await waitFor(async () => await delivered(`before ${n++}`), { timeoutMs: 15_000, message: 'a\'s messages do not reach b' })
+    await waitFor(async () => await delivered(`before ${n++}`), {
+      timeoutMs: 15_000,
+      message: "a's messages do not reach b"
+    })
 
     // b resets the stream a gossips to it over; the connection itself stays up.
-    const streams = b.node.getConnections(a.node.peerId).flatMap(c => c.streams).filter(s => s.direction === 'inbound' && GOSSIP_PROTOCOLS.includes(s.protocol ?? ''))
+    const streams = b.node
+      .getConnections(a.node.peerId)
+      .flatMap(c => c.streams)
+      .filter(s => s.direction === 'inbound' && GOSSIP_PROTOCOLS.includes(s.protocol ?? ''))
     expect(streams.length).toBeGreaterThan(0)
     for (const s of streams) s.abort(new Error('reset by the test'))
     expect(b.node.getConnections(a.node.peerId).length).toBeGreaterThan(0)

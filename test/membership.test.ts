@@ -22,7 +22,7 @@ afterEach(async () => {
 })
 
 /** Publish on an agent's presence channel through its tenancy, as a member running modified code could. */
-async function publishPresence (agent: Agent, payload: Uint8Array): Promise<void> {
+async function publishPresence(agent: Agent, payload: Uint8Array): Promise<void> {
   const tenant = agent.tenancy.tenants[0] as string
   await agent.tenancy.join(tenant, 'presence', () => 'accept').publish(payload)
 }
@@ -32,14 +32,17 @@ const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.str
  * Four settled agents that only news can tell of a failure: heartbeats every 30 s (silence would
  * take 90 s) and no probe rounds (the sims' default).
  */
-async function quietMesh (): Promise<Sim> {
+async function quietMesh(): Promise<Sim> {
   const s = await Sim.start({ agents: 4, overrides: { heartbeatMs: 30_000, deadAfterMs: 1_500, pingTimeoutMs: 500 } })
-  await waitFor(() => s.convergedCount() === 4 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+  await waitFor(() => s.convergedCount() === 4 && presenceMeshesConnected(s.agents), {
+    timeoutMs: 30_000,
+    message: 'mesh did not settle'
+  })
   return s
 }
 
 /** From now on `agent`'s pings of `target` go unanswered until their timeout (`onTimeout` is told). */
-function hangPings (agent: Agent, target: Agent, onTimeout: () => void = () => {}): void {
+function hangPings(agent: Agent, target: Agent, onTimeout: () => void = () => {}): void {
   const service = agent.node.services.ping
   const ping = service.ping.bind(service)
   service.ping = async (peer, options) => {
@@ -47,7 +50,14 @@ function hangPings (agent: Agent, target: Agent, onTimeout: () => void = () => {
     return await new Promise<number>((resolve, reject) => {
       const signal = options?.signal
       if (signal === undefined) return
-      signal.addEventListener('abort', () => { onTimeout(); reject(signal.reason) }, { once: true })
+      signal.addEventListener(
+        'abort',
+        () => {
+          onTimeout()
+          reject(signal.reason)
+        },
+        { once: true }
+      )
     })
   }
 }
@@ -57,18 +67,28 @@ function hangPings (agent: Agent, target: Agent, onTimeout: () => void = () => {
  * `subject` refutes it: `observer` (like everyone) then holds it alive at a newer one. Returns
  * the incarnation the rumour named and a reading of the one `observer` holds.
  */
-async function refutedRumour (observer: Agent, accuser: Agent, subject: Agent): Promise<{ old: number, held: () => number }> {
+async function refutedRumour(
+  observer: Agent,
+  accuser: Agent,
+  subject: Agent
+): Promise<{ old: number; held: () => number }> {
   const tenant = subject.tenancy.tenants[0] as string
   const held = (): number => observer.membership.peers().find(p => p.peerId === subject.peerId)?.incarnation ?? 0
   const old = held()
   await publishPresence(accuser, encode({ type: 'suspect', peerId: subject.peerId, incarnation: old }))
-  await waitFor(() => held() > old && observer.membership.stateOf(tenant, subject.peerId) === 'alive', { timeoutMs: 10_000, message: 'the rumour was not refuted' })
+  await waitFor(() => held() > old && observer.membership.stateOf(tenant, subject.peerId) === 'alive', {
+    timeoutMs: 10_000,
+    message: 'the rumour was not refuted'
+  })
   return { old, held }
 }
 
-async function steadyMesh (n: number): Promise<Sim> {
+async function steadyMesh(n: number): Promise<Sim> {
   const s = await Sim.start({ agents: n, overrides: { heartbeatMs: 300 } })
-  await waitFor(() => s.convergedCount() === n && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+  await waitFor(() => s.convergedCount() === n && presenceMeshesConnected(s.agents), {
+    timeoutMs: 30_000,
+    message: 'mesh did not settle'
+  })
   return s
 }
 
@@ -79,7 +99,11 @@ describe('membership over gossip', () => {
     const before = accuser.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0
     const reasons = new Map<string, string[]>()
     for (const o of others) {
-      o.membership.onChange(c => { if (c.peerId === target.peerId) reasons.set(o.peerId, [...(reasons.get(o.peerId) ?? []), `${c.state}:${c.reason}`]) })
+      o.membership.onChange(c => {
+        if (c.peerId === target.peerId) {
+          reasons.set(o.peerId, [...(reasons.get(o.peerId) ?? []), `${c.state}:${c.reason}`])
+        }
+      })
     }
     // A false rumour, published by a real agent as any peer could.
     await publishPresence(accuser, encode({ type: 'suspect', peerId: target.peerId, incarnation: before }))
@@ -96,10 +120,15 @@ describe('membership over gossip', () => {
       const last = seen.map(r => r.split(':')[0]).lastIndexOf('suspect')
       return seen.slice(last + 1).some(r => ['alive:refuted', 'alive:ping', 'alive:recovered'].includes(r))
     }
-    await waitFor(() => others.every(refuted) && others.some(o => {
-      const seen = reasons.get(o.peerId) ?? []
-      return seen.includes('suspect:suspected-by-peer') && cleared(seen)
-    }), { timeoutMs: 10_000, message: () => JSON.stringify([...reasons]) })
+    await waitFor(
+      () =>
+        others.every(refuted) &&
+        others.some(o => {
+          const seen = reasons.get(o.peerId) ?? []
+          return seen.includes('suspect:suspected-by-peer') && cleared(seen)
+        }),
+      { timeoutMs: 10_000, message: () => JSON.stringify([...reasons]) }
+    )
     for (const o of others) {
       const seen = reasons.get(o.peerId) ?? []
       // Whoever suspected the target saw it cleared; nobody saw it dead.
@@ -110,24 +139,41 @@ describe('membership over gossip', () => {
 
   it('a member one neighbour cannot ping is vouched for by the others; one nobody can ping is suspected by a probe', async () => {
     // Heartbeats every 30 s at most (silence would take 90 s): only probes can act in this test.
-    sim = await Sim.start({ agents: 5, overrides: { heartbeatMs: 30_000, probeIntervalMs: 100, pingTimeoutMs: 1_000, deadAfterMs: 60_000 } })
+    sim = await Sim.start({
+      agents: 5,
+      overrides: { heartbeatMs: 30_000, probeIntervalMs: 100, pingTimeoutMs: 1_000, deadAfterMs: 60_000 }
+    })
     const s = sim
-    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    await waitFor(() => s.convergedCount() === 5 && presenceMeshesConnected(s.agents), {
+      timeoutMs: 30_000,
+      message: 'mesh did not settle'
+    })
     const [prober, target, ...helpers] = sim.agents as [Agent, Agent, ...Agent[]]
     const tenant = target.tenancy.tenants[0] as string
     // Everyone is connected to the target, so everyone takes turns probing it.
     for (const a of [prober, ...helpers]) await a.node.dial(target.node.peerId)
     const suspicions: string[] = []
-    for (const a of sim.agents) a.membership.onChange(c => { if (c.peerId === target.peerId && c.state === 'suspect') suspicions.push(`${a.config.name}:${c.reason}`) })
+    for (const a of sim.agents) {
+      a.membership.onChange(c => {
+        if (c.peerId === target.peerId && c.state === 'suspect') suspicions.push(`${a.config.name}:${c.reason}`)
+      })
+    }
     // Only pings count here: gossip the target relays would also vouch for it (tested through the
     // mesh benchmarks, where it damps false suspicions).
-    for (const a of sim.agents) (a.membership as unknown as { relayedWithin: () => boolean }).relayedWithin = () => false
+    for (const a of sim.agents) {
+      ;(a.membership as unknown as { relayedWithin: () => boolean }).relayedWithin = () => false
+    }
     // A lossy link: `agent`'s pings of the target go unanswered until their timeout.
     const attempts = new Map<Agent, number>()
-    const cutPingsToTarget = (agent: Agent): void => { hangPings(agent, target, () => attempts.set(agent, (attempts.get(agent) ?? 0) + 1)) }
+    const cutPingsToTarget = (agent: Agent): void => {
+      hangPings(agent, target, () => attempts.set(agent, (attempts.get(agent) ?? 0) + 1))
+    }
 
     cutPingsToTarget(prober)
-    await waitFor(() => (attempts.get(prober) ?? 0) >= 4, { timeoutMs: 30_000, message: () => `the prober pinged the target ${attempts.get(prober) ?? 0} times` })
+    await waitFor(() => (attempts.get(prober) ?? 0) >= 4, {
+      timeoutMs: 30_000,
+      message: () => `the prober pinged the target ${attempts.get(prober) ?? 0} times`
+    })
     // Its helpers answered for the target each time: no suspicion anywhere.
     expect(suspicions).toEqual([])
     for (const a of sim.agents.slice(2)) expect(a.membership.stateOf(tenant, target.peerId)).toBe('alive')
@@ -135,65 +181,97 @@ describe('membership over gossip', () => {
     // Nobody can reach it now: a probe suspects it, and the live target refutes.
     const before = prober.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0
     for (const h of helpers) cutPingsToTarget(h)
-    await waitFor(() => suspicions.some(r => r.endsWith(':probe-round')), { timeoutMs: 30_000, message: () => `no probe suspected the target: ${suspicions.join(', ')}` })
-    await waitFor(() => (prober.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0) > before, { timeoutMs: 10_000, message: 'the target did not refute' })
+    await waitFor(() => suspicions.some(r => r.endsWith(':probe-round')), {
+      timeoutMs: 30_000,
+      message: () => `no probe suspected the target: ${suspicions.join(', ')}`
+    })
+    await waitFor(() => (prober.membership.peers().find(p => p.peerId === target.peerId)?.incarnation ?? 0) > before, {
+      timeoutMs: 10_000,
+      message: 'the target did not refute'
+    })
   })
 
-  it('an agent that missed a crashed member\'s suspicion, and has no connection to it, learns of the crash from its next sync, and checks it first-hand', async () => {
+  it("an agent that missed a crashed member's suspicion, and has no connection to it, learns of the crash from its next sync, and checks it first-hand", async () => {
     // Only the suspicion's gossip, or the sync, can tell the deaf agent.
     sim = await quietMesh()
     const [deaf, peer, victim] = sim.agents as [Agent, Agent, Agent, Agent]
     const tenant = victim.tenancy.tenants[0] as string
     // The deaf agent hears no suspicion, and takes no note of lost connections.
-    const internals = deaf.membership as unknown as { onSuspect: () => string, onDisconnect: (evt: CustomEvent<PeerId>) => void }
+    const internals = deaf.membership as unknown as {
+      onSuspect: () => string
+      onDisconnect: (evt: CustomEvent<PeerId>) => void
+    }
     internals.onSuspect = () => 'accept'
     deaf.node.removeEventListener('peer:disconnect', internals.onDisconnect)
     const probes: string[] = []
-    deaf.membership.onChange(c => { if (c.peerId === victim.peerId) probes.push(`${c.state}:${c.reason}`) })
+    deaf.membership.onChange(c => {
+      if (c.peerId === victim.peerId) probes.push(`${c.state}:${c.reason}`)
+    })
     await sim.crashAgent(victim)
-    await waitFor(() => peer.membership.stateOf(tenant, victim.peerId) === 'dead', { timeoutMs: 10_000, message: 'the crash was not noticed' })
+    await waitFor(() => peer.membership.stateOf(tenant, victim.peerId) === 'dead', {
+      timeoutMs: 10_000,
+      message: 'the crash was not noticed'
+    })
     // Its next sync (joining agents sync often on their own: this one may already have) tells it.
     await deaf.membership.sync(peer.node.peerId)
-    await waitFor(() => deaf.membership.stateOf(tenant, victim.peerId) === 'dead', { timeoutMs: 5_000, message: () => `the deaf agent holds the victim ${deaf.membership.stateOf(tenant, victim.peerId) ?? 'unknown'}` })
+    await waitFor(() => deaf.membership.stateOf(tenant, victim.peerId) === 'dead', {
+      timeoutMs: 5_000,
+      message: () => `the deaf agent holds the victim ${deaf.membership.stateOf(tenant, victim.peerId) ?? 'unknown'}`
+    })
     // Found by its own probe, which the sync set off.
     expect(probes[0]).toBe('suspect:down-in-peer-view')
   })
 
-  it.each(['a late suspicion', 'a sync'])('an agent that holds a crashed member alive at a newer incarnation, and hears of its failure only at an older one (%s), checks it first-hand', async (news) => {
-    // As when a refutation crosses a partition while it forms: the observer got the refutation,
-    // then only news of a failure at the incarnation before it: only that news can tell it.
-    sim = await quietMesh()
-    const [observer, accuser, victim] = sim.agents as [Agent, Agent, Agent, Agent]
-    const tenant = victim.tenancy.tenants[0] as string
-    const { old, held } = await refutedRumour(observer, accuser, victim)
-    const current = held()
-    // The observer loses every suspicion of the current incarnation, takes no note of lost
-    // connections, and ignores what syncs tell it (but for the one this test hands it).
-    const internals = observer.membership as unknown as {
-      onSuspect: (tenant: string, message: { peerId: string, incarnation: number }) => string
-      onDisconnect: (evt: CustomEvent<PeerId>) => void
-      merge: (snapshots: unknown[], admitted: string[]) => Promise<void>
+  it.each(['a late suspicion', 'a sync'])(
+    'an agent that holds a crashed member alive at a newer incarnation, and hears of its failure only at an older one (%s), checks it first-hand',
+    async news => {
+      // As when a refutation crosses a partition while it forms: the observer got the refutation,
+      // then only news of a failure at the incarnation before it: only that news can tell it.
+      sim = await quietMesh()
+      const [observer, accuser, victim] = sim.agents as [Agent, Agent, Agent, Agent]
+      const tenant = victim.tenancy.tenants[0] as string
+      const { old, held } = await refutedRumour(observer, accuser, victim)
+      const current = held()
+      // The observer loses every suspicion of the current incarnation, takes no note of lost
+      // connections, and ignores what syncs tell it (but for the one this test hands it).
+      const internals = observer.membership as unknown as {
+        onSuspect: (tenant: string, message: { peerId: string; incarnation: number }) => string
+        onDisconnect: (evt: CustomEvent<PeerId>) => void
+        merge: (snapshots: unknown[], admitted: string[]) => Promise<void>
+      }
+      const onSuspect = internals.onSuspect.bind(observer.membership)
+      const merge = internals.merge.bind(observer.membership)
+      internals.onSuspect = (t, message) =>
+        message.peerId === victim.peerId && message.incarnation >= current ? 'accept' : onSuspect(t, message)
+      observer.node.removeEventListener('peer:disconnect', internals.onDisconnect)
+      internals.merge = async () => {}
+      const changes: string[] = []
+      observer.membership.onChange(c => {
+        if (c.peerId === victim.peerId) changes.push(`${c.state}:${c.reason}`)
+      })
+      await sim.crashAgent(victim)
+      await waitFor(() => accuser.membership.stateOf(tenant, victim.peerId) === 'dead', {
+        timeoutMs: 10_000,
+        message: 'the crash was not noticed'
+      })
+      expect(observer.membership.stateOf(tenant, victim.peerId)).toBe('alive')
+      if (news === 'a late suspicion') {
+        // A late copy of the rumour of the old incarnation.
+        await publishPresence(accuser, encode({ type: 'suspect', peerId: victim.peerId, incarnation: old }))
+      } else {
+        // A sync with a peer that missed the refutation: it holds the victim dead at the old one.
+        await merge([{ tenant, members: [], down: [{ peerId: victim.peerId, incarnation: old }] }], [tenant])
+      }
+      await waitFor(() => observer.membership.stateOf(tenant, victim.peerId) === 'dead', {
+        timeoutMs: 5_000,
+        message: () =>
+          `the observer holds the victim ${observer.membership.stateOf(tenant, victim.peerId) ?? 'unknown'}: ${changes.join(', ')}`
+      })
+      expect(changes[0]).toBe(
+        news === 'a late suspicion' ? 'suspect:stale-suspicion' : 'suspect:stale-down-in-peer-view'
+      )
     }
-    const onSuspect = internals.onSuspect.bind(observer.membership)
-    const merge = internals.merge.bind(observer.membership)
-    internals.onSuspect = (t, message) => message.peerId === victim.peerId && message.incarnation >= current ? 'accept' : onSuspect(t, message)
-    observer.node.removeEventListener('peer:disconnect', internals.onDisconnect)
-    internals.merge = async () => {}
-    const changes: string[] = []
-    observer.membership.onChange(c => { if (c.peerId === victim.peerId) changes.push(`${c.state}:${c.reason}`) })
-    await sim.crashAgent(victim)
-    await waitFor(() => accuser.membership.stateOf(tenant, victim.peerId) === 'dead', { timeoutMs: 10_000, message: 'the crash was not noticed' })
-    expect(observer.membership.stateOf(tenant, victim.peerId)).toBe('alive')
-    if (news === 'a late suspicion') {
-      // A late copy of the rumour of the old incarnation.
-      await publishPresence(accuser, encode({ type: 'suspect', peerId: victim.peerId, incarnation: old }))
-    } else {
-      // A sync with a peer that missed the refutation: it holds the victim dead at the old one.
-      await merge([{ tenant, members: [], down: [{ peerId: victim.peerId, incarnation: old }] }], [tenant])
-    }
-    await waitFor(() => observer.membership.stateOf(tenant, victim.peerId) === 'dead', { timeoutMs: 5_000, message: () => `the observer holds the victim ${observer.membership.stateOf(tenant, victim.peerId) ?? 'unknown'}: ${changes.join(', ')}` })
-    expect(changes[0]).toBe(news === 'a late suspicion' ? 'suspect:stale-suspicion' : 'suspect:stale-down-in-peer-view')
-  })
+  )
 
   it('a recheck over stale news counts only an answer or a refused connection: a ping that times out leaves the member alive, with nothing retried', async () => {
     // A running member that answers no ping in time, while this agent holds it alive at a
@@ -208,15 +286,25 @@ describe('membership over gossip', () => {
     // recheck is only for members it cannot watch itself.
     const timedOut = new Map<Agent, number>()
     for (const a of sim.agents) hangPings(a, slow, () => timedOut.set(a, (timedOut.get(a) ?? 0) + 1))
-    type Internals = { connectedTo: (peerId: string) => boolean, probing: Set<string>, unanswered: Map<string, number>, retries: Set<unknown> }
+    type Internals = {
+      connectedTo: (peerId: string) => boolean
+      probing: Set<string>
+      unanswered: Map<string, number>
+      retries: Set<unknown>
+    }
     const internals = observer.membership as unknown as Internals
     const connectedTo = internals.connectedTo.bind(observer.membership)
     internals.connectedTo = peerId => peerId !== slow.peerId && connectedTo(peerId)
     const changes: string[] = []
-    observer.membership.onChange(c => { if (c.peerId === slow.peerId) changes.push(`${c.state}:${c.reason}`) })
+    observer.membership.onChange(c => {
+      if (c.peerId === slow.peerId) changes.push(`${c.state}:${c.reason}`)
+    })
     // A late copy of the rumour: the observer pings the member once, and the ping times out.
     await publishPresence(accuser, encode({ type: 'suspect', peerId: slow.peerId, incarnation: old }))
-    await waitFor(() => (timedOut.get(observer) ?? 0) >= 1 && !internals.probing.has(slow.peerId), { timeoutMs: 10_000, message: () => `the observer's pings of the member that timed out: ${timedOut.get(observer) ?? 0}` })
+    await waitFor(() => (timedOut.get(observer) ?? 0) >= 1 && !internals.probing.has(slow.peerId), {
+      timeoutMs: 10_000,
+      message: () => `the observer's pings of the member that timed out: ${timedOut.get(observer) ?? 0}`
+    })
     expect(changes).toEqual([])
     expect(observer.membership.stateOf(tenant, slow.peerId)).toBe('alive')
     // Nothing follows the timeout up: no attempt counted, no probe through helpers scheduled.
@@ -238,15 +326,34 @@ describe('membership over gossip', () => {
       connectedTo: (peerId: string) => boolean
       rechecked: Map<string, number>
       probe: (peerId: string, reason: string, conclusiveOnly?: boolean) => Promise<void>
-      onSuspect: (tenant: string, message: { peerId: string, incarnation: number }) => unknown
+      onSuspect: (tenant: string, message: { peerId: string; incarnation: number }) => unknown
     }
     const internals = (a: Agent): Internals => a.membership as unknown as Internals
-    const held = (a: Agent, subject: Agent): number => a.membership.peers().find(p => p.peerId === subject.peerId)?.incarnation ?? 0
+    const held = (a: Agent, subject: Agent): number =>
+      a.membership.peers().find(p => p.peerId === subject.peerId)?.incarnation ?? 0
     // Rumours the subjects refute: every agent then holds each at a newer incarnation.
     const old = new Map(subjects.map(subject => [subject.peerId, internals(subject).incarnation]))
-    for (const subject of subjects) await publishPresence(accuser, encode({ type: 'suspect', peerId: subject.peerId, incarnation: old.get(subject.peerId) }))
-    const refuted = (a: Agent): boolean => subjects.every(subject => a === subject || (held(a, subject) > (old.get(subject.peerId) ?? 0) && a.membership.stateOf(tenant, subject.peerId) === 'alive'))
-    await waitFor(() => sim?.agents.every(refuted), { timeoutMs: 20_000, message: () => `agents not holding every refutation: ${others.filter(a => !refuted(a)).map(a => a.config.name).join(', ')}` })
+    for (const subject of subjects) {
+      await publishPresence(
+        accuser,
+        encode({ type: 'suspect', peerId: subject.peerId, incarnation: old.get(subject.peerId) })
+      )
+    }
+    const refuted = (a: Agent): boolean =>
+      subjects.every(
+        subject =>
+          a === subject ||
+          (held(a, subject) > (old.get(subject.peerId) ?? 0) &&
+            a.membership.stateOf(tenant, subject.peerId) === 'alive')
+      )
+    await waitFor(() => sim?.agents.every(refuted), {
+      timeoutMs: 20_000,
+      message: () =>
+        `agents not holding every refutation: ${others
+          .filter(a => !refuted(a))
+          .map(a => a.config.name)
+          .join(', ')}`
+    })
     let rechecks = 0
     const heard = new Map<Agent, number>()
     for (const a of others) {
@@ -263,14 +370,24 @@ describe('membership over gossip', () => {
       }
       const onSuspect = agent.onSuspect.bind(a.membership)
       agent.onSuspect = (t, message) => {
-        if (message.peerId !== a.peerId && message.incarnation === old.get(message.peerId)) heard.set(a, (heard.get(a) ?? 0) + 1)
+        if (message.peerId !== a.peerId && message.incarnation === old.get(message.peerId)) {
+          heard.set(a, (heard.get(a) ?? 0) + 1)
+        }
         return onSuspect(t, message)
       }
     }
     // The same rumours again, now stale everywhere.
-    for (const subject of subjects) await publishPresence(accuser, encode({ type: 'suspect', peerId: subject.peerId, incarnation: old.get(subject.peerId) }))
+    for (const subject of subjects) {
+      await publishPresence(
+        accuser,
+        encode({ type: 'suspect', peerId: subject.peerId, incarnation: old.get(subject.peerId) })
+      )
+    }
     const expected = (a: Agent): number => subjects.length - (subjects.includes(a) ? 1 : 0)
-    await waitFor(() => others.every(a => heard.get(a) === expected(a)), { timeoutMs: 10_000, message: () => `stale suspicions heard: ${others.map(a => heard.get(a) ?? 0).join(' ')}` })
+    await waitFor(() => others.every(a => heard.get(a) === expected(a)), {
+      timeoutMs: 10_000,
+      message: () => `stale suspicions heard: ${others.map(a => heard.get(a) ?? 0).join(' ')}`
+    })
     // 6 pieces of news, each heard by 14 agents that could ping its subject: 84 pings without the
     // thinning, 44.8 expected with it (standard deviation 4.6).
     const takers = others.reduce((sum, a) => sum + expected(a), 0)
@@ -280,9 +397,15 @@ describe('membership over gossip', () => {
   })
 
   it('heartbeats carry the signed record only after it changed; beats alone keep members alive', async () => {
-    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 } })
+    sim = await Sim.start({
+      agents: 3,
+      overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 }
+    })
     const s = sim
-    await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), {
+      timeoutMs: 30_000,
+      message: 'mesh did not settle'
+    })
     const [agent, ...others] = sim.agents as [Agent, ...Agent[]]
     const tenant = agent.tenancy.tenants[0] as string
     const topic = agent.membership.topics[0] as string
@@ -294,9 +417,16 @@ describe('membership over gossip', () => {
       return await publish(t, data)
     }
     const changes: string[] = []
-    for (const o of others) o.membership.onChange(c => { if (c.peerId === agent.peerId) changes.push(`${c.state}:${c.reason}`) })
+    for (const o of others) {
+      o.membership.onChange(c => {
+        if (c.peerId === agent.peerId) changes.push(`${c.state}:${c.reason}`)
+      })
+    }
     // 30 heartbeats: at most 3 carry the record (one in ten), the rest are beats.
-    await waitFor(() => sizes.length >= 30, { timeoutMs: 30_000, message: () => `${sizes.length} heartbeats published` })
+    await waitFor(() => sizes.length >= 30, {
+      timeoutMs: 30_000,
+      message: () => `${sizes.length} heartbeats published`
+    })
     const largest = Math.max(...sizes)
     const beats = sizes.filter(size => size < largest / 2).length
     expect(beats, `heartbeat sizes: ${sizes.join(' ')}`).toBeGreaterThanOrEqual(24)
@@ -306,11 +436,26 @@ describe('membership over gossip', () => {
   })
 
   it('a new connection syncs views only with a peer this agent does not see alive', async () => {
-    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 } })
+    sim = await Sim.start({
+      agents: 3,
+      overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 }
+    })
     const s = sim
-    await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), {
+      timeoutMs: 30_000,
+      message: 'mesh did not settle'
+    })
     const [agent, peer] = sim.agents as [Agent, Agent, Agent]
-    type Internals = { syncTimer?: ReturnType<typeof setTimeout>, sync: (id: PeerId) => Promise<void>, handle: () => Promise<string>, probe: () => Promise<void>, view: { get: (tenant: string, peerId: string) => { record: { incarnation: number } } | undefined, suspect: (tenant: string, peerId: string, incarnation: number, now: number, reason: string) => unknown } }
+    type Internals = {
+      syncTimer?: ReturnType<typeof setTimeout>
+      sync: (id: PeerId) => Promise<void>
+      handle: () => Promise<string>
+      probe: () => Promise<void>
+      view: {
+        get: (tenant: string, peerId: string) => { record: { incarnation: number } } | undefined
+        suspect: (tenant: string, peerId: string, incarnation: number, now: number, reason: string) => unknown
+      }
+    }
     const internals = agent.membership as unknown as Internals
     // No anti-entropy rounds: a sync any agent starts could bring the peer's record back.
     for (const a of sim.agents) clearTimeout((a.membership as unknown as Internals).syncTimer)
@@ -319,14 +464,17 @@ describe('membership over gossip', () => {
     for (const a of sim.agents) (a.membership as unknown as Internals).probe = async () => {}
     const synced: string[] = []
     const sync = internals.sync.bind(agent.membership)
-    internals.sync = async id => { synced.push(id.toString()); await sync(id) }
+    internals.sync = async id => {
+      synced.push(id.toString())
+      await sync(id)
+    }
     // Membership's identify listener runs before one added now: by the time this one fires,
     // a sync it started has been counted. Only this agent's own dial counts (membership syncs
     // on outbound connections): when the peer redialled first, the cycle is run again.
     const reconnect = async (): Promise<void> => {
       for (let attempt = 0; attempt < 5; attempt++) {
         const identified = new Promise<Connection>(resolve => {
-          const on = (evt: CustomEvent<{ peerId: PeerId, connection: Connection }>): void => {
+          const on = (evt: CustomEvent<{ peerId: PeerId; connection: Connection }>): void => {
             if (!evt.detail.peerId.equals(peer.node.peerId)) return
             agent.node.removeEventListener('peer:identify', on)
             resolve(evt.detail.connection)
@@ -349,17 +497,32 @@ describe('membership over gossip', () => {
     internals.view.suspect(tenant, peer.peerId, incarnation, Date.now(), 'test')
     expect(agent.membership.stateOf(tenant, peer.peerId)).toBe('suspect')
     const changes: string[] = []
-    agent.membership.onChange(c => { if (c.peerId === peer.peerId) changes.push(`${c.state}:${c.reason}`) })
+    agent.membership.onChange(c => {
+      if (c.peerId === peer.peerId) changes.push(`${c.state}:${c.reason}`)
+    })
     await reconnect()
-    expect(new Set(synced), `a peer not seen alive (its changes meanwhile: ${changes.join(' ')})`).toEqual(new Set([peer.peerId]))
+    expect(new Set(synced), `a peer not seen alive (its changes meanwhile: ${changes.join(' ')})`).toEqual(
+      new Set([peer.peerId])
+    )
   })
 
   it('a beat for a record the receiver lacks makes it fetch the record from the sender', async () => {
-    sim = await Sim.start({ agents: 3, overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 } })
+    sim = await Sim.start({
+      agents: 3,
+      overrides: { heartbeatMs: 200, heartbeatBudget: 100, probeIntervalMs: 600_000 }
+    })
     const s = sim
-    await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), { timeoutMs: 30_000, message: 'mesh did not settle' })
+    await waitFor(() => s.convergedCount() === 3 && presenceMeshesConnected(s.agents), {
+      timeoutMs: 30_000,
+      message: 'mesh did not settle'
+    })
     const [agent, receiver] = sim.agents as [Agent, Agent, Agent]
-    type Internals = { syncTimer?: ReturnType<typeof setTimeout>, incarnation: number, handle: (msg: TenantMessage, m: { type: string }) => Promise<unknown>, onSuspect: (tenant: string, m: unknown) => unknown }
+    type Internals = {
+      syncTimer?: ReturnType<typeof setTimeout>
+      incarnation: number
+      handle: (msg: TenantMessage, m: { type: string }) => Promise<unknown>
+      onSuspect: (tenant: string, m: unknown) => unknown
+    }
     const internals = (a: Agent): Internals => a.membership as unknown as Internals
     // No anti-entropy rounds: only the fetch on a beat can bring the receiver the new record.
     for (const a of sim.agents) clearTimeout(internals(a).syncTimer)
@@ -368,15 +531,26 @@ describe('membership over gossip', () => {
     const handle = internals(receiver).handle.bind(receiver.membership)
     let dropped = 0
     internals(receiver).handle = async (msg, m) => {
-      if (m.type === 'alive' && msg.from === agent.peerId) { dropped++; return 'ignore' }
+      if (m.type === 'alive' && msg.from === agent.peerId) {
+        dropped++
+        return 'ignore'
+      }
       return await handle(msg, m)
     }
     // The agent refutes a suspicion: a higher incarnation, so a new record.
     const tenant = agent.tenancy.tenants[0] as string
-    internals(agent).onSuspect(tenant, { type: 'suspect', peerId: agent.peerId, incarnation: internals(agent).incarnation })
+    internals(agent).onSuspect(tenant, {
+      type: 'suspect',
+      peerId: agent.peerId,
+      incarnation: internals(agent).incarnation
+    })
     const incarnation = internals(agent).incarnation
     const seen = (): number | undefined => receiver.membership.peers().find(p => p.peerId === agent.peerId)?.incarnation
-    await waitFor(() => seen() === incarnation, { timeoutMs: 4_000, message: () => `receiver holds incarnation ${seen()}, the agent is at ${incarnation}; ${dropped} full records dropped` })
+    await waitFor(() => seen() === incarnation, {
+      timeoutMs: 4_000,
+      message: () =>
+        `receiver holds incarnation ${seen()}, the agent is at ${incarnation}; ${dropped} full records dropped`
+    })
     expect(dropped).toBeGreaterThan(0)
     expect(receiver.membership.stateOf(tenant, agent.peerId)).toBe('alive')
   })
@@ -385,18 +559,43 @@ describe('membership over gossip', () => {
     sim = await steadyMesh(3)
     const [attacker, victim, third] = sim.agents as [Agent, Agent, Agent]
     await publishPresence(attacker, new TextEncoder().encode('not json'))
-    await publishPresence(attacker, encode({ type: 'alive', record: 'x'.repeat(20_000), sig: 'y', seq: 1, intervalMs: 1000 }))
+    await publishPresence(
+      attacker,
+      encode({ type: 'alive', record: 'x'.repeat(20_000), sig: 'y', seq: 1, intervalMs: 1000 })
+    )
     // A leave in someone else's name: the gossip signature proves it came from the attacker.
-    await publishPresence(attacker, encode({ type: 'leave', peerId: third.peerId, incarnation: Number.MAX_SAFE_INTEGER }))
-    await waitFor(async () => await rejected(victim, 'malformed') >= 1 && await rejected(victim, 'oversized') >= 1 && await rejected(victim, 'sender-mismatch') >= 1, {
-      timeoutMs: 10_000,
-      message: 'rejections were not counted'
-    })
+    await publishPresence(
+      attacker,
+      encode({ type: 'leave', peerId: third.peerId, incarnation: Number.MAX_SAFE_INTEGER })
+    )
+    await waitFor(
+      async () =>
+        (await rejected(victim, 'malformed')) >= 1 &&
+        (await rejected(victim, 'oversized')) >= 1 &&
+        (await rejected(victim, 'sender-mismatch')) >= 1,
+      {
+        timeoutMs: 10_000,
+        message: 'rejections were not counted'
+      }
+    )
     // Its own record announcing a role its credential does not grant.
-    const record = { v: 1 as const, peerId: attacker.peerId, name: 'attacker', roles: ['astronaut'], tenant: attacker.tenancy.tenants[0] as string, addrs: [], version: '0', incarnation: Date.now() + 60_000, cred: attacker.tenancy.keyring(attacker.tenancy.tenants[0] as string)?.credential }
+    const record = {
+      v: 1 as const,
+      peerId: attacker.peerId,
+      name: 'attacker',
+      roles: ['astronaut'],
+      tenant: attacker.tenancy.tenants[0] as string,
+      addrs: [],
+      version: '0',
+      incarnation: Date.now() + 60_000,
+      cred: attacker.tenancy.keyring(attacker.tenancy.tenants[0] as string)?.credential
+    }
     const signed = await signRecord(record, await loadOrCreateIdentity(attacker.config.dataDir))
     await publishPresence(attacker, encode({ type: 'alive', ...signed, seq: 1_000_000, intervalMs: 1000 }))
-    await waitFor(async () => await rejected(victim, 'role-not-granted', 'presence') >= 1, { timeoutMs: 10_000, message: 'ungranted role was not rejected' })
+    await waitFor(async () => (await rejected(victim, 'role-not-granted', 'presence')) >= 1, {
+      timeoutMs: 10_000,
+      message: 'ungranted role was not rejected'
+    })
     expect(victim.membership.peers().find(p => p.peerId === attacker.peerId)?.roles).not.toContain('astronaut')
     // The forged leave changed nothing, and the victim still works.
     expect(victim.membership.peers().find(p => p.peerId === third.peerId)?.state).toBe('alive')

@@ -16,7 +16,7 @@ afterEach(async () => {
   sim = undefined
 })
 
-function stateOf (observer: Agent, peerId: string): string | undefined {
+function stateOf(observer: Agent, peerId: string): string | undefined {
   return observer.membership.peers().find(p => p.peerId === peerId)?.state
 }
 
@@ -27,7 +27,8 @@ describe('mesh', () => {
     await waitFor(() => s.convergedCount() === 34, {
       timeoutMs: 90_000,
       intervalMs: 250,
-      message: () => `converged ${s.convergedCount()}/34; views: ${s.agents.map(a => a.membership.peers().filter(p => p.state === 'alive').length).join(',')}`
+      message: () =>
+        `converged ${s.convergedCount()}/34; views: ${s.agents.map(a => a.membership.peers().filter(p => p.state === 'alive').length).join(',')}`
     })
     for (const agent of s.agents) {
       const alive = agent.membership.peers().filter(p => p.state === 'alive')
@@ -40,7 +41,12 @@ describe('mesh', () => {
     // Gossip needs a connected mesh, not just a connected graph: when every agent dialled the
     // same first agents, those refused grafts at their ceiling and many agents had no mesh.
     const topic = s.agents[0]?.membership.topics[0] as string
-    await waitFor(() => meshReach(s.agents, topic) === 34, { timeoutMs: 30_000, intervalMs: 250, message: () => `presence mesh reaches ${meshReach(s.agents, topic)}/34 agents; not reached: ${unreachedOverMesh(s.agents, topic)}` })
+    await waitFor(() => meshReach(s.agents, topic) === 34, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      message: () =>
+        `presence mesh reaches ${meshReach(s.agents, topic)}/34 agents; not reached: ${unreachedOverMesh(s.agents, topic)}`
+    })
   })
 
   it('an agent that every connected peer pruned from its gossip mesh dials over its cap until a new peer takes it in', async () => {
@@ -49,20 +55,32 @@ describe('mesh', () => {
     // prune is delivered to it here, as if each had refused it.
     sim = await Sim.start({ agents: 16 })
     const s = sim
-    await waitFor(() => s.convergedCount() === 16, { timeoutMs: 60_000, message: () => `converged ${s.convergedCount()}/16` })
-    const [agent] = await s.add(1) as [Agent]
+    await waitFor(() => s.convergedCount() === 16, {
+      timeoutMs: 60_000,
+      message: () => `converged ${s.convergedCount()}/16`
+    })
+    const [agent] = (await s.add(1)) as [Agent]
     const pubsub = agent.node.services.pubsub
     const topic = agent.membership.topics[0] as string
-    await waitFor(() => s.convergedCount() === 17 && meshPeers(pubsub, topic).length > 0, { timeoutMs: 60_000, message: 'the late joiner has no presence mesh' })
+    await waitFor(() => s.convergedCount() === 17 && meshPeers(pubsub, topic).length > 0, {
+      timeoutMs: 60_000,
+      message: 'the late joiner has no presence mesh'
+    })
     const peers = (): string[] => [...new Set(agent.node.getConnections().map(c => c.remotePeer.toString()))]
     const cap = (SIM_DEFAULTS.maxConnections ?? 0) + STARVED_EXTRA_CONNECTIONS
     const before = peers()
     expect(before.length).toBeLessThan(cap)
     expect(meshStarved(pubsub)).toBe(false)
-    const prune = (pubsub as unknown as { handlePrune: (from: string, prune: Array<{ topicID: string, backoff: number }>) => Promise<void> }).handlePrune.bind(pubsub)
+    const prune = (
+      pubsub as unknown as {
+        handlePrune: (from: string, prune: Array<{ topicID: string; backoff: number }>) => Promise<void>
+      }
+    ).handlePrune.bind(pubsub)
     // Every connected peer prunes it, also one whose subscription has not arrived yet: it would
     // otherwise be grafted as soon as it does, and the joiner would never need a new peer.
-    for (const peer of new Set([...before, ...pubsub.getSubscribers(topic).map(String)])) await prune(peer, [{ topicID: topic, backoff: 60 }])
+    for (const peer of new Set([...before, ...pubsub.getSubscribers(topic).map(String)])) {
+      await prune(peer, [{ topicID: topic, backoff: 60 }])
+    }
     expect(meshPeers(pubsub, topic)).toEqual([])
     expect(meshStarved(pubsub)).toBe(true)
     // Back in the mesh through a peer it dialled after the prunes, and no further over its cap.
@@ -70,7 +88,12 @@ describe('mesh', () => {
       timeoutMs: 20_000,
       message: () => `mesh [${meshPeers(pubsub, topic).join(' ')}], ${peers().length} peers (${before.length} before)`
     })
-    expect(agent.node.getConnections().filter(c => c.remotePeer.toString() === rescuer).map(c => c.direction)).toContain('outbound')
+    expect(
+      agent.node
+        .getConnections()
+        .filter(c => c.remotePeer.toString() === rescuer)
+        .map(c => c.direction)
+    ).toContain('outbound')
     expect(peers().length).toBeLessThanOrEqual(cap)
     expect(meshStarved(pubsub)).toBe(false)
   })
@@ -84,7 +107,9 @@ describe('mesh', () => {
     const others = s.agents.filter(a => a !== victim)
     const seenSuspect = new Set<string>()
     for (const o of others) {
-      o.membership.onChange(c => { if (c.peerId === victim.peerId && c.state === 'suspect') seenSuspect.add(o.peerId) })
+      o.membership.onChange(c => {
+        if (c.peerId === victim.peerId && c.state === 'suspect') seenSuspect.add(o.peerId)
+      })
     }
     const crashedAt = Date.now()
     await s.crashAgent(victim)
@@ -105,10 +130,16 @@ describe('mesh', () => {
     // connection: when it did, the unanswered probes counted as "alive" for 5 s more.
     const deadAfterMs = 1_500
     const pingTimeoutMs = 200
-    sim = await Sim.start({ agents: 6, overrides: { heartbeatMs: 300, heartbeatBudget: 100, deadAfterMs, pingTimeoutMs } })
+    sim = await Sim.start({
+      agents: 6,
+      overrides: { heartbeatMs: 300, heartbeatBudget: 100, deadAfterMs, pingTimeoutMs }
+    })
     const s = sim
     await waitFor(() => s.convergedCount() === 6, { timeoutMs: 30_000, message: 'mesh of 6 did not form' })
-    await waitFor(() => presenceMeshesConnected(s.agents), { timeoutMs: 10_000, message: 'presence mesh not connected' })
+    await waitFor(() => presenceMeshesConnected(s.agents), {
+      timeoutMs: 10_000,
+      message: 'presence mesh not connected'
+    })
     const victim = s.agents[4] as Agent
     const others = s.agents.filter(a => a !== victim)
     const hungAt = Date.now()
@@ -131,29 +162,53 @@ describe('mesh', () => {
     const cap = SIM_DEFAULTS.maxConnections as number
     // Agent 5 opts out (CONCLAVE_RELEASE_SEEDS=false) and must keep its connection.
     const keeper = 5
-    sim = await Sim.start({ agents, overrides: { deadAfterMs: 1_500, pingTimeoutMs: 500, seedReleaseAfterMs: 5_000 }, overridesFor: i => i === keeper ? { releaseSeeds: false } : {} })
+    sim = await Sim.start({
+      agents,
+      overrides: { deadAfterMs: 1_500, pingTimeoutMs: 500, seedReleaseAfterMs: 5_000 },
+      overridesFor: i => (i === keeper ? { releaseSeeds: false } : {})
+    })
     const s = sim
     const seed = s.agents[0] as Agent
     const others = s.agents.slice(1)
     const releasing = others.filter(a => a !== s.agents[keeper])
     const suspected: string[] = []
-    for (const a of s.agents) a.membership.onChange(c => { if (c.state === 'suspect' || c.state === 'dead') suspected.push(`${a.config.name} saw ${c.peerId} ${c.state}`) })
+    for (const a of s.agents) {
+      a.membership.onChange(c => {
+        if (c.state === 'suspect' || c.state === 'dead') suspected.push(`${a.config.name} saw ${c.peerId} ${c.state}`)
+      })
+    }
     const seedPeers = (): number => new Set(seed.node.getConnections().map(c => c.remotePeer.toString())).size
     let peak = 0
-    await waitFor(() => {
-      peak = Math.max(peak, seedPeers())
-      return s.convergedCount() === agents
-    }, { timeoutMs: 60_000, intervalMs: 100, message: () => `converged ${s.convergedCount()}/${agents}` })
+    await waitFor(
+      () => {
+        peak = Math.max(peak, seedPeers())
+        return s.convergedCount() === agents
+      },
+      { timeoutMs: 60_000, intervalMs: 100, message: () => `converged ${s.convergedCount()}/${agents}` }
+    )
     // Every agent that dialled the seed has released it (a seed's own dial to an agent is kept).
-    const releasedOrKept = (a: Agent): boolean => a.node.services.seeds.status().every(st => st.released || a.node.getConnections(seed.node.peerId).some(c => c.direction === 'inbound'))
-    await waitFor(() => {
-      peak = Math.max(peak, seedPeers())
-      return releasing.every(releasedOrKept) && seedPeers() > 0 && seedPeers() <= 2 * cap
-    }, {
-      timeoutMs: 60_000,
-      intervalMs: 100,
-      message: () => `seed has ${seedPeers()} peers (${seed.node.getConnections().map(c => `${c.direction}:${Math.round((Date.now() - c.timeline.open) / 1000)}s`).join(' ')}); status ${JSON.stringify(others[3]?.node.services.seeds.status())} not released by ${releasing.filter(a => !releasedOrKept(a)).map(a => a.config.name).join(',')}`
-    })
+    const releasedOrKept = (a: Agent): boolean =>
+      a.node.services.seeds
+        .status()
+        .every(st => st.released || a.node.getConnections(seed.node.peerId).some(c => c.direction === 'inbound'))
+    await waitFor(
+      () => {
+        peak = Math.max(peak, seedPeers())
+        return releasing.every(releasedOrKept) && seedPeers() > 0 && seedPeers() <= 2 * cap
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        message: () =>
+          `seed has ${seedPeers()} peers (${seed.node
+            .getConnections()
+            .map(c => `${c.direction}:${Math.round((Date.now() - c.timeline.open) / 1000)}s`)
+            .join(' ')}); status ${JSON.stringify(others[3]?.node.services.seeds.status())} not released by ${releasing
+            .filter(a => !releasedOrKept(a))
+            .map(a => a.config.name)
+            .join(',')}`
+      }
+    )
     expect(peak).toBeGreaterThan(2 * cap)
     expect(s.agents[keeper]?.node.getConnections(seed.node.peerId).some(c => c.direction === 'outbound')).toBe(true)
     expect(s.agents[keeper]?.node.services.seeds.status()[0]?.released).toBe(false)
@@ -173,7 +228,10 @@ describe('mesh', () => {
     await waitFor(() => s.convergedCount() === 5, { timeoutMs: 30_000, message: 'mesh of 5 did not form' })
     // Leave from a steady mesh: a leave in the first second after joining can reach a peer before
     // its subscription did (that peer then sees the drop and suspects instead, by design).
-    await waitFor(() => presenceMeshesConnected(s.agents), { timeoutMs: 10_000, message: 'presence mesh not connected' })
+    await waitFor(() => presenceMeshesConnected(s.agents), {
+      timeoutMs: 10_000,
+      message: 'presence mesh not connected'
+    })
     const leaver = s.agents[2] as Agent
     const others = s.agents.filter(a => a !== leaver)
     const { peerId } = leaver
@@ -190,7 +248,10 @@ describe('mesh', () => {
         timeoutMs: 20_000,
         message: () => `states after restart: ${others.map(o => stateOf(o, peerId)).join(',')}`
       })
-      await waitFor(() => restarted.membership.peers().filter(p => p.state === 'alive').length === 4, { timeoutMs: 20_000, message: 'restarted agent did not see the mesh' })
+      await waitFor(() => restarted.membership.peers().filter(p => p.state === 'alive').length === 4, {
+        timeoutMs: 20_000,
+        message: 'restarted agent did not see the mesh'
+      })
     } finally {
       await restarted.stop()
     }

@@ -22,7 +22,11 @@ const sockets = new Set<Socket>()
 afterEach(async () => {
   await node?.stop()
   node = undefined
-  await Promise.all(extra.splice(0).map(async n => { await n.stop() }))
+  await Promise.all(
+    extra.splice(0).map(async n => {
+      await n.stop()
+    })
+  )
   for (const socket of sockets) socket.destroy()
   sockets.clear()
   await new Promise(resolve => silent?.close(resolve) ?? resolve(undefined))
@@ -30,15 +34,22 @@ afterEach(async () => {
 })
 
 /** A node on loopback without mDNS, stopped after the test. */
-async function start (init: Partial<Parameters<typeof createConclaveNode>[0]> = {}): Promise<ConclaveLibp2p> {
-  const n = await createConclaveNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...init })
+async function start(init: Partial<Parameters<typeof createConclaveNode>[0]> = {}): Promise<ConclaveLibp2p> {
+  const n = await createConclaveNode({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    ...init
+  })
   extra.push(n)
   return n
 }
 
 /** A TCP server that accepts every connection and never sends a byte. */
-async function silentServer (): Promise<number> {
-  silent = createServer(socket => { sockets.add(socket) })
+async function silentServer(): Promise<number> {
+  silent = createServer(socket => {
+    sockets.add(socket)
+  })
   await new Promise<void>(resolve => silent?.listen(0, '127.0.0.1', resolve))
   return (silent.address() as { port: number }).port
 }
@@ -72,14 +83,21 @@ describe('seed dialling', () => {
     // The seed's own dialer stays out of it (a cap of 0): here it would dial the agent back.
     const seed = await start({ maxConnections: 0 })
     const [b, c] = [await start(), await start()]
-    node = await start({ bootstrap: [seed.getMultiaddrs()[0]?.toString() ?? ''], maxConnections: 3, seedReleaseAfterMs: 300 })
+    node = await start({
+      bootstrap: [seed.getMultiaddrs()[0]?.toString() ?? ''],
+      maxConnections: 3,
+      seedReleaseAfterMs: 300
+    })
     const agent = node
     const status = (): SeedStatus | undefined => agent.services.seeds.status()[0]
     await waitFor(() => status()?.connected, { timeoutMs: 10_000, message: 'agent did not reach its seed' })
     await agent.dial(b.getMultiaddrs())
     await agent.dial(c.getMultiaddrs())
     // Three peers, the cap: the seed goes once its connection stood 300-600 ms.
-    await waitFor(() => status()?.released === true && agent.getConnections(seed.peerId).length === 0, { timeoutMs: 10_000, message: () => JSON.stringify(status()) })
+    await waitFor(() => status()?.released === true && agent.getConnections(seed.peerId).length === 0, {
+      timeoutMs: 10_000,
+      message: () => JSON.stringify(status())
+    })
     // The seed was told first: it takes the disconnect for no failure (asked once per disconnect).
     expect(seed.services.seeds.releasedOnPurpose(agent.peerId.toString())).toBe(true)
     expect(seed.services.seeds.releasedOnPurpose(agent.peerId.toString())).toBe(false)
@@ -89,7 +107,10 @@ describe('seed dialling', () => {
     // Left with no peer, the agent needs its seed again.
     await b.stop()
     await c.stop()
-    await waitFor(() => agent.getConnections(seed.peerId).length > 0, { timeoutMs: 10_000, message: () => `not redialled: ${JSON.stringify(status())}` })
+    await waitFor(() => agent.getConnections(seed.peerId).length > 0, {
+      timeoutMs: 10_000,
+      message: () => `not redialled: ${JSON.stringify(status())}`
+    })
     expect(status()?.released).toBe(false)
     expect(agent.services.seeds.holdsOff(seed.peerId)).toBe(false)
   })
@@ -100,18 +121,31 @@ describe('seed dialling', () => {
     const releaseAfterMs = 200
     // A cap of 2: the seed and b make the agent full, but a release would leave it one peer,
     // under the redial floor, and the seed would be dialled again at once.
-    node = await start({ bootstrap: [seed.getMultiaddrs()[0]?.toString() ?? ''], maxConnections: 2, seedReleaseAfterMs: releaseAfterMs })
+    node = await start({
+      bootstrap: [seed.getMultiaddrs()[0]?.toString() ?? ''],
+      maxConnections: 2,
+      seedReleaseAfterMs: releaseAfterMs
+    })
     const agent = node
-    await waitFor(() => agent.getConnections(seed.peerId).length > 0, { timeoutMs: 10_000, message: 'agent did not reach its seed' })
+    await waitFor(() => agent.getConnections(seed.peerId).length > 0, {
+      timeoutMs: 10_000,
+      message: 'agent did not reach its seed'
+    })
     await agent.dial(b.getMultiaddrs())
     const first = agent.getConnections(seed.peerId)[0]
     // Without the floor, a release is due once the connection stood twice releaseAfterMs and the
     // seed dialer ticked (every 500 ms): give it that, twice over.
-    await waitFor(() => Date.now() - (first?.timeline.open ?? 0) > 2 * (2 * releaseAfterMs + 500), { timeoutMs: 10_000, message: 'clock' })
+    await waitFor(() => Date.now() - (first?.timeline.open ?? 0) > 2 * (2 * releaseAfterMs + 500), {
+      timeoutMs: 10_000,
+      message: 'clock'
+    })
     expect(agent.services.seeds.status()[0]?.released).toBe(false)
     expect(agent.getConnections(seed.peerId).map(conn => conn.id)).toEqual([first?.id])
     // A third peer: releasing now leaves two, and it goes.
     await agent.dial(c.getMultiaddrs())
-    await waitFor(() => agent.services.seeds.status()[0]?.released === true && agent.getConnections(seed.peerId).length === 0, { timeoutMs: 10_000, message: () => JSON.stringify(agent.services.seeds.status()) })
+    await waitFor(
+      () => agent.services.seeds.status()[0]?.released === true && agent.getConnections(seed.peerId).length === 0,
+      { timeoutMs: 10_000, message: () => JSON.stringify(agent.services.seeds.status()) }
+    )
   })
 })

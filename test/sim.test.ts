@@ -17,18 +17,21 @@ afterEach(async () => {
 })
 
 /** The gater libp2p consults (a copy of the one the sim gave it), to observe its checks. */
-function gaterOf (agent: Agent): ConnectionGater {
+function gaterOf(agent: Agent): ConnectionGater {
   return (agent.node as unknown as { components: { connectionGater: ConnectionGater } }).components.connectionGater
 }
 
 /** A promise and the function that resolves it. */
-function signal (): { promise: Promise<void>, resolve: () => void } {
+function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve = (): void => {}
-  const promise = new Promise<void>(r => { resolve = r })
+  const promise = new Promise<void>(_resolve => {
+    resolve = _resolve
+  })
   return { promise, resolve }
 }
 
-const linked = (a: Agent, b: Agent): boolean => a.node.getConnections(b.node.peerId).length > 0 || b.node.getConnections(a.node.peerId).length > 0
+const linked = (a: Agent, b: Agent): boolean =>
+  a.node.getConnections(b.node.peerId).length > 0 || b.node.getConnections(a.node.peerId).length > 0
 
 describe('sim faults', () => {
   it('a partition made as a dial across it is opening leaves no connection across it', async () => {
@@ -42,7 +45,7 @@ describe('sim faults', () => {
     const bGater = gaterOf(b)
     const bDeny = bGater.denyInboundEncryptedConnection?.bind(bGater)
     bGater.denyInboundEncryptedConnection = async (peer, conn) => {
-      const denied = await bDeny?.(peer, conn) ?? false
+      const denied = (await bDeny?.(peer, conn)) ?? false
       if (!denied && !cut) {
         cut = true
         void s.partition([a])
@@ -53,12 +56,13 @@ describe('sim faults', () => {
     const aGater = gaterOf(a)
     const aDeny = aGater.denyOutboundEncryptedConnection?.bind(aGater)
     aGater.denyOutboundEncryptedConnection = async (peer, conn) => {
-      const denied = await aDeny?.(peer, conn) ?? false
+      const denied = (await aDeny?.(peer, conn)) ?? false
       if (!denied && !cut) await Promise.race([cutMade.promise, new Promise(resolve => setTimeout(resolve, 2_000))])
       return denied
     }
     // Each try starts from no connection: the agents' own dialers may reconnect in between, and a
     // dial then joins that connection.
+    // eslint-disable-next-line no-unmodified-loop-condition -- set by a callback while the loop awaits
     for (let attempt = 0; attempt < 20 && !cut; attempt++) {
       await a.node.hangUp(b.node.peerId)
       cutMade = signal()
@@ -80,7 +84,10 @@ describe('sim faults', () => {
     const addrs = victim.node.getMultiaddrs()
     await s.hangAgent(victim)
     await waitFor(() => !linked(a, victim), { timeoutMs: 5_000, message: 'connection to the hung agent still open' })
-    const err = await a.node.dial(addrs, { signal: AbortSignal.timeout(300) }).then(() => undefined, (e: unknown) => e)
+    const err = await a.node.dial(addrs, { signal: AbortSignal.timeout(300) }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     expect(err).toBeDefined()
     expect(isTimeout(err)).toBe(true)
   })

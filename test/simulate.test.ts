@@ -8,7 +8,11 @@ import { simulate, trialSeed, type SimulateOptions, type Violation } from '../sr
 import { runCli } from './helpers/cli.js'
 
 const base: SimulateOptions = { agents: 9, seed: 1, scenario: 'partitions', trials: 1, latency: 'lan', loss: 0 }
-const show = (v: Violation[]): string => v.slice(0, 3).map(x => `${x.property} (trial ${x.trial}, seed ${x.seed}): ${x.detail}`).join('\n')
+const show = (v: Violation[]): string =>
+  v
+    .slice(0, 3)
+    .map(x => `${x.property} (trial ${x.trial}, seed ${x.seed}): ${x.detail}`)
+    .join('\n')
 
 describe('simulator', () => {
   it('replays: one seed gives one trace, bit for bit; another seed another; a trial replays as a run of one', () => {
@@ -18,9 +22,23 @@ describe('simulator', () => {
     expect(b.traceHash).toBe(a.traceHash)
     expect(simulate({ ...base, seed: 43, trials: 3 }).traceHash).not.toBe(a.traceHash)
     const hashes: string[] = []
-    simulate({ ...base, seed: 42, trials: 3, onTrial: (_, r) => { hashes.push(r.world.traceHash()) } })
+    simulate({
+      ...base,
+      seed: 42,
+      trials: 3,
+      onTrial: (_, r) => {
+        hashes.push(r.world.traceHash())
+      }
+    })
     const third: string[] = []
-    simulate({ ...base, seed: trialSeed(42, 2), trials: 1, onTrial: (_, r) => { third.push(r.world.traceHash()) } })
+    simulate({
+      ...base,
+      seed: trialSeed(42, 2),
+      trials: 1,
+      onTrial: (_, r) => {
+        third.push(r.world.traceHash())
+      }
+    })
     expect(third[0]).toBe(hashes[2])
   })
 
@@ -47,12 +65,16 @@ describe('simulator', () => {
   it.each([
     ['noRefutation', 'accuracy', { scenario: 'partitions', loss: 0.05 }],
     ['suspectForever', 'detection', { scenario: 'churn', loss: 0 }]
-  ] as const)('catches a core that has the bug %s (%s)', (bug, property, run) => {
-    const r = simulate({ ...base, ...run, seed: 7, trials: 200, bugs: { [bug]: true } })
-    expect(r.violations.map(v => v.property)).toContain(property)
-    // The same run without the bug is clean.
-    expect(simulate({ ...base, ...run, seed: 7, trials: 200 }).violations).toEqual([])
-  }, 60_000)
+  ] as const)(
+    'catches a core that has the bug %s (%s)',
+    (bug, property, run) => {
+      const r = simulate({ ...base, ...run, seed: 7, trials: 200, bugs: { [bug]: true } })
+      expect(r.violations.map(v => v.property)).toContain(property)
+      // The same run without the bug is clean.
+      expect(simulate({ ...base, ...run, seed: 7, trials: 200 }).violations).toEqual([])
+    },
+    60_000
+  )
 
   it('idle traffic per agent stays flat as the mesh grows ten-fold: about one probe and one ack a second', () => {
     const small = simulate({ ...base, scenario: 'membership', agents: 30, seed: 5 })
@@ -65,20 +87,42 @@ describe('simulator', () => {
     expect(a).toBeLessThan(3)
     expect(b / a).toBeLessThanOrEqual(1.2)
     // Every figure of the scenario was measured.
-    for (const r of [small, large]) for (const name of ['fullViewMs', 'detectionMs', 'rejoinMs', 'leaveMs']) expect(r.figures[name], name).toBeGreaterThan(0)
+    for (const r of [small, large]) {
+      for (const name of ['fullViewMs', 'detectionMs', 'rejoinMs', 'leaveMs']) {
+        expect(r.figures[name], name).toBeGreaterThan(0)
+      }
+    }
   }, 60_000)
 })
 
 describe('conclave simulate', () => {
   it('prints one JSON object with the documented fields, the same trace for the same seed', async () => {
     const args = ['simulate', '--agents', '7', '--scenario', 'churn', '--trials', '5', '--seed', '9', '--json']
-    const runs = await Promise.all([runCli(args), runCli(args)].map(async p => ({ code: await p.exited, out: p.stdout(), err: p.stderr() })))
+    const runs = await Promise.all(
+      [runCli(args), runCli(args)].map(async p => ({ code: await p.exited, out: p.stdout(), err: p.stderr() }))
+    )
     for (const r of runs) expect(r.code, r.err).toBe(0)
     const [a, b] = runs.map(r => JSON.parse(r.out) as Record<string, unknown>)
-    expect(Object.keys(a ?? {}).sort()).toEqual(['agents', 'figures', 'latency', 'loss', 'perAgent', 'scenario', 'seed', 'simulatedMs', 'traceHash', 'trials', 'violations'])
+    expect(Object.keys(a ?? {}).sort()).toEqual([
+      'agents',
+      'figures',
+      'latency',
+      'loss',
+      'perAgent',
+      'scenario',
+      'seed',
+      'simulatedMs',
+      'traceHash',
+      'trials',
+      'violations'
+    ])
     expect(a).toMatchObject({ seed: 9, agents: 7, scenario: 'churn', trials: 5, violations: [] })
     expect(b?.traceHash).toBe(a?.traceHash)
-    expect(Object.keys((a?.perAgent ?? {}) as object).sort()).toEqual(['bytesPerSecIdle', 'msgsPerSecIdle', 'msgsPerSecRounds'])
+    expect(Object.keys((a?.perAgent ?? {}) as object).sort()).toEqual([
+      'bytesPerSecIdle',
+      'msgsPerSecIdle',
+      'msgsPerSecRounds'
+    ])
   })
 
   it.each([

@@ -53,7 +53,7 @@ describe('wire spec vectors', () => {
     expect(toString(envelope?.body ?? new Uint8Array())).toBe(v.plaintext)
   })
 
-  it('a signed document: domain-separated Ed25519 over the claims\' bytes, deterministic', async () => {
+  it("a signed document: domain-separated Ed25519 over the claims' bytes, deterministic", async () => {
     const v = vectors.signedDocument
     const key = await generateKeyPairFromSeed('Ed25519', hex(v.authoritySeedHex))
     expect(toString(key.publicKey.raw, 'base64')).toBe(v.authorityPublicKeyBase64)

@@ -15,7 +15,14 @@ import { SYNC_PROTOCOL } from '../src/membership/constants.js'
 import { GOSSIP_GRAYLIST_THRESHOLD, gossipScore } from '../src/node/gossip.js'
 import { Sim } from '../src/sim/index.js'
 import { open } from '../src/tenancy/crypto.js'
-import { createTenant, decodeEnvelope, issueCredential, topicFor, type CredentialFile, type TenantMessage } from '../src/tenancy/index.js'
+import {
+  createTenant,
+  decodeEnvelope,
+  issueCredential,
+  topicFor,
+  type CredentialFile,
+  type TenantMessage
+} from '../src/tenancy/index.js'
 import { craftEnvelope, startHostile, type Hostile } from './helpers/hostile.js'
 import { presenceMeshesConnected, meshConnected } from './helpers/mesh.js'
 import { rejected } from './helpers/metrics.js'
@@ -39,22 +46,37 @@ const legit = new Map<string, number>()
 
 const key = (a: Agent, tenant: string): string => `${a.peerId}/${tenant}`
 const acceptedBy = (a: Agent, tenant = 'acme'): TenantMessage[] => accepted.get(key(a, tenant)) ?? []
-const members = (tenant: string): Agent[] => sim.running.filter(a => a.tenancy.tenants.includes(tenant) && a.tenancy.keyring(tenant)?.selfRevoked !== true)
+const members = (tenant: string): Agent[] =>
+  sim.running.filter(a => a.tenancy.tenants.includes(tenant) && a.tenancy.keyring(tenant)?.selfRevoked !== true)
 
 beforeAll(async () => {
   // 0-3 in acme, 4-5 in globex, 6 in both.
-  sim = await Sim.start({ agents: 7, tenants: ['acme', 'globex'], tenantsOf: i => i < 4 ? ['acme'] : i < 6 ? ['globex'] : ['acme', 'globex'], overrides: { heartbeatMs: 500 } })
+  sim = await Sim.start({
+    agents: 7,
+    tenants: ['acme', 'globex'],
+    tenantsOf: i => (i < 4 ? ['acme'] : i < 6 ? ['globex'] : ['acme', 'globex']),
+    overrides: { heartbeatMs: 500 }
+  })
   acme = sim.agents.slice(0, 4)
   globex = sim.agents.slice(4, 6)
   both = sim.agents[6] as Agent
   for (const agent of sim.agents) {
     for (const tenant of agent.tenancy.tenants) {
       accepted.set(key(agent, tenant), [])
-      agent.tenancy.join(tenant, CHAT, msg => { accepted.get(key(agent, tenant))?.push(msg); return 'accept' })
+      agent.tenancy.join(tenant, CHAT, msg => {
+        accepted.get(key(agent, tenant))?.push(msg)
+        return 'accept'
+      })
     }
   }
-  await waitFor(() => sim.convergedCount() === 7 && presenceMeshesConnected(sim.agents) &&
-    meshConnected(members('acme'), ACME_CHAT) && meshConnected(members('globex'), GLOBEX_CHAT), { timeoutMs: 60_000, message: 'mesh did not settle' })
+  await waitFor(
+    () =>
+      sim.convergedCount() === 7 &&
+      presenceMeshesConnected(sim.agents) &&
+      meshConnected(members('acme'), ACME_CHAT) &&
+      meshConnected(members('globex'), GLOBEX_CHAT),
+    { timeoutMs: 60_000, message: 'mesh did not settle' }
+  )
 })
 
 afterAll(async () => {
@@ -62,26 +84,45 @@ afterAll(async () => {
 })
 
 /** Every member of `tenant` publishes one chat message; every other member must accept every one. */
-async function expectFullDelivery (tenant: string, canary = `canary-${randomBytes(8).toString('hex')}`): Promise<void> {
+async function expectFullDelivery(tenant: string, canary = `canary-${randomBytes(8).toString('hex')}`): Promise<void> {
   const agents = members(tenant)
   const before = new Map(agents.map(a => [a, acceptedBy(a, tenant).length]))
   for (const a of agents) await a.tenancy.join(tenant, CHAT, () => 'accept').publish(text(`${canary} from ${a.peerId}`))
-  await waitFor(() => agents.every(a => acceptedBy(a, tenant).slice(before.get(a)).filter(m => new TextDecoder().decode(m.payload).startsWith(canary)).length === agents.length - 1), {
-    timeoutMs: 15_000,
-    message: () => `delivery in ${tenant}: ${agents.map(a => acceptedBy(a, tenant).length - (before.get(a) ?? 0)).join(',')} of ${agents.length - 1} each`
-  })
+  await waitFor(
+    () =>
+      agents.every(
+        a =>
+          acceptedBy(a, tenant)
+            .slice(before.get(a))
+            .filter(m => new TextDecoder().decode(m.payload).startsWith(canary)).length ===
+          agents.length - 1
+      ),
+    {
+      timeoutMs: 15_000,
+      message: () =>
+        `delivery in ${tenant}: ${agents.map(a => acceptedBy(a, tenant).length - (before.get(a) ?? 0)).join(',')} of ${agents.length - 1} each`
+    }
+  )
 }
 
 /** Every acme member knows the hostile node as a subscriber of `topic`. */
-function knownSubscriber (h: Hostile, topic: string): boolean {
+function knownSubscriber(h: Hostile, topic: string): boolean {
   return members('acme').every(a => a.node.services.pubsub.getSubscribers(topic).some(p => p.toString() === h.peerId))
 }
 
-async function issueFor (peer: string, opts: { tenant?: string, roles?: string[], ttlMs?: number, now?: number } = {}): Promise<CredentialFile> {
+async function issueFor(
+  peer: string,
+  opts: { tenant?: string; roles?: string[]; ttlMs?: number; now?: number } = {}
+): Promise<CredentialFile> {
   const tenant = opts.tenant ?? 'acme'
   const authority = sim.authorities.get(tenant)
   if (authority === undefined) throw new Error(`no tenant ${tenant}`)
-  const { file, credential } = await issueCredential(authority, { peer, roles: opts.roles, ttlMs: opts.ttlMs ?? 3_600_000, now: opts.now })
+  const { file, credential } = await issueCredential(authority, {
+    peer,
+    roles: opts.roles,
+    ttlMs: opts.ttlMs ?? 3_600_000,
+    now: opts.now
+  })
   sim.authorities.set(tenant, file)
   return credential
 }
@@ -100,19 +141,36 @@ interface Attack {
 const attacks: Attack[] = [
   {
     name: 'forged gossip signature',
-    run: async h => { await h.publishForged(ACME_CHAT, text('forged')) }
+    run: async h => {
+      await h.publishForged(ACME_CHAT, text('forged'))
+    }
   },
   {
     name: 'valid peer signature, no credential',
     reason: 'no-credential',
-    run: async h => { await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: randomBytes(32) })) }
+    run: async h => {
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: randomBytes(32) })
+      )
+    }
   },
   {
     name: 'tenant B credential on tenant A topic',
     reason: 'wrong-tenant',
     run: async h => {
       const cred = await issueFor(h.peerId, { tenant: 'globex' })
-      await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: groupKey(cred), credential: cred.credential }))
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({
+          tenant: 'acme',
+          channel: CHAT,
+          sender: h.peerId,
+          payload: text('x'),
+          key: groupKey(cred),
+          credential: cred.credential
+        })
+      )
     }
   },
   {
@@ -121,7 +179,17 @@ const attacks: Attack[] = [
     run: async h => {
       const impostor = await createTenant('acme')
       const { credential } = await issueCredential(impostor, { peer: h.peerId, ttlMs: 3_600_000 })
-      await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: groupKey(credential), credential: credential.credential }))
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({
+          tenant: 'acme',
+          channel: CHAT,
+          sender: h.peerId,
+          payload: text('x'),
+          key: groupKey(credential),
+          credential: credential.credential
+        })
+      )
     }
   },
   {
@@ -129,7 +197,17 @@ const attacks: Attack[] = [
     reason: 'wrong-peer',
     run: async h => {
       const stolen = acme[1]?.tenancy.keyring('acme')?.credential
-      await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: randomBytes(32), credential: stolen }))
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({
+          tenant: 'acme',
+          channel: CHAT,
+          sender: h.peerId,
+          payload: text('x'),
+          key: randomBytes(32),
+          credential: stolen
+        })
+      )
     }
   },
   {
@@ -137,7 +215,18 @@ const attacks: Attack[] = [
     reason: 'expired',
     run: async h => {
       const cred = await issueFor(h.peerId, { now: Date.now() - 7_200_000, ttlMs: 3_600_000 })
-      await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: groupKey(cred), epoch: cred.epoch, credential: cred.credential }))
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({
+          tenant: 'acme',
+          channel: CHAT,
+          sender: h.peerId,
+          payload: text('x'),
+          key: groupKey(cred),
+          epoch: cred.epoch,
+          credential: cred.credential
+        })
+      )
     }
   },
   {
@@ -145,7 +234,18 @@ const attacks: Attack[] = [
     reason: 'not-yet-valid',
     run: async h => {
       const cred = await issueFor(h.peerId, { now: Date.now() + 3_600_000 })
-      await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: groupKey(cred), epoch: cred.epoch, credential: cred.credential }))
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({
+          tenant: 'acme',
+          channel: CHAT,
+          sender: h.peerId,
+          payload: text('x'),
+          key: groupKey(cred),
+          epoch: cred.epoch,
+          credential: cred.credential
+        })
+      )
     }
   },
   {
@@ -153,7 +253,19 @@ const attacks: Attack[] = [
     reason: 'role-not-granted',
     run: async h => {
       const cred = await issueFor(h.peerId, { roles: ['coder'] })
-      await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: groupKey(cred), epoch: cred.epoch, credential: cred.credential, role: 'tpm' }))
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({
+          tenant: 'acme',
+          channel: CHAT,
+          sender: h.peerId,
+          payload: text('x'),
+          key: groupKey(cred),
+          epoch: cred.epoch,
+          credential: cred.credential,
+          role: 'tpm'
+        })
+      )
     }
   },
   {
@@ -161,7 +273,15 @@ const attacks: Attack[] = [
     reason: 'decrypt-failed',
     run: async h => {
       const cred = await issueFor(h.peerId)
-      const whole = craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'.repeat(64)), key: groupKey(cred), epoch: cred.epoch, credential: cred.credential })
+      const whole = craftEnvelope({
+        tenant: 'acme',
+        channel: CHAT,
+        sender: h.peerId,
+        payload: text('x'.repeat(64)),
+        key: groupKey(cred),
+        epoch: cred.epoch,
+        credential: cred.credential
+      })
       await h.publish(ACME_CHAT, whole.subarray(0, whole.length - 20))
     }
   },
@@ -171,7 +291,16 @@ const attacks: Attack[] = [
     legit: 1,
     run: async h => {
       const cred = await issueFor(h.peerId)
-      const envelope = craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('once'), key: groupKey(cred), epoch: cred.epoch, credential: cred.credential, seq: 7 })
+      const envelope = craftEnvelope({
+        tenant: 'acme',
+        channel: CHAT,
+        sender: h.peerId,
+        payload: text('once'),
+        key: groupKey(cred),
+        epoch: cred.epoch,
+        credential: cred.credential,
+        seq: 7
+      })
       await h.publish(ACME_CHAT, envelope)
       await h.publish(ACME_CHAT, envelope)
     }
@@ -181,23 +310,44 @@ const attacks: Attack[] = [
     reason: 'clock-skew',
     run: async h => {
       const cred = await issueFor(h.peerId)
-      await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x'), key: groupKey(cred), epoch: cred.epoch, credential: cred.credential, ts: Date.now() - 600_000 }))
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({
+          tenant: 'acme',
+          channel: CHAT,
+          sender: h.peerId,
+          payload: text('x'),
+          key: groupKey(cred),
+          epoch: cred.epoch,
+          credential: cred.credential,
+          ts: Date.now() - 600_000
+        })
+      )
     }
   },
   {
     name: 'random bytes',
     reason: 'malformed',
-    run: async h => { await h.publish(ACME_CHAT, randomBytes(300)) }
+    run: async h => {
+      await h.publish(ACME_CHAT, randomBytes(300))
+    }
   },
   {
     name: 'truncated envelope header',
     reason: 'malformed',
-    run: async h => { await h.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x') }).subarray(0, 20)) }
+    run: async h => {
+      await h.publish(
+        ACME_CHAT,
+        craftEnvelope({ tenant: 'acme', channel: CHAT, sender: h.peerId, payload: text('x') }).subarray(0, 20)
+      )
+    }
   },
   {
     name: 'oversized message',
     reason: 'oversized',
-    run: async h => { await h.publish(ACME_CHAT, randomBytes(70 * 1024)) }
+    run: async h => {
+      await h.publish(ACME_CHAT, randomBytes(70 * 1024))
+    }
   }
 ]
 
@@ -213,11 +363,19 @@ describe('tenant isolation against a hostile peer', () => {
       await attack.run(h, victim)
       if (attack.reason !== undefined) {
         const reason = attack.reason
-        await waitFor(async () => await rejected(victim, reason, CHAT) > before, { timeoutMs: 10_000, message: `victim did not reject for ${reason}` })
+        await waitFor(async () => (await rejected(victim, reason, CHAT)) > before, {
+          timeoutMs: 10_000,
+          message: `victim did not reject for ${reason}`
+        })
       }
       // Gossipsub caches scores for a heartbeat: wait for the penalty to show.
-      await waitFor(() => gossipScore(victim.node.services.pubsub, h.peerId) < scoreBefore, { timeoutMs: 10_000, message: 'the attack did not lower the attacker\'s score' })
-      for (const a of members('acme')) expect(acceptedBy(a).filter(m => m.from === h.peerId)).toHaveLength(attack.legit ?? 0)
+      await waitFor(() => gossipScore(victim.node.services.pubsub, h.peerId) < scoreBefore, {
+        timeoutMs: 10_000,
+        message: "the attack did not lower the attacker's score"
+      })
+      for (const a of members('acme')) {
+        expect(acceptedBy(a).filter(m => m.from === h.peerId)).toHaveLength(attack.legit ?? 0)
+      }
       expect((await apiFetch(victim, `/health`)).status).toBe(200)
       await expectFullDelivery('acme')
     } finally {
@@ -225,25 +383,62 @@ describe('tenant isolation against a hostile peer', () => {
     }
   })
 
-  it('replays of a captured message: as-is (a duplicate), under the attacker\'s signature, into another tenant, and by its own sender', async () => {
+  it("replays of a captured message: as-is (a duplicate), under the attacker's signature, into another tenant, and by its own sender", async () => {
     const victim = acme[0] as Agent
     const h = await startHostile(victim, ACME_CHAT, sim.running)
     hostiles.push(h.peerId)
     try {
       h.node.services.pubsub.subscribe(GLOBEX_CHAT)
-      await waitFor(() => (globex[0] as Agent).node.services.pubsub.getSubscribers(GLOBEX_CHAT).some(p => p.toString() === h.peerId), { timeoutMs: 10_000, message: 'globex does not know the attacker on its chat' })
-      await waitFor(() => knownSubscriber(h, ACME_CHAT), { timeoutMs: 15_000, message: 'members do not know the eavesdropper' })
+      await waitFor(
+        () =>
+          (globex[0] as Agent).node.services.pubsub.getSubscribers(GLOBEX_CHAT).some(p => p.toString() === h.peerId),
+        { timeoutMs: 10_000, message: 'globex does not know the attacker on its chat' }
+      )
+      await waitFor(() => knownSubscriber(h, ACME_CHAT), {
+        timeoutMs: 15_000,
+        message: 'members do not know the eavesdropper'
+      })
       const sender = acme[2] as Agent
       const seen = h.received.length
       await sender.tenancy.join('acme', CHAT, () => 'accept').publish(text('capture me'))
-      await waitFor(() => h.received.slice(seen).some(m => m.topic === ACME_CHAT && m.type === 'signed' && m.from.toString() === sender.peerId), { timeoutMs: 10_000, message: 'nothing captured' })
-      const captured = h.received.slice(seen).find(m => m.topic === ACME_CHAT && m.type === 'signed' && m.from.toString() === sender.peerId) as Message & { type: 'signed' }
-      await waitFor(() => acme.every(a => a === sender || acceptedBy(a).some(m => m.from === sender.peerId && new TextDecoder().decode(m.payload) === 'capture me')), { timeoutMs: 10_000, message: 'original not delivered' })
-      const copies = (): number => acceptedBy(victim).filter(m => m.from === sender.peerId && new TextDecoder().decode(m.payload) === 'capture me').length
+      await waitFor(
+        () =>
+          h.received
+            .slice(seen)
+            .some(m => m.topic === ACME_CHAT && m.type === 'signed' && m.from.toString() === sender.peerId),
+        { timeoutMs: 10_000, message: 'nothing captured' }
+      )
+      const captured = h.received
+        .slice(seen)
+        .find(m => m.topic === ACME_CHAT && m.type === 'signed' && m.from.toString() === sender.peerId) as Message & {
+        type: 'signed'
+      }
+      await waitFor(
+        () =>
+          acme.every(
+            a =>
+              a === sender ||
+              acceptedBy(a).some(m => m.from === sender.peerId && new TextDecoder().decode(m.payload) === 'capture me')
+          ),
+        { timeoutMs: 10_000, message: 'original not delivered' }
+      )
+      const copies = (): number =>
+        acceptedBy(victim).filter(m => m.from === sender.peerId && new TextDecoder().decode(m.payload) === 'capture me')
+          .length
 
       // 1. The exact gossip message again (same signature and seqno): a plain duplicate, dropped.
-      const rpc = { from: captured.from.toMultihash().bytes, data: captured.data, seqno: bigintBytes(captured.sequenceNumber), topic: captured.topic, signature: captured.signature, key: publicKeyToProtobuf(captured.key) }
-      ;(h.node.services.pubsub as unknown as { sendRpc: (id: string, rpc: unknown) => boolean }).sendRpc(victim.peerId, { subscriptions: [], messages: [rpc] })
+      const rpc = {
+        from: captured.from.toMultihash().bytes,
+        data: captured.data,
+        seqno: bigintBytes(captured.sequenceNumber),
+        topic: captured.topic,
+        signature: captured.signature,
+        key: publicKeyToProtobuf(captured.key)
+      }
+      ;(h.node.services.pubsub as unknown as { sendRpc: (id: string, rpc: unknown) => boolean }).sendRpc(
+        victim.peerId,
+        { subscriptions: [], messages: [rpc] }
+      )
       // 2. The envelope under the attacker's own gossip signature.
       const mismatch = await rejected(victim, 'sender-mismatch', CHAT)
       await h.publish(ACME_CHAT, captured.data)
@@ -254,11 +449,19 @@ describe('tenant isolation against a hostile peer', () => {
       const replays = await rejected(victim, 'replay', CHAT)
       await sender.node.services.pubsub.publish(ACME_CHAT, captured.data)
 
-      await waitFor(async () => await rejected(victim, 'sender-mismatch', CHAT) > mismatch &&
-        await rejected(globex[0] as Agent, 'wrong-topic', CHAT) > wrongTopic &&
-        await rejected(victim, 'replay', CHAT) > replays, { timeoutMs: 10_000, message: 'replays were not all rejected' })
+      await waitFor(
+        async () =>
+          (await rejected(victim, 'sender-mismatch', CHAT)) > mismatch &&
+          (await rejected(globex[0] as Agent, 'wrong-topic', CHAT)) > wrongTopic &&
+          (await rejected(victim, 'replay', CHAT)) > replays,
+        { timeoutMs: 10_000, message: 'replays were not all rejected' }
+      )
       expect(copies()).toBe(1)
-      for (const g of members('globex')) expect(acceptedBy(g, 'globex').filter(m => new TextDecoder().decode(m.payload) === 'capture me')).toHaveLength(0)
+      for (const g of members('globex')) {
+        expect(acceptedBy(g, 'globex').filter(m => new TextDecoder().decode(m.payload) === 'capture me')).toHaveLength(
+          0
+        )
+      }
     } finally {
       await h.stop()
     }
@@ -270,15 +473,27 @@ describe('tenant isolation against a hostile peer', () => {
     hostiles.push(h.peerId)
     try {
       h.subscribeToEverything()
-      await waitFor(() => [...h.seenTopics].every(t => h.node.services.pubsub.getTopics().includes(t)) && h.seenTopics.has(topicFor('acme', 'presence')), { timeoutMs: 10_000, message: 'eavesdropper did not subscribe' })
+      await waitFor(
+        () =>
+          [...h.seenTopics].every(t => h.node.services.pubsub.getTopics().includes(t)) &&
+          h.seenTopics.has(topicFor('acme', 'presence')),
+        { timeoutMs: 10_000, message: 'eavesdropper did not subscribe' }
+      )
       // In the mesh for good: every member knows it as a subscriber (messages published before
       // that would legitimately not reach it).
-      await waitFor(() => knownSubscriber(h, ACME_CHAT), { timeoutMs: 15_000, message: 'members do not know the eavesdropper' })
+      await waitFor(() => knownSubscriber(h, ACME_CHAT), {
+        timeoutMs: 15_000,
+        message: 'members do not know the eavesdropper'
+      })
       const canary = `canary-${randomBytes(8).toString('hex')}`
       const start = h.received.length
       await expectFullDelivery('acme', canary)
       // It was in the mesh and got the traffic: every chat message of the round reached it.
-      await waitFor(() => h.received.slice(start).filter(m => m.topic === ACME_CHAT).length >= members('acme').length, { timeoutMs: 10_000, message: () => `eavesdropper received ${h.received.slice(start).filter(m => m.topic === ACME_CHAT).length} acme chat messages, ${h.received.length} in all; topics ${h.node.services.pubsub.getTopics().join(' ')}` })
+      await waitFor(() => h.received.slice(start).filter(m => m.topic === ACME_CHAT).length >= members('acme').length, {
+        timeoutMs: 10_000,
+        message: () =>
+          `eavesdropper received ${h.received.slice(start).filter(m => m.topic === ACME_CHAT).length} acme chat messages, ${h.received.length} in all; topics ${h.node.services.pubsub.getTopics().join(' ')}`
+      })
       const needle = Buffer.from(canary)
       for (const m of h.received) expect(Buffer.from(m.data).includes(needle)).toBe(false)
       // Names travel only inside sealed presence records.
@@ -320,7 +535,11 @@ describe('tenant isolation against a hostile peer', () => {
     expect(hostiles.length).toBeGreaterThanOrEqual(attacks.length)
     for (const a of sim.running) {
       for (const tenant of a.tenancy.tenants) {
-        for (const h of hostiles) expect(acceptedBy(a, tenant).filter(m => m.from === h).length).toBe(tenant === 'acme' ? legit.get(h) ?? 0 : 0)
+        for (const h of hostiles) {
+          expect(acceptedBy(a, tenant).filter(m => m.from === h).length).toBe(
+            tenant === 'acme' ? (legit.get(h) ?? 0) : 0
+          )
+        }
       }
       expect(a.membership.peers().filter(p => hostiles.includes(p.peerId))).toHaveLength(0)
     }
@@ -328,32 +547,67 @@ describe('tenant isolation against a hostile peer', () => {
 })
 
 describe('two tenants on one mesh', () => {
-  it('each agent\'s /v1/peers shows only its own tenant; an agent with both credentials sees both', async () => {
+  it("each agent's /v1/peers shows only its own tenant; an agent with both credentials sees both", async () => {
     for (const a of [...acme, ...globex]) {
       const tenant = a.tenancy.tenants[0] as string
-      const peers = await (await apiFetch(a, `/v1/peers`)).json() as Array<{ peerId: string, tenant: string, state: string }>
-      const expected = members(tenant).filter(b => b !== a).map(b => b.peerId).sort()
+      const peers = (await (await apiFetch(a, `/v1/peers`)).json()) as Array<{
+        peerId: string
+        tenant: string
+        state: string
+      }>
+      const expected = members(tenant)
+        .filter(b => b !== a)
+        .map(b => b.peerId)
+        .sort()
       expect(peers.every(p => p.tenant === tenant)).toBe(true)
-      expect(peers.filter(p => p.state === 'alive').map(p => p.peerId).sort()).toEqual(expected)
+      expect(
+        peers
+          .filter(p => p.state === 'alive')
+          .map(p => p.peerId)
+          .sort()
+      ).toEqual(expected)
     }
-    const peers = await (await apiFetch(both, `/v1/peers`)).json() as Array<{ peerId: string, tenant: string }>
-    const seen = (tenant: string): string[] => peers.filter(p => p.tenant === tenant).map(p => p.peerId).sort()
+    const peers = (await (await apiFetch(both, `/v1/peers`)).json()) as Array<{ peerId: string; tenant: string }>
+    const seen = (tenant: string): string[] =>
+      peers
+        .filter(p => p.tenant === tenant)
+        .map(p => p.peerId)
+        .sort()
     expect(seen('acme')).toEqual(acme.map(a => a.peerId).sort())
     expect(seen('globex')).toEqual(globex.map(a => a.peerId).sort())
-    const self = await (await apiFetch(both, `/v1/self`)).json() as { tenants: string[] }
+    const self = (await (await apiFetch(both, `/v1/self`)).json()) as { tenants: string[] }
     expect(self.tenants.sort()).toEqual(['acme', 'globex'])
   })
 })
 
 describe('key rotation and revocation', () => {
   it('rejects a state not signed by the authority', async () => {
-    const forged = { body: Buffer.from(JSON.stringify({ v: 1, tenant: 'acme', epoch: 99, issuedAt: Date.now(), revoked: [acme[0]?.peerId], keys: {} })).toString('base64'), sig: Buffer.from(randomBytes(64)).toString('base64') }
-    const res = await apiFetch(acme[1] as Agent, `/v1/tenants/acme/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(forged) })
+    const forged = {
+      body: Buffer.from(
+        JSON.stringify({ v: 1, tenant: 'acme', epoch: 99, issuedAt: Date.now(), revoked: [acme[0]?.peerId], keys: {} })
+      ).toString('base64'),
+      sig: Buffer.from(randomBytes(64)).toString('base64')
+    }
+    const res = await apiFetch(acme[1] as Agent, `/v1/tenants/acme/state`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(forged)
+    })
     expect(res.status).toBe(400)
-    expect(((await res.json()) as { error: string }).error).toMatch(/not a state of tenant acme signed by its authority/)
-    const notJson = await apiFetch(acme[1] as Agent, `/v1/tenants/acme/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'nope' })
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /not a state of tenant acme signed by its authority/
+    )
+    const notJson = await apiFetch(acme[1] as Agent, `/v1/tenants/acme/state`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'nope'
+    })
     expect(notJson.status).toBe(400)
-    const otherTenant = await apiFetch(acme[1] as Agent, `/v1/tenants/globex/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    const otherTenant = await apiFetch(acme[1] as Agent, `/v1/tenants/globex/state`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}'
+    })
     expect(otherTenant.status).toBe(404)
     expect(acme[1]?.tenancy.keyring('acme')?.epoch).toBe(1)
   })
@@ -364,30 +618,72 @@ describe('key rotation and revocation', () => {
     const oldKey = revoked.tenancy.keyring('acme')?.currentKey()
     expect(oldKey?.epoch).toBe(1)
     const state = await sim.rotate('acme', [revoked.peerId])
-    const res = await apiFetch(acme[0] as Agent, `/v1/tenants/acme/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(state) })
+    const res = await apiFetch(acme[0] as Agent, `/v1/tenants/acme/state`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(state)
+    })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ result: 'adopted' })
-    await waitFor(() => rest.every(a => a.tenancy.keyring('acme')?.epoch === 2 && a.membership.peers().find(p => p.peerId === revoked.peerId && p.tenant === 'acme')?.state === 'left'), {
-      timeoutMs: 15_000,
-      message: () => `epochs ${rest.map(a => a.tenancy.keyring('acme')?.epoch).join(',')}`
+    await waitFor(
+      () =>
+        rest.every(
+          a =>
+            a.tenancy.keyring('acme')?.epoch === 2 &&
+            a.membership.peers().find(p => p.peerId === revoked.peerId && p.tenant === 'acme')?.state === 'left'
+        ),
+      {
+        timeoutMs: 15_000,
+        message: () => `epochs ${rest.map(a => a.tenancy.keyring('acme')?.epoch).join(',')}`
+      }
+    )
+    await waitFor(() => revoked.tenancy.keyring('acme')?.selfRevoked === true, {
+      timeoutMs: 10_000,
+      message: 'revoked agent did not learn of it'
     })
-    await waitFor(() => revoked.tenancy.keyring('acme')?.selfRevoked === true, { timeoutMs: 10_000, message: 'revoked agent did not learn of it' })
     // Members keep the state across restarts.
     const statePath = join((acme[0] as Agent).config.dataDir, 'tenants', 'acme.state.json')
-    await waitFor(async () => await readFile(statePath, 'utf8').then(t => (JSON.parse(t) as { body: string }).body === state.body, () => false), { timeoutMs: 5_000, message: 'state not saved' })
+    await waitFor(
+      async () =>
+        await readFile(statePath, 'utf8').then(
+          t => (JSON.parse(t) as { body: string }).body === state.body,
+          () => false
+        ),
+      { timeoutMs: 5_000, message: 'state not saved' }
+    )
 
     // It cannot publish through its runtime any more…
-    await expect(revoked.tenancy.join('acme', CHAT, () => 'accept').publish(text('still here?'))).rejects.toMatchObject({ name: 'NotATenantMemberError' })
+    await expect(revoked.tenancy.join('acme', CHAT, () => 'accept').publish(text('still here?'))).rejects.toMatchObject(
+      { name: 'NotATenantMemberError' }
+    )
     // …and modified code sealing under the old key with its credential is rejected as revoked.
     const before = await rejected(rest[0] as Agent, 'revoked', CHAT)
     const credential = revoked.tenancy.keyring('acme')?.credential
-    await revoked.node.services.pubsub.publish(ACME_CHAT, craftEnvelope({ tenant: 'acme', channel: CHAT, sender: revoked.peerId, payload: text('injected'), key: oldKey?.key, epoch: 1, credential }))
-    await waitFor(async () => await rejected(rest[0] as Agent, 'revoked', CHAT) > before, { timeoutMs: 10_000, message: 'injection was not rejected as revoked' })
-    for (const a of rest) expect(acceptedBy(a).filter(m => new TextDecoder().decode(m.payload) === 'injected')).toHaveLength(0)
+    await revoked.node.services.pubsub.publish(
+      ACME_CHAT,
+      craftEnvelope({
+        tenant: 'acme',
+        channel: CHAT,
+        sender: revoked.peerId,
+        payload: text('injected'),
+        key: oldKey?.key,
+        epoch: 1,
+        credential
+      })
+    )
+    await waitFor(async () => (await rejected(rest[0] as Agent, 'revoked', CHAT)) > before, {
+      timeoutMs: 10_000,
+      message: 'injection was not rejected as revoked'
+    })
+    for (const a of rest) {
+      expect(acceptedBy(a).filter(m => new TextDecoder().decode(m.payload) === 'injected')).toHaveLength(0)
+    }
 
     // New traffic is sealed under epoch 2, which the old key cannot open.
     const raw: Message[] = []
-    const listener = (evt: CustomEvent<Message>): void => { raw.push(evt.detail) }
+    const listener = (evt: CustomEvent<Message>): void => {
+      raw.push(evt.detail)
+    }
     const observer = rest[0] as Agent
     observer.node.services.pubsub.addEventListener('message', listener)
     try {
@@ -399,7 +695,9 @@ describe('key rotation and revocation', () => {
         const envelope = decodeEnvelope(m.data)
         expect(envelope?.header.e).toBe(2)
         expect(Buffer.from(m.data).includes(Buffer.from(canary))).toBe(false)
-        if (envelope !== undefined && oldKey !== undefined) expect(open(oldKey.key, envelope.body, envelope.aad)).toBeUndefined()
+        if (envelope !== undefined && oldKey !== undefined) {
+          expect(open(oldKey.key, envelope.body, envelope.aad)).toBeUndefined()
+        }
       }
       expect(acceptedBy(revoked).filter(m => new TextDecoder().decode(m.payload).startsWith(canary))).toHaveLength(0)
     } finally {
@@ -408,7 +706,7 @@ describe('key rotation and revocation', () => {
   })
 })
 
-function bigintBytes (n: bigint): Uint8Array {
+function bigintBytes(n: bigint): Uint8Array {
   const out = new Uint8Array(8)
   new DataView(out.buffer).setBigUint64(0, n)
   return out

@@ -4,7 +4,14 @@
  * (one tenant, one scope). Everything here is checked offline, against keys the agent holds.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { grantsScope, readTokenClaims, TOKEN_PREFIX, type Scope, type TenantKeyring, type TokenProblem } from '../tenancy/index.js'
+import {
+  grantsScope,
+  readTokenClaims,
+  TOKEN_PREFIX,
+  type Scope,
+  type TenantKeyring,
+  type TokenProblem
+} from '../tenancy/index.js'
 import { OneTimeCodes } from './codes.js'
 import { LOGIN_CODE_TTL_MS, TICKET_TTL_MS } from './constants.js'
 
@@ -28,12 +35,12 @@ export interface AccessInit {
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
 
 /** Whether `grant` covers `tenant`. */
-export function grantsTenant (grant: Grant, tenant: string): boolean {
+export function grantsTenant(grant: Grant, tenant: string): boolean {
   return grant.tenant === undefined || grant.tenant === tenant
 }
 
 /** Whether `grant` covers `scope`. */
-export function grantsScopeOf (grant: Grant, scope: Scope): boolean {
+export function grantsScopeOf(grant: Grant, scope: Scope): boolean {
   return grantsScope(grant.scope, scope)
 }
 
@@ -45,7 +52,7 @@ export class Access {
   private readonly tickets = new OneTimeCodes<Grant>()
   readonly operatorToken: string
 
-  constructor (init: AccessInit) {
+  constructor(init: AccessInit) {
     this.operatorToken = init.operatorToken
     this.operatorDigest = digest(init.operatorToken)
     this.keyring = init.keyring
@@ -53,7 +60,7 @@ export class Access {
   }
 
   /** The grant of a bearer token, or why it grants nothing. */
-  async authenticate (token: string): Promise<Grant | TokenProblem> {
+  async authenticate(token: string): Promise<Grant | TokenProblem> {
     if (timingSafeEqual(digest(token), this.operatorDigest)) return { scope: 'admin' }
     if (!token.startsWith(`${TOKEN_PREFIX}.`)) return 'malformed'
     const claims = readTokenClaims(token)
@@ -66,21 +73,21 @@ export class Access {
   }
 
   /** A one-time code that logs a browser in as operator (`/#login=<code>` on the dashboard). */
-  loginCode (): string {
+  loginCode(): string {
     return this.logins.mint(true, LOGIN_CODE_TTL_MS, this.now())
   }
 
   /** The operator token for a login code, once. */
-  redeemLogin (code: string): string | undefined {
+  redeemLogin(code: string): string | undefined {
     return this.logins.redeem(code, this.now()) === true ? this.operatorToken : undefined
   }
 
   /** A one-time ticket that opens the event stream with `grant` (EventSource cannot send headers). */
-  ticket (grant: Grant): { ticket: string, expiresInMs: number } {
+  ticket(grant: Grant): { ticket: string; expiresInMs: number } {
     return { ticket: this.tickets.mint(grant, TICKET_TTL_MS, this.now()), expiresInMs: TICKET_TTL_MS }
   }
 
-  redeemTicket (ticket: string): Grant | undefined {
+  redeemTicket(ticket: string): Grant | undefined {
     return this.tickets.redeem(ticket, this.now())
   }
 }

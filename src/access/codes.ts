@@ -6,9 +6,9 @@ import { MAX_PENDING_CODES } from './constants.js'
  * before it expires, at most `MAX_PENDING_CODES` pending (the oldest is forgotten first).
  */
 export class OneTimeCodes<T> {
-  private readonly pending = new Map<string, { value: T, expiresAt: number }>()
+  private readonly pending = new Map<string, { value: T; expiresAt: number }>()
 
-  mint (value: T, ttlMs: number, now: number): string {
+  mint(value: T, ttlMs: number, now: number): string {
     const code = randomBytes(24).toString('base64url')
     if (this.pending.size >= MAX_PENDING_CODES) this.pending.delete(this.pending.keys().next().value as string)
     this.pending.set(code, { value, expiresAt: now + ttlMs })
@@ -16,7 +16,7 @@ export class OneTimeCodes<T> {
   }
 
   /** The value behind `code`, once; undefined when unknown, used or expired. */
-  redeem (code: string, now: number): T | undefined {
+  redeem(code: string, now: number): T | undefined {
     const entry = this.pending.get(code)
     if (entry === undefined) return undefined
     this.pending.delete(code)

@@ -5,7 +5,7 @@ export class ApiTokenError extends Error {
   readonly code = ApiTokenError.code
   readonly path: string
 
-  constructor (path: string, reason: string) {
+  constructor(path: string, reason: string) {
     super(`API token ${path}: ${reason}`)
     this.path = path
   }

@@ -9,19 +9,19 @@ import { writeSecretFile } from '../util/fs.js'
 import { MIN_OPERATOR_TOKEN_CHARS, OPERATOR_TOKEN_FILE } from './constants.js'
 import { ApiTokenError } from './errors.js'
 
-export function operatorTokenPath (dataDir: string): string {
+export function operatorTokenPath(dataDir: string): string {
   return join(dataDir, OPERATOR_TOKEN_FILE)
 }
 
 /** Why `token` cannot serve as an operator token, or undefined when it can. */
-export function operatorTokenProblem (token: string): string | undefined {
+export function operatorTokenProblem(token: string): string | undefined {
   if (token.length < MIN_OPERATOR_TOKEN_CHARS) return `must be at least ${MIN_OPERATOR_TOKEN_CHARS} characters`
   if (!/^[\x21-\x7e]+$/.test(token)) return 'must be printable ASCII without spaces'
   return undefined
 }
 
 /** Read the operator token of a data dir; undefined when there is none yet. */
-export async function readOperatorToken (dataDir: string): Promise<string | undefined> {
+export async function readOperatorToken(dataDir: string): Promise<string | undefined> {
   const path = operatorTokenPath(dataDir)
   let text: string
   try {
@@ -40,7 +40,7 @@ export async function readOperatorToken (dataDir: string): Promise<string | unde
  * The operator token of a data dir, made on first use. Returns the token and whether the file's
  * mode had to be narrowed to 0600.
  */
-export async function loadOrCreateOperatorToken (dataDir: string): Promise<{ token: string, narrowed: boolean }> {
+export async function loadOrCreateOperatorToken(dataDir: string): Promise<{ token: string; narrowed: boolean }> {
   const path = operatorTokenPath(dataDir)
   const existing = await readOperatorToken(dataDir)
   if (existing !== undefined) {
@@ -53,7 +53,9 @@ export async function loadOrCreateOperatorToken (dataDir: string): Promise<{ tok
     await writeSecretFile(path, token + '\n', true)
   } catch (err) {
     // Another process made it meanwhile: use that one.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { token: await readOperatorToken(dataDir) as string, narrowed: false }
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      return { token: (await readOperatorToken(dataDir)) as string, narrowed: false }
+    }
     throw new ApiTokenError(path, (err as Error).message)
   }
   return { token, narrowed: false }

@@ -87,7 +87,7 @@ interface Host {
   access: Access
   lock: DirLock
   /** When gossip last arrived, and when the agent started (readiness). */
-  gossipIn: { at: number, startedAt: number }
+  gossipIn: { at: number; startedAt: number }
   loopStalls: LoopStalls
 }
 
@@ -107,7 +107,7 @@ export class Agent {
   private readonly log: Logger
   private stopping?: Promise<void>
 
-  private constructor (config: AgentConfig, services: Services, metrics: AgentMetrics, host: Host, log: Logger) {
+  private constructor(config: AgentConfig, services: Services, metrics: AgentMetrics, host: Host, log: Logger) {
     this.config = config
     this.node = services.node
     this.tenancy = services.tenancy
@@ -122,14 +122,20 @@ export class Agent {
     this.log = log
   }
 
-  get peerId (): string { return this.node.peerId.toString() }
+  get peerId(): string {
+    return this.node.peerId.toString()
+  }
   /** Base URL of the HTTP API. */
-  get url (): string { return this.host.http.url }
+  get url(): string {
+    return this.host.http.url
+  }
   /** The operator token: admin on every tenant of this agent (`<data dir>/api.token` unless configured). */
-  get apiToken (): string { return this.host.access.operatorToken }
+  get apiToken(): string {
+    return this.host.access.operatorToken
+  }
 
   /** A dashboard address that signs a browser in once, without copying a token. */
-  loginUrl (): string {
+  loginUrl(): string {
     return `${this.host.http.url}/#login=${this.host.access.loginCode()}`
   }
 
@@ -138,7 +144,7 @@ export class Agent {
    * joins the mesh. Start-up errors: `HttpListenError`, `ListenError`, `IdentityError`,
    * `CredentialError`.
    */
-  static async start (config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+  static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
     const logger = options.logger ?? silentLogger()
     const tenants = options.keyrings?.map(r => r.tenant) ?? [DEFAULT_TENANT]
     // Contending for a singleton is holding its role: announced, and granted by the credential.
@@ -152,7 +158,9 @@ export class Agent {
         gossipIn.at = Date.now()
         metrics.messageIn(channel, sentAt)
       },
-      messageOut: channel => { metrics.messageOut(channel) },
+      messageOut: channel => {
+        metrics.messageOut(channel)
+      },
       rejected: (channel, reason) => {
         metrics.rejected(channel, reason)
         events.emit('rejected', { channel, reason })
@@ -160,10 +168,18 @@ export class Agent {
     }
     const holder: { agent?: Agent } = {}
     const source: ApiSource = {
-      self: () => holder.agent?.self() ?? { peerId: '', name: config.name, roles: config.roles, tenant: tenants[0] ?? DEFAULT_TENANT, tenants, addrs: [] },
+      self: () =>
+        holder.agent?.self() ?? {
+          peerId: '',
+          name: config.name,
+          roles: config.roles,
+          tenant: tenants[0] ?? DEFAULT_TENANT,
+          tenants,
+          addrs: []
+        },
       peers: () => holder.agent?.membership.peers() ?? [],
       connectedPeers: () => new Set(holder.agent?.node.getConnections().map(c => c.remotePeer.toString()) ?? []),
-      notReadyReason: () => holder.agent === undefined ? 'starting' : holder.agent.notReadyReason(),
+      notReadyReason: () => (holder.agent === undefined ? 'starting' : holder.agent.notReadyReason()),
       councils: () => holder.agent?.councils,
       tasks: () => holder.agent?.tasks,
       memory: () => holder.agent?.memory,
@@ -176,7 +192,8 @@ export class Agent {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() })
     }
     // Behaviours load first: a missing or broken module stops start-up before anything listens.
-    const behaviours = options.behaviours !== undefined ? new BehaviourSet(options.behaviours) : await loadBehaviours(config)
+    const behaviours =
+      options.behaviours !== undefined ? new BehaviourSet(options.behaviours) : await loadBehaviours(config)
     // One agent per data dir: the lock is held until the agent stops or the process dies.
     let lock: DirLock
     try {
@@ -191,8 +208,13 @@ export class Agent {
     let access: Access
     let http: HttpServer
     try {
-      const operator = config.apiToken !== undefined ? { token: config.apiToken, narrowed: false } : await loadOrCreateOperatorToken(config.dataDir)
-      if (operator.narrowed) logger.warn({ dataDir: config.dataDir }, 'api.token was readable by others: its mode is now 0600')
+      const operator =
+        config.apiToken !== undefined
+          ? { token: config.apiToken, narrowed: false }
+          : await loadOrCreateOperatorToken(config.dataDir)
+      if (operator.narrowed) {
+        logger.warn({ dataDir: config.dataDir }, 'api.token was readable by others: its mode is now 0600')
+      }
       access = new Access({ operatorToken: operator.token, keyring: tenant => holder.agent?.tenancy.keyring(tenant) })
       const app = createApiApp(source, {
         access,
@@ -200,7 +222,9 @@ export class Agent {
         metricsPublic: config.metricsPublic,
         maxEventClients: config.maxEventClients,
         maxMemoryQueries: config.maxMemoryQueries,
-        onError: err => { logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed') }
+        onError: err => {
+          logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed')
+        }
       })
       http = await startHttpServer(app, config.http.host, config.http.port)
     } catch (err) {
@@ -211,21 +235,31 @@ export class Agent {
     let store: EpisodeStore | undefined
     let taskStore: TaskStore | undefined
     try {
-      const privateKey = options.privateKey ?? await loadOrCreateIdentity(config.dataDir, config.identity)
+      const privateKey = options.privateKey ?? (await loadOrCreateIdentity(config.dataDir, config.identity))
       // Secrets and state readable by others are narrowed to the owner, with a warning.
       // A new episode database starts as an empty file of mode 0600, which SQLite takes as new.
       await writeFile(join(config.dataDir, MEMORY.MEMORY_FILE), '', { mode: 0o600, flag: 'wx' }).catch(() => {})
-      for (const path of [...(options.privateKey === undefined ? [config.identity ?? identityPath(config.dataDir)] : []), join(config.dataDir, MEMORY.MEMORY_FILE)]) {
+      for (const path of [
+        ...(options.privateKey === undefined ? [config.identity ?? identityPath(config.dataDir)] : []),
+        join(config.dataDir, MEMORY.MEMORY_FILE)
+      ]) {
         const loose = await keepPrivate(path).catch(() => undefined)
-        if (loose !== undefined) logger.warn({ path, mode: loose.toString(8) }, 'file was readable by others: its mode is now 0600 (unless the file system is read-only)')
+        if (loose !== undefined) {
+          logger.warn(
+            { path, mode: loose.toString(8) },
+            'file was readable by others: its mode is now 0600 (unless the file system is read-only)'
+          )
+        }
       }
-      const keyrings = options.keyrings ?? await loadTenants({
-        credentials: config.credentials,
-        peerId: peerIdFromPrivateKey(privateKey).toString(),
-        requireTenant: config.requireTenant,
-        roles,
-        dataDir: config.dataDir
-      })
+      const keyrings =
+        options.keyrings ??
+        (await loadTenants({
+          credentials: config.credentials,
+          peerId: peerIdFromPrivateKey(privateKey).toString(),
+          requireTenant: config.requireTenant,
+          roles,
+          dataDir: config.dataDir
+        }))
       const node = await createConclaveNode({
         privateKey,
         listen: config.listen,
@@ -245,53 +279,69 @@ export class Agent {
         logger
       })
       const holderOfMembership: { membership?: Membership } = {}
-      const tenancy = new Tenancy({ peerId: node.peerId, pubsub: node.services.pubsub }, {
-        keyrings,
-        clockSkewMs: config.clockSkewMs,
-        logger,
-        recorder,
-        onState: (tenant, state) => {
-          saveState(config.dataDir, tenant, state).catch((err: Error) => { logger.error({ tenant, err: err.message }, 'could not save tenant state') })
-        },
-        onEpochMismatch: peer => { void holderOfMembership.membership?.sync(peerIdFromString(peer)) }
-      })
+      const tenancy = new Tenancy(
+        { peerId: node.peerId, pubsub: node.services.pubsub },
+        {
+          keyrings,
+          clockSkewMs: config.clockSkewMs,
+          logger,
+          recorder,
+          onState: (tenant, state) => {
+            saveState(config.dataDir, tenant, state).catch((err: Error) => {
+              logger.error({ tenant, err: err.message }, 'could not save tenant state')
+            })
+          },
+          onEpochMismatch: peer => {
+            void holderOfMembership.membership?.sync(peerIdFromString(peer))
+          }
+        }
+      )
       await tenancy.start()
-      const membership = new Membership({
-        node,
-        privateKey,
-        pubsub: node.services.pubsub,
-        tenancy,
-        ping: node.services.ping,
-        learnPeer: (peerId, addrs) => {
-          void node.peerStore.merge(peerId, { multiaddrs: addrs })
-            .then(() => { node.services.dialer.consider(peerId) })
-            .catch(() => {})
+      const membership = new Membership(
+        {
+          node,
+          privateKey,
+          pubsub: node.services.pubsub,
+          tenancy,
+          ping: node.services.ping,
+          learnPeer: (peerId, addrs) => {
+            void node.peerStore
+              .merge(peerId, { multiaddrs: addrs })
+              .then(() => {
+                node.services.dialer.consider(peerId)
+              })
+              .catch(() => {})
+          },
+          releasedOnPurpose: peerId => node.services.seeds.releasedOnPurpose(peerId)
         },
-        releasedOnPurpose: peerId => node.services.seeds.releasedOnPurpose(peerId)
-      }, {
-        name: config.name,
-        roles,
-        heartbeatMs: config.heartbeatMs,
-        heartbeatBudget: config.heartbeatBudget,
-        suspectMissed: config.suspectMissed,
-        deadAfterMs: config.deadAfterMs,
-        pingTimeoutMs: config.pingTimeoutMs,
-        probeIntervalMs: config.probeIntervalMs,
-        indirectProbes: config.indirectProbes,
-        logger,
-        recorder
-      })
+        {
+          name: config.name,
+          roles,
+          heartbeatMs: config.heartbeatMs,
+          heartbeatBudget: config.heartbeatBudget,
+          suspectMissed: config.suspectMissed,
+          deadAfterMs: config.deadAfterMs,
+          pingTimeoutMs: config.pingTimeoutMs,
+          probeIntervalMs: config.probeIntervalMs,
+          indirectProbes: config.indirectProbes,
+          logger,
+          recorder
+        }
+      )
       holderOfMembership.membership = membership
       await membership.start()
-      const councils = new Councils({ peerId: node.peerId, privateKey, tenancy, membership, node }, {
-        roles: config.roles,
-        singletons: config.singletons,
-        name: config.name,
-        logger,
-        store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger),
-        maxOpenPerTenant: config.maxCouncilsPerTenant,
-        maxOpen: config.maxCouncils
-      })
+      const councils = new Councils(
+        { peerId: node.peerId, privateKey, tenancy, membership, node },
+        {
+          roles: config.roles,
+          singletons: config.singletons,
+          name: config.name,
+          logger,
+          store: fileCouncilStore(join(config.dataDir, councilDefaults.COUNCILS_FILE), logger),
+          maxOpenPerTenant: config.maxCouncilsPerTenant,
+          maxOpen: config.maxCouncils
+        }
+      )
       await councils.start()
       // Refusals are counted; a conflict (another episode under the same id) is also logged, once.
       const conflicts = new Set<string>()
@@ -303,28 +353,51 @@ export class Agent {
           const key = `${episode.tenant}/${episode.id}`
           if (reason !== 'conflict' || conflicts.has(key) || conflicts.size >= MEMORY.MAX_LOGGED_CONFLICTS) return
           conflicts.add(key)
-          logger.warn({ tenant: episode.tenant, id: episode.id, origin: episode.origin, seq: episode.seq }, 'episode refused: another episode holds its id')
+          logger.warn(
+            { tenant: episode.tenant, id: episode.id, origin: episode.origin, seq: episode.seq },
+            'episode refused: another episode holds its id'
+          )
         }
       })
-      const memory = new Memory({ peerId: node.peerId, tenancy, membership, node, store }, { logger, ...(options.antiEntropyIntervalMs !== undefined ? { antiEntropyIntervalMs: options.antiEntropyIntervalMs } : {}) })
+      const memory = new Memory(
+        { peerId: node.peerId, tenancy, membership, node, store },
+        {
+          logger,
+          ...(options.antiEntropyIntervalMs !== undefined
+            ? { antiEntropyIntervalMs: options.antiEntropyIntervalMs }
+            : {})
+        }
+      )
       await memory.start()
       taskStore = sqliteTaskStore(join(config.dataDir, TASKS_FILE), logger)
-      const tasks = new Tasks({ peerId: node.peerId, tenancy, councils, memory, behaviours }, {
-        logger,
-        store: taskStore,
-        maxPerCouncil: config.maxTasksPerCouncil,
-        maxPerSubmitter: config.maxTasksPerSubmitter,
-        inputRetentionMs: config.taskInputRetentionMs
-      })
+      const tasks = new Tasks(
+        { peerId: node.peerId, tenancy, councils, memory, behaviours },
+        {
+          logger,
+          store: taskStore,
+          maxPerCouncil: config.maxTasksPerCouncil,
+          maxPerSubmitter: config.maxTasksPerSubmitter,
+          inputRetentionMs: config.taskInputRetentionMs
+        }
+      )
       await tasks.start()
       membership.onChange(change => {
-        events.emit('member', { tenant: change.tenant, peerId: change.peerId, name: change.member.record.name, state: change.state, previous: change.previous ?? null, reason: change.reason })
+        events.emit('member', {
+          tenant: change.tenant,
+          peerId: change.peerId,
+          name: change.member.record.name,
+          state: change.state,
+          previous: change.previous ?? null,
+          reason: change.reason
+        })
       })
       councils.onChange(view => {
         metrics.council(view)
         events.emit('council', { ...view })
       })
-      memory.onEpisode((episode, from) => { if (from === 'gossip' || from === 'pull') metrics.episode(episode.tenant, episode.ts, from) })
+      memory.onEpisode((episode, from) => {
+        if (from === 'gossip' || from === 'pull') metrics.episode(episode.tenant, episode.ts, from)
+      })
       // Gauges read these at scrape time; until here a scrape reports none.
       metrics.attach({
         members: () => membership.peers().map(p => ({ tenant: p.tenant, state: p.state })),
@@ -334,11 +407,36 @@ export class Agent {
         loopStallMs: () => loopStalls.longestSince(performance.now() - 60_000)
       })
       tasks.onChange(task => {
-        events.emit('task', { id: task.id, council: task.council, tenant: task.tenant, role: task.role, state: task.state, holder: task.holder, epoch: task.epoch, attempts: task.attempts, ...(task.error !== undefined ? { error: task.error } : {}) })
+        events.emit('task', {
+          id: task.id,
+          council: task.council,
+          tenant: task.tenant,
+          role: task.role,
+          state: task.state,
+          holder: task.holder,
+          epoch: task.epoch,
+          attempts: task.attempts,
+          ...(task.error !== undefined ? { error: task.error } : {})
+        })
       })
-      const agent = new Agent(config, { node, tenancy, membership, councils, memory, tasks, store, taskStore }, metrics, { http, access, lock, gossipIn, loopStalls }, logger)
+      const agent = new Agent(
+        config,
+        { node, tenancy, membership, councils, memory, tasks, store, taskStore },
+        metrics,
+        { http, access, lock, gossipIn, loopStalls },
+        logger
+      )
       holder.agent = agent
-      logger.info({ peerId: agent.peerId, name: config.name, addrs: node.getMultiaddrs().map(String), api: http.url, tenants: tenancy.tenants }, 'agent started')
+      logger.info(
+        {
+          peerId: agent.peerId,
+          name: config.name,
+          addrs: node.getMultiaddrs().map(String),
+          api: http.url,
+          tenants: tenancy.tenants
+        },
+        'agent started'
+      )
       return agent
     } catch (err) {
       store?.close()
@@ -350,7 +448,7 @@ export class Agent {
     }
   }
 
-  self (): ReturnType<ApiSource['self']> {
+  self(): ReturnType<ApiSource['self']> {
     const tenants = this.membership.tenantIds
     return {
       peerId: this.peerId,
@@ -363,20 +461,28 @@ export class Agent {
   }
 
   /** undefined when the agent is connected and subscribed; otherwise why not. */
-  notReadyReason (): string | undefined {
+  notReadyReason(): string | undefined {
     if (this.stopping !== undefined) return 'stopping'
     if (this.node.getConnections().length === 0) return 'no peers connected'
     const subscribed = this.node.services.pubsub.getTopics()
     const missing = this.membership.topics.filter(t => !subscribed.includes(t))
     if (missing.length > 0) return `not subscribed to ${missing.join(', ')}`
-    return gossipSilence({ lastGossipInAt: this.host.gossipIn.at, startedAt: this.host.gossipIn.startedAt, alivePeers: this.membership.peers().filter(p => p.state === 'alive').length }, Date.now(), Math.max(GOSSIP_SILENCE_MS, 3 * this.config.heartbeatMs))
+    return gossipSilence(
+      {
+        lastGossipInAt: this.host.gossipIn.at,
+        startedAt: this.host.gossipIn.startedAt,
+        alivePeers: this.membership.peers().filter(p => p.state === 'alive').length
+      },
+      Date.now(),
+      Math.max(GOSSIP_SILENCE_MS, 3 * this.config.heartbeatMs)
+    )
   }
 
   /**
    * Leave gracefully: announce `left` to the tenant, close every connection, stop the API.
    * Safe to call more than once.
    */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info({ peerId: this.peerId }, 'agent leaving')
       await this.tasks.stop()
@@ -390,7 +496,7 @@ export class Agent {
   }
 
   /** Stop without announcing leave: peers must detect the failure (tests of crash handling). */
-  async crash (): Promise<void> {
+  async crash(): Promise<void> {
     this.stopping ??= (async () => {
       await this.tasks.stop()
       await this.shutdown()
@@ -398,7 +504,7 @@ export class Agent {
     return this.stopping
   }
 
-  private async shutdown (): Promise<void> {
+  private async shutdown(): Promise<void> {
     await this.memory.stop()
     await this.councils.stop()
     await this.membership.stop()

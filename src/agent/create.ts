@@ -28,7 +28,7 @@ export interface CreateAgentInit extends Omit<AgentOptions, 'behaviours'> {
  * The configuration comes from `CONCLAVE_*` variables like `conclave start`'s; `ConfigError`
  * names any that is wrong.
  */
-export async function createAgent (init: CreateAgentInit = {}): Promise<Agent> {
+export async function createAgent(init: CreateAgentInit = {}): Promise<Agent> {
   const { env, config, behaviours, ...options } = init
   const loaded = loadConfig({ env: env ?? process.env })
   loaded.config = { ...loaded.config, ...config }

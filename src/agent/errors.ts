@@ -4,7 +4,7 @@ export class DataDirInUseError extends Error {
   override readonly name = 'DataDirInUseError'
   readonly code = DataDirInUseError.code
 
-  constructor (dir: string, options?: ErrorOptions) {
+  constructor(dir: string, options?: ErrorOptions) {
     super(`data dir ${dir} is in use by another running agent (each agent needs its own)`, options)
   }
 }

@@ -7,7 +7,11 @@ export const GOSSIP_SILENCE_MS = 30_000
  * without any while peers are alive means the gossip layer is cut off, even though pings (and so
  * membership probes) still get through.
  */
-export function gossipSilence (state: { lastGossipInAt: number, startedAt: number, alivePeers: number }, now: number, silenceMs = GOSSIP_SILENCE_MS): string | undefined {
+export function gossipSilence(
+  state: { lastGossipInAt: number; startedAt: number; alivePeers: number },
+  now: number,
+  silenceMs = GOSSIP_SILENCE_MS
+): string | undefined {
   if (state.alivePeers === 0) return undefined
   const since = Math.max(state.lastGossipInAt, state.startedAt)
   if (now - since <= silenceMs) return undefined

@@ -14,17 +14,22 @@ import { memoryQuery } from './query.js'
 import { MAX_JSON_DEPTH, nestsDeeper } from '../util/json.js'
 import { OverloadError } from '../util/errors.js'
 import { jsonArrayStream } from './stream.js'
-import { DEFAULT_MAX_EVENT_CLIENTS, DEFAULT_MAX_MEMORY_QUERIES, EVENTS_RETRY_AFTER_S, MEMORY_RETRY_AFTER_S } from './constants.js'
+import {
+  DEFAULT_MAX_EVENT_CLIENTS,
+  DEFAULT_MAX_MEMORY_QUERIES,
+  EVENTS_RETRY_AFTER_S,
+  MEMORY_RETRY_AFTER_S
+} from './constants.js'
 
 /** What the HTTP API reads from the running agent. */
 export interface ApiSource {
-  self(): { peerId: string, name: string, roles: string[], tenant: string, tenants: string[], addrs: string[] }
+  self(): { peerId: string; name: string; roles: string[]; tenant: string; tenants: string[]; addrs: string[] }
   peers(): PeerView[]
   /** Peer ids this agent has an open connection to (the dashboard draws them as edges). */
   connectedPeers(): Set<string>
   /** undefined when ready, else the reason it is not. */
   notReadyReason(): string | undefined
-  metrics(): Promise<{ contentType: string, body: string }>
+  metrics(): Promise<{ contentType: string; body: string }>
   /** The agent's councils (undefined while starting). */
   councils(): Pick<Councils, 'open' | 'list' | 'get' | 'dissolve' | 'leaders'> | undefined
   /** Tasks of the agent's councils (undefined while starting). */
@@ -41,11 +46,13 @@ export interface ApiSource {
 const MAX_BODY_BYTES = 2 * 1024 * 1024
 
 /** A JSON request body, or the 400/413 response explaining why it is not one. */
-async function readJson (req: Request): Promise<unknown> {
+async function readJson(req: Request): Promise<unknown> {
   try {
     const body: unknown = JSON.parse(await req.text())
     // JSON.stringify overflows near 5,000 levels: a deeper body is refused before anything writes it out.
-    if (nestsDeeper(body)) return Response.json({ error: `body nests deeper than ${MAX_JSON_DEPTH} levels` }, { status: 400 })
+    if (nestsDeeper(body)) {
+      return Response.json({ error: `body nests deeper than ${MAX_JSON_DEPTH} levels` }, { status: 400 })
+    }
     return body
   } catch {
     return Response.json({ error: 'body is not JSON' }, { status: 400 })
@@ -65,7 +72,7 @@ const ERROR_STATUS: Record<string, 400 | 404 | 409 | 429> = {
 }
 
 /** The JSON answer to a request error (`field` names what to fix), or undefined for a bug. */
-function requestError (err: unknown): Response | undefined {
+function requestError(err: unknown): Response | undefined {
   const e = err as Error & { field?: string }
   const status = ERROR_STATUS[e.name]
   if (status === undefined) return undefined
@@ -74,8 +81,11 @@ function requestError (err: unknown): Response | undefined {
 }
 
 /** 429 with Retry-After and the setting that sets the limit. */
-function overloaded (err: OverloadError): Response {
-  return Response.json({ error: err.message, limit: err.limit }, { status: 429, headers: { 'Retry-After': String(err.retryAfterS) } })
+function overloaded(err: OverloadError): Response {
+  return Response.json(
+    { error: err.message, limit: err.limit },
+    { status: 429, headers: { 'Retry-After': String(err.retryAfterS) } }
+  )
 }
 
 const starting = (): Response => Response.json({ error: 'agent is starting' }, { status: 503 })
@@ -116,10 +126,11 @@ const grantOf = (c: Ctx): Grant => c.get('grant')
 /** Whether the request's grant covers `tenant`. */
 const sees = (c: Ctx, tenant: string): boolean => grantsTenant(grantOf(c), tenant)
 const noCouncil = (c: Ctx, id: string): Response => c.json({ error: `no council ${id}` }, 404)
-const tenantRefused = (c: Ctx, tenant: string): Response => c.json({ error: `this token does not grant tenant ${tenant}` }, 403)
+const tenantRefused = (c: Ctx, tenant: string): Response =>
+  c.json({ error: `this token does not grant tenant ${tenant}` }, 403)
 
 /** The agent's HTTP API (JSON). Routes are described in docs/openapi.yaml (and docs/reference/http-api.md). */
-export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEnv> {
+export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv> {
   const app = new Hono<GuardEnv>()
   const { access } = opts
   const maxEventClients = opts.maxEventClients ?? DEFAULT_MAX_EVENT_CLIENTS
@@ -127,8 +138,18 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
   let eventClients = 0
   let memoryQueries = 0
 
-  app.use('*', guard({ access, ...(opts.hosts !== undefined ? { hosts: opts.hosts } : {}), ...(opts.metricsPublic !== undefined ? { metricsPublic: opts.metricsPublic } : {}) }))
-  app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: c => c.json({ error: `body exceeds ${MAX_BODY_BYTES} bytes` }, 413) }))
+  app.use(
+    '*',
+    guard({
+      access,
+      ...(opts.hosts !== undefined ? { hosts: opts.hosts } : {}),
+      ...(opts.metricsPublic !== undefined ? { metricsPublic: opts.metricsPublic } : {})
+    })
+  )
+  app.use(
+    '/v1/*',
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: c => c.json({ error: `body exceeds ${MAX_BODY_BYTES} bytes` }, 413) })
+  )
 
   app.get('/', c => {
     c.header('Content-Security-Policy', DASHBOARD_CSP)
@@ -139,11 +160,15 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
   // A dashboard login link's one-time code, exchanged for the operator token.
   app.post('/v1/login', async c => {
     const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
-    if (type !== 'application/json') return c.json({ error: 'the body must be JSON (Content-Type: application/json)' }, 415)
+    if (type !== 'application/json') {
+      return c.json({ error: 'the body must be JSON (Content-Type: application/json)' }, 415)
+    }
     const body = await readJson(c.req.raw)
     if (body instanceof Response) return body
     const code = (body as { code?: unknown } | null)?.code
-    if (typeof code !== 'string' || code.length > 256) return c.json({ error: 'body must be {"code": "<login code>"}', field: 'code' }, 400)
+    if (typeof code !== 'string' || code.length > 256) {
+      return c.json({ error: 'body must be {"code": "<login code>"}', field: 'code' }, 400)
+    }
     const token = access.redeemLogin(code)
     c.header('Cache-Control', 'no-store')
     return token === undefined ? c.json({ error: 'login code unknown, used or expired' }, 401) : c.json({ token })
@@ -173,12 +198,26 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
     const log = source.events()
     const grant = grantOf(c)
     // Rejections name no tenant: they are shown to grants of every tenant only.
-    const visible = grant.tenant === undefined ? undefined : (e: { data: Record<string, unknown> }) => e.data.tenant === grant.tenant
+    const visible =
+      grant.tenant === undefined ? undefined : (e: { data: Record<string, unknown> }) => e.data.tenant === grant.tenant
     if (log === undefined) return starting()
-    if (eventClients >= maxEventClients) return overloaded(new OverloadError('CONCLAVE_MAX_EVENT_CLIENTS', `${eventClients} clients follow the event stream, the most allowed`, EVENTS_RETRY_AFTER_S))
+    if (eventClients >= maxEventClients) {
+      return overloaded(
+        new OverloadError(
+          'CONCLAVE_MAX_EVENT_CLIENTS',
+          `${eventClients} clients follow the event stream, the most allowed`,
+          EVENTS_RETRY_AFTER_S
+        )
+      )
+    }
     eventClients++
     let ended = false
-    const end = (): void => { if (!ended) { ended = true; eventClients-- } }
+    const end = (): void => {
+      if (!ended) {
+        ended = true
+        eventClients--
+      }
+    }
     const res = eventStream(c, log, visible, end)
     // A refusal (bad `types`) is not a stream: its slot is free at once.
     if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) end()
@@ -187,13 +226,25 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
 
   app.get('/v1/peers', requires('read'), c => {
     const connected = source.connectedPeers()
-    const peers = source.peers().filter(p => sees(c, p.tenant)).map(p => ({
-      peerId: p.peerId, name: p.name, roles: p.roles, tenant: p.tenant, state: p.state, lastSeenMs: p.lastSeenMs, addrs: p.addrs, connected: connected.has(p.peerId)
-    }))
+    const peers = source
+      .peers()
+      .filter(p => sees(c, p.tenant))
+      .map(p => ({
+        peerId: p.peerId,
+        name: p.name,
+        roles: p.roles,
+        tenant: p.tenant,
+        state: p.state,
+        lastSeenMs: p.lastSeenMs,
+        addrs: p.addrs,
+        connected: connected.has(p.peerId)
+      }))
     return c.json(peers)
   })
 
-  app.get('/v1/councils', requires('read'), c => c.json((source.councils()?.list() ?? []).filter(v => sees(c, v.tenant))))
+  app.get('/v1/councils', requires('read'), c =>
+    c.json((source.councils()?.list() ?? []).filter(v => sees(c, v.tenant)))
+  )
 
   app.post('/v1/councils', requires('operate'), async c => {
     const councils = source.councils()
@@ -266,9 +317,19 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
       const granted = grantOf(c).tenant
       if (filter.tenant !== undefined && !sees(c, filter.tenant)) return tenantRefused(c, filter.tenant)
       if (granted !== undefined) filter.tenant = granted
-      if (memoryQueries >= maxMemoryQueries) return overloaded(new OverloadError('CONCLAVE_MAX_MEMORY_QUERIES', `${memoryQueries} memory answers are streaming, the most allowed`, MEMORY_RETRY_AFTER_S))
+      if (memoryQueries >= maxMemoryQueries) {
+        return overloaded(
+          new OverloadError(
+            'CONCLAVE_MAX_MEMORY_QUERIES',
+            `${memoryQueries} memory answers are streaming, the most allowed`,
+            MEMORY_RETRY_AFTER_S
+          )
+        )
+      }
       memoryQueries++
-      return jsonArrayStream(c, memory.stream(filter), () => { memoryQueries-- })
+      return jsonArrayStream(c, memory.stream(filter), () => {
+        memoryQueries--
+      })
     } catch (err) {
       return requestError(err) ?? Promise.reject(err)
     }
@@ -286,13 +347,18 @@ export function createApiApp (source: ApiSource, opts: ApiOptions): Hono<GuardEn
   app.post('/v1/tenants/:tenant/state', requires('admin'), async c => {
     const tenant = c.req.param('tenant')
     if (!sees(c, tenant)) return tenantRefused(c, tenant)
-    if (!source.self().tenants.includes(tenant)) return c.json({ error: `this agent is not a member of tenant ${tenant}` }, 404)
+    if (!source.self().tenants.includes(tenant)) {
+      return c.json({ error: `this agent is not a member of tenant ${tenant}` }, 404)
+    }
     const body = await readJson(c.req.raw)
     if (body instanceof Response) return body
     const parsed = tenantStateSchema.safeParse(body)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
-      return c.json({ error: `invalid tenant state: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` }, 400)
+      return c.json(
+        { error: `invalid tenant state: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` },
+        400
+      )
     }
     const result = await source.applyState(tenant, parsed.data)
     if (result === 'invalid') return c.json({ error: `not a state of tenant ${tenant} signed by its authority` }, 400)

@@ -3,8 +3,4 @@ export class HttpListenError extends Error {
   static readonly code = 'ERR_HTTP_LISTEN'
   override readonly name = 'HttpListenError'
   readonly code = HttpListenError.code
-
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-  }
 }

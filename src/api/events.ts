@@ -15,7 +15,7 @@ const seqOf = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1))
 
 /** Each event's SSE text, made once however many clients it goes to. */
 const texts = new WeakMap<AgentEvent, string>()
-function sseText (event: AgentEvent): string {
+function sseText(event: AgentEvent): string {
   let text = texts.get(event)
   if (text === undefined) {
     text = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
@@ -25,11 +25,24 @@ function sseText (event: AgentEvent): string {
 }
 
 /** `visible` narrows the stream to the events a client may see (its token's tenant). */
-export function eventStream (c: Context, log: EventLog, visible?: (event: AgentEvent) => boolean, onEnd?: () => void): Response {
+export function eventStream(
+  c: Context,
+  log: EventLog,
+  visible?: (event: AgentEvent) => boolean,
+  onEnd?: () => void
+): Response {
   const typesParam = c.req.query('types')
-  const types = typesParam === undefined ? TYPES : typesParam.split(',').map(t => t.trim()).filter(t => t !== '')
+  const types =
+    typesParam === undefined
+      ? TYPES
+      : typesParam
+          .split(',')
+          .map(t => t.trim())
+          .filter(t => t !== '')
   const unknown = types.filter(t => !(TYPES as readonly string[]).includes(t))
-  if (unknown.length > 0 || types.length === 0) return c.json({ error: `types must be among ${TYPES.join(', ')}`, field: 'types' }, 400)
+  if (unknown.length > 0 || types.length === 0) {
+    return c.json({ error: `types must be among ${TYPES.join(', ')}`, field: 'types' }, 400)
+  }
   const typeWanted = new Set<string>(types)
   const wanted = (event: AgentEvent): boolean => typeWanted.has(event.type) && (visible?.(event) ?? true)
   const lastId = c.req.header('last-event-id') ?? c.req.query('lastEventId')
@@ -45,7 +58,9 @@ export function eventStream (c: Context, log: EventLog, visible?: (event: AgentE
       else queue.push(event)
       wake?.()
     })
-    stream.onAbort(() => { wake?.() })
+    stream.onAbort(() => {
+      wake?.()
+    })
     let last = 0
     // Events go out in chunks of at most CHUNK_BYTES, each written once the client took the one
     // before; a client that takes none for SLOW_CLIENT_MS is cut off (it resumes by Last-Event-ID).
@@ -70,11 +85,15 @@ export function eventStream (c: Context, log: EventLog, visible?: (event: AgentE
         if (stream.aborted) return
       }
       await flush()
+      // eslint-disable-next-line no-unmodified-loop-condition -- set by a callback while the loop awaits
       while (!stream.aborted && !stream.closed && !overflowed) {
         if (queue.length === 0) {
           await new Promise<void>(resolve => {
             const timer = setTimeout(resolve, eventDefaults.SSE_KEEPALIVE_MS)
-            wake = () => { clearTimeout(timer); resolve() }
+            wake = () => {
+              clearTimeout(timer)
+              resolve()
+            }
           })
           wake = undefined
           if (queue.length === 0 && !stream.aborted) await within(stream.write(': keepalive\n\n'), SLOW_CLIENT_MS)

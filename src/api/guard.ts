@@ -25,7 +25,9 @@ export interface GuardOptions {
   metricsPublic?: boolean
 }
 
-export interface GuardEnv { Variables: { grant: Grant } }
+export interface GuardEnv {
+  Variables: { grant: Grant }
+}
 
 /** Routes every client may reach: probes and the dashboard page (it holds no data). */
 const OPEN_PATHS = new Set(['/health', '/ready'])
@@ -37,14 +39,14 @@ const refuse = (c: Context, status: 401 | 403 | 415, error: string): Response =>
 }
 
 /** The host name of a Host header, without port or IPv6 brackets, lower-cased. */
-function hostOf (header: string): string {
+function hostOf(header: string): string {
   const h = header.trim().toLowerCase()
   if (h.startsWith('[')) return h.slice(1, h.indexOf(']'))
   const colon = h.lastIndexOf(':')
   return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h
 }
 
-export function hostAllowed (header: string | undefined, extra: readonly string[]): boolean {
+export function hostAllowed(header: string | undefined, extra: readonly string[]): boolean {
   if (header === undefined || header === '') return false
   if (extra.includes('*')) return true
   const host = hostOf(header)
@@ -56,7 +58,7 @@ export function hostAllowed (header: string | undefined, extra: readonly string[
 }
 
 /** The host:port of an Origin header (`null` and garbage give undefined). */
-function originHost (origin: string): string | undefined {
+function originHost(origin: string): string | undefined {
   try {
     return new URL(origin).host.toLowerCase()
   } catch {
@@ -65,12 +67,12 @@ function originHost (origin: string): string | undefined {
 }
 
 /** `Authorization: Bearer <token>` → the token; undefined when absent or of another scheme. */
-function bearer (header: string | undefined): string | undefined {
+function bearer(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
   return match?.[1]
 }
 
-export function guard (opts: GuardOptions): MiddlewareHandler<GuardEnv> {
+export function guard(opts: GuardOptions): MiddlewareHandler<GuardEnv> {
   const hosts = opts.hosts ?? []
   return async (c, next) => {
     const path = c.req.path
@@ -78,13 +80,24 @@ export function guard (opts: GuardOptions): MiddlewareHandler<GuardEnv> {
     c.header('X-Content-Type-Options', 'nosniff')
     c.header('Referrer-Policy', 'no-referrer')
     if (!hostAllowed(c.req.header('host'), hosts)) {
-      return refuse(c, 403, `host "${c.req.header('host') ?? ''}" is not allowed (CONCLAVE_HTTP_HOSTS lists the names this API answers to)`)
+      return refuse(
+        c,
+        403,
+        `host "${c.req.header('host') ?? ''}" is not allowed (CONCLAVE_HTTP_HOSTS lists the names this API answers to)`
+      )
     }
     if (!SAFE_METHODS.has(c.req.method)) {
       // Host against host, not scheme: behind a TLS proxy the page is https and this server http.
       const origin = c.req.header('origin')
-      if ((origin !== undefined && originHost(origin) !== originHost(`http://${c.req.header('host') ?? ''}`)) || c.req.header('sec-fetch-site') === 'cross-site') {
-        return refuse(c, 403, 'cross-origin request refused: state-changing requests must come from the API\'s own origin')
+      if (
+        (origin !== undefined && originHost(origin) !== originHost(`http://${c.req.header('host') ?? ''}`)) ||
+        c.req.header('sec-fetch-site') === 'cross-site'
+      ) {
+        return refuse(
+          c,
+          403,
+          "cross-origin request refused: state-changing requests must come from the API's own origin"
+        )
       }
     }
     const isApi = path.startsWith('/v1/')
@@ -100,11 +113,17 @@ export function guard (opts: GuardOptions): MiddlewareHandler<GuardEnv> {
       grant = result
     } else if (ticket !== undefined) {
       grant = opts.access.redeemTicket(ticket)
-      if (grant === undefined) return refuse(c, 401, 'invalid ticket: unknown, used or expired (POST /v1/events/tickets for a new one)')
+      if (grant === undefined) {
+        return refuse(c, 401, 'invalid ticket: unknown, used or expired (POST /v1/events/tickets for a new one)')
+      }
     } else {
-      return refuse(c, 401, c.req.header('authorization') === undefined
-        ? 'missing token: send Authorization: Bearer <token> (the operator token is in <data dir>/api.token; `conclave tenant token` issues tenant tokens)'
-        : 'invalid token: the Authorization header must be "Bearer <token>"')
+      return refuse(
+        c,
+        401,
+        c.req.header('authorization') === undefined
+          ? 'missing token: send Authorization: Bearer <token> (the operator token is in <data dir>/api.token; `conclave tenant token` issues tenant tokens)'
+          : 'invalid token: the Authorization header must be "Bearer <token>"'
+      )
     }
     c.set('grant', grant)
     return await next()
@@ -114,7 +133,7 @@ export function guard (opts: GuardOptions): MiddlewareHandler<GuardEnv> {
 /**
  * A route's requirement: a grant with `scope`, and for requests with a body, a JSON body.
  */
-export function requires (scope: Scope): MiddlewareHandler<GuardEnv> {
+export function requires(scope: Scope): MiddlewareHandler<GuardEnv> {
   return async (c, next) => {
     if (!grantsScopeOf(c.get('grant'), scope)) {
       return refuse(c, 403, `this token's scope is ${c.get('grant').scope}; this route needs ${scope}`)

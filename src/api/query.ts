@@ -3,7 +3,7 @@ import { MEMORY, MemoryQueryError, type EpisodeFilter } from '../memory/index.js
 const TEXT_PARAMS = ['tenant', 'council', 'agent', 'role'] as const
 const KNOWN = new Set<string>([...TEXT_PARAMS, 'since', 'limit'])
 
-function integer (params: URLSearchParams, name: string, min: number, max: number): number | undefined {
+function integer(params: URLSearchParams, name: string, min: number, max: number): number | undefined {
   const raw = params.get(name)
   if (raw === null) return undefined
   if (!/^\d+$/.test(raw)) throw new MemoryQueryError(name, `"${raw}" is not a whole number`)
@@ -13,7 +13,7 @@ function integer (params: URLSearchParams, name: string, min: number, max: numbe
 }
 
 /** `GET /v1/memory` query string → filter. Throws `MemoryQueryError` naming the parameter. */
-export function memoryQuery (params: URLSearchParams): Omit<EpisodeFilter, 'tenants'> & { tenant?: string } {
+export function memoryQuery(params: URLSearchParams): Omit<EpisodeFilter, 'tenants'> & { tenant?: string } {
   for (const name of params.keys()) {
     if (!KNOWN.has(name)) throw new MemoryQueryError(name, `unknown parameter (use ${[...KNOWN].join(', ')})`)
   }

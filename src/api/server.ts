@@ -11,11 +11,16 @@ export interface HttpServer {
 }
 
 /** Serve `app` on host:port. Throws `HttpListenError` when the address cannot be bound. */
-export async function startHttpServer (app: Pick<Hono<any>, 'fetch'>, host: string, port: number): Promise<HttpServer> {
+export async function startHttpServer(app: Pick<Hono<any>, 'fetch'>, host: string, port: number): Promise<HttpServer> {
   const server = createAdaptorServer({ fetch: app.fetch })
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      const reason = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : err.message
+      const reason =
+        err.code === 'EADDRINUSE'
+          ? 'address already in use'
+          : err.code === 'EADDRNOTAVAIL'
+            ? 'address not available on this host'
+            : err.message
       reject(new HttpListenError(`cannot listen on ${host}:${port}: ${reason}`, { cause: err }))
     }
     server.once('error', onError)
@@ -31,7 +36,9 @@ export async function startHttpServer (app: Pick<Hono<any>, 'fetch'>, host: stri
     port: bound,
     close: async () => {
       await new Promise<void>(resolve => {
-        server.close(() => { resolve() })
+        server.close(() => {
+          resolve()
+        })
         if ('closeAllConnections' in server) (server as { closeAllConnections: () => void }).closeAllConnections()
       })
     }

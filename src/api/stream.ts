@@ -9,10 +9,17 @@ import { CHUNK_BYTES, SLOW_CLIENT_MS } from './constants.js'
 import { DeadlineError } from '../util/errors.js'
 
 /** Resolve with `work`, or reject once `ms` pass. */
-export async function within<T> (work: Promise<T>, ms: number): Promise<T> {
+export async function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
-    return await Promise.race([work, new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new DeadlineError('slow client')) }, ms) })])
+    return await Promise.race([
+      work,
+      new Promise<never>((resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new DeadlineError('slow client'))
+        }, ms)
+      })
+    ])
   } finally {
     clearTimeout(timer)
   }
@@ -22,7 +29,12 @@ export async function within<T> (work: Promise<T>, ms: number): Promise<T> {
  * Stream `items` as one JSON array. `onEnd` runs once the answer is written, the client went
  * away, or it was cut off for reading too slowly.
  */
-export function jsonArrayStream (c: Context, items: Iterable<unknown>, onEnd: () => void, slowClientMs = SLOW_CLIENT_MS): Response {
+export function jsonArrayStream(
+  c: Context,
+  items: Iterable<unknown>,
+  onEnd: () => void,
+  slowClientMs = SLOW_CLIENT_MS
+): Response {
   c.header('Content-Type', 'application/json; charset=utf-8')
   return stream(c, async s => {
     try {

@@ -22,7 +22,7 @@ export interface BehaviourMemory {
   /** Record an episode (council, task and role default to the current task's); replicated to the tenant. */
   record(episode: EpisodeInput): Promise<Episode>
   /** Episodes of the tenant, newest `limit` (default 100), optionally filtered. */
-  recent(filter?: { council?: string, agent?: string, role?: string, limit?: number }): Episode[]
+  recent(filter?: { council?: string; agent?: string; role?: string; limit?: number }): Episode[]
 }
 
 export interface TaskContext {
@@ -43,7 +43,7 @@ export interface TaskOutcome {
   /** How well it went, for learning across agents. */
   reward?: number | null
   /** Start this task next in the same council (a collaboration loop). */
-  next?: { role: string, input: unknown }
+  next?: { role: string; input: unknown }
 }
 
 export interface Behaviour {
@@ -61,17 +61,23 @@ export interface BehaviourDefinition {
 }
 
 /** Declare what an agent does for its roles. Throws `BehaviourError` on a malformed definition. */
-export function defineBehaviour (definition: BehaviourDefinition): Behaviour {
+export function defineBehaviour(definition: BehaviourDefinition): Behaviour {
   const problem = problemOf(definition)
   if (problem !== undefined) throw new BehaviourError(problem)
   return { name: definition.name ?? 'custom', roles: [...definition.roles], onTask: definition.onTask }
 }
 
 /** Why a value is not a behaviour definition (user modules are checked with it). */
-export function problemOf (value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return 'a behaviour must be an object made with defineBehaviour({ roles, onTask })'
+export function problemOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return 'a behaviour must be an object made with defineBehaviour({ roles, onTask })'
+  }
   const v = value as Partial<BehaviourDefinition>
-  if (!Array.isArray(v.roles) || v.roles.length === 0 || !v.roles.every(r => typeof r === 'string' && /^(\*|[a-z0-9][a-z0-9-]{0,63})$/.test(r))) {
+  if (
+    !Array.isArray(v.roles) ||
+    v.roles.length === 0 ||
+    !v.roles.every(r => typeof r === 'string' && /^(\*|[a-z0-9][a-z0-9-]{0,63})$/.test(r))
+  ) {
     return 'roles must be a non-empty array of role names (lower-case letters, digits, "-") or "*"'
   }
   if (typeof v.onTask !== 'function') return 'onTask must be a function (task, ctx) => outcome'
@@ -83,11 +89,11 @@ export function problemOf (value: unknown): string | undefined {
 export class BehaviourSet {
   readonly behaviours: readonly Behaviour[]
 
-  constructor (behaviours: Behaviour[]) {
+  constructor(behaviours: Behaviour[]) {
     this.behaviours = behaviours
   }
 
-  for (role: string): Behaviour | undefined {
+  for(role: string): Behaviour | undefined {
     return this.behaviours.find(b => b.roles.includes(role)) ?? this.behaviours.find(b => b.roles.includes('*'))
   }
 }

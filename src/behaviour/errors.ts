@@ -3,10 +3,6 @@ export class BehaviourError extends Error {
   static readonly code = 'ERR_BEHAVIOUR'
   override readonly name = 'BehaviourError'
   readonly code = BehaviourError.code
-
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-  }
 }
 
 /** The LLM endpoint failed: an HTTP error, a timeout, or a reply that is not a chat completion. */
@@ -14,8 +10,4 @@ export class LlmError extends Error {
   static readonly code = 'ERR_LLM'
   override readonly name = 'LlmError'
   readonly code = LlmError.code
-
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-  }
 }

@@ -1,4 +1,14 @@
-export { defineBehaviour, BehaviourSet, problemOf, type Behaviour, type BehaviourDefinition, type BehaviourMemory, type TaskContext, type TaskInfo, type TaskOutcome } from './behaviour.js'
+export {
+  defineBehaviour,
+  BehaviourSet,
+  problemOf,
+  type Behaviour,
+  type BehaviourDefinition,
+  type BehaviourMemory,
+  type TaskContext,
+  type TaskInfo,
+  type TaskOutcome
+} from './behaviour.js'
 export { loadBehaviours, type BehaviourConfig } from './load.js'
 export { simulatedBehaviour, SIMULATED_ROLES } from './simulated.js'
 export { llmBehaviour, completionsUrl, type LlmInit } from './llm.js'

@@ -33,7 +33,7 @@ const completionSchema = z.object({
 })
 
 /** The chat completions URL of an OpenAI-compatible API. */
-export function completionsUrl (url: string): string {
+export function completionsUrl(url: string): string {
   const trimmed = url.replace(/\/+$/, '')
   return trimmed.endsWith('/chat/completions') ? trimmed : `${trimmed}/chat/completions`
 }
@@ -43,19 +43,24 @@ export function completionsUrl (url: string): string {
  * system message names the role and project, the user message is the input. The reply's text is
  * the output. HTTP errors, timeouts and malformed replies fail the task with `LlmError`.
  */
-export function llmBehaviour (init: LlmInit): Behaviour {
+export function llmBehaviour(init: LlmInit): Behaviour {
   const url = completionsUrl(init.url)
   const timeoutMs = init.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS
   return defineBehaviour({
     name: 'llm',
     roles: init.roles ?? ['*'],
-    async onTask (task, ctx) {
+    async onTask(task, ctx) {
       const prompt = typeof task.input === 'string' ? task.input : JSON.stringify(task.input)
-      if (prompt.length > MAX_LLM_PROMPT_CHARS) throw new LlmError(`input is ${prompt.length} characters; the LLM prompt limit is ${MAX_LLM_PROMPT_CHARS}`)
+      if (prompt.length > MAX_LLM_PROMPT_CHARS) {
+        throw new LlmError(`input is ${prompt.length} characters; the LLM prompt limit is ${MAX_LLM_PROMPT_CHARS}`)
+      }
       const body = {
         model: init.model,
         messages: [
-          { role: 'system', content: `You are the ${task.role} of the council for project "${ctx.council.project}". Answer the task concisely.` },
+          {
+            role: 'system',
+            content: `You are the ${task.role} of the council for project "${ctx.council.project}". Answer the task concisely.`
+          },
           { role: 'user', content: prompt }
         ],
         stream: false
@@ -65,7 +70,10 @@ export function llmBehaviour (init: LlmInit): Behaviour {
       try {
         res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(init.apiKey !== undefined ? { authorization: `Bearer ${init.apiKey}` } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            ...(init.apiKey !== undefined ? { authorization: `Bearer ${init.apiKey}` } : {})
+          },
           body: JSON.stringify(body),
           signal: AbortSignal.any([ctx.signal, timeout])
         })
@@ -75,12 +83,16 @@ export function llmBehaviour (init: LlmInit): Behaviour {
         throw new LlmError(`LLM endpoint ${url} unreachable: ${(err as Error).message}`, { cause: err })
       }
       const text = await res.text().catch(() => '')
-      if (!res.ok) throw new LlmError(`LLM endpoint ${url} answered ${res.status}: ${text.slice(0, LLM_ERROR_BODY_CHARS)}`)
+      if (!res.ok) {
+        throw new LlmError(`LLM endpoint ${url} answered ${res.status}: ${text.slice(0, LLM_ERROR_BODY_CHARS)}`)
+      }
       let json: unknown
       try {
         json = JSON.parse(text)
       } catch {
-        throw new LlmError(`LLM endpoint ${url} answered with something that is not JSON: ${text.slice(0, LLM_ERROR_BODY_CHARS)}`)
+        throw new LlmError(
+          `LLM endpoint ${url} answered with something that is not JSON: ${text.slice(0, LLM_ERROR_BODY_CHARS)}`
+        )
       }
       const parsed = completionSchema.safeParse(json)
       if (!parsed.success) throw new LlmError(`LLM endpoint ${url} answered without choices[0].message.content`)

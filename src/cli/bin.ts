@@ -4,8 +4,10 @@
 const MIN_MAJOR = 22
 const major = Number(process.versions.node.split('.')[0])
 if (!(major >= MIN_MAJOR)) {
-  process.stderr.write(`conclave: Node.js ${MIN_MAJOR} or newer is required (this is ${process.version}).\n` +
-    'Install Node.js 22+, or run through the npm scripts (npm start, npm test), which use the Node 22 that npm install put in node_modules.\n')
+  process.stderr.write(
+    `conclave: Node.js ${MIN_MAJOR} or newer is required (this is ${process.version}).\n` +
+      'Install Node.js 22+, or run through the npm scripts (npm start, npm test), which use the Node 22 that npm install put in node_modules.\n'
+  )
   process.exit(1)
 }
 // node:sqlite (episode memory) is stable enough for us but still flagged experimental in Node 22;

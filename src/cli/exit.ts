@@ -12,11 +12,13 @@ export const EXIT_FAILURE = 1
 export const EXIT_CONFIG = 2
 
 /** Start-up failures caused by configuration, named after the variable or flag to fix. */
-export function asConfigError (err: unknown, loaded: LoadedConfig): ConfigError | undefined {
+export function asConfigError(err: unknown, loaded: LoadedConfig): ConfigError | undefined {
   if (err instanceof ConfigError) return err
   if (err instanceof ListenError) return ConfigError.single(blame(loaded, 'listen'), err.message)
   if (err instanceof HttpListenError) return ConfigError.single(blame(loaded, 'http'), err.message)
-  if (err instanceof IdentityError) return ConfigError.single(blame(loaded, loaded.config.identity !== undefined ? 'identity' : 'dataDir'), err.message)
+  if (err instanceof IdentityError) {
+    return ConfigError.single(blame(loaded, loaded.config.identity !== undefined ? 'identity' : 'dataDir'), err.message)
+  }
   if (err instanceof CredentialError) return ConfigError.single(blame(loaded, 'credentials'), err.message)
   if (err instanceof BehaviourError) return ConfigError.single(blame(loaded, 'behaviour'), err.message)
   if (err instanceof DataDirInUseError) return ConfigError.single(blame(loaded, 'dataDir'), err.message)
@@ -26,7 +28,7 @@ export function asConfigError (err: unknown, loaded: LoadedConfig): ConfigError 
 }
 
 /** Print a start-up error and return the exit code. */
-export function reportStartupError (err: unknown, loaded?: LoadedConfig): number {
+export function reportStartupError(err: unknown, loaded?: LoadedConfig): number {
   const configError = err instanceof ConfigError ? err : loaded !== undefined ? asConfigError(err, loaded) : undefined
   if (configError !== undefined) {
     for (const p of configError.problems) process.stderr.write(`conclave: ${p.source}: ${p.message}\n`)

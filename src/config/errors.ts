@@ -12,12 +12,12 @@ export class ConfigError extends Error {
   readonly code = ConfigError.code
   readonly problems: ConfigProblem[]
 
-  constructor (problems: ConfigProblem[]) {
+  constructor(problems: ConfigProblem[]) {
     super(problems.map(p => `${p.source}: ${p.message}`).join('\n'))
     this.problems = problems
   }
 
-  static single (source: string, message: string): ConfigError {
+  static single(source: string, message: string): ConfigError {
     return new ConfigError([{ source, message }])
   }
 }

@@ -30,12 +30,15 @@ export interface LoadedConfig {
 const KNOWN_ENV = new Set(OPTIONS.map(o => o.env))
 
 /** A name that is valid for CONCLAVE_NAME even when the host name is not. */
-function defaultName (): string {
-  const cleaned = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64)
+function defaultName(): string {
+  const cleaned = hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 64)
   return cleaned.length > 0 ? cleaned : `agent-${randomBytes(3).toString('hex')}`
 }
 
-function pick (spec: OptionSpec, init: LoadConfigInit): { raw: string | undefined, source: string } {
+function pick(spec: OptionSpec, init: LoadConfigInit): { raw: string | undefined; source: string } {
   const flag = init.flags?.[spec.flag]
   if (flag !== undefined) return { raw: flag, source: `--${spec.flag}` }
   const env = init.env?.[spec.env]
@@ -47,7 +50,7 @@ function pick (spec: OptionSpec, init: LoadConfigInit): { raw: string | undefine
  * Resolve the agent configuration. Throws `ConfigError` listing every problem at once, each
  * named by the env var or flag that caused it.
  */
-export function loadConfig (init: LoadConfigInit = {}): LoadedConfig {
+export function loadConfig(init: LoadConfigInit = {}): LoadedConfig {
   const env = init.env ?? {}
   const problems: ConfigProblem[] = []
   const extra = new Set(init.extraEnv ?? [])
@@ -79,14 +82,14 @@ export function loadConfig (init: LoadConfigInit = {}): LoadedConfig {
 }
 
 /** The flag or variable to blame for a setting, for error messages raised after loading. */
-export function blame (loaded: LoadedConfig, key: keyof AgentConfig): string {
+export function blame(loaded: LoadedConfig, key: keyof AgentConfig): string {
   const source = loaded.sources[key]
   if (source !== 'default') return source
   return OPTIONS.find(o => o.key === key)?.env ?? key
 }
 
 /** Create the data dir if needed and prove it is writable; `ConfigError` naming the source otherwise. */
-export async function ensureDataDir (loaded: LoadedConfig): Promise<void> {
+export async function ensureDataDir(loaded: LoadedConfig): Promise<void> {
   const dir = loaded.config.dataDir
   const probe = join(dir, `.write-test-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {

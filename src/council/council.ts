@@ -84,12 +84,31 @@ export interface Observed {
 }
 
 /** A council first heard of: forming, nothing committed. */
-export function blankCouncil (d: Descriptor): Council {
-  return { d, state: 'forming', epoch: 0, roster: [], members: [], claims: new Map(), resigned: new Map(), promised: 0, claimed: false, lastClaimAt: 0, claimHeardAt: 0, lastAnnounceAt: 0, proposed: 0, lastCommitAt: 0, lastHeardCommitAt: 0, retries: 0, observed: new Map(), earlyAcks: new Map() }
+export function blankCouncil(d: Descriptor): Council {
+  return {
+    d,
+    state: 'forming',
+    epoch: 0,
+    roster: [],
+    members: [],
+    claims: new Map(),
+    resigned: new Map(),
+    promised: 0,
+    claimed: false,
+    lastClaimAt: 0,
+    claimHeardAt: 0,
+    lastAnnounceAt: 0,
+    proposed: 0,
+    lastCommitAt: 0,
+    lastHeardCommitAt: 0,
+    retries: 0,
+    observed: new Map(),
+    earlyAcks: new Map()
+  }
 }
 
 /** What is kept of `c` across restarts: the promise that fences lower epochs, the last commit, the claims. */
-export function savedCouncil (c: Council): SavedCouncil {
+export function savedCouncil(c: Council): SavedCouncil {
   return {
     d: c.d,
     promised: c.promised,
@@ -98,12 +117,21 @@ export function savedCouncil (c: Council): SavedCouncil {
     ...(c.coordinator !== undefined ? { coordinator: c.coordinator } : {}),
     ...(c.activatedAt !== undefined ? { activatedAt: c.activatedAt } : {}),
     claims: [...c.claims.values()],
-    ...(isEnded(c.state) ? { ended: { state: c.state as 'dissolved' | 'failed', reason: c.reason ?? '', at: c.endedAt ?? Date.now(), ...(c.endedHere === true ? { here: true } : {}) } } : {})
+    ...(isEnded(c.state)
+      ? {
+          ended: {
+            state: c.state as 'dissolved' | 'failed',
+            reason: c.reason ?? '',
+            at: c.endedAt ?? Date.now(),
+            ...(c.endedHere === true ? { here: true } : {})
+          }
+        }
+      : {})
   }
 }
 
 /** A council as saved before a restart of agent `self`, restored at `now`: it proposes nothing while the view fills. */
-export function restoredCouncil (s: SavedCouncil, self: string, now: number): Council {
+export function restoredCouncil(s: SavedCouncil, self: string, now: number): Council {
   const c = blankCouncil(s.d)
   c.promised = s.promised
   c.proposed = s.proposed
@@ -138,18 +166,25 @@ export function restoredCouncil (s: SavedCouncil, self: string, now: number): Co
  * 5, 10, 15, 22, 34, 51 … s after it), at most `max`. A council still forming is announced every
  * `base`.
  */
-export function announceInterval (c: Council, at: number, base = C.REANNOUNCE_MS, max = C.MAX_REANNOUNCE_MS): number {
+export function announceInterval(c: Council, at: number, base = C.REANNOUNCE_MS, max = C.MAX_REANNOUNCE_MS): number {
   if (c.lastCommit === undefined) return base
   return Math.min(max, Math.max(base, (at - c.lastCommitAt) / 2))
 }
 
 /** The roster `claims` give `c`, its current holders keeping their seats. */
-export function rosterFor (c: Council, claims: Claim[]): ReturnType<typeof assignRoster> {
-  return assignRoster({ councilId: c.d.id, coreRoles: c.d.coreRoles, optionalRoles: c.d.optionalRoles, claims, maxRolesPerAgent: c.d.maxRolesPerAgent, current: c.roster })
+export function rosterFor(c: Council, claims: Claim[]): ReturnType<typeof assignRoster> {
+  return assignRoster({
+    councilId: c.d.id,
+    coreRoles: c.d.coreRoles,
+    optionalRoles: c.d.optionalRoles,
+    claims,
+    maxRolesPerAgent: c.d.maxRolesPerAgent,
+    current: c.roster
+  })
 }
 
 /** Keep an ack whose proposal has not arrived yet, within a few proposals' worth. */
-export function keepEarlyAck (early: Map<string, Map<string, string>>, from: string, digest: string, sig: string): void {
+export function keepEarlyAck(early: Map<string, Map<string, string>>, from: string, digest: string, sig: string): void {
   const acks = early.get(digest) ?? new Map<string, string>()
   if (early.size >= C.MAX_OBSERVED_PROPOSALS || acks.size >= C.MAX_EARLY_ACKS) return
   acks.set(from, sig)
@@ -157,18 +192,18 @@ export function keepEarlyAck (early: Map<string, Map<string, string>>, from: str
 }
 
 /** A strict majority of `base`: what commits an epoch. */
-export function quorum (acks: number, base: string[]): boolean {
+export function quorum(acks: number, base: string[]): boolean {
   return acks * 2 > base.length
 }
 
-export function isEnded (state: CouncilState): boolean {
+export function isEnded(state: CouncilState): boolean {
   return state === 'dissolved' || state === 'failed'
 }
 
-export function sameRoster (a: Seat[], b: Seat[]): boolean {
+export function sameRoster(a: Seat[], b: Seat[]): boolean {
   return a.length === b.length && a.every((s, i) => s.role === b[i]?.role && s.peerId === b[i]?.peerId)
 }
 
-export function sameSet (a: string[], b: string[]): boolean {
+export function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every(x => b.includes(x))
 }

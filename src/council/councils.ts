@@ -9,9 +9,32 @@ import type { MemberChange, MemberState, RoleHolder } from '../membership/index.
 import type { Tenancy, TenantChannel, TenantMessage, Verdict } from '../tenancy/index.js'
 import * as C from './constants.js'
 import { CouncilRequestError, UnknownCouncilError } from './errors.js'
-import { announceInterval, blankCouncil, isEnded, keepEarlyAck, quorum, restoredCouncil, rosterFor, sameRoster, sameSet, savedCouncil, type Council, type CouncilState } from './council.js'
+import {
+  announceInterval,
+  blankCouncil,
+  isEnded,
+  keepEarlyAck,
+  quorum,
+  restoredCouncil,
+  rosterFor,
+  sameRoster,
+  sameSet,
+  savedCouncil,
+  type Council,
+  type CouncilState
+} from './council.js'
 import { CouncilStreams, type CouncilStreamsComponents, type RelayRoute } from './streams.js'
-import { councilMessageSchema, openRequestSchema, type AckMessage, type CommitMessage, type CouncilMessage, type Descriptor, type ProposeMessage, type RelayedAck, type Seat } from './messages.js'
+import {
+  councilMessageSchema,
+  openRequestSchema,
+  type AckMessage,
+  type CommitMessage,
+  type CouncilMessage,
+  type Descriptor,
+  type ProposeMessage,
+  type RelayedAck,
+  type Seat
+} from './messages.js'
 import { rank, type Claim } from './roster.js'
 import type { CouncilStore } from './store.js'
 
@@ -133,8 +156,16 @@ export type ProposalBody = Pick<ProposeMessage, 'epoch' | 'roster' | 'members' |
  * carries included (leaving them out was tried: see the council notes in docs/benchmarks.md).
  * Claims count only when present, so commits saved before they existed still verify.
  */
-export function proposalDigest (id: string, p: ProposalBody): string {
-  const parts = [id, p.epoch, p.roster, p.members, p.base, ...(p.claims !== undefined ? [p.claims] : []), ...(p.coordinator !== undefined ? [{ coordinator: p.coordinator }] : [])]
+export function proposalDigest(id: string, p: ProposalBody): string {
+  const parts = [
+    id,
+    p.epoch,
+    p.roster,
+    p.members,
+    p.base,
+    ...(p.claims !== undefined ? [p.claims] : []),
+    ...(p.coordinator !== undefined ? [{ coordinator: p.coordinator }] : [])
+  ]
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64')
 }
 
@@ -181,7 +212,7 @@ export class Councils implements Startable {
   private saveTimer?: ReturnType<typeof setTimeout>
   private started = false
 
-  constructor (components: CouncilsComponents, init: CouncilsInit = {}) {
+  constructor(components: CouncilsComponents, init: CouncilsInit = {}) {
     this.components = components
     this.init = init
     this.log = (init.logger ?? silentLogger()).child({ component: 'councils' })
@@ -191,30 +222,49 @@ export class Councils implements Startable {
     this.reannounceMs = init.reannounceMs ?? C.REANNOUNCE_MS
     this.maxReannounceMs = init.maxReannounceMs ?? C.MAX_REANNOUNCE_MS
     if (components.node !== undefined) {
-      this.streams = new CouncilStreams({ node: components.node }, { onAck: async (from, ack) => { await this.onDirectAck(from, ack) }, onRelayedAck: async (from, relayed) => await this.onRelayedAck(from, relayed), onCommit: async (from, commit) => { await this.onDirectCommit(from, commit) }, ...(init.logger !== undefined ? { logger: init.logger } : {}) })
+      this.streams = new CouncilStreams(
+        { node: components.node },
+        {
+          onAck: async (from, ack) => {
+            await this.onDirectAck(from, ack)
+          },
+          onRelayedAck: async (from, relayed) => await this.onRelayedAck(from, relayed),
+          onCommit: async (from, commit) => {
+            await this.onDirectCommit(from, commit)
+          },
+          ...(init.logger !== undefined ? { logger: init.logger } : {})
+        }
+      )
     }
   }
 
   readonly [Symbol.toStringTag] = 'conclave:councils'
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     if (this.started) return
     this.started = true
     this.resigning = false
     const { tenancy } = this.components
     for (const tenant of tenancy.tenants) {
-      this.channels.set(tenant, tenancy.join(tenant, C.COUNCIL_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_COUNCIL_MESSAGE_BYTES }))
+      this.channels.set(
+        tenant,
+        tenancy.join(tenant, C.COUNCIL_CHANNEL, async msg => await this.onMessage(msg), {
+          maxBytes: C.MAX_COUNCIL_MESSAGE_BYTES
+        })
+      )
     }
     this.restore()
     await this.streams?.start()
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
-    this.timer = setInterval(() => { this.tick() }, 250)
+    this.timer = setInterval(() => {
+      this.tick()
+    }, 250)
     this.timer.unref()
     const tenant = tenancy.tenants[0]
     if (tenant !== undefined) for (const name of this.init.singletons ?? []) this.contend(tenant, name)
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
     clearInterval(this.timer)
@@ -228,13 +278,13 @@ export class Councils implements Startable {
   }
 
   /** Listen to every council change; returns an unsubscribe function. */
-  onChange (listener: (view: CouncilView) => void): () => void {
+  onChange(listener: (view: CouncilView) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
   /** Open a council (validated like the HTTP body); resolves to its id. Throws `CouncilRequestError`. */
-  async open (body: unknown): Promise<string> {
+  async open(body: unknown): Promise<string> {
     const parsed = openRequestSchema.safeParse(body)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
@@ -243,11 +293,17 @@ export class Councils implements Startable {
     const req = parsed.data
     const tenants = this.components.tenancy.tenants
     const tenant = req.tenant ?? tenants[0]
-    if (tenant === undefined || !tenants.includes(tenant)) throw new CouncilRequestError('tenant', `this agent is not a member of tenant ${req.tenant ?? ''}`)
+    if (tenant === undefined || !tenants.includes(tenant)) {
+      throw new CouncilRequestError('tenant', `this agent is not a member of tenant ${req.tenant ?? ''}`)
+    }
     this.checkRoom(tenant)
     const overlap = req.coreRoles.filter(r => req.optionalRoles.includes(r))
-    if (overlap.length > 0) throw new CouncilRequestError('optionalRoles', `${overlap.join(', ')} also listed in coreRoles`)
-    if (new Set(req.coreRoles).size !== req.coreRoles.length) throw new CouncilRequestError('coreRoles', 'a role is listed twice')
+    if (overlap.length > 0) {
+      throw new CouncilRequestError('optionalRoles', `${overlap.join(', ')} also listed in coreRoles`)
+    }
+    if (new Set(req.coreRoles).size !== req.coreRoles.length) {
+      throw new CouncilRequestError('coreRoles', 'a role is listed twice')
+    }
     const d: Descriptor = {
       id: `c-${randomBytes(9).toString('base64url')}`,
       tenant,
@@ -277,7 +333,7 @@ export class Councils implements Startable {
   }
 
   /** End a council for every member (DELETE). */
-  async dissolve (id: string, reason = 'dissolved by request'): Promise<CouncilView> {
+  async dissolve(id: string, reason = 'dissolved by request'): Promise<CouncilView> {
     const c = this.councils.get(id)
     if (c === undefined) throw new UnknownCouncilError(id)
     this.end(c, 'dissolved', reason, true)
@@ -286,14 +342,21 @@ export class Councils implements Startable {
   }
 
   /** Withdraw from every council this agent holds a seat in (graceful leave): they hand over at once. */
-  async resignAll (): Promise<void> {
+  async resignAll(): Promise<void> {
     this.resigning = true
     const sends: Array<Promise<void>> = []
     const commits: Array<Promise<void>> = []
     for (const c of this.councils.values()) {
       if (isEnded(c.state) || !c.members.includes(this.self)) continue
       const { handover, acked } = this.handover(c)
-      sends.push(this.send(c.d.tenant, { type: 'resign', id: c.d.id, epoch: c.epoch, ...(handover !== undefined ? { handover } : {}) }))
+      sends.push(
+        this.send(c.d.tenant, {
+          type: 'resign',
+          id: c.d.id,
+          epoch: c.epoch,
+          ...(handover !== undefined ? { handover } : {})
+        })
+      )
       // The agent stops next: its ack of the handover must be out by then.
       if (acked !== undefined) sends.push(acked)
       if (handover !== undefined) commits.push(this.committed(c.d.id, handover.epoch, C.HANDOVER_COMMIT_WAIT_MS))
@@ -307,14 +370,20 @@ export class Councils implements Startable {
   }
 
   /** Resolves once council `id` is at `epoch` or above here (or ended), or after `timeoutMs`. */
-  private async committed (id: string, epoch: number, timeoutMs: number): Promise<void> {
-    const reached = (v: { epoch: number, state: CouncilState }): boolean => v.epoch >= epoch || isEnded(v.state)
+  private async committed(id: string, epoch: number, timeoutMs: number): Promise<void> {
+    const reached = (v: { epoch: number; state: CouncilState }): boolean => v.epoch >= epoch || isEnded(v.state)
     const c = this.councils.get(id)
     if (c === undefined || reached(c)) return
     await new Promise<void>(resolve => {
-      const done = (): void => { clearTimeout(timer); off(); resolve() }
+      const done = (): void => {
+        clearTimeout(timer)
+        off()
+        resolve()
+      }
       const timer = setTimeout(done, timeoutMs)
-      const off = this.onChange(v => { if (v.id === id && reached(v)) done() })
+      const off = this.onChange(v => {
+        if (v.id === id && reached(v)) done()
+      })
     })
   }
 
@@ -333,31 +402,34 @@ export class Councils implements Startable {
    * successor could only gossip the commit (traced at 100 agents: 80-260 ms more). Its successor
    * keeps the handover as its pending proposal meanwhile, and commits it if the acks reach it.
    */
-  private handover (c: Council): { handover?: ProposalBody, acked?: Promise<void> } {
+  private handover(c: Council): { handover?: ProposalBody; acked?: Promise<void> } {
     if (c.epoch === 0 || !c.roster.some(s => s.peerId === this.self)) return {}
     const claims = this.eligibleClaims(c).filter(cl => cl.peerId !== this.self)
     const { roster } = rosterFor(c, claims)
     // Whoever coordinates now commits it: this agent itself, if it does.
-    const { proposal: { type, council, ...handover }, acked } = this.draft(c, roster, claims, c.members, this.coordinatorOf(c))
+    const {
+      proposal: { type, council, ...handover },
+      acked
+    } = this.draft(c, roster, claims, c.members, this.coordinatorOf(c))
     return { handover, acked }
   }
 
-  list (): CouncilView[] {
+  list(): CouncilView[] {
     return [...this.councils.values()].filter(c => c.d.singleton !== true).map(c => this.view(c))
   }
 
   /** Every council this agent follows, singletons included (metrics). */
-  all (): CouncilView[] {
+  all(): CouncilView[] {
     return [...this.councils.values()].map(c => this.view(c))
   }
 
-  get (id: string): CouncilView | undefined {
+  get(id: string): CouncilView | undefined {
     const c = this.councils.get(id)
     return c === undefined ? undefined : this.view(c)
   }
 
   /** Refuse a new council when this agent follows as many open ones as it may (singletons aside). */
-  private checkRoom (tenant: string): void {
+  private checkRoom(tenant: string): void {
     let total = 0
     let inTenant = 0
     for (const c of this.councils.values()) {
@@ -367,24 +439,38 @@ export class Councils implements Startable {
     }
     const perTenant = this.init.maxOpenPerTenant ?? C.DEFAULT_MAX_COUNCILS_PER_TENANT
     const overall = this.init.maxOpen ?? C.DEFAULT_MAX_COUNCILS
-    if (inTenant >= perTenant) throw new OverloadError('CONCLAVE_MAX_COUNCILS_PER_TENANT', `tenant ${tenant} has ${inTenant} open councils, the most allowed; dissolve one or try later`, C.COUNCIL_RETRY_AFTER_S)
-    if (total >= overall) throw new OverloadError('CONCLAVE_MAX_COUNCILS', `this agent follows ${total} open councils, the most allowed; dissolve one or try later`, C.COUNCIL_RETRY_AFTER_S)
+    if (inTenant >= perTenant) {
+      throw new OverloadError(
+        'CONCLAVE_MAX_COUNCILS_PER_TENANT',
+        `tenant ${tenant} has ${inTenant} open councils, the most allowed; dissolve one or try later`,
+        C.COUNCIL_RETRY_AFTER_S
+      )
+    }
+    if (total >= overall) {
+      throw new OverloadError(
+        'CONCLAVE_MAX_COUNCILS',
+        `this agent follows ${total} open councils, the most allowed; dissolve one or try later`,
+        C.COUNCIL_RETRY_AFTER_S
+      )
+    }
   }
 
   /** Committed leader of every singleton this agent knows of (of one tenant, when given). */
-  leaders (tenant?: string): Record<string, { peerId: string, epoch: number }> {
-    const out: Record<string, { peerId: string, epoch: number }> = {}
+  leaders(tenant?: string): Record<string, { peerId: string; epoch: number }> {
+    const out: Record<string, { peerId: string; epoch: number }> = {}
     for (const c of this.councils.values()) {
       const holder = c.roster[0]
       if (tenant !== undefined && c.d.tenant !== tenant) continue
-      if (c.d.singleton === true && holder !== undefined && !isEnded(c.state)) out[holder.role] = { peerId: holder.peerId, epoch: c.epoch }
+      if (c.d.singleton === true && holder !== undefined && !isEnded(c.state)) {
+        out[holder.role] = { peerId: holder.peerId, epoch: c.epoch }
+      }
     }
     return out
   }
 
   // --- views --------------------------------------------------------------------------------
 
-  private view (c: Council): CouncilView {
+  private view(c: Council): CouncilView {
     return {
       id: c.d.id,
       tenant: c.d.tenant,
@@ -393,7 +479,7 @@ export class Councils implements Startable {
       epoch: c.epoch,
       // Who coordinates now, not who the last commit names: that may be a coordinator that
       // committed its own handover and left.
-      coordinator: (isEnded(c.state) ? c.coordinator ?? c.d.opener : this.coordinatorOf(c)) ?? null,
+      coordinator: (isEnded(c.state) ? (c.coordinator ?? c.d.opener) : this.coordinatorOf(c)) ?? null,
       roster: c.roster.map(s => ({ ...s })),
       members: [...c.members],
       coreRoles: c.d.coreRoles,
@@ -404,7 +490,7 @@ export class Councils implements Startable {
     }
   }
 
-  private changed (c: Council): void {
+  private changed(c: Council): void {
     const view = this.view(c)
     for (const listener of this.listeners) {
       try {
@@ -418,7 +504,7 @@ export class Councils implements Startable {
   // --- local state --------------------------------------------------------------------------
 
   /** Remember a council from any message that describes it. */
-  private adopt (d: Descriptor): Council {
+  private adopt(d: Descriptor): Council {
     let c = this.councils.get(d.id)
     if (c !== undefined) return c
     if (this.councils.size >= C.MAX_COUNCILS) this.forgetEnded(true)
@@ -434,7 +520,7 @@ export class Councils implements Startable {
   }
 
   /** Councils of the tenants this agent (still) belongs to, as saved before a restart. */
-  private restore (): void {
+  private restore(): void {
     const saved = this.init.store?.load() ?? []
     const now = Date.now()
     for (const s of saved) {
@@ -460,13 +546,15 @@ export class Councils implements Startable {
    * 2 ms (p50; 8 ms p95), and saving at once made every agent's worker write 25 times per
    * message, in gossip's validators, before passing it on.
    */
-  private persist (mode: 'durable' | 'now' | 'soon' = 'soon'): void {
+  private persist(mode: 'durable' | 'now' | 'soon' = 'soon'): void {
     const store = this.init.store
     if (store === undefined) return
     // Once stopped, nothing would fire a timer: every save is written at once.
     if (mode === 'soon' && this.started) {
       if (this.saveTimer === undefined) {
-        this.saveTimer = setTimeout(() => { this.persist('now') }, C.SAVE_DELAY_MS)
+        this.saveTimer = setTimeout(() => {
+          this.persist('now')
+        }, C.SAVE_DELAY_MS)
         this.saveTimer.unref()
       }
       return
@@ -477,7 +565,7 @@ export class Councils implements Startable {
   }
 
   /** `here`: this agent ends it for everyone, and answers members that missed the end (kept across restarts). */
-  private end (c: Council, state: 'dissolved' | 'failed', reason: string, here = false): void {
+  private end(c: Council, state: 'dissolved' | 'failed', reason: string, here = false): void {
     if (isEnded(c.state)) return
     if (here) c.endedHere = true
     c.state = state
@@ -494,10 +582,15 @@ export class Councils implements Startable {
    * not stored, so a member may miss it: it then goes on claiming or announcing the council, and
    * `answerEnded` tells it again.
    */
-  private async announceEnd (c: Council): Promise<void> {
+  private async announceEnd(c: Council): Promise<void> {
     c.endedHere = true
     c.lastAnnounceAt = Date.now()
-    await this.send(c.d.tenant, { type: 'end', id: c.d.id, state: c.state as 'dissolved' | 'failed', reason: c.reason ?? '' })
+    await this.send(c.d.tenant, {
+      type: 'end',
+      id: c.d.id,
+      state: c.state as 'dissolved' | 'failed',
+      reason: c.reason ?? ''
+    })
   }
 
   /**
@@ -506,13 +599,13 @@ export class Councils implements Startable {
    * after three announcement intervals). Only the agent that ended it answers, at most once a
    * second, so that a stale announcement sets off one message, not one per agent.
    */
-  private answerEnded (c: Council | undefined): void {
+  private answerEnded(c: Council | undefined): void {
     // `endedHere` is only ever set on a council this agent ended: nothing to answer otherwise.
     if (c === undefined || c.endedHere !== true || Date.now() - c.lastAnnounceAt < C.ANNOUNCE_MIN_INTERVAL_MS) return
     void this.announceEnd(c)
   }
 
-  private forgetEnded (all = false): void {
+  private forgetEnded(all = false): void {
     const now = Date.now()
     let forgot = false
     for (const [id, c] of this.councils) {
@@ -521,14 +614,14 @@ export class Councils implements Startable {
     if (forgot) this.persist()
   }
 
-  private alive (tenant: string, peerId: string): boolean {
+  private alive(tenant: string, peerId: string): boolean {
     if (peerId === this.self) return this.started
     const state = this.components.membership.stateOf(tenant, peerId)
     return state === 'alive' || state === 'suspect'
   }
 
   /** Seats this agent holds in other live councils (its load, for tie-breaking). */
-  private load (except: string): number {
+  private load(except: string): number {
     let n = 0
     for (const c of this.councils.values()) {
       if (c.d.id !== except && !isEnded(c.state)) n += c.roster.filter(s => s.peerId === this.self).length
@@ -537,10 +630,15 @@ export class Councils implements Startable {
   }
 
   /** Record this agent's claim on `c` if it can hold a wanted role, and announce it unless `announce` is false. */
-  private claimIfEligible (c: Council, announce = true): void {
+  private claimIfEligible(c: Council, announce = true): void {
     if (this.resigning || isEnded(c.state)) return
     const wanted = [...c.d.coreRoles, ...c.d.optionalRoles]
-    const roles = c.d.singleton === true ? (this.init.singletons?.includes(c.d.coreRoles[0] ?? '') === true ? c.d.coreRoles : []) : this.roles.filter(r => wanted.includes(r))
+    const roles =
+      c.d.singleton === true
+        ? this.init.singletons?.includes(c.d.coreRoles[0] ?? '') === true
+          ? c.d.coreRoles
+          : []
+        : this.roles.filter(r => wanted.includes(r))
     if (roles.length === 0) return
     const claim: Claim = { peerId: this.self, name: this.init.name ?? this.self, roles, load: this.load(c.d.id) }
     c.claims.set(this.self, claim)
@@ -551,7 +649,7 @@ export class Councils implements Startable {
   }
 
   /** Contend for a singleton: a council every contender opens under the same id. */
-  private contend (tenant: string, name: string): void {
+  private contend(tenant: string, name: string): void {
     const d: Descriptor = {
       id: `singleton/${name}`,
       tenant,
@@ -576,13 +674,13 @@ export class Councils implements Startable {
    * the lowest-ranked live claimant once the opener is gone), after it the committing
    * coordinator while alive, else the lowest-ranked live member of the committed epoch.
    */
-  private coordinatorOf (c: Council): string | undefined {
+  private coordinatorOf(c: Council): string | undefined {
     const t = c.d.tenant
     const gone = (p: string): boolean => c.resigned.has(p) || !this.alive(t, p)
     const preferred = c.epoch === 0 ? c.d.opener : c.coordinator
     if (preferred !== undefined && !gone(preferred)) return preferred
     const pool = c.epoch === 0 ? [...c.claims.keys()] : c.members
-    return pool.filter(p => !gone(p)).sort((a, b) => rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1)[0]
+    return pool.filter(p => !gone(p)).sort((a, b) => (rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1))[0]
   }
 
   /**
@@ -590,8 +688,10 @@ export class Councils implements Startable {
    * singleton's role), not only those whose claims arrived, so that a contender cut off from the
    * others cannot elect itself alone.
    */
-  private contenders (c: Council, claimants: string[]): string[] {
-    return [...new Set([...claimants, ...this.components.membership.withRoles(c.d.tenant, c.d.coreRoles).map(h => h.peerId)])].sort()
+  private contenders(c: Council, claimants: string[]): string[] {
+    return [
+      ...new Set([...claimants, ...this.components.membership.withRoles(c.d.tenant, c.d.coreRoles).map(h => h.peerId)])
+    ].sort()
   }
 
   /**
@@ -599,23 +699,23 @@ export class Councils implements Startable {
    * presence record announces a wanted role (a claim heard wins: it carries the claimant's load).
    * Singletons elect from claims only: a contender's record does not say it has settled in.
    */
-  private formationClaims (c: Council): Claim[] {
+  private formationClaims(c: Council): Claim[] {
     const heard = this.eligibleClaims(c)
     if (c.d.singleton === true) return heard
     const known = new Set(heard.map(cl => cl.peerId))
-    const fromView = this.components.membership.withRoles(c.d.tenant, [...c.d.coreRoles, ...c.d.optionalRoles])
+    const fromView = this.components.membership
+      .withRoles(c.d.tenant, [...c.d.coreRoles, ...c.d.optionalRoles])
       .filter(h => !known.has(h.peerId) && !c.resigned.has(h.peerId))
       .map(h => ({ ...h, load: 0 }))
     return [...heard, ...fromView]
   }
 
-
   /** The claims that can hold seats now: live, not resigned. */
-  private eligibleClaims (c: Council): Claim[] {
+  private eligibleClaims(c: Council): Claim[] {
     return [...c.claims.values()].filter(cl => this.alive(c.d.tenant, cl.peerId) && !c.resigned.has(cl.peerId))
   }
 
-  private tick (): void {
+  private tick(): void {
     if (!this.started || this.resigning) return
     const now = Date.now()
     for (const c of this.councils.values()) {
@@ -628,7 +728,14 @@ export class Councils implements Startable {
       // (or arriving after the claim window) must not leave an optional seat empty for good.
       // Not while a proposal that counts it may still commit: under load the commit can take
       // longer than CLAIM_REPEAT_MS, and repeating every claim then only adds to the load.
-      if (c.claimed && !c.members.includes(this.self) && now - c.lastClaimAt > C.CLAIM_REPEAT_MS && now - c.claimHeardAt > this.proposalTimeoutMs) this.claimIfEligible(c)
+      if (
+        c.claimed &&
+        !c.members.includes(this.self) &&
+        now - c.lastClaimAt > C.CLAIM_REPEAT_MS &&
+        now - c.claimHeardAt > this.proposalTimeoutMs
+      ) {
+        this.claimIfEligible(c)
+      }
       // Anti-entropy: a member that missed a commit (lost gossip, a reconnect) gets it again.
       if (now - c.lastAnnounceAt > this.announceInterval(c, c.lastAnnounceAt)) this.announce(c)
       this.announceIfOrphaned(c, now)
@@ -641,14 +748,24 @@ export class Councils implements Startable {
    * If this agent coordinates `c` and its roster no longer matches what it should be, propose.
    * `atOpen`: called by the opener as it opens `c`, with no claims to wait for (see `open`).
    */
-  private reconcile (c: Council, now = Date.now(), atOpen = false): void {
+  private reconcile(c: Council, now = Date.now(), atOpen = false): void {
     if (this.resigning || isEnded(c.state) || this.coordinatorOf(c) !== this.self) return
     if (c.settleUntil !== undefined && now < c.settleUntil) return
     if (c.pending !== undefined) {
       // Each retry waits twice as long (up to 8×): under load a round of proposal and acks can
       // take longer than the base timeout, and proposing again at that pace never commits.
-      if (now - c.pending.since < this.proposalTimeoutMs * 2 ** Math.min(c.retries, C.MAX_PROPOSAL_BACKOFF_DOUBLINGS)) return
-      this.log.debug({ council: c.d.id, epoch: c.pending.epoch, acks: c.observed.get(c.pending.digest)?.acks.size ?? 0, retries: c.retries }, 'proposal timed out; proposing again')
+      if (now - c.pending.since < this.proposalTimeoutMs * 2 ** Math.min(c.retries, C.MAX_PROPOSAL_BACKOFF_DOUBLINGS)) {
+        return
+      }
+      this.log.debug(
+        {
+          council: c.d.id,
+          epoch: c.pending.epoch,
+          acks: c.observed.get(c.pending.digest)?.acks.size ?? 0,
+          retries: c.retries
+        },
+        'proposal timed out; proposing again'
+      )
       c.pending = undefined
       c.retries++
     }
@@ -691,7 +808,10 @@ export class Councils implements Startable {
     const base = c.epoch > 0 ? c.members : c.d.singleton === true ? this.contenders(c, members) : members
     const { proposal, digest } = this.draft(c, roster, claims, base)
     c.pending = { epoch: proposal.epoch, base, digest, since: now }
-    this.log.debug({ council: c.d.id, epoch: proposal.epoch, roster: roster.map(s => `${s.role}=${s.name}`) }, 'proposing roster')
+    this.log.debug(
+      { council: c.d.id, epoch: proposal.epoch, roster: roster.map(s => `${s.role}=${s.name}`) },
+      'proposing roster'
+    )
     void this.send(c.d.tenant, proposal)
   }
 
@@ -701,26 +821,48 @@ export class Councils implements Startable {
    * apply a proposal on its acks, so one that reaches a majority late must still commit here)
    * and acknowledged by this agent if it is in `base` (the ack goes to `ackTo`). The caller sends it.
    */
-  private draft (c: Council, roster: Seat[], claims: Claim[], base: string[], ackTo = this.self): { proposal: ProposeMessage, digest: string, acked: Promise<void> } {
+  private draft(
+    c: Council,
+    roster: Seat[],
+    claims: Claim[],
+    base: string[],
+    ackTo = this.self
+  ): { proposal: ProposeMessage; digest: string; acked: Promise<void> } {
     const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
     c.proposed = epoch
     const members = claims.map(cl => cl.peerId).sort()
     // The members' claims travel with the proposal: whoever coordinates a later epoch assigns
     // seats from them, whether or not their claims ever reached it.
-    const carried = claims.map(({ peerId, name, roles, load }) => ({ peerId, name, roles, load })).sort((a, b) => a.peerId < b.peerId ? -1 : 1)
-    const proposal: ProposeMessage = { type: 'propose', council: c.d, epoch, roster, members, base, claims: carried, coordinator: ackTo }
+    const carried = claims
+      .map(({ peerId, name, roles, load }) => ({ peerId, name, roles, load }))
+      .sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
+    const proposal: ProposeMessage = {
+      type: 'propose',
+      council: c.d,
+      epoch,
+      roster,
+      members,
+      base,
+      claims: carried,
+      coordinator: ackTo
+    }
     const digest = proposalDigest(c.d.id, proposal)
     void this.observe(c, this.self, proposal, digest)
-    const acked = this.acknowledge(c, epoch, digest, base, ackTo).catch(err => { this.log.warn({ council: c.d.id, epoch, err: (err as Error).message }, 'acknowledging own proposal failed') })
+    const acked = this.acknowledge(c, epoch, digest, base, ackTo).catch(err => {
+      this.log.warn({ council: c.d.id, epoch, err: (err as Error).message }, 'acknowledging own proposal failed')
+    })
     return { proposal, digest, acked }
   }
 
-  private reconcileAt (c: Council, at: number): void {
+  private reconcileAt(c: Council, at: number): void {
     if (c.gatherTimer !== undefined || !this.started) return
-    c.gatherTimer = setTimeout(() => {
-      c.gatherTimer = undefined
-      if (this.started) this.reconcile(c)
-    }, Math.max(0, at - Date.now()))
+    c.gatherTimer = setTimeout(
+      () => {
+        c.gatherTimer = undefined
+        if (this.started) this.reconcile(c)
+      },
+      Math.max(0, at - Date.now())
+    )
     c.gatherTimer.unref()
   }
 
@@ -728,7 +870,13 @@ export class Councils implements Startable {
    * `to`: who gets the ack (see `ackRecipient`); gossiped to all when it cannot be reached
    * directly, unless the commit of its epoch reached this agent meanwhile.
    */
-  private async acknowledge (c: Council, epoch: number, digest: string, base: string[], to = this.ackRecipient(c, digest)): Promise<void> {
+  private async acknowledge(
+    c: Council,
+    epoch: number,
+    digest: string,
+    base: string[],
+    to = this.ackRecipient(c, digest)
+  ): Promise<void> {
     if (!base.includes(this.self) || epoch <= c.promised) return
     c.promised = epoch
     // On disk before the acknowledgement leaves (or counts here): a restart, even after a power
@@ -738,7 +886,13 @@ export class Councils implements Startable {
     await this.countAck(c, this.self, epoch, digest, sig, true)
     const ack: AckMessage = { type: 'ack', id: c.d.id, epoch, digest, sig }
     if (to === this.self) return
-    if (to !== undefined && this.streams !== undefined && await this.streams.sendInTime(to, ack, c.observed.get(digest)?.via)) return
+    if (
+      to !== undefined &&
+      this.streams !== undefined &&
+      (await this.streams.sendInTime(to, ack, c.observed.get(digest)?.via))
+    ) {
+      return
+    }
     // Not through within the hedge, but moot once the commit of this epoch reached this agent (its
     // coordinator had a majority without this ack), once a later epoch committed, or once the
     // council ended. Not when this agent applied it on the acks it saw: this one may have been
@@ -750,7 +904,7 @@ export class Councils implements Startable {
   }
 
   /** Who gets this agent's ack of the proposal with `digest`: whoever commits it (see `committer`). */
-  private ackRecipient (c: Council, digest: string): string | undefined {
+  private ackRecipient(c: Council, digest: string): string | undefined {
     const o = c.observed.get(digest)
     return o === undefined ? undefined : this.committer(c, o.from, o.proposal)
   }
@@ -762,12 +916,12 @@ export class Councils implements Startable {
    * of an earlier version names none: its proposer, or the coordinator when the proposer
    * resigned with it.
    */
-  private committer (c: Council, from: string, p: ProposalBody): string | undefined {
+  private committer(c: Council, from: string, p: ProposalBody): string | undefined {
     return p.coordinator ?? (c.resigned.has(from) ? this.coordinatorOf(c) : from)
   }
 
   /** An ack sent to this agent directly (see `CouncilStreams`): counted like a gossiped one. */
-  private async onDirectAck (from: string, ack: AckMessage): Promise<void> {
+  private async onDirectAck(from: string, ack: AckMessage): Promise<void> {
     const c = this.councils.get(ack.id)
     // Gossiped acks come through tenancy, which admits tenant members only; these are held to the
     // same: a stranger must not fill the early-ack buffers.
@@ -781,13 +935,17 @@ export class Councils implements Startable {
    * it, or back the way the proposal came. Relays check no signature (the coordinator does), only
    * that the proposal is one they saw and the signer one of its base: a relay is no amplifier.
    */
-  private async onRelayedAck (from: string, relayed: RelayedAck): Promise<RelayRoute> {
+  private async onRelayedAck(from: string, relayed: RelayedAck): Promise<RelayRoute> {
     const { ack } = relayed
     const c = this.councils.get(ack.id)
     if (c === undefined || ack.epoch <= c.epoch || !this.alive(c.d.tenant, from)) return 'dropped'
-    if (relayed.to === this.self) return await this.countAck(c, relayed.signer, ack.epoch, ack.digest, ack.sig) ? 'counted' : 'dropped'
+    if (relayed.to === this.self) {
+      return (await this.countAck(c, relayed.signer, ack.epoch, ack.digest, ack.sig)) ? 'counted' : 'dropped'
+    }
     const o = c.observed.get(ack.digest)
-    if (o === undefined || !o.proposal.base.includes(relayed.signer) || o.relayed?.has(relayed.signer) === true) return 'dropped'
+    if (o === undefined || !o.proposal.base.includes(relayed.signer) || o.relayed?.has(relayed.signer) === true) {
+      return 'dropped'
+    }
     o.relayed ??= new Set()
     o.relayed.add(relayed.signer)
     return { next: o.via !== undefined ? [relayed.to, o.via] : [relayed.to] }
@@ -798,7 +956,14 @@ export class Councils implements Startable {
    * acknowledged it, apply it, and publish the commit if the proposal was this agent's. Returns
    * false for a bad signature.
    */
-  private async countAck (c: Council, from: string, epoch: number, digest: string, sig: string, checked = false): Promise<boolean> {
+  private async countAck(
+    c: Council,
+    from: string,
+    epoch: number,
+    digest: string,
+    sig: string,
+    checked = false
+  ): Promise<boolean> {
     const o = c.observed.get(digest)
     if (o === undefined) {
       // Bounded: a few proposals' worth, dropped when a commit moves past them.
@@ -807,7 +972,7 @@ export class Councils implements Startable {
     }
     const p = o.proposal
     if (p.epoch !== epoch || !p.base.includes(from) || o.acks.has(from) || quorum(o.acks.size, p.base)) return true
-    if (!checked && !await verifyAck(from, digest, sig)) return false
+    if (!checked && !(await verifyAck(from, digest, sig))) return false
     o.acks.set(from, sig)
     // Checked again after the await: a commit may have moved this council on meanwhile.
     if (!quorum(o.acks.size, p.base) || p.epoch <= c.epoch || isEnded(c.state)) return true
@@ -815,7 +980,10 @@ export class Councils implements Startable {
     // This agent publishes the commit of the proposals it is sent the acks of, and of a handover
     // it took over (the members apply it from that commit).
     const publish = this.committer(c, o.from, p) === this.self || c.pending?.digest === digest
-    this.log.debug({ council: c.d.id, epoch, acks: o.acks.size, publish }, 'a majority acknowledged the proposal; applying it')
+    this.log.debug(
+      { council: c.d.id, epoch, acks: o.acks.size, publish },
+      'a majority acknowledged the proposal; applying it'
+    )
     // The publisher applies it as its receivers will: from itself (the proposer of a handover of
     // an earlier version may be back by now, no longer counted as resigned).
     this.apply(c, commit, publish ? this.self : o.from)
@@ -836,11 +1004,17 @@ export class Councils implements Startable {
    * `COMMIT_PROTOCOL`). With any of them unconnected it gossips at once: that member waits for
    * the gossip, which must not be held up for it.
    */
-  private async publishCommit (c: Council, commit: CommitMessage): Promise<void> {
+  private async publishCommit(c: Council, commit: CommitMessage): Promise<void> {
     const { streams } = this
     const members = commit.members.filter(m => m !== this.self)
-    const outgoing = commit.base.filter(m => m !== this.self && !commit.members.includes(m) && this.alive(c.d.tenant, m))
-    if (streams !== undefined && members.length + outgoing.length > 0 && [...members, ...outgoing].every(m => streams.connected(m))) {
+    const outgoing = commit.base.filter(
+      m => m !== this.self && !commit.members.includes(m) && this.alive(c.d.tenant, m)
+    )
+    if (
+      streams !== undefined &&
+      members.length + outgoing.length > 0 &&
+      [...members, ...outgoing].every(m => streams.connected(m))
+    ) {
       await streams.sendCommit(members, commit, C.DIRECT_COMMIT_WAIT_MS)
       // The outgoing last: a leaver stops once it has its handover's commit, and its departure
       // (a `left` flood, its connections closing) competed with the deliveries to the members.
@@ -855,19 +1029,27 @@ export class Councils implements Startable {
    * council this agent follows and an epoch it is a member of or built on; then checked and
    * applied like a gossiped one. Anything else is refused, and the commit's gossip brings it.
    */
-  private async onDirectCommit (from: string, commit: CommitMessage): Promise<void> {
+  private async onDirectCommit(from: string, commit: CommitMessage): Promise<void> {
     const { tenant, id } = commit.council
-    if (!this.channels.has(tenant) || !this.alive(tenant, from)) throw new ProtocolError('not from a live member of this agent\'s tenants')
+    if (!this.channels.has(tenant) || !this.alive(tenant, from)) {
+      throw new ProtocolError("not from a live member of this agent's tenants")
+    }
     if (commit.coordinator !== from) throw new ProtocolError('not from the coordinator the commit names')
-    if (!this.councils.has(id) || !(commit.members.includes(this.self) || commit.base.includes(this.self))) throw new ProtocolError('not a commit this agent takes part in')
+    if (!this.councils.has(id) || !(commit.members.includes(this.self) || commit.base.includes(this.self))) {
+      throw new ProtocolError('not a commit this agent takes part in')
+    }
     const verdict = await this.onCommit(from, commit)
-    if (verdict !== 'accept') throw new ProtocolError(`commit refused: ${typeof verdict === 'string' ? verdict : verdict.reject}`)
+    if (verdict !== 'accept') {
+      throw new ProtocolError(`commit refused: ${typeof verdict === 'string' ? verdict : verdict.reject}`)
+    }
   }
 
-  private keepStrayAck (id: string, from: string, digest: string, sig: string): void {
+  private keepStrayAck(id: string, from: string, digest: string, sig: string): void {
     let acks = this.strayAcks.get(id)
     if (acks === undefined) {
-      if (this.strayAcks.size >= C.MAX_STRAY_ACK_COUNCILS) this.strayAcks.delete(this.strayAcks.keys().next().value as string)
+      if (this.strayAcks.size >= C.MAX_STRAY_ACK_COUNCILS) {
+        this.strayAcks.delete(this.strayAcks.keys().next().value as string)
+      }
       acks = new Map()
       this.strayAcks.set(id, acks)
     }
@@ -875,7 +1057,7 @@ export class Councils implements Startable {
   }
 
   /** Remember a proposal (another coordinator's, or this agent's own), with any acks that came ahead of it. */
-  private async observe (c: Council, from: string, p: ProposeMessage, digest: string, via?: string): Promise<void> {
+  private async observe(c: Council, from: string, p: ProposeMessage, digest: string, via?: string): Promise<void> {
     if (p.epoch <= c.epoch || c.observed.has(digest)) return
     if (c.observed.size >= C.MAX_OBSERVED_PROPOSALS) c.observed.delete(c.observed.keys().next().value as string)
     c.observed.set(digest, { from, proposal: p, acks: new Map(), ...(via !== undefined ? { via } : {}) })
@@ -885,7 +1067,7 @@ export class Councils implements Startable {
   }
 
   /** Apply `commit`, passed on (or, for this agent's own, published) by `publisher`. */
-  private apply (c: Council, commit: CommitMessage, publisher: string): void {
+  private apply(c: Council, commit: CommitMessage, publisher: string): void {
     for (const [digest, o] of c.observed) if (o.proposal.epoch <= commit.epoch) c.observed.delete(digest)
     c.earlyAcks.clear()
     const before = c.state
@@ -904,12 +1086,23 @@ export class Councils implements Startable {
     c.retries = 0
     // A proposal pending here is dropped once superseded, or once it builds on a member set
     // this commit replaced (members would refuse it): the next reconcile proposes afresh.
-    if (c.pending !== undefined && (c.pending.epoch <= commit.epoch || !sameSet(c.pending.base, commit.members))) c.pending = undefined
+    if (c.pending !== undefined && (c.pending.epoch <= commit.epoch || !sameSet(c.pending.base, commit.members))) {
+      c.pending = undefined
+    }
     this.learnClaims(c, commit)
     this.refreshState(c, false)
     if (c.state === 'active' && c.activatedAt === undefined) c.activatedAt = Date.now()
     this.persist()
-    this.log.info({ council: c.d.id, epoch: c.epoch, state: c.state, from: before, roster: c.roster.map(s => `${s.role}=${s.name}`) }, 'roster committed')
+    this.log.info(
+      {
+        council: c.d.id,
+        epoch: c.epoch,
+        state: c.state,
+        from: before,
+        roster: c.roster.map(s => `${s.role}=${s.name}`)
+      },
+      'roster committed'
+    )
     this.changed(c)
     this.connectToCoordinator(c)
   }
@@ -921,7 +1114,7 @@ export class Councils implements Startable {
    * handover, or that never had a round yet, would otherwise get those dials in the middle of a
    * round (traced at 100 agents: connected to 2-3 of 4-5 members, it gossiped its commit).
    */
-  private connectToCoordinator (c: Council): void {
+  private connectToCoordinator(c: Council): void {
     if (this.resigning || !c.members.includes(this.self)) return
     const coordinator = this.coordinatorOf(c)
     if (coordinator !== undefined && coordinator !== this.self) this.streams?.connect(coordinator)
@@ -932,19 +1125,28 @@ export class Councils implements Startable {
    * agent never heard it: a standby this agent knew only as a member could otherwise never be
    * given the seat it stands by for, once this agent coordinates.
    */
-  private learnClaims (c: Council, commit: ProposalBody): void {
+  private learnClaims(c: Council, commit: ProposalBody): void {
     const carried = new Map(commit.claims?.map(cl => [cl.peerId, cl]))
     for (const m of commit.members) {
       const known = c.claims.get(m)
       if (known !== undefined && known.roles.length > 0) continue
       // Commits from earlier versions carry no claims: what the roster shows is all there is.
-      c.claims.set(m, carried.get(m) ?? known ?? { peerId: m, name: commit.roster.find(s => s.peerId === m)?.name ?? m, roles: commit.roster.filter(s => s.peerId === m).map(s => s.role), load: 0 })
+      c.claims.set(
+        m,
+        carried.get(m) ??
+          known ?? {
+            peerId: m,
+            name: commit.roster.find(s => s.peerId === m)?.name ?? m,
+            roles: commit.roster.filter(s => s.peerId === m).map(s => s.role),
+            load: 0
+          }
+      )
     }
   }
 
   /** active when every core role is held by a live member, degraded otherwise (and reassigning). */
   /** Returns whether the state changed; `notify` tells listeners (apply notifies once itself). */
-  private refreshState (c: Council, notify = true): boolean {
+  private refreshState(c: Council, notify = true): boolean {
     if (isEnded(c.state) || c.epoch === 0) return false
     const lost = c.d.coreRoles.filter(role => {
       const seat = c.roster.find(s => s.role === role)
@@ -961,7 +1163,7 @@ export class Councils implements Startable {
 
   // --- messages -----------------------------------------------------------------------------
 
-  private async send (tenant: string, message: CouncilMessage): Promise<void> {
+  private async send(tenant: string, message: CouncilMessage): Promise<void> {
     const channel = this.channels.get(tenant)
     if (channel === undefined) return
     try {
@@ -993,7 +1195,13 @@ export class Councils implements Startable {
         const wanted = [...c.d.coreRoles, ...c.d.optionalRoles]
         if (message.roles.some(r => !wanted.includes(r))) return { reject: 'unwanted-role' }
         // A credential must grant every role claimed (the open tenant has no credentials).
-        if (msg.claims !== undefined && c.d.singleton !== true && !message.roles.every(r => msg.claims?.roles.includes('*') === true || msg.claims?.roles.includes(r) === true)) return { reject: 'role-not-granted' }
+        if (
+          msg.claims !== undefined &&
+          c.d.singleton !== true &&
+          !message.roles.every(r => msg.claims?.roles.includes('*') === true || msg.claims?.roles.includes(r) === true)
+        ) {
+          return { reject: 'role-not-granted' }
+        }
         c.claims.set(msg.from, { peerId: msg.from, name: message.name, roles: message.roles, load: message.load })
         // Claiming again after a restart withdraws the resignation of its previous run: its
         // peers may have seen no membership change (a quick restart whose leave got lost).
@@ -1010,11 +1218,14 @@ export class Councils implements Startable {
         if (msg.from === this.self || (message.epoch !== undefined && message.epoch < c.epoch)) return 'accept'
         c.resigned.set(msg.from, msg.session)
         this.refreshState(c)
-        if (message.handover !== undefined) await this.takeOver(c, msg.from, { type: 'propose', council: c.d, ...message.handover }, msg.via)
+        if (message.handover !== undefined) {
+          await this.takeOver(c, msg.from, { type: 'propose', council: c.d, ...message.handover }, msg.via)
+        }
         this.reconcile(c)
         return 'accept'
       }
-      case 'propose': return await this.onPropose(msg.from, message, msg.via)
+      case 'propose':
+        return await this.onPropose(msg.from, message, msg.via)
       case 'ack': {
         // Signatures are checked only where an ack counts: at the coordinator it is for, and at
         // agents that saw its proposal, until they have a majority. Relays pass the rest on
@@ -1027,9 +1238,10 @@ export class Councils implements Startable {
         }
         if (message.epoch <= c.epoch) return 'accept'
         // A bad signature is dropped, not penalised: the relay that passed it did not check it.
-        return await this.countAck(c, msg.from, message.epoch, message.digest, message.sig) ? 'accept' : 'ignore'
+        return (await this.countAck(c, msg.from, message.epoch, message.digest, message.sig)) ? 'accept' : 'ignore'
       }
-      case 'commit': return await this.onCommit(msg.from, message)
+      case 'commit':
+        return await this.onCommit(msg.from, message)
       case 'nack': {
         const c = this.councils.get(message.id)
         if (c !== undefined) c.proposed = Math.max(c.proposed, message.promised)
@@ -1052,7 +1264,7 @@ export class Councils implements Startable {
    * another epoch (the two would split the acknowledgements). One it would not make itself (a
    * member set it sees otherwise) is left to time out: its own proposal follows.
    */
-  private async takeOver (c: Council, from: string, p: ProposeMessage, via?: string): Promise<void> {
+  private async takeOver(c: Council, from: string, p: ProposeMessage, via?: string): Promise<void> {
     await this.onPropose(from, p, via)
     // This agent commits it, or coordinates once its leaver (committing it itself) has gone.
     const committer = this.committer(c, from, p)
@@ -1064,7 +1276,7 @@ export class Councils implements Startable {
   }
 
   /** Acknowledge a proposal if this member may; relay it either way (others may need it). */
-  private async onPropose (from: string, p: ProposeMessage, via?: string): Promise<Verdict> {
+  private async onPropose(from: string, p: ProposeMessage, via?: string): Promise<Verdict> {
     if (new Set(p.roster.map(s => s.role)).size !== p.roster.length) return { reject: 'duplicate-seat' }
     const c = this.adopt(p.council)
     this.answerEnded(c)
@@ -1090,11 +1302,13 @@ export class Councils implements Startable {
     // returns. Awaiting the ack's delivery (a stream to the coordinator) held the flood up at
     // every member it crossed. The promise is made before this returns (`acknowledge` fences
     // the epoch before its first await).
-    void this.acknowledge(c, p.epoch, digest, p.base).catch(err => { this.log.warn({ council: c.d.id, epoch: p.epoch, err: (err as Error).message }, 'acknowledging a proposal failed') })
+    void this.acknowledge(c, p.epoch, digest, p.base).catch(err => {
+      this.log.warn({ council: c.d.id, epoch: p.epoch, err: (err as Error).message }, 'acknowledging a proposal failed')
+    })
     return 'accept'
   }
 
-  private async onCommit (from: string, commit: CommitMessage): Promise<Verdict> {
+  private async onCommit(from: string, commit: CommitMessage): Promise<Verdict> {
     const c = this.adopt(commit.council)
     this.answerEnded(c)
     if (commit.epoch === c.epoch) c.lastHeardCommitAt = Date.now()
@@ -1125,7 +1339,9 @@ export class Councils implements Startable {
   private readonly onMemberChange = (change: MemberChange): void => {
     if (change.state !== 'dead' && change.state !== 'left' && change.state !== 'alive') return
     // Joined, restarted, or back from the dead (a healed partition): it may have missed commits.
-    const newcomer = change.state === 'alive' && (change.reason === 'joined' || change.reason === 'rejoined' || change.reason === 'recovered')
+    const newcomer =
+      change.state === 'alive' &&
+      (change.reason === 'joined' || change.reason === 'rejoined' || change.reason === 'recovered')
     for (const c of this.councils.values()) {
       if (c.d.tenant !== change.tenant || isEnded(c.state)) continue
       if (change.state === 'alive') c.resigned.delete(change.peerId)
@@ -1141,20 +1357,20 @@ export class Councils implements Startable {
    * peers still wait for it: a member announces the commit instead, members in rank order, one
    * second apart, so that the first announcement silences the rest.
    */
-  private announceIfOrphaned (c: Council, now: number): void {
+  private announceIfOrphaned(c: Council, now: number): void {
     if (c.lastCommit === undefined || !c.members.includes(this.self)) return
     const quiet = now - c.lastHeardCommitAt
     const expected = C.ORPHANED_AFTER_INTERVALS * this.announceInterval(c, c.lastHeardCommitAt)
     // Checked first: this runs on every tick, the rest (an order of the members) only when due.
     if (quiet < expected || this.coordinatorOf(c) === this.self) return
-    const order = [...c.members].sort((a, b) => rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1).indexOf(this.self)
+    const order = [...c.members].sort((a, b) => (rank(c.d.id, a) < rank(c.d.id, b) ? -1 : 1)).indexOf(this.self)
     if (quiet < expected + order * C.ANNOUNCE_MIN_INTERVAL_MS) return
     c.lastHeardCommitAt = now
     this.log.debug({ council: c.d.id, epoch: c.epoch }, 'no announcement of the committed epoch; announcing it')
     void this.send(c.d.tenant, c.lastCommit)
   }
 
-  private announceInterval (c: Council, at: number): number {
+  private announceInterval(c: Council, at: number): number {
     return announceInterval(c, at, this.reannounceMs, this.maxReannounceMs)
   }
 
@@ -1162,19 +1378,18 @@ export class Councils implements Startable {
    * Gossip is not stored: an agent that joins later learns of a council because its coordinator
    * announces it again (the open while forming, the latest commit after), at most once a second.
    */
-  private announce (c: Council): void {
+  private announce(c: Council): void {
     const now = Date.now()
     if (this.coordinatorOf(c) !== this.self || now - c.lastAnnounceAt < C.ANNOUNCE_MIN_INTERVAL_MS) return
     c.lastAnnounceAt = now
     if (c.lastCommit !== undefined) {
       c.lastHeardCommitAt = now
       void this.send(c.d.tenant, c.lastCommit)
-    }
-    else if (c.d.opener === this.self) void this.send(c.d.tenant, { type: 'open', council: c.d })
+    } else if (c.d.opener === this.self) void this.send(c.d.tenant, { type: 'open', council: c.d })
   }
 }
 
-async function verifyAck (peer: string, digest: string, sig: string): Promise<boolean> {
+async function verifyAck(peer: string, digest: string, sig: string): Promise<boolean> {
   try {
     const key = peerIdFromString(peer).publicKey
     if (key == null) return false

@@ -5,7 +5,7 @@ export class CouncilRequestError extends Error {
   readonly code = CouncilRequestError.code
   readonly field: string
 
-  constructor (field: string, reason: string) {
+  constructor(field: string, reason: string) {
     super(`${field}: ${reason}`)
     this.field = field
   }
@@ -17,7 +17,7 @@ export class UnknownCouncilError extends Error {
   override readonly name = 'UnknownCouncilError'
   readonly code = UnknownCouncilError.code
 
-  constructor (id: string) {
+  constructor(id: string) {
     super(`no council ${id}`)
   }
 }

@@ -9,22 +9,34 @@ export const seatSchema = z.object({ role, peerId: peer, name: z.string().max(64
 export type Seat = z.infer<typeof seatSchema>
 
 /** What `POST /v1/councils` accepts. */
-export const openRequestSchema = z.object({
-  project: z.string().min(1).max(200),
-  coreRoles: z.array(role).min(1).max(MAX_ROLES),
-  optionalRoles: z.array(role).max(MAX_ROLES).default([]),
-  claimWindowMs: z.number().int().min(10).max(600_000).optional(),
-  ttlMs: z.number().int().min(1_000).max(365 * 86_400_000).optional(),
-  maxRolesPerAgent: z.number().int().min(1).max(MAX_ROLES).optional(),
-  /** Tenant to open it in, when the agent belongs to several. */
-  tenant: z.string().min(1).max(64).optional()
-}).strict()
+export const openRequestSchema = z
+  .object({
+    project: z.string().min(1).max(200),
+    coreRoles: z.array(role).min(1).max(MAX_ROLES),
+    optionalRoles: z.array(role).max(MAX_ROLES).default([]),
+    claimWindowMs: z.number().int().min(10).max(600_000).optional(),
+    ttlMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(365 * 86_400_000)
+      .optional(),
+    maxRolesPerAgent: z.number().int().min(1).max(MAX_ROLES).optional(),
+    /** Tenant to open it in, when the agent belongs to several. */
+    tenant: z.string().min(1).max(64).optional()
+  })
+  .strict()
 export type OpenRequest = z.infer<typeof openRequestSchema>
 
 const members = z.array(peer).max(10_000)
 
 /** A claim as an agent announces it, and as proposals and commits carry it for each member. */
-export const claimSchema = z.object({ peerId: peer, name: z.string().max(64), roles: z.array(role).max(MAX_ROLES), load: z.number().int().nonnegative() })
+export const claimSchema = z.object({
+  peerId: peer,
+  name: z.string().max(64),
+  roles: z.array(role).max(MAX_ROLES),
+  load: z.number().int().nonnegative()
+})
 /**
  * The claims of an epoch's members. A coordinator that takes over assigns seats from them: the
  * claims themselves may never have reached it (a claim that arrived before the open is not kept,
@@ -60,28 +72,58 @@ export type Descriptor = z.infer<typeof descriptorSchema>
  * commit takes the same coordinator, whoever passed the commit on. Optional: earlier versions
  * name none.
  */
-const proposalFields = { epoch: z.number().int().positive(), roster: z.array(seatSchema).max(MAX_ROLES * 4), members, base: members, claims: memberClaims, coordinator: peer.optional() }
+const proposalFields = {
+  epoch: z.number().int().positive(),
+  roster: z.array(seatSchema).max(MAX_ROLES * 4),
+  members,
+  base: members,
+  claims: memberClaims,
+  coordinator: peer.optional()
+}
 const proposalBody = z.object(proposalFields)
 
-const ackSchema = z.object({ type: z.literal('ack'), id, epoch: z.number().int().positive(), digest: z.string().min(1).max(128), sig: z.string().min(1).max(256) })
+const ackSchema = z.object({
+  type: z.literal('ack'),
+  id,
+  epoch: z.number().int().positive(),
+  digest: z.string().min(1).max(128),
+  sig: z.string().min(1).max(256)
+})
 
 /**
  * An ack passed towards the coordinator `to` by agents between it and its `signer`, on
  * `ACK_RELAY_PROTOCOL`, each over a connection it already has. `hops` counts the relays so far.
  */
-export const relayedAckSchema = z.object({ type: z.literal('relayed-ack'), to: peer, signer: peer, hops: z.number().int().min(1).max(MAX_ACK_RELAY_HOPS), ack: ackSchema })
+export const relayedAckSchema = z.object({
+  type: z.literal('relayed-ack'),
+  to: peer,
+  signer: peer,
+  hops: z.number().int().min(1).max(MAX_ACK_RELAY_HOPS),
+  ack: ackSchema
+})
 export type RelayedAck = z.infer<typeof relayedAckSchema>
 
 /** Council messages on `/conclave/1/<tenant>/council`. The envelope's sender is authenticated. */
 export const councilMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('open'), council: descriptorSchema }),
   /** The sender can hold these roles of the council; `load` is how many seats it holds elsewhere. */
-  z.object({ type: z.literal('claim'), id, roles: z.array(role).max(MAX_ROLES), load: z.number().int().nonnegative(), name: z.string().max(64) }),
+  z.object({
+    type: z.literal('claim'),
+    id,
+    roles: z.array(role).max(MAX_ROLES),
+    load: z.number().int().nonnegative(),
+    name: z.string().max(64)
+  }),
   /**
    * The sender withdraws from the council (graceful leave): hand its seat over now. `handover` is
    * the sender's own proposal of the roster without it, which the coordinator takes over.
    */
-  z.object({ type: z.literal('resign'), id, epoch: z.number().int().nonnegative().optional(), handover: proposalBody.optional() }),
+  z.object({
+    type: z.literal('resign'),
+    id,
+    epoch: z.number().int().nonnegative().optional(),
+    handover: proposalBody.optional()
+  }),
   /** A coordinator proposes `roster` for `epoch`; `members` acknowledge it, a majority of `base` commits it. */
   z.object({ type: z.literal('propose'), council: descriptorSchema, ...proposalFields }),
   /** A member refusing a proposal because it already promised `promised`: the coordinator retries above it. */
@@ -116,7 +158,14 @@ export const savedCouncilSchema = z.object({
   claims: z.array(claimSchema).max(10_000),
   coordinator: peer.optional(),
   /** `here`: this agent ended it, and answers members that announce it as if it were not. */
-  ended: z.object({ state: z.enum(['dissolved', 'failed']), reason: z.string().max(500), at: z.number(), here: z.boolean().optional() }).optional(),
+  ended: z
+    .object({
+      state: z.enum(['dissolved', 'failed']),
+      reason: z.string().max(500),
+      at: z.number(),
+      here: z.boolean().optional()
+    })
+    .optional(),
   activatedAt: z.number().optional()
 })
 export type SavedCouncil = z.infer<typeof savedCouncilSchema>

@@ -18,7 +18,7 @@ const ranks = new Map<string, string>()
  * Cached: profiled at 34 agents in one process with 10 councils, hashing ranks afresh in sorts
  * (members ordered on every tick) took 2% of one core, and more in garbage.
  */
-export function rank (councilId: string, peerId: string): string {
+export function rank(councilId: string, peerId: string): string {
   const key = `${councilId}\u0000${peerId}`
   let r = ranks.get(key)
   if (r === undefined) {
@@ -45,7 +45,7 @@ export interface AssignInput {
  * claimant with the lowest load, then the lowest rank, takes it. Every agent computing this
  * from the same claims gets the same roster.
  */
-export function assignRoster (input: AssignInput): { roster: Seat[], unfilled: string[] } {
+export function assignRoster(input: AssignInput): { roster: Seat[]; unfilled: string[] } {
   const held = new Map<string, number>()
   const chosen = new Map<string, Claim>()
   const byPeer = new Map(input.claims.map(c => [c.peerId, c]))
@@ -58,9 +58,13 @@ export function assignRoster (input: AssignInput): { roster: Seat[], unfilled: s
   for (const role of roles) {
     const seat = input.current?.find(s => s.role === role)
     const claim = seat === undefined ? undefined : byPeer.get(seat.peerId)
-    if (claim?.roles.includes(role) === true && (held.get(claim.peerId) ?? 0) < input.maxRolesPerAgent) take(role, claim)
+    if (claim?.roles.includes(role) === true && (held.get(claim.peerId) ?? 0) < input.maxRolesPerAgent) {
+      take(role, claim)
+    }
   }
-  const ordered = [...input.claims].sort((a, b) => a.load - b.load || (rank(input.councilId, a.peerId) < rank(input.councilId, b.peerId) ? -1 : 1))
+  const ordered = [...input.claims].sort(
+    (a, b) => a.load - b.load || (rank(input.councilId, a.peerId) < rank(input.councilId, b.peerId) ? -1 : 1)
+  )
   const unfilled: string[] = []
   for (const role of roles) {
     if (chosen.has(role)) continue

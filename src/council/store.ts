@@ -25,27 +25,32 @@ export interface CouncilStore {
  * `save` returns (docs/decisions/synchronous-saves.md says why not asynchronous). A missing file
  * is an empty store; an unreadable one is logged and ignored (peers re-announce their commits).
  */
-export function fileCouncilStore (path: string, log: Logger): CouncilStore {
+export function fileCouncilStore(path: string, log: Logger): CouncilStore {
   const tmp = `${path}.${process.pid}.tmp`
   return {
-    load () {
+    load() {
       let text: string
       try {
         text = readFileSync(path, 'utf8')
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ path, err: (err as Error).message }, 'cannot read saved councils; starting without them')
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          log.warn({ path, err: (err as Error).message }, 'cannot read saved councils; starting without them')
+        }
         return []
       }
       try {
         const parsed = savedCouncilsSchema.safeParse(JSON.parse(text))
         if (parsed.success) return parsed.data.councils
-        log.warn({ path, problem: parsed.error.issues[0]?.message }, 'saved councils are malformed; starting without them')
+        log.warn(
+          { path, problem: parsed.error.issues[0]?.message },
+          'saved councils are malformed; starting without them'
+        )
       } catch (err) {
         log.warn({ path, err: (err as Error).message }, 'saved councils are not JSON; starting without them')
       }
       return []
     },
-    save (councils, durable = false) {
+    save(councils, durable = false) {
       try {
         // `flush` syncs the file before it is closed.
         writeFileSync(tmp, JSON.stringify({ version: 1, councils }), { mode: 0o600, flush: durable })
@@ -59,7 +64,7 @@ export function fileCouncilStore (path: string, log: Logger): CouncilStore {
   }
 }
 
-function syncDirectory (dir: string): void {
+function syncDirectory(dir: string): void {
   const fd = openSync(dir, 'r')
   try {
     fsyncSync(fd)

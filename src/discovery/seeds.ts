@@ -1,11 +1,30 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { KEEP_ALIVE, type Connection, type IncomingStreamData, type PeerId, type PeerStore, type Startable } from '@libp2p/interface'
+import {
+  KEEP_ALIVE,
+  type Connection,
+  type IncomingStreamData,
+  type PeerId,
+  type PeerStore,
+  type Startable
+} from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { DeadlineError, isTimeout, ProtocolError } from '../util/errors.js'
 import { DEFAULT_MAX_CONNECTIONS } from './constants.js'
-import { DEFAULT_DNS_INTERVAL_MS, SEED_DIAL_TIMEOUT_MAX_MS, SEED_DIAL_TIMEOUT_MS, SEED_REDIAL_BELOW, SEED_RELEASE_AFTER_MS, SEED_RELEASE_MARK_MS, SEED_RELEASE_PROTOCOL, SEED_RELEASE_TIMEOUT_MS, SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS, SEED_TICK_MS } from './constants.js'
+import {
+  DEFAULT_DNS_INTERVAL_MS,
+  SEED_DIAL_TIMEOUT_MAX_MS,
+  SEED_DIAL_TIMEOUT_MS,
+  SEED_REDIAL_BELOW,
+  SEED_RELEASE_AFTER_MS,
+  SEED_RELEASE_MARK_MS,
+  SEED_RELEASE_PROTOCOL,
+  SEED_RELEASE_TIMEOUT_MS,
+  SEED_RETRY_MAX_MS,
+  SEED_RETRY_MIN_MS,
+  SEED_TICK_MS
+} from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
 import { within } from '../util/deadline.js'
 
@@ -152,7 +171,7 @@ class DefaultSeedDialer implements SeedDialer {
   private dnsTimer?: ReturnType<typeof setInterval>
   private started = false
 
-  constructor (components: SeedDialerComponents, init: SeedDialerInit) {
+  constructor(components: SeedDialerComponents, init: SeedDialerInit) {
     this.components = components
     this.init = init
     this.log = (init.logger ?? silentLogger()).child({ component: 'seeds' })
@@ -162,7 +181,7 @@ class DefaultSeedDialer implements SeedDialer {
 
   readonly [Symbol.toStringTag] = 'conclave:seed-dialer'
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     this.started = true
     await this.components.registrar.handle(SEED_RELEASE_PROTOCOL, this.onRelease, { runOnLimitedConnection: false })
     this.tick = setInterval(() => {
@@ -172,18 +191,22 @@ class DefaultSeedDialer implements SeedDialer {
     }, SEED_TICK_MS)
     this.tick.unref()
     if ((this.init.dnsPeers ?? []).length > 0) {
-      void this.refreshDns().catch(err => { this.log.warn({ err: (err as Error).message }, 'DNS peer resolution failed') })
-      this.dnsTimer = setInterval(() => { void this.refreshDns() }, this.init.dnsIntervalMs ?? DEFAULT_DNS_INTERVAL_MS)
+      void this.refreshDns().catch(err => {
+        this.log.warn({ err: (err as Error).message }, 'DNS peer resolution failed')
+      })
+      this.dnsTimer = setInterval(() => {
+        void this.refreshDns()
+      }, this.init.dnsIntervalMs ?? DEFAULT_DNS_INTERVAL_MS)
       this.dnsTimer.unref()
     }
   }
 
   /** The first dials wait for the node to be fully started (libp2p refuses dials before). */
-  afterStart (): void {
+  afterStart(): void {
     this.dialDue()
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.started = false
     clearInterval(this.tick)
     clearInterval(this.dnsTimer)
@@ -191,12 +214,12 @@ class DefaultSeedDialer implements SeedDialer {
     await this.components.registrar.unhandle(SEED_RELEASE_PROTOCOL)
   }
 
-  holdsOff (peerId: PeerId): boolean {
+  holdsOff(peerId: PeerId): boolean {
     for (const seed of this.seeds.values()) if (seed.released && seed.peerId?.equals(peerId) === true) return true
     return false
   }
 
-  releasedOnPurpose (peerId: string): boolean {
+  releasedOnPurpose(peerId: string): boolean {
     const at = this.releases.get(peerId)
     // One release explains one disconnect: a later one (the seed crashed after dialling this
     // agent back) must be probed as usual.
@@ -204,20 +227,22 @@ class DefaultSeedDialer implements SeedDialer {
     return at !== undefined && Date.now() - at < SEED_RELEASE_MARK_MS
   }
 
-  status (): SeedStatus[] {
-    return [...this.seeds.values()].filter(s => !s.self).map(s => ({
-      addr: s.addr.toString(),
-      origin: s.origin,
-      ...(s.peerId !== undefined ? { peerId: s.peerId.toString() } : {}),
-      connected: this.isConnected(s),
-      released: s.released,
-      failures: s.failures,
-      nextTimeoutMs: this.timeoutFor(s),
-      ...(s.lastError !== undefined ? { lastError: s.lastError } : {})
-    }))
+  status(): SeedStatus[] {
+    return [...this.seeds.values()]
+      .filter(s => !s.self)
+      .map(s => ({
+        addr: s.addr.toString(),
+        origin: s.origin,
+        ...(s.peerId !== undefined ? { peerId: s.peerId.toString() } : {}),
+        connected: this.isConnected(s),
+        released: s.released,
+        failures: s.failures,
+        nextTimeoutMs: this.timeoutFor(s),
+        ...(s.lastError !== undefined ? { lastError: s.lastError } : {})
+      }))
   }
 
-  async refreshDns (): Promise<void> {
+  async refreshDns(): Promise<void> {
     const { addrs, failures } = await this.resolver.resolveAll(this.init.dnsPeers ?? [])
     for (const f of failures) this.log.warn({ host: f.host, err: f.error }, 'DNS peer name did not resolve')
     if (!this.started) return
@@ -231,25 +256,38 @@ class DefaultSeedDialer implements SeedDialer {
     this.dialDue()
   }
 
-  private add (addr: Multiaddr, origin: Seed['origin']): boolean {
+  private add(addr: Multiaddr, origin: Seed['origin']): boolean {
     const key = transportKey(addr)
     if (this.seeds.has(key)) return false
     const id = addr.getPeerId()
-    this.seeds.set(key, { addr, origin, failures: 0, timeouts: 0, nextAttemptAt: 0, dialing: false, self: false, released: false, releasing: false, nextReleaseAt: 0, releaseAfterMs: (this.init.releaseAfterMs ?? SEED_RELEASE_AFTER_MS) * (1 + Math.random()), ...(id != null ? { peerId: peerIdFromAddr(addr) } : {}) })
+    this.seeds.set(key, {
+      addr,
+      origin,
+      failures: 0,
+      timeouts: 0,
+      nextAttemptAt: 0,
+      dialing: false,
+      self: false,
+      released: false,
+      releasing: false,
+      nextReleaseAt: 0,
+      releaseAfterMs: (this.init.releaseAfterMs ?? SEED_RELEASE_AFTER_MS) * (1 + Math.random()),
+      ...(id != null ? { peerId: peerIdFromAddr(addr) } : {})
+    })
     return true
   }
 
-  private isConnected (seed: Seed): boolean {
+  private isConnected(seed: Seed): boolean {
     return seed.peerId !== undefined && this.components.connectionManager.getConnections(seed.peerId).length > 0
   }
 
-  private isOwnAddress (seed: Seed): boolean {
+  private isOwnAddress(seed: Seed): boolean {
     if (seed.peerId?.equals(this.components.peerId) === true) return true
     const key = transportKey(seed.addr)
     return this.components.addressManager.getAddresses().some(a => transportKey(a) === key)
   }
 
-  private dialDue (): void {
+  private dialDue(): void {
     if (!this.started) return
     const now = Date.now()
     const connected = this.components.connectionManager.getConnectionsMap().size
@@ -276,16 +314,30 @@ class DefaultSeedDialer implements SeedDialer {
    * chose, so the seed keeps neighbours (who notice if it fails) and its connections fall to
    * about the dial cap instead of the size of the mesh.
    */
-  private releaseDue (): void {
+  private releaseDue(): void {
     if (!this.started || this.init.releaseSeeds === false) return
     const now = Date.now()
     const { connectionManager } = this.components
     let connected = connectionManager.getConnectionsMap().size
     if (connected < (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) return
     for (const seed of this.seeds.values()) {
-      if (seed.origin !== 'bootstrap' || seed.peerId === undefined || seed.self || seed.released || seed.releasing || seed.nextReleaseAt > now) continue
+      if (
+        seed.origin !== 'bootstrap' ||
+        seed.peerId === undefined ||
+        seed.self ||
+        seed.released ||
+        seed.releasing ||
+        seed.nextReleaseAt > now
+      ) {
+        continue
+      }
       const conns = connectionManager.getConnections(seed.peerId)
-      if (conns.length === 0 || conns.some(c => c.direction === 'inbound' || now - c.timeline.open < seed.releaseAfterMs)) continue
+      if (
+        conns.length === 0 ||
+        conns.some(c => c.direction === 'inbound' || now - c.timeline.open < seed.releaseAfterMs)
+      ) {
+        continue
+      }
       // Never below the redial floor: with a cap that low, the seed would be redialled at once.
       if (connected - 1 < SEED_REDIAL_BELOW) return
       connected--
@@ -297,19 +349,25 @@ class DefaultSeedDialer implements SeedDialer {
    * Tell the seed first (it then knows the disconnect is no failure), wait for its answer, and
    * close. A seed that does not speak the protocol, or does not answer in time, is kept.
    */
-  private async release (seed: Seed, peerId: PeerId, conns: Connection[]): Promise<void> {
+  private async release(seed: Seed, peerId: PeerId, conns: Connection[]): Promise<void> {
     seed.releasing = true
     const signal = AbortSignal.timeout(SEED_RELEASE_TIMEOUT_MS)
     try {
       const stream = await (conns[0] as Connection).newStream(SEED_RELEASE_PROTOCOL, { signal })
       await stream.closeWrite({ signal })
       // The seed closes its end once it noted the release.
-      for await (const chunk of stream.source) if (chunk.byteLength > 0) throw new ProtocolError('unexpected reply to a release')
+      for await (const chunk of stream.source) {
+        if (chunk.byteLength > 0) throw new ProtocolError('unexpected reply to a release')
+      }
       if (!this.started) return
       await this.dropKeepAlive(peerId)
       this.releases.set(peerId.toString(), Date.now())
       seed.released = true
-      await Promise.all(conns.map(async c => { await c.close({ signal }) }))
+      await Promise.all(
+        conns.map(async c => {
+          await c.close({ signal })
+        })
+      )
       this.log.debug({ addr: seed.addr.toString(), peer: peerId.toString() }, 'released bootstrap seed')
     } catch (err) {
       seed.nextReleaseAt = Date.now() + SEED_RELEASE_AFTER_MS
@@ -323,7 +381,7 @@ class DefaultSeedDialer implements SeedDialer {
    * Marks no disconnect asked about (nobody consults them without membership) go after
    * `SEED_RELEASE_MARK_MS`. Also with `releaseSeeds` off: such an agent is still others' seed.
    */
-  private forgetReleases (): void {
+  private forgetReleases(): void {
     const now = Date.now()
     for (const [peer, at] of this.releases) if (now - at >= SEED_RELEASE_MARK_MS) this.releases.delete(peer)
   }
@@ -336,7 +394,9 @@ class DefaultSeedDialer implements SeedDialer {
       await this.dropKeepAlive(peerId)
       // Closing our end tells the releasing agent we are ready for the disconnect.
       await stream.close({ signal: AbortSignal.timeout(SEED_RELEASE_TIMEOUT_MS) })
-    })().catch(err => { stream.abort(err as Error) })
+    })().catch(err => {
+      stream.abort(err as Error)
+    })
   }
 
   /**
@@ -344,20 +404,22 @@ class DefaultSeedDialer implements SeedDialer {
    * it disconnects: both ends would reconnect at once (seen: every agent and the seed redialled
    * within 300 ms of the release). The tags go before the connection does.
    */
-  private async dropKeepAlive (peerId: PeerId): Promise<void> {
+  private async dropKeepAlive(peerId: PeerId): Promise<void> {
     const { peerStore } = this.components
-    if (!await peerStore.has(peerId)) return
+    if (!(await peerStore.has(peerId))) return
     const peer = await peerStore.get(peerId)
-    const tags = Object.fromEntries([...peer.tags.keys()].filter(k => k.startsWith(KEEP_ALIVE)).map(k => [k, undefined]))
+    const tags = Object.fromEntries(
+      [...peer.tags.keys()].filter(k => k.startsWith(KEEP_ALIVE)).map(k => [k, undefined])
+    )
     if (Object.keys(tags).length > 0) await peerStore.merge(peerId, { tags })
   }
 
-  private timeoutFor (seed: Seed): number {
+  private timeoutFor(seed: Seed): number {
     const first = this.init.dialTimeoutMs ?? SEED_DIAL_TIMEOUT_MS
     return Math.min(Math.max(first, SEED_DIAL_TIMEOUT_MAX_MS), first * 2 ** Math.min(seed.timeouts, 16))
   }
 
-  private async dial (seed: Seed): Promise<void> {
+  private async dial(seed: Seed): Promise<void> {
     seed.dialing = true
     const timeoutMs = this.timeoutFor(seed)
     try {
@@ -377,10 +439,14 @@ class DefaultSeedDialer implements SeedDialer {
       seed.timeouts = isTimeout(err) ? seed.timeouts + 1 : 0
       if (/dial self|can not dial self/i.test(seed.lastError)) seed.self = true
       const level = seed.failures === 1 || seed.failures % 10 === 0 ? 'info' : 'debug'
-      this.log[level]({ addr: seed.addr.toString(), failures: seed.failures, err: seed.lastError }, 'seed not reachable yet')
+      this.log[level](
+        { addr: seed.addr.toString(), failures: seed.failures, err: seed.lastError },
+        'seed not reachable yet'
+      )
     } finally {
       seed.dialing = false
-      seed.nextAttemptAt = Date.now() + Math.min(SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS * 2 ** Math.min(seed.failures, 16))
+      seed.nextAttemptAt =
+        Date.now() + Math.min(SEED_RETRY_MAX_MS, SEED_RETRY_MIN_MS * 2 ** Math.min(seed.failures, 16))
     }
   }
 }
@@ -390,15 +456,17 @@ class DefaultSeedDialer implements SeedDialer {
  * joined libp2p's queue behind a stalled one never settled despite its abort signal, and the
  * seed was never retried.
  */
-async function withDeadline<T> (promise: Promise<T>, ms: number): Promise<T> {
-  return await within(promise, ms, () => { throw new DeadlineError(`dial did not settle within ${ms} ms`) })
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return await within(promise, ms, () => {
+    throw new DeadlineError(`dial did not settle within ${ms} ms`)
+  })
 }
 
-function peerIdFromAddr (addr: Multiaddr): PeerId | undefined {
+function peerIdFromAddr(addr: Multiaddr): PeerId | undefined {
   const text = addr.getPeerId()
   return text == null ? undefined : peerIdFromString(text)
 }
 
-export function seedDialer (init: SeedDialerInit = {}): (components: SeedDialerComponents) => SeedDialer {
-  return (components) => new DefaultSeedDialer(components, init)
+export function seedDialer(init: SeedDialerInit = {}): (components: SeedDialerComponents) => SeedDialer {
+  return components => new DefaultSeedDialer(components, init)
 }

@@ -34,15 +34,17 @@ export class EventLog {
   private seq = 0
   private readonly listeners = new Set<(event: AgentEvent) => void>()
 
-  constructor (init: EventLogInit = {}) {
+  constructor(init: EventLogInit = {}) {
     this.capacity = init.capacity ?? C.DEFAULT_EVENT_CAPACITY
   }
 
-  emit (type: EventType, data: Record<string, unknown>): AgentEvent {
+  emit(type: EventType, data: Record<string, unknown>): AgentEvent {
     const event: AgentEvent = { id: `${this.boot}-${++this.seq}`, type, ts: Date.now(), data }
     this.events.push(event)
     // Trimmed in batches: shifting a 10,000-entry array on every event would cost O(n) each.
-    if (this.events.length > this.capacity + this.capacity / 4) this.events.splice(0, this.events.length - this.capacity)
+    if (this.events.length > this.capacity + this.capacity / 4) {
+      this.events.splice(0, this.events.length - this.capacity)
+    }
     for (const listener of this.listeners) listener(event)
     return event
   }
@@ -52,16 +54,18 @@ export class EventLog {
    * run of the agent, or a malformed header) replays everything still kept. `gap` tells that
    * events the client asked for were already dropped.
    */
-  after (lastId?: string): { events: AgentEvent[], gap: boolean } {
+  after(lastId?: string): { events: AgentEvent[]; gap: boolean } {
     if (lastId === undefined || lastId === '') return { events: [...this.events], gap: false }
     const [boot, seqText] = lastId.split('-')
     const seq = Number(seqText)
-    if (boot !== this.boot || !Number.isInteger(seq) || seq < 0 || seq > this.seq) return { events: [...this.events], gap: this.seq > this.events.length }
+    if (boot !== this.boot || !Number.isInteger(seq) || seq < 0 || seq > this.seq) {
+      return { events: [...this.events], gap: this.seq > this.events.length }
+    }
     const first = this.seq - this.events.length + 1
     return { events: this.events.slice(Math.max(0, seq + 1 - first)), gap: seq + 1 < first }
   }
 
-  subscribe (listener: (event: AgentEvent) => void): () => void {
+  subscribe(listener: (event: AgentEvent) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }

@@ -37,7 +37,7 @@ export interface LoggerInit {
   fd?: number
 }
 
-export function createLogger (init: LoggerInit = {}): Logger {
+export function createLogger(init: LoggerInit = {}): Logger {
   const pretty = init.pretty ?? process.stdout.isTTY === true
   const fd = init.fd ?? 2
   const options = {
@@ -46,15 +46,18 @@ export function createLogger (init: LoggerInit = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime
   }
   if (pretty) {
-    return pino(options, pino.transport({
-      target: 'pino-pretty',
-      options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }
-    }))
+    return pino(
+      options,
+      pino.transport({
+        target: 'pino-pretty',
+        options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }
+      })
+    )
   }
   return pino(options, pino.destination({ fd, sync: true }))
 }
 
 /** A logger that drops everything; the default for library users who pass none. */
-export function silentLogger (): Logger {
+export function silentLogger(): Logger {
   return pino({ level: 'silent' })
 }

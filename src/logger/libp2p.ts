@@ -10,7 +10,7 @@ const render = (formatter: unknown, args: unknown[]): string =>
  * libp2p's component logger on top of ours, so that one logger carries everything. libp2p's
  * routine chatter is `trace`, its errors (mostly failed dials and resets) `debug`.
  */
-export function libp2pLogger (logger: Logger): ComponentLogger {
+export function libp2pLogger(logger: Logger): ComponentLogger {
   const forComponent = (name: string): Libp2pLogger => {
     const child = logger.child({ component: name })
     const log = ((formatter: unknown, ...args: unknown[]) => {

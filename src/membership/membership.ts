@@ -4,10 +4,31 @@ import type { Ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { credentialSchema, grantsRole, parseTopic, tenantStateSchema, topicFor, type Credential, type StateChange, type Tenancy, type TenancyRecorder, type TenantChannel, type TenantMessage, type TenantState, type Verdict } from '../tenancy/index.js'
+import {
+  credentialSchema,
+  grantsRole,
+  parseTopic,
+  tenantStateSchema,
+  topicFor,
+  type Credential,
+  type StateChange,
+  type Tenancy,
+  type TenancyRecorder,
+  type TenantChannel,
+  type TenantMessage,
+  type TenantState,
+  type Verdict
+} from '../tenancy/index.js'
 import { VERSION } from '../version.js'
 import * as C from './constants.js'
-import { decodeJson, encodeJson, presenceMessageSchema, syncSnapshotSchema, type PresenceMessage, type SyncSnapshot } from './messages.js'
+import {
+  decodeJson,
+  encodeJson,
+  presenceMessageSchema,
+  syncSnapshotSchema,
+  type PresenceMessage,
+  type SyncSnapshot
+} from './messages.js'
 import { openRecord, recordRef, signRecord, type PresenceRecord, type SignedRecord } from './record.js'
 import { Prober } from './prober.js'
 import { MembershipView, type Member, type MemberChange } from './view.js'
@@ -103,7 +124,17 @@ export type GossipRecorder = TenancyRecorder
 
 /** The parts of a libp2p node membership uses. */
 export interface MembershipComponents {
-  node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'getMultiaddrs' | 'addEventListener' | 'removeEventListener'>
+  node: Pick<
+    Libp2p,
+    | 'peerId'
+    | 'handle'
+    | 'unhandle'
+    | 'dialProtocol'
+    | 'getConnections'
+    | 'getMultiaddrs'
+    | 'addEventListener'
+    | 'removeEventListener'
+  >
   privateKey: PrivateKey
   pubsub: PubSub
   /** The tenants this agent belongs to: presence runs on each one's `presence` channel. */
@@ -150,7 +181,7 @@ const syncRequestSchema = z.object({
 })
 type SyncMessage = z.infer<typeof syncRequestSchema>
 
-const noopRecorder: GossipRecorder = { messageIn () {}, messageOut () {}, rejected () {} }
+const noopRecorder: GossipRecorder = { messageIn() {}, messageOut() {}, rejected() {} }
 
 export class Membership implements Startable {
   private readonly components: MembershipComponents
@@ -167,10 +198,10 @@ export class Membership implements Startable {
   private readonly view: MembershipView
   private readonly prober: Prober
   private readonly listeners = new Set<(change: MemberChange) => void>()
-  private readonly own = new Map<string, { record: PresenceRecord, signed: SignedRecord }>()
+  private readonly own = new Map<string, { record: PresenceRecord; signed: SignedRecord }>()
   private readonly heartbeatTimers = new Map<string, ReturnType<typeof setTimeout>>()
   /** Per tenant: the record last announced, full announcements still owed, beats since the last. */
-  private readonly announced = new Map<string, { sig: string, fullLeft: number, beats: number }>()
+  private readonly announced = new Map<string, { sig: string; fullLeft: number; beats: number }>()
   private lastRecordSync = 0
   /** Tenants whose last heartbeat reached no peer: the next new subscriber triggers one. */
   private readonly unheard = new Set<string>()
@@ -185,7 +216,7 @@ export class Membership implements Startable {
   private readonly relayed = new Map<string, number>()
   private unsubscribeRelay?: () => void
   /** Records whose signature was checked, by their exact bytes: heartbeats repeat them. */
-  private readonly verifiedRecords = new Map<string, { sig: string, record: PresenceRecord }>()
+  private readonly verifiedRecords = new Map<string, { sig: string; record: PresenceRecord }>()
   private incarnation = 0
   private seq = 0
   private tickTimer?: ReturnType<typeof setInterval>
@@ -193,7 +224,7 @@ export class Membership implements Startable {
   private syncTimer?: ReturnType<typeof setTimeout>
   private started = false
 
-  constructor (components: MembershipComponents, init: MembershipInit = {}) {
+  constructor(components: MembershipComponents, init: MembershipInit = {}) {
     this.components = components
     this.log = (init.logger ?? silentLogger()).child({ component: 'membership' })
     this.recorder = init.recorder ?? noopRecorder
@@ -209,42 +240,47 @@ export class Membership implements Startable {
       deadAfterMs: init.deadAfterMs ?? C.DEFAULT_DEAD_AFTER_MS,
       retentionMs: init.retentionMs ?? C.RETENTION_MS
     })
-    this.prober = new Prober({
-      node: components.node,
-      ping: components.ping,
-      neighbours: () => this.probeTurns(),
-      helpers: target => this.neighbours().filter(p => p !== target && this.sharesTenant(p, target, true)),
-      mayProbeFor: (requester, target) => this.sharesTenant(requester, target, false),
-      // A helper vouches as the prober itself does.
-      recentlyHeard: peerId => this.vouchedByRelay(peerId),
-      onTurn: peerId => { void this.probe(peerId, 'probe-round') }
-    }, {
-      probeIntervalMs: this.probeIntervalMs,
-      pingTimeoutMs: init.pingTimeoutMs ?? C.DEFAULT_PING_TIMEOUT_MS,
-      indirectProbes: init.indirectProbes ?? C.DEFAULT_INDIRECT_PROBES,
-      logger: this.log
-    })
+    this.prober = new Prober(
+      {
+        node: components.node,
+        ping: components.ping,
+        neighbours: () => this.probeTurns(),
+        helpers: target => this.neighbours().filter(p => p !== target && this.sharesTenant(p, target, true)),
+        mayProbeFor: (requester, target) => this.sharesTenant(requester, target, false),
+        // A helper vouches as the prober itself does.
+        recentlyHeard: peerId => this.vouchedByRelay(peerId),
+        onTurn: peerId => {
+          void this.probe(peerId, 'probe-round')
+        }
+      },
+      {
+        probeIntervalMs: this.probeIntervalMs,
+        pingTimeoutMs: init.pingTimeoutMs ?? C.DEFAULT_PING_TIMEOUT_MS,
+        indirectProbes: init.indirectProbes ?? C.DEFAULT_INDIRECT_PROBES,
+        logger: this.log
+      }
+    )
   }
 
   readonly [Symbol.toStringTag] = 'conclave:membership'
 
-  get peerId (): string {
+  get peerId(): string {
     return this.components.node.peerId.toString()
   }
 
   /** The presence topics this agent is subscribed to, one per tenant. */
-  get topics (): string[] {
+  get topics(): string[] {
     return this.tenants.map(t => topicFor(t, C.PRESENCE_CHANNEL))
   }
 
   /** Listen to every state change of every member; returns a function that unsubscribes. */
-  onChange (listener: (change: MemberChange) => void): () => void {
+  onChange(listener: (change: MemberChange) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
   /** Every member of this agent's tenants, as the API shows them. */
-  peers (now = Date.now()): PeerView[] {
+  peers(now = Date.now()): PeerView[] {
     return this.view.members().map(({ tenant, member: m }) => ({
       peerId: m.record.peerId,
       name: m.record.name,
@@ -259,7 +295,7 @@ export class Membership implements Startable {
   }
 
   /** State of one member of `tenant` in this agent's view (undefined: never heard of). */
-  stateOf (tenant: string, peerId: string): Member['state'] | undefined {
+  stateOf(tenant: string, peerId: string): Member['state'] | undefined {
     return this.view.get(tenant, peerId)?.state
   }
 
@@ -267,7 +303,7 @@ export class Membership implements Startable {
    * Members of `tenant`, alive or suspect, whose record announces any of `roles`, with the ones it
    * announces. A record's roles were checked against its credential when it was accepted.
    */
-  withRoles (tenant: string, roles: string[]): RoleHolder[] {
+  withRoles(tenant: string, roles: string[]): RoleHolder[] {
     const out: RoleHolder[] = []
     for (const { member: m } of this.view.members(tenant)) {
       if (m.state !== 'alive' && m.state !== 'suspect') continue
@@ -278,44 +314,53 @@ export class Membership implements Startable {
   }
 
   /** Members of `tenant` in `state`. */
-  count (tenant: string, state: Member['state']): number {
+  count(tenant: string, state: Member['state']): number {
     return this.view.count(tenant, state)
   }
 
-  get tenantIds (): string[] {
+  get tenantIds(): string[] {
     return [...this.tenants]
   }
 
   /** Current heartbeat interval for a tenant: stretched with its size to stay within the budget. */
-  intervalFor (tenant: string): number {
+  intervalFor(tenant: string): number {
     const size = this.view.count(tenant, 'alive') + this.view.count(tenant, 'suspect') + 1
-    const stretched = Math.ceil(size * 1000 / this.heartbeatBudget)
+    const stretched = Math.ceil((size * 1000) / this.heartbeatBudget)
     return Math.min(Math.max(this.heartbeatMs, stretched), Math.max(this.heartbeatMs, C.MAX_HEARTBEAT_MS))
   }
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     if (this.started) return
     this.started = true
     this.incarnation = Date.now()
     const { node, pubsub, tenancy } = this.components
     for (const tenant of this.tenants) {
-      this.channels.set(tenant, tenancy.join(tenant, C.PRESENCE_CHANNEL, async msg => await this.onPresence(msg), { maxBytes: C.MAX_PRESENCE_BYTES }))
+      this.channels.set(
+        tenant,
+        tenancy.join(tenant, C.PRESENCE_CHANNEL, async msg => await this.onPresence(msg), {
+          maxBytes: C.MAX_PRESENCE_BYTES
+        })
+      )
     }
     this.unsubscribeState = tenancy.onStateChange(this.onStateChange)
-    this.unsubscribeRelay = tenancy.onRelay(peerId => { this.relayed.set(peerId, Date.now()) })
+    this.unsubscribeRelay = tenancy.onRelay(peerId => {
+      this.relayed.set(peerId, Date.now())
+    })
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     await node.handle(C.SYNC_PROTOCOL, this.onSyncStream, { runOnLimitedConnection: false })
     node.addEventListener('peer:identify', this.onIdentify)
     node.addEventListener('peer:disconnect', this.onDisconnect)
     await this.prober.start()
     const tickMs = Math.max(20, Math.min(250, Math.floor(this.heartbeatMs / 4)))
-    this.tickTimer = setInterval(() => { this.tick() }, tickMs)
+    this.tickTimer = setInterval(() => {
+      this.tick()
+    }, tickMs)
     this.tickTimer.unref()
     this.scheduleSync(0)
     for (const tenant of this.tenants) void this.heartbeat(tenant)
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
     clearInterval(this.tickTimer)
@@ -343,7 +388,7 @@ export class Membership implements Startable {
    * Announce a graceful leave in every tenant. Peers mark this agent `left` at once instead of
    * suspecting it. Resolves once the messages were handed to the connected peers.
    */
-  async leave (): Promise<void> {
+  async leave(): Promise<void> {
     const sends = this.tenants.map(async tenant => {
       await this.publish(tenant, { type: 'leave', peerId: this.peerId, incarnation: this.incarnation })
     })
@@ -353,7 +398,7 @@ export class Membership implements Startable {
   // --- outgoing -------------------------------------------------------------------------------
 
   /** Publish on the tenant's presence topic; resolves to the number of peers it was sent to. */
-  private async publish (tenant: string, message: PresenceMessage): Promise<number> {
+  private async publish(tenant: string, message: PresenceMessage): Promise<number> {
     try {
       const channel = this.channels.get(tenant)
       if (channel === undefined) return 0
@@ -365,10 +410,17 @@ export class Membership implements Startable {
   }
 
   /** This agent's record for `tenant`, re-signed only when something in it changed. */
-  private async ownRecord (tenant: string): Promise<SignedRecord> {
+  private async ownRecord(tenant: string): Promise<SignedRecord> {
     const addrs = this.components.node.getMultiaddrs().map(a => a.decapsulateCode(421).toString())
     const record: PresenceRecord = {
-      v: 1, peerId: this.peerId, name: this.name, roles: this.roles, tenant, addrs: [...new Set(addrs)].slice(0, C.MAX_RECORD_ADDRS), version: VERSION, incarnation: this.incarnation
+      v: 1,
+      peerId: this.peerId,
+      name: this.name,
+      roles: this.roles,
+      tenant,
+      addrs: [...new Set(addrs)].slice(0, C.MAX_RECORD_ADDRS),
+      version: VERSION,
+      incarnation: this.incarnation
     }
     const credential = this.components.tenancy.keyring(tenant)?.credential
     if (credential !== undefined) record.cred = credential
@@ -379,7 +431,7 @@ export class Membership implements Startable {
     return signed
   }
 
-  private async heartbeat (tenant: string): Promise<void> {
+  private async heartbeat(tenant: string): Promise<void> {
     if (!this.started) return
     clearTimeout(this.heartbeatTimers.get(tenant))
     const signed = await this.ownRecord(tenant)
@@ -391,9 +443,12 @@ export class Membership implements Startable {
     const intervalMs = this.intervalFor(tenant)
     const nextMs = (this.announced.get(tenant)?.fullLeft ?? 0) > 0 ? Math.min(this.heartbeatMs, intervalMs) : intervalMs
     const seq = ++this.seq
-    const recipients = await this.publish(tenant, full
-      ? { type: 'alive', ...signed, seq, intervalMs }
-      : { type: 'beat', incarnation: this.incarnation, ref: recordRef(signed), seq, intervalMs })
+    const recipients = await this.publish(
+      tenant,
+      full
+        ? { type: 'alive', ...signed, seq, intervalMs }
+        : { type: 'beat', incarnation: this.incarnation, ref: recordRef(signed), seq, intervalMs }
+    )
     if (recipients === 0) {
       this.unheard.add(tenant)
       // Nobody heard this one: the record is owed again.
@@ -403,13 +458,18 @@ export class Membership implements Startable {
     }
     if (!this.started) return
     const jitter = 1 + (Math.random() * 2 - 1) * C.HEARTBEAT_JITTER
-    const timer = setTimeout(() => { void this.heartbeat(tenant) }, Math.round(nextMs * jitter))
+    const timer = setTimeout(
+      () => {
+        void this.heartbeat(tenant)
+      },
+      Math.round(nextMs * jitter)
+    )
     timer.unref()
     this.heartbeatTimers.set(tenant, timer)
   }
 
   /** Whether this heartbeat must carry the full record (see `FULL_RECORD_EVERY`). */
-  private fullRecordDue (tenant: string, signed: SignedRecord): boolean {
+  private fullRecordDue(tenant: string, signed: SignedRecord): boolean {
     let state = this.announced.get(tenant)
     if (state === undefined || state.sig !== signed.sig) {
       state = { sig: signed.sig, fullLeft: C.FULL_RECORD_AFTER_CHANGE, beats: 0 }
@@ -428,21 +488,25 @@ export class Membership implements Startable {
    * A peer subscribed to a presence topic. If our last heartbeat there reached nobody (we just
    * started, or were alone), announce now instead of waiting a whole interval.
    */
-  private announceIfUnheard (tenant: string): void {
+  private announceIfUnheard(tenant: string): void {
     if (this.unheard.delete(tenant)) void this.heartbeat(tenant)
   }
 
   // --- incoming gossip ------------------------------------------------------------------------
 
-  private readonly onSubscriptionChange = (evt: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+  private readonly onSubscriptionChange = (
+    evt: CustomEvent<{ peerId: PeerId; subscriptions: Array<{ topic: string; subscribe: boolean }> }>
+  ): void => {
     for (const sub of evt.detail.subscriptions) {
       if (!sub.subscribe) continue
       const parsed = parseTopic(sub.topic)
-      if (parsed?.channel === C.PRESENCE_CHANNEL && this.tenants.includes(parsed.tenant)) this.announceIfUnheard(parsed.tenant)
+      if (parsed?.channel === C.PRESENCE_CHANNEL && this.tenants.includes(parsed.tenant)) {
+        this.announceIfUnheard(parsed.tenant)
+      }
     }
   }
 
-  private rejectSync (reason: string, from: string): void {
+  private rejectSync(reason: string, from: string): void {
     this.recorder.rejected('sync', reason)
     this.log.debug({ from, reason }, 'sync content rejected')
   }
@@ -457,12 +521,15 @@ export class Membership implements Startable {
     return await this.handle(msg, message)
   }
 
-  private async handle (msg: TenantMessage, message: PresenceMessage): Promise<Verdict> {
+  private async handle(msg: TenantMessage, message: PresenceMessage): Promise<Verdict> {
     const { tenant, from } = msg
     switch (message.type) {
-      case 'alive': return await this.onAlive(tenant, msg, message)
-      case 'beat': return this.onBeat(tenant, msg.from, message)
-      case 'suspect': return this.onSuspect(tenant, message)
+      case 'alive':
+        return await this.onAlive(tenant, msg, message)
+      case 'beat':
+        return this.onBeat(tenant, msg.from, message)
+      case 'suspect':
+        return this.onSuspect(tenant, message)
       case 'leave': {
         if (message.peerId !== from) return { reject: 'sender-mismatch' }
         this.emit(this.view.leave(tenant, from, message.incarnation, Date.now()))
@@ -471,7 +538,11 @@ export class Membership implements Startable {
     }
   }
 
-  private async onAlive (tenant: string, sender: TenantMessage, message: Extract<PresenceMessage, { type: 'alive' }>): Promise<Verdict> {
+  private async onAlive(
+    tenant: string,
+    sender: TenantMessage,
+    message: Extract<PresenceMessage, { type: 'alive' }>
+  ): Promise<Verdict> {
     const from = sender.from
     const record = await this.admitted(tenant, message, sender)
     if (typeof record === 'string') return { reject: record }
@@ -488,10 +559,14 @@ export class Membership implements Startable {
    * The beat is still relayed then: tenancy authenticated its sender, and the peers beyond may
    * hold the record.
    */
-  private onBeat (tenant: string, from: string, message: Extract<PresenceMessage, { type: 'beat' }>): Verdict {
+  private onBeat(tenant: string, from: string, message: Extract<PresenceMessage, { type: 'beat' }>): Verdict {
     const known = this.view.get(tenant, from)
     if (known !== undefined && this.view.isStale(known, message.incarnation, message.seq)) return 'ignore'
-    if (known === undefined || known.record.incarnation !== message.incarnation || recordRef(known.signed) !== message.ref) {
+    if (
+      known === undefined ||
+      known.record.incarnation !== message.incarnation ||
+      recordRef(known.signed) !== message.ref
+    ) {
       this.fetchRecord(from)
       return 'accept'
     }
@@ -500,7 +575,7 @@ export class Membership implements Startable {
   }
 
   /** Sync with `peerId` if connected (it holds its own record), else with a random peer. */
-  private fetchRecord (peerId: string): void {
+  private fetchRecord(peerId: string): void {
     const now = Date.now()
     if (now - this.lastRecordSync < C.MISSING_RECORD_SYNC_MS) return
     this.lastRecordSync = now
@@ -513,7 +588,11 @@ export class Membership implements Startable {
    * it, valid, not revoked, granting the roles it announces). Records travel through third
    * parties in syncs, so each carries its own credential.
    */
-  private async admitted (tenant: string, signed: SignedRecord, sender?: TenantMessage): Promise<PresenceRecord | string> {
+  private async admitted(
+    tenant: string,
+    signed: SignedRecord,
+    sender?: TenantMessage
+  ): Promise<PresenceRecord | string> {
     const record = await this.verified(signed)
     if (typeof record === 'string') return record
     if (record.tenant !== tenant) return 'tenant-mismatch'
@@ -526,11 +605,15 @@ export class Membership implements Startable {
       const claims = sender.claims
       return claims !== undefined && record.roles.every(role => grantsRole(claims, role)) ? record : 'role-not-granted'
     }
-    const checked = await ring.check(record.peerId, record.cred !== undefined ? { credential: record.cred } : {}, record.roles)
+    const checked = await ring.check(
+      record.peerId,
+      record.cred !== undefined ? { credential: record.cred } : {},
+      record.roles
+    )
     return typeof checked === 'string' ? (checked === 'unknown-credential' ? 'no-credential' : checked) : record
   }
 
-  private onSuspect (tenant: string, message: Extract<PresenceMessage, { type: 'suspect' }>): Verdict {
+  private onSuspect(tenant: string, message: Extract<PresenceMessage, { type: 'suspect' }>): Verdict {
     if (message.peerId === this.peerId) {
       // SWIM refutation: outlive the suspicion with a higher incarnation, announced at once.
       if (message.incarnation >= this.incarnation) {
@@ -559,9 +642,11 @@ export class Membership implements Startable {
    * `thin`: for news every agent gets at once (gossip), each takes it up with a chance that keeps
    * the pings per piece of news near `STALE_RECHECKERS`. True when a ping was started.
    */
-  private recheckStale (tenant: string, peerId: string, incarnation: number, reason: string, thin = false): boolean {
+  private recheckStale(tenant: string, peerId: string, incarnation: number, reason: string, thin = false): boolean {
     const m = this.view.get(tenant, peerId)
-    if (m === undefined || m.state !== 'alive' || incarnation >= m.record.incarnation || this.connectedTo(peerId)) return false
+    if (m === undefined || m.state !== 'alive' || incarnation >= m.record.incarnation || this.connectedTo(peerId)) {
+      return false
+    }
     if (thin && Math.random() * this.view.count(tenant, 'alive') > C.STALE_RECHECKERS) return false
     const now = Date.now()
     if (now - (this.rechecked.get(peerId) ?? -Infinity) < C.STALE_SUSPICION_RECHECK_MS) return false
@@ -571,7 +656,7 @@ export class Membership implements Startable {
   }
 
   /** Decode and verify a signed record, skipping the signature check for bytes already verified. */
-  private async verified (signed: SignedRecord): Promise<PresenceRecord | 'malformed' | 'bad-signature'> {
+  private async verified(signed: SignedRecord): Promise<PresenceRecord | 'malformed' | 'bad-signature'> {
     const hit = this.verifiedRecords.get(signed.record)
     if (hit !== undefined && hit.sig === signed.sig) return hit.record
     const record = await openRecord({ record: signed.record, sig: signed.sig })
@@ -582,7 +667,11 @@ export class Membership implements Startable {
     return record
   }
 
-  private apply (record: PresenceRecord, signed: SignedRecord, sighting: { now: number, seq?: number, intervalMs: number, ageMs?: number }): void {
+  private apply(
+    record: PresenceRecord,
+    signed: SignedRecord,
+    sighting: { now: number; seq?: number; intervalMs: number; ageMs?: number }
+  ): void {
     const before = this.view.get(record.tenant, record.peerId)
     const addrsBefore = before?.record.addrs.join(',')
     const change = this.view.heard(record, { record: signed.record, sig: signed.sig }, sighting)
@@ -592,20 +681,36 @@ export class Membership implements Startable {
     }
   }
 
-  private learn (record: PresenceRecord): void {
+  private learn(record: PresenceRecord): void {
     if (this.components.learnPeer === undefined) return
     try {
-      const addrs = record.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
+      const addrs = record.addrs.flatMap(a => {
+        try {
+          return [multiaddr(a)]
+        } catch {
+          return []
+        }
+      })
       this.components.learnPeer(peerIdFromString(record.peerId), addrs)
     } catch (err) {
       this.log.debug({ peer: record.peerId, err: (err as Error).message }, 'could not hand peer to the dialer')
     }
   }
 
-  private emit (change: MemberChange | undefined): void {
+  private emit(change: MemberChange | undefined): void {
     if (change === undefined) return
     const level = change.state === 'alive' && change.reason === 'joined' ? 'debug' : 'info'
-    this.log[level]({ tenant: change.tenant, peer: change.peerId, name: change.member.record.name, from: change.previous, to: change.state, reason: change.reason }, 'member state changed')
+    this.log[level](
+      {
+        tenant: change.tenant,
+        peer: change.peerId,
+        name: change.member.record.name,
+        from: change.previous,
+        to: change.state,
+        reason: change.reason
+      },
+      'member state changed'
+    )
     for (const listener of this.listeners) {
       try {
         listener(change)
@@ -617,15 +722,17 @@ export class Membership implements Startable {
 
   // --- failure detection ---------------------------------------------------------------------
 
-  private tick (): void {
+  private tick(): void {
     const now = Date.now()
     for (const { member } of this.view.overdue(now)) void this.probe(member.record.peerId, 'missed-heartbeats')
     for (const change of this.view.expire(now)) this.emit(change)
     for (const [peerId, at] of this.relayed) if (now - at > C.RELAY_EVIDENCE_MS) this.relayed.delete(peerId)
-    for (const [peerId, at] of this.rechecked) if (now - at >= C.STALE_SUSPICION_RECHECK_MS) this.rechecked.delete(peerId)
+    for (const [peerId, at] of this.rechecked) {
+      if (now - at >= C.STALE_SUSPICION_RECHECK_MS) this.rechecked.delete(peerId)
+    }
   }
 
-  private connectedTo (peerId: string): boolean {
+  private connectedTo(peerId: string): boolean {
     return this.components.node.getConnections().some(c => c.remotePeer.toString() === peerId)
   }
 
@@ -634,16 +741,16 @@ export class Membership implements Startable {
    * that still stands: a crashed process relayed until it crashed, so once its connection is gone
    * a probe of it that timed out (instead of being refused) counts.
    */
-  private vouchedByRelay (peerId: string): boolean {
+  private vouchedByRelay(peerId: string): boolean {
     return this.relayedWithin(peerId, C.RELAY_EVIDENCE_MS) && this.connectedTo(peerId)
   }
 
-  private relayedWithin (peerId: string, ms: number): boolean {
+  private relayedWithin(peerId: string, ms: number): boolean {
     return Date.now() - (this.relayed.get(peerId) ?? -Infinity) <= ms
   }
 
   /** Whether `peerId` is alive or suspect in any of this agent's tenants. */
-  private isLive (peerId: string, tenant?: string): boolean {
+  private isLive(peerId: string, tenant?: string): boolean {
     return (tenant !== undefined ? [tenant] : this.tenants).some(t => {
       const state = this.view.get(t, peerId)?.state
       return state === 'alive' || state === 'suspect'
@@ -651,11 +758,11 @@ export class Membership implements Startable {
   }
 
   /** Connected peers that are live members of a tenant of this agent. */
-  private neighbours (): string[] {
+  private neighbours(): string[] {
     return this.connected().filter(p => this.isLive(p))
   }
 
-  private connected (): string[] {
+  private connected(): string[] {
     return [...new Set(this.components.node.getConnections().map(c => c.remotePeer.toString()))]
   }
 
@@ -664,18 +771,21 @@ export class Membership implements Startable {
    * revives them: their refutation may have missed us, and heartbeats are rare), except those that
    * just relayed gossip to us (they need no ping).
    */
-  private probeTurns (): string[] {
-    return this.connected().filter(p => this.tenants.some(t => {
-      const state = this.view.get(t, p)?.state
-      return state !== undefined && state !== 'left'
-    }) && !this.relayedWithin(p, this.probeIntervalMs))
+  private probeTurns(): string[] {
+    return this.connected().filter(
+      p =>
+        this.tenants.some(t => {
+          const state = this.view.get(t, p)?.state
+          return state !== undefined && state !== 'left'
+        }) && !this.relayedWithin(p, this.probeIntervalMs)
+    )
   }
 
   /**
    * Whether `a` is a live member and `b` a member of one tenant of this agent (`bLive`: a live
    * one). Only then may `a` have us probe `b`, or probe `b` for us.
    */
-  private sharesTenant (a: string, b: string, bLive: boolean): boolean {
+  private sharesTenant(a: string, b: string, bLive: boolean): boolean {
     return this.tenants.some(t => this.isLive(a, t) && (bLive ? this.isLive(b, t) : this.view.get(t, b) !== undefined))
   }
 
@@ -691,7 +801,7 @@ export class Membership implements Startable {
    * makes it suspect, and we gossip that. An inconclusive probe (nobody to ask, or our own event
    * loop stalled) counts only against a member whose heartbeats are overdue too.
    */
-  private async probe (peerId: string, reason: string, conclusiveOnly = false): Promise<void> {
+  private async probe(peerId: string, reason: string, conclusiveOnly = false): Promise<void> {
     if (this.probing.has(peerId) || !this.started) return
     this.probing.add(peerId)
     // A probe round may reach a member between two attempts: it continues the series.
@@ -727,7 +837,9 @@ export class Membership implements Startable {
         this.log.debug({ tenant, peer: peerId, reason, result }, 'probe failed')
         const change = this.view.suspect(tenant, peerId, member.record.incarnation, now, reason)
         this.emit(change)
-        if (change !== undefined) await this.publish(tenant, { type: 'suspect', peerId, incarnation: member.record.incarnation })
+        if (change !== undefined) {
+          await this.publish(tenant, { type: 'suspect', peerId, incarnation: member.record.incarnation })
+        }
       }
     } finally {
       this.probing.delete(peerId)
@@ -735,36 +847,40 @@ export class Membership implements Startable {
     }
   }
 
-  private probeAgain (peerId: string, reason: string): void {
-    const timer = setTimeout(() => {
-      this.retries.delete(timer)
-      void this.probe(peerId, reason)
-    }, Math.max(this.probeIntervalMs, C.MIN_PROBE_RETRY_MS))
+  private probeAgain(peerId: string, reason: string): void {
+    const timer = setTimeout(
+      () => {
+        this.retries.delete(timer)
+        void this.probe(peerId, reason)
+      },
+      Math.max(this.probeIntervalMs, C.MIN_PROBE_RETRY_MS)
+    )
     timer.unref()
     this.retries.add(timer)
   }
 
   // --- push-pull sync -------------------------------------------------------------------------
 
-  private snapshot (tenant: string, now: number): SyncSnapshot {
+  private snapshot(tenant: string, now: number): SyncSnapshot {
     const members: SyncSnapshot['members'] = []
     const down: NonNullable<SyncSnapshot['down']> = []
     const own = this.own.get(tenant)
     if (own !== undefined) members.push({ ...own.signed, ageMs: 0, intervalMs: this.intervalFor(tenant) })
     for (const { member: m } of this.view.members(tenant)) {
-      if (m.state === 'alive') members.push({ ...m.signed, ageMs: Math.max(0, now - m.lastSeen), intervalMs: m.intervalMs })
-      else down.push({ peerId: m.record.peerId, incarnation: m.record.incarnation })
+      if (m.state === 'alive') {
+        members.push({ ...m.signed, ageMs: Math.max(0, now - m.lastSeen), intervalMs: m.intervalMs })
+      } else down.push({ peerId: m.record.peerId, incarnation: m.record.incarnation })
     }
     return { tenant, members, down }
   }
 
-  private async merge (snapshots: SyncSnapshot[], admitted: string[]): Promise<void> {
+  private async merge(snapshots: SyncSnapshot[], admitted: string[]): Promise<void> {
     const now = Date.now()
     // Members the peer holds down and this agent alive. Second-hand news of a failure is checked
     // first-hand, never adopted: the peer may have missed a refutation, and a live member would
     // not hear of a suspicion adopted in silence.
     const disputed = new Set<string>()
-    const stale: Array<{ tenant: string, peerId: string, incarnation: number }> = []
+    const stale: Array<{ tenant: string; peerId: string; incarnation: number }> = []
     for (const snap of snapshots) {
       if (!admitted.includes(snap.tenant)) continue
       for (const entry of snap.members) {
@@ -789,12 +905,14 @@ export class Membership implements Startable {
     let left = C.MAX_SYNC_PROBES - disputed.size
     for (const s of stale) {
       if (left <= 0) break
-      if (!disputed.has(s.peerId) && this.recheckStale(s.tenant, s.peerId, s.incarnation, 'stale-down-in-peer-view')) left--
+      if (!disputed.has(s.peerId) && this.recheckStale(s.tenant, s.peerId, s.incarnation, 'stale-down-in-peer-view')) {
+        left--
+      }
     }
   }
 
   /** What this agent says first in a sync: its tenants, credentials and latest tenant states. */
-  private introduction (): SyncMessage {
+  private introduction(): SyncMessage {
     const credentials: Record<string, Credential> = {}
     const states: Record<string, TenantState> = {}
     for (const tenant of this.tenants) {
@@ -809,7 +927,7 @@ export class Membership implements Startable {
    * The tenants `remote` proved it belongs to (an authenticated peer over a noise channel, with
    * a credential bound to it), adopting any newer tenant state it brought.
    */
-  private async admit (remote: string, msg: SyncMessage): Promise<string[]> {
+  private async admit(remote: string, msg: SyncMessage): Promise<string[]> {
     const admitted: string[] = []
     for (const tenant of this.tenants) {
       if (!(msg.tenants ?? []).includes(tenant)) continue
@@ -829,7 +947,7 @@ export class Membership implements Startable {
     return admitted
   }
 
-  private snapshots (tenants: string[]): SyncSnapshot[] {
+  private snapshots(tenants: string[]): SyncSnapshot[] {
     const now = Date.now()
     return tenants.map(t => this.snapshot(t, now))
   }
@@ -842,7 +960,9 @@ export class Membership implements Startable {
    * not cost two full-view exchanges: at 100 agents over 4 processes ten such dials, each with
    * its sync, held the acks of a formation up for over a second.
    */
-  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[], connection: Connection }>): void => {
+  private readonly onIdentify = (
+    evt: CustomEvent<{ peerId: PeerId; protocols: string[]; connection: Connection }>
+  ): void => {
     const { peerId, protocols, connection } = evt.detail
     if (connection.direction !== 'outbound' || !protocols.includes(C.SYNC_PROTOCOL)) return
     if (this.seesAlive(peerId.toString())) return
@@ -850,7 +970,7 @@ export class Membership implements Startable {
   }
 
   /** Whether every tenant's view holds `peerId` alive (false while any view lacks it). */
-  private seesAlive (peerId: string): boolean {
+  private seesAlive(peerId: string): boolean {
     return this.tenants.every(tenant => this.view.get(tenant, peerId)?.state === 'alive')
   }
 
@@ -858,15 +978,18 @@ export class Membership implements Startable {
    * Push-pull with a random peer: often while joining (agents started together each see only
    * part of the mesh at their first sync), then every `syncIntervalMs` as anti-entropy.
    */
-  private scheduleSync (round: number): void {
-    const delayMs = round < C.JOIN_SYNC_DELAYS_MS.length ? C.JOIN_SYNC_DELAYS_MS[round] as number : this.syncIntervalMs
+  private scheduleSync(round: number): void {
+    const delayMs =
+      round < C.JOIN_SYNC_DELAYS_MS.length ? (C.JOIN_SYNC_DELAYS_MS[round] as number) : this.syncIntervalMs
     this.syncTimer = setTimeout(() => {
-      void this.syncWithRandomPeer().finally(() => { if (this.started) this.scheduleSync(round + 1) })
+      void this.syncWithRandomPeer().finally(() => {
+        if (this.started) this.scheduleSync(round + 1)
+      })
     }, delayMs)
     this.syncTimer.unref()
   }
 
-  private async syncWithRandomPeer (): Promise<void> {
+  private async syncWithRandomPeer(): Promise<void> {
     const peers = this.connected()
     const pick = peers[Math.floor(Math.random() * peers.length)]
     if (pick !== undefined) await this.sync(peerIdFromString(pick))
@@ -877,7 +1000,7 @@ export class Membership implements Startable {
    * side proved membership: introductions both ways (the reply carries the views the initiator
    * was admitted to), then the initiator's views for the tenants the responder proved.
    */
-  async sync (peerId: PeerId): Promise<void> {
+  async sync(peerId: PeerId): Promise<void> {
     if (!this.started) return
     const signal = AbortSignal.timeout(C.SYNC_TIMEOUT_MS)
     const remote = peerId.toString()

@@ -5,16 +5,35 @@ const signed = { record: z.string().min(1).max(8192), sig: z.string().min(1).max
 /** Messages on the presence topic. `from` of the gossip message (StrictSign) is the sender. */
 export const presenceMessageSchema = z.discriminatedUnion('type', [
   /** Heartbeat: the sender's own signed record, its sequence and the interval it promises. */
-  z.object({ type: z.literal('alive'), ...signed, seq: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) }),
+  z.object({
+    type: z.literal('alive'),
+    ...signed,
+    seq: z.number().int().nonnegative(),
+    intervalMs: z.number().int().positive().max(3_600_000)
+  }),
   /**
    * Heartbeat without the record: the sender's incarnation and a reference to the record it sent
    * before (`recordRef`). About a fifth of an `alive` on the wire; see `FULL_RECORD_EVERY`.
    */
-  z.object({ type: z.literal('beat'), incarnation: z.number().int().nonnegative(), ref: z.string().min(1).max(64), seq: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) }),
+  z.object({
+    type: z.literal('beat'),
+    incarnation: z.number().int().nonnegative(),
+    ref: z.string().min(1).max(64),
+    seq: z.number().int().nonnegative(),
+    intervalMs: z.number().int().positive().max(3_600_000)
+  }),
   /** The sender could not reach `peerId` (incarnation as known): it is suspect until it refutes. */
-  z.object({ type: z.literal('suspect'), peerId: z.string().min(1).max(128), incarnation: z.number().int().nonnegative() }),
+  z.object({
+    type: z.literal('suspect'),
+    peerId: z.string().min(1).max(128),
+    incarnation: z.number().int().nonnegative()
+  }),
   /** The sender is leaving gracefully. */
-  z.object({ type: z.literal('leave'), peerId: z.string().min(1).max(128), incarnation: z.number().int().nonnegative() })
+  z.object({
+    type: z.literal('leave'),
+    peerId: z.string().min(1).max(128),
+    incarnation: z.number().int().nonnegative()
+  })
 ])
 export type PresenceMessage = z.infer<typeof presenceMessageSchema>
 
@@ -25,14 +44,28 @@ export type PresenceMessage = z.infer<typeof presenceMessageSchema>
  */
 export const syncSnapshotSchema = z.object({
   tenant: z.string().min(1).max(64),
-  members: z.array(z.object({ ...signed, ageMs: z.number().int().nonnegative(), intervalMs: z.number().int().positive().max(3_600_000) })).max(10_000),
-  down: z.array(z.object({ peerId: z.string().min(1).max(128), incarnation: z.number().int().nonnegative() })).max(10_000).optional()
+  members: z
+    .array(
+      z.object({
+        ...signed,
+        ageMs: z.number().int().nonnegative(),
+        intervalMs: z.number().int().positive().max(3_600_000)
+      })
+    )
+    .max(10_000),
+  down: z
+    .array(z.object({ peerId: z.string().min(1).max(128), incarnation: z.number().int().nonnegative() }))
+    .max(10_000)
+    .optional()
 })
 export type SyncSnapshot = z.infer<typeof syncSnapshotSchema>
 
 export { encodeJson, decodeJson } from '../util/json.js'
 
 /** Indirect probe request (SWIM's ping-req): "ping `target` for me". */
-export const probeRequestSchema = z.object({ target: z.string().min(1).max(128), timeoutMs: z.number().int().positive().max(60_000).optional() })
+export const probeRequestSchema = z.object({
+  target: z.string().min(1).max(128),
+  timeoutMs: z.number().int().positive().max(60_000).optional()
+})
 /** Its answer: whether the helper's own ping of the target was answered. */
 export const probeReplySchema = z.object({ ok: z.boolean() })

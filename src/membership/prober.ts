@@ -89,7 +89,7 @@ export class Prober {
   private health = 0
   private stalls?: LoopStalls
 
-  constructor (components: ProberComponents, init: ProberInit = {}) {
+  constructor(components: ProberComponents, init: ProberInit = {}) {
     this.components = components
     this.log = (init.logger ?? silentLogger()).child({ component: 'prober' })
     this.probeIntervalMs = init.probeIntervalMs ?? C.DEFAULT_PROBE_INTERVAL_MS
@@ -97,14 +97,14 @@ export class Prober {
     this.indirectProbes = init.indirectProbes ?? C.DEFAULT_INDIRECT_PROBES
   }
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     await this.components.node.handle(C.PROBE_PROTOCOL, this.onProbeRequest, { runOnLimitedConnection: false })
     this.stalls = watchLoopStalls()
     this.running = this.probeIntervalMs > 0
     this.scheduleTurn()
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.running = false
     clearTimeout(this.timer)
     this.stalls?.release()
@@ -117,7 +117,7 @@ export class Prober {
    * Ping `peerId` directly and, if it does not answer in time, through helpers (unless
    * `indirect` is false). Attempt k waits 2^k ping timeouts.
    */
-  async probe (peerId: PeerId, attempt = 0, indirect = true): Promise<ProbeResult> {
+  async probe(peerId: PeerId, attempt = 0, indirect = true): Promise<ProbeResult> {
     const started = performance.now()
     const timeoutMs = Math.min(this.pingTimeoutMs * (1 + this.health) * 2 ** attempt, C.MAX_PROBE_TIMEOUT_MS)
     try {
@@ -128,7 +128,9 @@ export class Prober {
       // Only a failure that left no connection is conclusive. An error on a live connection is
       // not: its muxer is answering, or the error is ours (libp2p allows one outbound ping
       // stream per connection, and its connection monitor pings too).
-      if (!isTimeout(err) && !isStreamLimit(err) && this.components.node.getConnections(peerId).length === 0) return 'unreachable'
+      if (!isTimeout(err) && !isStreamLimit(err) && this.components.node.getConnections(peerId).length === 0) {
+        return 'unreachable'
+      }
       this.log.trace({ peer: peerId.toString(), err: (err as Error).message }, 'direct ping failed')
     }
     // Measured with 34 agents on one loop: without this, pings that timed out behind a stalled
@@ -149,25 +151,28 @@ export class Prober {
   }
 
   /** Whether this process's event loop stalled for a share of `timeoutMs` since `since`. */
-  private stalled (since: number, timeoutMs: number): boolean {
+  private stalled(since: number, timeoutMs: number): boolean {
     return (this.stalls?.longestSince(since) ?? 0) > timeoutMs * C.STALL_SHARE_OF_TIMEOUT
   }
 
   /** Something suggests this agent is the slow one (see `health`). */
-  doubt (): void {
+  doubt(): void {
     this.health = Math.min(C.MAX_LOCAL_HEALTH, this.health + 1)
   }
 
-  private scheduleTurn (): void {
+  private scheduleTurn(): void {
     if (!this.running) return
-    this.timer = setTimeout(() => {
-      this.turn()
-      this.scheduleTurn()
-    }, this.probeIntervalMs * (1 + this.health))
+    this.timer = setTimeout(
+      () => {
+        this.turn()
+        this.scheduleTurn()
+      },
+      this.probeIntervalMs * (1 + this.health)
+    )
     this.timer.unref()
   }
 
-  private turn (): void {
+  private turn(): void {
     const neighbours = new Set(this.components.neighbours())
     let next = this.order.shift()
     while (next !== undefined && !neighbours.has(next)) next = this.order.shift()
@@ -179,7 +184,11 @@ export class Prober {
   }
 
   /** Whether `helper` got an answer from `target` (`vouched`), did not (`denied`), or did not reply. */
-  private async askToProbe (helper: string, target: string, timeoutMs: number): Promise<'vouched' | 'denied' | 'no-reply'> {
+  private async askToProbe(
+    helper: string,
+    target: string,
+    timeoutMs: number
+  ): Promise<'vouched' | 'denied' | 'no-reply'> {
     // The helper may have to dial the target before its ping timeout runs out.
     const signal = AbortSignal.timeout(timeoutMs * 2)
     try {
@@ -205,10 +214,20 @@ export class Prober {
         const lp = lpStream(stream, { maxDataLength: C.MAX_PROBE_BYTES })
         const request = decodeJson((await lp.read({ signal })).subarray(), probeRequestSchema)
         let ok = false
-        if (request !== undefined && request.target !== requester && this.components.mayProbeFor(requester, request.target)) {
+        if (
+          request !== undefined &&
+          request.target !== requester &&
+          this.components.mayProbeFor(requester, request.target)
+        ) {
           const timeoutMs = Math.min(request.timeoutMs ?? this.pingTimeoutMs, C.MAX_PROBE_TIMEOUT_MS)
-          ok = this.components.recentlyHeard(request.target) || await this.components.ping.ping(peerIdFromString(request.target), { signal: AbortSignal.timeout(timeoutMs) })
-            .then(() => true, () => false)
+          ok =
+            this.components.recentlyHeard(request.target) ||
+            (await this.components.ping
+              .ping(peerIdFromString(request.target), { signal: AbortSignal.timeout(timeoutMs) })
+              .then(
+                () => true,
+                () => false
+              ))
         } else {
           this.log.debug({ requester, target: request?.target }, 'indirect probe request refused')
         }
@@ -223,11 +242,11 @@ export class Prober {
 }
 
 /** libp2p refused to open a second ping stream on a connection: says nothing of the peer. */
-function isStreamLimit (err: unknown): boolean {
+function isStreamLimit(err: unknown): boolean {
   return (err as Error).name === 'TooManyOutboundProtocolStreamsError'
 }
 
-function shuffle<T> (items: T[]): T[] {
+function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1))
     ;[items[i], items[j]] = [items[j] as T, items[i] as T]

@@ -41,7 +41,7 @@ export interface SignedRecord {
   sig: string
 }
 
-export async function signRecord (record: PresenceRecord, key: PrivateKey): Promise<SignedRecord> {
+export async function signRecord(record: PresenceRecord, key: PrivateKey): Promise<SignedRecord> {
   const bytes = fromString(JSON.stringify(record))
   const sig = await key.sign(bytes)
   return { record: toString(bytes, 'base64'), sig: toString(sig, 'base64') }
@@ -52,7 +52,7 @@ export async function signRecord (record: PresenceRecord, key: PrivateKey): Prom
  * can sign it, and a beat is authenticated as coming from that subject, so a beat cannot point
  * at someone else's record; 96 bits keep the subject's own records apart.
  */
-export function recordRef (signed: SignedRecord): string {
+export function recordRef(signed: SignedRecord): string {
   return signed.sig.slice(0, RECORD_REF_CHARS)
 }
 
@@ -63,7 +63,7 @@ export type RecordProblem = 'malformed' | 'bad-signature'
  * Decode and verify a signed record. Returns the record, or the reason it is unusable.
  * The signature is checked against the public key inside the record's own peer id.
  */
-export async function openRecord (signed: SignedRecord): Promise<PresenceRecord | RecordProblem> {
+export async function openRecord(signed: SignedRecord): Promise<PresenceRecord | RecordProblem> {
   let record: PresenceRecord
   let bytes: Uint8Array
   try {

@@ -53,17 +53,17 @@ export class MembershipView {
   private readonly init: ViewInit
   private readonly tenants = new Map<string, Map<string, Member>>()
 
-  constructor (init: ViewInit) {
+  constructor(init: ViewInit) {
     this.init = init
   }
 
-  get (tenant: string, peerId: string): Member | undefined {
+  get(tenant: string, peerId: string): Member | undefined {
     return this.tenants.get(tenant)?.get(peerId)
   }
 
   /** Members of one tenant, or of all tenants. */
-  members (tenant?: string): Array<{ tenant: string, member: Member }> {
-    const out: Array<{ tenant: string, member: Member }> = []
+  members(tenant?: string): Array<{ tenant: string; member: Member }> {
+    const out: Array<{ tenant: string; member: Member }> = []
     for (const [t, members] of this.tenants) {
       if (tenant !== undefined && t !== tenant) continue
       for (const member of members.values()) out.push({ tenant: t, member })
@@ -71,13 +71,13 @@ export class MembershipView {
     return out
   }
 
-  count (tenant: string, state: MemberState): number {
+  count(tenant: string, state: MemberState): number {
     let n = 0
     for (const m of this.tenants.get(tenant)?.values() ?? []) if (m.state === state) n++
     return n
   }
 
-  private silenceLimit (intervalMs: number): number {
+  private silenceLimit(intervalMs: number): number {
     return this.init.suspectMissed * intervalMs
   }
 
@@ -85,13 +85,13 @@ export class MembershipView {
    * Whether news of `m` at this incarnation (and heartbeat sequence, if any) is older than what
    * the view holds: an earlier incarnation, or a heartbeat sequence already seen (a replay).
    */
-  isStale (m: Member, incarnation: number, seq?: number): boolean {
+  isStale(m: Member, incarnation: number, seq?: number): boolean {
     if (incarnation !== m.record.incarnation) return incarnation < m.record.incarnation
     return seq !== undefined && seq <= m.seq
   }
 
   /** A heartbeat or a relayed sighting of a verified record. */
-  heard (record: PresenceRecord, signed: SignedRecord, s: Sighting): MemberChange | undefined {
+  heard(record: PresenceRecord, signed: SignedRecord, s: Sighting): MemberChange | undefined {
     const ageMs = s.ageMs ?? 0
     const seenAt = s.now - ageMs
     let members = this.tenants.get(record.tenant)
@@ -102,7 +102,15 @@ export class MembershipView {
     const m = members.get(record.peerId)
     if (m === undefined) {
       if (ageMs > this.silenceLimit(s.intervalMs)) return undefined
-      const member: Member = { record, signed, state: 'alive', lastSeen: seenAt, stateSince: s.now, intervalMs: s.intervalMs, seq: s.seq ?? 0 }
+      const member: Member = {
+        record,
+        signed,
+        state: 'alive',
+        lastSeen: seenAt,
+        stateSince: s.now,
+        intervalMs: s.intervalMs,
+        seq: s.seq ?? 0
+      }
       members.set(record.peerId, member)
       return { tenant: record.tenant, peerId: record.peerId, state: 'alive', reason: 'joined', member }
     }
@@ -131,21 +139,21 @@ export class MembershipView {
   }
 
   /** Someone (us after a failed probe, or a gossiped notice) suspects `peerId` at `incarnation`. */
-  suspect (tenant: string, peerId: string, incarnation: number, now: number, reason: string): MemberChange | undefined {
+  suspect(tenant: string, peerId: string, incarnation: number, now: number, reason: string): MemberChange | undefined {
     const m = this.get(tenant, peerId)
     if (m === undefined || incarnation < m.record.incarnation || m.state !== 'alive') return undefined
     return this.transition(tenant, m, 'suspect', now, reason)
   }
 
   /** The member announced a graceful leave. */
-  leave (tenant: string, peerId: string, incarnation: number, now: number): MemberChange | undefined {
+  leave(tenant: string, peerId: string, incarnation: number, now: number): MemberChange | undefined {
     const m = this.get(tenant, peerId)
     if (m === undefined || incarnation < m.record.incarnation || m.state === 'left') return undefined
     return this.transition(tenant, m, 'left', now, 'leave')
   }
 
   /** The tenant revoked the member's credential: it is out, whatever it says later. */
-  revoke (tenant: string, peerId: string, now: number): MemberChange | undefined {
+  revoke(tenant: string, peerId: string, now: number): MemberChange | undefined {
     const m = this.get(tenant, peerId)
     if (m === undefined || m.state === 'left') return undefined
     return this.transition(tenant, m, 'left', now, 'revoked')
@@ -155,7 +163,7 @@ export class MembershipView {
    * A direct ping answered: the member is alive whatever the gossip said, also one declared dead
    * (first-hand evidence, like its own heartbeat). A left member only comes back by restarting.
    */
-  confirmAlive (tenant: string, peerId: string, now: number): MemberChange | undefined {
+  confirmAlive(tenant: string, peerId: string, now: number): MemberChange | undefined {
     const m = this.get(tenant, peerId)
     if (m === undefined) return undefined
     m.lastSeen = now
@@ -164,17 +172,17 @@ export class MembershipView {
   }
 
   /** Whether the member has been silent for longer than `suspectMissed` of its intervals. */
-  isSilent (m: Member, now: number): boolean {
+  isSilent(m: Member, now: number): boolean {
     return now - m.lastSeen > this.silenceLimit(m.intervalMs)
   }
 
   /** Alive members that are silent: to be probed. */
-  overdue (now: number): Array<{ tenant: string, member: Member }> {
+  overdue(now: number): Array<{ tenant: string; member: Member }> {
     return this.members().filter(({ member: m }) => m.state === 'alive' && this.isSilent(m, now))
   }
 
   /** Suspects past `deadAfterMs` become dead; dead and left members past retention are forgotten. */
-  expire (now: number): MemberChange[] {
+  expire(now: number): MemberChange[] {
     const changes: MemberChange[] = []
     for (const [tenant, members] of this.tenants) {
       for (const [peerId, m] of members) {
@@ -188,7 +196,7 @@ export class MembershipView {
     return changes
   }
 
-  private transition (tenant: string, m: Member, state: MemberState, now: number, reason: string): MemberChange {
+  private transition(tenant: string, m: Member, state: MemberState, now: number, reason: string): MemberChange {
     const previous = m.state
     m.state = state
     m.stateSince = now

@@ -3,10 +3,6 @@ export class MemoryStoreError extends Error {
   static readonly code = 'ERR_MEMORY_STORE'
   override readonly name = 'MemoryStoreError'
   readonly code = MemoryStoreError.code
-
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-  }
 }
 
 /** An episode (recorded by a behaviour, or imported) is invalid; `field` names what. */
@@ -16,7 +12,7 @@ export class EpisodeError extends Error {
   readonly code = EpisodeError.code
   readonly field: string
 
-  constructor (field: string, reason: string) {
+  constructor(field: string, reason: string) {
     super(`${field}: ${reason}`)
     this.field = field
   }
@@ -29,7 +25,7 @@ export class MemoryQueryError extends Error {
   readonly code = MemoryQueryError.code
   readonly field: string
 
-  constructor (field: string, reason: string) {
+  constructor(field: string, reason: string) {
     super(`${field}: ${reason}`)
     this.field = field
   }

@@ -5,7 +5,7 @@ import { episodeSchema, type Episode } from './episode.js'
 import { EpisodeError } from './errors.js'
 
 /** Write episodes as JSON lines (a backup `readEpisodesJsonl` restores); resolves to the count. */
-export async function writeEpisodesJsonl (episodes: Iterable<Episode>, path: string): Promise<number> {
+export async function writeEpisodesJsonl(episodes: Iterable<Episode>, path: string): Promise<number> {
   const out = createWriteStream(path, { mode: 0o600 })
   let count = 0
   try {
@@ -24,7 +24,7 @@ export async function writeEpisodesJsonl (episodes: Iterable<Episode>, path: str
  * Read a JSON-lines backup. Every line must be a valid episode: the first bad one is reported
  * as `EpisodeError` naming the line, and nothing is returned (a restore is all or nothing).
  */
-export async function readEpisodesJsonl (path: string): Promise<Episode[]> {
+export async function readEpisodesJsonl(path: string): Promise<Episode[]> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity })
   const episodes: Episode[] = []
   let n = 0

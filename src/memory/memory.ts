@@ -31,14 +31,17 @@ export interface MemoryInit {
 export interface MemoryMembership {
   stateOf(tenant: string, peerId: string): MemberState | undefined
   onChange(listener: (change: MemberChange) => void): () => void
-  peers(): Array<{ peerId: string, tenant: string, state: MemberState }>
+  peers(): Array<{ peerId: string; tenant: string; state: MemberState }>
 }
 
 export interface MemoryComponents {
   peerId: PeerId
   tenancy: Tenancy
   membership: MemoryMembership
-  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'>
+  node: Pick<
+    Libp2p,
+    'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'
+  >
   store: EpisodeStore
 }
 
@@ -48,14 +51,20 @@ export type EpisodeSource = 'local' | 'gossip' | 'pull' | 'import'
 export interface MemoryStats {
   origin: string
   tenants: TenantStats[]
-  retention: { maxEpisodes: number, maxAgeMs: number }
-  pulls: { completed: number, failed: number, received: number }
+  retention: { maxEpisodes: number; maxAgeMs: number }
+  pulls: { completed: number; failed: number; received: number }
 }
 
 const gossipSchema = z.object({ type: z.literal('episode'), episode: episodeSchema })
-const pullRequestSchema = z.object({ tenant: z.string().min(1).max(64), have: z.record(z.string().max(64), z.number().int().nonnegative()) })
+const pullRequestSchema = z.object({
+  tenant: z.string().min(1).max(64),
+  have: z.record(z.string().max(64), z.number().int().nonnegative())
+})
 const pullFrameSchema = z.union([
-  z.object({ episodes: z.array(episodeSchema).max(C.PULL_BATCH), floors: z.record(z.string().max(64), z.number().int().nonnegative()) }),
+  z.object({
+    episodes: z.array(episodeSchema).max(C.PULL_BATCH),
+    floors: z.record(z.string().max(64), z.number().int().nonnegative())
+  }),
   z.object({ done: z.literal(true) }),
   z.object({ error: z.string().max(500) })
 ])
@@ -83,7 +92,7 @@ export class Memory implements Startable {
   private timers: Array<ReturnType<typeof setInterval>> = []
   private started = false
 
-  constructor (components: MemoryComponents, init: MemoryInit = {}) {
+  constructor(components: MemoryComponents, init: MemoryInit = {}) {
     this.components = components
     this.log = (init.logger ?? silentLogger()).child({ component: 'memory' })
     this.antiEntropyMs = init.antiEntropyIntervalMs ?? C.ANTI_ENTROPY_INTERVAL_MS
@@ -91,27 +100,38 @@ export class Memory implements Startable {
 
   readonly [Symbol.toStringTag] = 'conclave:memory'
 
-  get store (): EpisodeStore { return this.components.store }
+  get store(): EpisodeStore {
+    return this.components.store
+  }
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     if (this.started) return
     this.started = true
     const { tenancy, node, store } = this.components
     for (const tenant of tenancy.tenants) {
-      this.channels.set(tenant, tenancy.join(tenant, C.MEMORY_CHANNEL, async msg => this.onGossip(msg), { maxBytes: C.MAX_EPISODE_MESSAGE_BYTES }))
+      this.channels.set(
+        tenant,
+        tenancy.join(tenant, C.MEMORY_CHANNEL, async msg => this.onGossip(msg), {
+          maxBytes: C.MAX_EPISODE_MESSAGE_BYTES
+        })
+      )
     }
     await node.handle(C.MEMORY_PROTOCOL, this.onPullStream, { runOnLimitedConnection: false })
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
     node.addEventListener('connection:open', this.onConnection)
     store.prune()
     this.timers = [
-      setInterval(() => { this.pullFromRandomMembers() }, this.antiEntropyMs),
-      setInterval(() => { this.applyRetention() }, C.RETENTION_INTERVAL_MS)
+      setInterval(() => {
+        this.pullFromRandomMembers()
+      }, this.antiEntropyMs),
+      setInterval(() => {
+        this.applyRetention()
+      }, C.RETENTION_INTERVAL_MS)
     ]
     for (const t of this.timers) t.unref()
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
     for (const t of this.timers) clearInterval(t)
@@ -125,23 +145,33 @@ export class Memory implements Startable {
   }
 
   /** Listen to every episode that becomes known here; returns an unsubscribe function. */
-  onEpisode (listener: (episode: Episode, source: EpisodeSource) => void): () => void {
+  onEpisode(listener: (episode: Episode, source: EpisodeSource) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
-  get tenants (): string[] { return this.components.tenancy.tenants }
+  get tenants(): string[] {
+    return this.components.tenancy.tenants
+  }
 
   /** Record an episode of this agent in `tenant` and replicate it. Throws `EpisodeError`. */
-  async record (tenant: string, input: EpisodeInput): Promise<Episode> {
-    if (!this.tenants.includes(tenant)) throw new EpisodeError('tenant', `this agent is not a member of tenant ${tenant}`)
+  async record(tenant: string, input: EpisodeInput): Promise<Episode> {
+    if (!this.tenants.includes(tenant)) {
+      throw new EpisodeError('tenant', `this agent is not a member of tenant ${tenant}`)
+    }
     const parsed = episodeInputSchema.safeParse(input)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
       throw new EpisodeError(issue?.path.join('.') || 'episode', issue?.message ?? 'invalid')
     }
     const { data, ...fields } = parsed.data
-    const episode = this.components.store.append({ ...fields, ...(data !== undefined ? { data } : {}), tenant, agent: this.components.peerId.toString(), ts: Date.now() })
+    const episode = this.components.store.append({
+      ...fields,
+      ...(data !== undefined ? { data } : {}),
+      tenant,
+      agent: this.components.peerId.toString(),
+      ts: Date.now()
+    })
     this.emit(episode, 'local')
     const channel = this.channels.get(tenant)
     if (channel !== undefined) {
@@ -153,23 +183,28 @@ export class Memory implements Startable {
     return episode
   }
 
-  query (filter: Omit<EpisodeFilter, 'tenants'> & { tenant?: string }): Episode[] {
+  query(filter: Omit<EpisodeFilter, 'tenants'> & { tenant?: string }): Episode[] {
     return [...this.stream(filter)]
   }
 
   /** The same episodes one at a time, read from the database as the caller goes. */
-  stream (filter: Omit<EpisodeFilter, 'tenants'> & { tenant?: string }): Generator<Episode> {
+  stream(filter: Omit<EpisodeFilter, 'tenants'> & { tenant?: string }): Generator<Episode> {
     const tenants = filter.tenant === undefined ? this.tenants : this.tenants.filter(t => t === filter.tenant)
     return this.components.store.stream({ ...filter, tenants })
   }
 
-  stats (): MemoryStats {
+  stats(): MemoryStats {
     const { store } = this.components
-    return { origin: store.origin, tenants: store.stats(this.tenants), retention: store.retention, pulls: { ...this.counters } }
+    return {
+      origin: store.origin,
+      tenants: store.stats(this.tenants),
+      retention: store.retention,
+      pulls: { ...this.counters }
+    }
   }
 
   /** Store imported episodes of this agent's tenants; peers get them by their next pull. */
-  import (episodes: Episode[]): { added: number, skipped: number } {
+  import(episodes: Episode[]): { added: number; skipped: number } {
     const mine = episodes.filter(e => this.tenants.includes(e.tenant))
     const added = this.components.store.insert(mine)
     for (const e of added) this.emit(e, 'import')
@@ -177,7 +212,7 @@ export class Memory implements Startable {
   }
 
   /** Fetch from `peer` every episode of `tenant` this agent lacks; resolves to how many arrived. */
-  async pull (peer: string, tenant: string): Promise<number> {
+  async pull(peer: string, tenant: string): Promise<number> {
     const { membership, node, store } = this.components
     if (!MEMBER_STATES.has(membership.stateOf(tenant, peer))) return 0
     const signal = AbortSignal.timeout(C.PULL_TIMEOUT_MS)
@@ -214,9 +249,16 @@ export class Memory implements Startable {
    * Pull from `peer` soon; a burst of triggers makes one pull. Only over an open connection: a
    * pull must never make an agent dial every member (at 34 agents that alone saturated a core).
    */
-  schedulePull (peer: string, tenant: string, delayMs = C.PULL_DEBOUNCE_MS): void {
+  schedulePull(peer: string, tenant: string, delayMs = C.PULL_DEBOUNCE_MS): void {
     const k = `${tenant}\u0000${peer}`
-    if (!this.started || this.scheduled.has(k) || peer === this.components.peerId.toString() || !this.connected().has(peer)) return
+    if (
+      !this.started ||
+      this.scheduled.has(k) ||
+      peer === this.components.peerId.toString() ||
+      !this.connected().has(peer)
+    ) {
+      return
+    }
     const timer = setTimeout(() => {
       this.scheduled.delete(k)
       if (this.inFlight.has(k)) return
@@ -227,18 +269,18 @@ export class Memory implements Startable {
     this.scheduled.set(k, timer)
   }
 
-  private connected (): Set<string> {
+  private connected(): Set<string> {
     return new Set(this.components.node.getConnections().map(c => c.remotePeer.toString()))
   }
 
   /** A connected member of `tenant` other than `except`, at random. */
-  private connectedMember (tenant: string, except?: string): string | undefined {
+  private connectedMember(tenant: string, except?: string): string | undefined {
     const { membership } = this.components
     const candidates = [...this.connected()].filter(p => p !== except && membership.stateOf(tenant, p) === 'alive')
     return candidates[Math.floor(Math.random() * candidates.length)]
   }
 
-  private emit (episode: Episode, source: EpisodeSource): void {
+  private emit(episode: Episode, source: EpisodeSource): void {
     for (const listener of this.listeners) {
       try {
         listener(episode, source)
@@ -248,7 +290,7 @@ export class Memory implements Startable {
     }
   }
 
-  private onGossip (msg: TenantMessage): Verdict {
+  private onGossip(msg: TenantMessage): Verdict {
     const message = decodeJson(msg.payload, gossipSchema)
     if (message === undefined) return { reject: 'malformed' }
     const e = message.episode
@@ -269,7 +311,9 @@ export class Memory implements Startable {
 
   private readonly onMemberChange = (change: MemberChange): void => {
     // A peer that joined or came back may hold what we lack (and lack what we hold: it pulls too).
-    if (change.state === 'alive' && change.previous !== 'alive' && change.previous !== 'suspect') this.schedulePull(change.peerId, change.tenant)
+    if (change.state === 'alive' && change.previous !== 'alive' && change.previous !== 'suspect') {
+      this.schedulePull(change.peerId, change.tenant)
+    }
   }
 
   /** A reconnected member (after a partition, say) is compared with at once. */
@@ -280,14 +324,14 @@ export class Memory implements Startable {
     }
   }
 
-  private pullFromRandomMembers (): void {
+  private pullFromRandomMembers(): void {
     for (const tenant of this.tenants) {
       const pick = this.connectedMember(tenant)
       if (pick !== undefined) this.schedulePull(pick, tenant, 0)
     }
   }
 
-  private applyRetention (): void {
+  private applyRetention(): void {
     try {
       const removed = this.components.store.prune()
       if (removed > 0) this.log.info({ removed }, 'retention dropped old episodes')
@@ -305,7 +349,10 @@ export class Memory implements Startable {
         const request = decodeJson((await lp.read({ signal })).subarray(), pullRequestSchema)
         if (request === undefined) {
           await lp.write(encodeJson({ error: 'malformed request' }), { signal })
-        } else if (!this.tenants.includes(request.tenant) || !MEMBER_STATES.has(this.components.membership.stateOf(request.tenant, remote))) {
+        } else if (
+          !this.tenants.includes(request.tenant) ||
+          !MEMBER_STATES.has(this.components.membership.stateOf(request.tenant, remote))
+        ) {
           // The same answer whether this agent is outside the tenant or the asker is: no oracle.
           await lp.write(encodeJson({ error: `not a member of tenant ${request.tenant}` }), { signal })
         } else {

@@ -13,13 +13,13 @@ export { Registry }
 /** What the gauges read at scrape time. */
 export interface MetricsSources {
   /** Members by tenant and state. */
-  members(): Array<{ tenant: string, state: MemberState }>
+  members(): Array<{ tenant: string; state: MemberState }>
   /** Open connections. */
   connections(): number
   /** Councils this agent knows (singletons included). */
-  councils(): Array<{ tenant: string, state: CouncilState }>
+  councils(): Array<{ tenant: string; state: CouncilState }>
   /** Tasks this agent knows, by tenant and state. */
-  tasks(): Array<{ tenant: string, state: string }>
+  tasks(): Array<{ tenant: string; state: string }>
   /** Longest stall of the event loop in the last minute, in ms. */
   loopStallMs?(): number
 }
@@ -32,20 +32,28 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** Council formation and failover: a few hundred ms to a minute. */
 const COUNCIL_BUCKETS = [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60]
 
-type Counted = Array<{ tenant: string, state: string }>
+type Counted = Array<{ tenant: string; state: string }>
 
 /** A gauge of `items()` counted by tenant and state at scrape time, with a zero for every known state. */
-function stateGauge (registry: Registry, name: string, help: string, items: () => Counted, states: string[]): Gauge<'tenant' | 'state'> {
+function stateGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  items: () => Counted,
+  states: string[]
+): Gauge<'tenant' | 'state'> {
   return new Gauge({
     name,
     help,
     labelNames: ['tenant', 'state'],
     registers: [registry],
-    collect () { setCounts(this, items(), states) }
+    collect() {
+      setCounts(this, items(), states)
+    }
   })
 }
 
-function setCounts (gauge: Gauge<'tenant' | 'state'>, items: Counted, states: string[]): void {
+function setCounts(gauge: Gauge<'tenant' | 'state'>, items: Counted, states: string[]): void {
   gauge.reset()
   const counts = new Map<string, number>()
   for (const item of items) {
@@ -71,24 +79,48 @@ export class AgentMetrics implements GossipRecorder {
   private readonly degradedSince = new Map<string, number>()
   private readonly formed = new Set<string>()
 
-  constructor (registry: Registry = new Registry()) {
+  constructor(registry: Registry = new Registry()) {
     this.registry = registry
     const self = this
-    stateGauge(registry, 'conclave_peers', 'Members of this agent\'s tenants in its membership view, by state', () => self.sources?.members() ?? [], STATES)
+    stateGauge(
+      registry,
+      'conclave_peers',
+      "Members of this agent's tenants in its membership view, by state",
+      () => self.sources?.members() ?? [],
+      STATES
+    )
+    // eslint-disable-next-line no-new -- registered with the registry, which keeps it
     new Gauge({
       name: 'conclave_connections',
       help: 'Open libp2p connections',
       registers: [registry],
-      collect () { this.set(self.sources?.connections() ?? 0) }
+      collect() {
+        this.set(self.sources?.connections() ?? 0)
+      }
     })
+    // eslint-disable-next-line no-new -- registered with the registry, which keeps it
     new Gauge({
       name: 'conclave_event_loop_stall_seconds',
       help: 'Longest stall of the event loop in the last minute: peers may take a stall longer than the ping timeout for a failure',
       registers: [registry],
-      collect () { this.set((self.sources?.loopStallMs?.() ?? 0) / 1000) }
+      collect() {
+        this.set((self.sources?.loopStallMs?.() ?? 0) / 1000)
+      }
     })
-    stateGauge(registry, 'conclave_councils', 'Councils this agent follows, by tenant and state (singletons included)', () => self.sources?.councils() ?? [], COUNCIL_STATES)
-    stateGauge(registry, 'conclave_tasks', 'Tasks this agent knows, by tenant and state', () => self.sources?.tasks() ?? [], TASK_STATES)
+    stateGauge(
+      registry,
+      'conclave_councils',
+      'Councils this agent follows, by tenant and state (singletons included)',
+      () => self.sources?.councils() ?? [],
+      COUNCIL_STATES
+    )
+    stateGauge(
+      registry,
+      'conclave_tasks',
+      'Tasks this agent knows, by tenant and state',
+      () => self.sources?.tasks() ?? [],
+      TASK_STATES
+    )
     this.messages = new Counter({
       name: 'conclave_gossip_messages_total',
       help: 'Gossip messages published (out) and accepted (in), by channel',
@@ -124,7 +156,7 @@ export class AgentMetrics implements GossipRecorder {
     })
     this.replication = new Histogram({
       name: 'conclave_memory_replication_lag_seconds',
-      help: 'Episode replication lag: from the episode being recorded (its origin\'s clock) to it being stored here, by how it arrived',
+      help: "Episode replication lag: from the episode being recorded (its origin's clock) to it being stored here, by how it arrived",
       labelNames: ['tenant', 'source'],
       buckets: LATENCY_BUCKETS,
       registers: [registry]
@@ -138,23 +170,29 @@ export class AgentMetrics implements GossipRecorder {
   }
 
   /** The episode store did not take an episode. */
-  episodeRefused (tenant: string, reason: string): void { this.refusedEpisodes.inc({ tenant, reason }) }
+  episodeRefused(tenant: string, reason: string): void {
+    this.refusedEpisodes.inc({ tenant, reason })
+  }
 
-  attach (sources: MetricsSources): void {
+  attach(sources: MetricsSources): void {
     this.sources = sources
   }
 
-  messageIn (channel: string, sentAt?: number): void {
+  messageIn(channel: string, sentAt?: number): void {
     this.messages.inc({ direction: 'in', channel })
     // Clocks of other hosts may be behind: a negative latency is not a measurement.
     if (sentAt !== undefined) this.delivery.observe({ channel }, Math.max(0, Date.now() - sentAt) / 1000)
   }
 
-  messageOut (channel: string): void { this.messages.inc({ direction: 'out', channel }) }
-  rejected (channel: string, reason: string): void { this.rejections.inc({ channel, reason }) }
+  messageOut(channel: string): void {
+    this.messages.inc({ direction: 'out', channel })
+  }
+  rejected(channel: string, reason: string): void {
+    this.rejections.inc({ channel, reason })
+  }
 
   /** A council changed (Councils.onChange): formation and failover durations. */
-  council (view: CouncilView): void {
+  council(view: CouncilView): void {
     const now = Date.now()
     if (view.state === 'active') {
       if (!this.formed.has(view.id)) {
@@ -175,7 +213,7 @@ export class AgentMetrics implements GossipRecorder {
   }
 
   /** An episode arrived from a peer (gossip or pull). */
-  episode (tenant: string, ts: number, source: string): void {
+  episode(tenant: string, ts: number, source: string): void {
     this.replication.observe({ tenant, source }, Math.max(0, Date.now() - ts) / 1000)
   }
 }

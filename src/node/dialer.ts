@@ -1,7 +1,24 @@
-import type { Libp2pEvents, PeerId, PeerRouting, PeerStore, PubSub, Startable, TypedEventTarget } from '@libp2p/interface'
+import type {
+  Libp2pEvents,
+  PeerId,
+  PeerRouting,
+  PeerStore,
+  PubSub,
+  Startable,
+  TypedEventTarget
+} from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
-import { DEFAULT_MAX_CONNECTIONS, DHT_LOOKUP_INTERVAL_MS, DHT_LOOKUP_TIMEOUT_MS, DIAL_CONCURRENCY, DIAL_FAILURE_BACKOFF_MS, DIAL_TIMEOUT_MS, DIAL_TOPUP_INTERVAL_MS, STARVED_EXTRA_CONNECTIONS } from './constants.js'
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DHT_LOOKUP_INTERVAL_MS,
+  DHT_LOOKUP_TIMEOUT_MS,
+  DIAL_CONCURRENCY,
+  DIAL_FAILURE_BACKOFF_MS,
+  DIAL_TIMEOUT_MS,
+  DIAL_TOPUP_INTERVAL_MS,
+  STARVED_EXTRA_CONNECTIONS
+} from './constants.js'
 import { meshStarved } from './gossip.js'
 
 export interface AutoDialerInit {
@@ -107,7 +124,7 @@ class DefaultAutoDialer implements AutoDialer {
   /** Connections allowed over the cap now: `starvedExtra` while a gossip mesh is starved, else 0. */
   private extra = 0
 
-  constructor (components: AutoDialerComponents, init: AutoDialerInit) {
+  constructor(components: AutoDialerComponents, init: AutoDialerInit) {
     this.components = components
     this.seeds = optionalComponent(() => components.seeds)
     this.pubsub = optionalComponent(() => components.pubsub)
@@ -126,14 +143,16 @@ class DefaultAutoDialer implements AutoDialer {
     this.consider(evt.detail.id)
   }
 
-  start (): void {
+  start(): void {
     this.started = true
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
-    this.timer = setInterval(() => { void this.topUp() }, this.topUpIntervalMs)
+    this.timer = setInterval(() => {
+      void this.topUp()
+    }, this.topUpIntervalMs)
     this.timer.unref()
   }
 
-  stop (): void {
+  stop(): void {
     this.started = false
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
     clearInterval(this.timer)
@@ -144,15 +163,15 @@ class DefaultAutoDialer implements AutoDialer {
   }
 
   /** The connections to stop dialling at: the cap, plus the extra a starved mesh allows. */
-  private cap (): number {
+  private cap(): number {
     return this.maxConnections + this.extra
   }
 
-  private connectedPeers (): number {
+  private connectedPeers(): number {
     return this.components.connectionManager.getConnectionsMap().size
   }
 
-  consider (peerId: PeerId): void {
+  consider(peerId: PeerId): void {
     if (!this.started || peerId.equals(this.components.peerId)) return
     const key = peerId.toString()
     if (this.dialling.has(key) || this.candidates.has(key)) return
@@ -169,7 +188,7 @@ class DefaultAutoDialer implements AutoDialer {
    * Candidates arrive in bursts (a membership sync names the whole mesh, oldest agents first);
    * draining on the next turn lets the dialer pick among all of them at random.
    */
-  private scheduleDrain (): void {
+  private scheduleDrain(): void {
     if (this.drainTimer !== undefined) return
     this.drainTimer = setTimeout(() => {
       this.drainTimer = undefined
@@ -182,7 +201,7 @@ class DefaultAutoDialer implements AutoDialer {
    * connect to the same first agents: at 34 agents with a cap of 6 those were at gossipsub's
    * mesh ceiling and refused grafts, and a topic's mesh reached only 15 of the 34 agents.
    */
-  private drain (): void {
+  private drain(): void {
     if (!this.started) return
     while (this.running < this.concurrency && this.candidates.size > 0) {
       if (this.connectedPeers() + this.dialling.size >= this.cap()) {
@@ -205,10 +224,12 @@ class DefaultAutoDialer implements AutoDialer {
     }
   }
 
-  private async dial (peerId: PeerId): Promise<void> {
+  private async dial(peerId: PeerId): Promise<void> {
     if (!this.started || this.connectedPeers() >= this.cap()) return
     try {
-      await this.components.connectionManager.openConnection(peerId, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+      await this.components.connectionManager.openConnection(peerId, {
+        signal: AbortSignal.timeout(this.dialTimeoutMs)
+      })
       this.failedAt.delete(peerId.toString())
     } catch (err) {
       this.failedAt.set(peerId.toString(), Date.now())
@@ -216,7 +237,7 @@ class DefaultAutoDialer implements AutoDialer {
     }
   }
 
-  private async topUp (): Promise<void> {
+  private async topUp(): Promise<void> {
     this.checkStarved()
     if (!this.started || this.connectedPeers() >= this.cap()) {
       this.shortSince = undefined
@@ -234,7 +255,9 @@ class DefaultAutoDialer implements AutoDialer {
     }
     const now = Date.now()
     this.shortSince ??= now
-    if (now - this.shortSince >= this.lookupIntervalMs && now - this.lastLookup >= this.lookupIntervalMs) void this.walk()
+    if (now - this.shortSince >= this.lookupIntervalMs && now - this.lastLookup >= this.lookupIntervalMs) {
+      void this.walk()
+    }
   }
 
   /**
@@ -244,14 +267,19 @@ class DefaultAutoDialer implements AutoDialer {
    * New connections give it new peers to graft, so while a mesh is starved the dialer may go a
    * few connections over its cap.
    */
-  private checkStarved (): void {
+  private checkStarved(): void {
     const starved = this.pubsub !== undefined && meshStarved(this.pubsub)
-    if (starved && this.extra === 0) this.log.info({ connections: this.connectedPeers(), extra: this.starvedExtra }, 'gossip mesh starved: every connected peer pruned this agent; dialling over the cap')
+    if (starved && this.extra === 0) {
+      this.log.info(
+        { connections: this.connectedPeers(), extra: this.starvedExtra },
+        'gossip mesh starved: every connected peer pruned this agent; dialling over the cap'
+      )
+    }
     this.extra = starved ? this.starvedExtra : 0
   }
 
   /** Ask the DHT for the peers closest to this agent and consider each one it names. */
-  private async walk (): Promise<void> {
+  private async walk(): Promise<void> {
     const routing = this.components.peerRouting
     if (routing === undefined || this.lookup !== undefined) return
     this.lastLookup = Date.now()
@@ -273,7 +301,7 @@ class DefaultAutoDialer implements AutoDialer {
 }
 
 /** libp2p's components throw on a service that is not configured: read an optional one as undefined. */
-function optionalComponent<T> (read: () => T): T | undefined {
+function optionalComponent<T>(read: () => T): T | undefined {
   try {
     return read()
   } catch {
@@ -281,6 +309,6 @@ function optionalComponent<T> (read: () => T): T | undefined {
   }
 }
 
-export function autoDialer (init: AutoDialerInit = {}): (components: AutoDialerComponents) => AutoDialer {
-  return (components) => new DefaultAutoDialer(components, init)
+export function autoDialer(init: AutoDialerInit = {}): (components: AutoDialerComponents) => AutoDialer {
+  return components => new DefaultAutoDialer(components, init)
 }

@@ -5,7 +5,7 @@ export class IdentityError extends Error {
   readonly code = IdentityError.code
   readonly path: string
 
-  constructor (path: string, reason: string) {
+  constructor(path: string, reason: string) {
     super(`identity file ${path} is unusable: ${reason}`)
     this.path = path
   }
@@ -16,8 +16,4 @@ export class ListenError extends Error {
   static readonly code = 'ERR_LISTEN'
   override readonly name = 'ListenError'
   readonly code = ListenError.code
-
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-  }
 }

@@ -42,8 +42,10 @@ export interface GossipWatch {
 }
 
 /** Whether `conn` carries an open stream of ours speaking gossipsub. */
-function hasGossipStream (conn: Connection): boolean {
-  return conn.streams.some(s => s.direction === 'outbound' && GOSSIP_PROTOCOLS.includes(s.protocol ?? '') && s.status === 'open')
+function hasGossipStream(conn: Connection): boolean {
+  return conn.streams.some(
+    s => s.direction === 'outbound' && GOSSIP_PROTOCOLS.includes(s.protocol ?? '') && s.status === 'open'
+  )
 }
 
 class DefaultGossipWatch implements GossipWatch, Startable {
@@ -55,7 +57,7 @@ class DefaultGossipWatch implements GossipWatch, Startable {
   private suspects = new Set<string>()
   repairs = 0
 
-  constructor (components: GossipWatchComponents, init: GossipWatchInit) {
+  constructor(components: GossipWatchComponents, init: GossipWatchInit) {
     this.components = components
     this.intervalMs = init.intervalMs ?? GOSSIP_WATCH_INTERVAL_MS
     this.log = (init.logger ?? silentLogger()).child({ component: 'gossip-watch' })
@@ -63,17 +65,19 @@ class DefaultGossipWatch implements GossipWatch, Startable {
 
   readonly [Symbol.toStringTag] = 'conclave:gossip-watch'
 
-  start (): void {
-    this.timer = setInterval(() => { void this.check() }, this.intervalMs)
+  start(): void {
+    this.timer = setInterval(() => {
+      void this.check()
+    }, this.intervalMs)
     this.timer.unref()
   }
 
-  stop (): void {
+  stop(): void {
     clearInterval(this.timer)
     this.suspects.clear()
   }
 
-  async check (): Promise<void> {
+  async check(): Promise<void> {
     const pubsub = this.components.pubsub
     if (pubsub === undefined) return
     const gossiping = new Set(pubsub.getPeers().map(String))
@@ -93,8 +97,15 @@ class DefaultGossipWatch implements GossipWatch, Startable {
     for (const peer of toRepair) {
       this.suspects.delete(peer.toString())
       this.repairs++
-      this.log.warn({ peer: peer.toString() }, 'gossip stream to peer is gone while the connection stays up: reconnecting')
-      await Promise.allSettled(this.components.connectionManager.getConnections(peer).map(async c => { await c.close() }))
+      this.log.warn(
+        { peer: peer.toString() },
+        'gossip stream to peer is gone while the connection stays up: reconnecting'
+      )
+      await Promise.allSettled(
+        this.components.connectionManager.getConnections(peer).map(async c => {
+          await c.close()
+        })
+      )
       await this.components.connectionManager.openConnection(peer).catch((err: Error) => {
         this.log.debug({ peer: peer.toString(), err: err.message }, 'redial after a gossip repair failed')
       })
@@ -102,6 +113,6 @@ class DefaultGossipWatch implements GossipWatch, Startable {
   }
 }
 
-export function gossipWatch (init: GossipWatchInit = {}): (components: GossipWatchComponents) => GossipWatch {
-  return (components) => new DefaultGossipWatch(components, init)
+export function gossipWatch(init: GossipWatchInit = {}): (components: GossipWatchComponents) => GossipWatch {
+  return components => new DefaultGossipWatch(components, init)
 }

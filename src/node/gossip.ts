@@ -28,7 +28,7 @@ export interface GossipInit {
    *
    * @default { D: 6, Dlo: 4, Dhi: 8 } (GOSSIP_MESH_DEGREE)
    */
-  mesh?: { D: number, Dlo: number, Dhi: number }
+  mesh?: { D: number; Dlo: number; Dhi: number }
 }
 
 /**
@@ -57,7 +57,7 @@ export const IDONTWANT_MIN_BYTES = 16 * 1024
  *   such duplicates. The cache entry is only written after a copy validated, so a forged copy
  *   cannot shadow the real one.
  */
-export function gossip (init: GossipInit = {}): (components: any) => PubSub {
+export function gossip(init: GossipInit = {}): (components: any) => PubSub {
   return gossipsub({
     allowPublishToZeroTopicPeers: true,
     emitSelf: false,
@@ -66,7 +66,8 @@ export function gossip (init: GossipInit = {}): (components: any) => PubSub {
     ...(init.mesh ?? GOSSIP_MESH_DEGREE),
     Dout: Math.min(2, Math.floor((init.mesh ?? GOSSIP_MESH_DEGREE).D / 2)),
     idontwantMinDataSize: IDONTWANT_MIN_BYTES,
-    fastMsgIdFn: (msg) => `${toString(msg.from ?? new Uint8Array(), 'base64')}:${toString(msg.seqno ?? new Uint8Array(), 'base64')}`,
+    fastMsgIdFn: msg =>
+      `${toString(msg.from ?? new Uint8Array(), 'base64')}:${toString(msg.seqno ?? new Uint8Array(), 'base64')}`,
     ...(init.allowedTopics !== undefined ? { allowedTopics: init.allowedTopics } : {}),
     scoreParams: {
       IPColocationFactorWeight: 0,
@@ -84,7 +85,7 @@ export function gossip (init: GossipInit = {}): (components: any) => PubSub {
  * heard of a revocation) decay away (half-life ~14 s). Mesh-delivery deficits (P3) are not
  * penalised: tenant channels are quiet for long periods, and quiet must not look like misbehaviour.
  */
-export function scoreTopic (pubsub: PubSub, topic: string): void {
+export function scoreTopic(pubsub: PubSub, topic: string): void {
   const params = (pubsub as unknown as { score?: { params?: { topics?: Record<string, unknown> } } }).score?.params
   if (params?.topics === undefined || params.topics[topic] !== undefined) return
   params.topics[topic] = {
@@ -112,12 +113,12 @@ export function scoreTopic (pubsub: PubSub, topic: string): void {
 export const GOSSIP_GRAYLIST_THRESHOLD = -80
 
 /** The gossipsub score this node gives `peerId`. */
-export function gossipScore (pubsub: PubSub, peerId: string): number {
+export function gossipScore(pubsub: PubSub, peerId: string): number {
   return (pubsub as unknown as { getScore: (id: string) => number }).getScore(peerId)
 }
 
 /** The peers in this node's gossipsub mesh for `topic`. */
-export function meshPeers (pubsub: PubSub, topic: string): string[] {
+export function meshPeers(pubsub: PubSub, topic: string): string[] {
   return (pubsub as unknown as { getMeshPeers: (topic: string) => string[] }).getMeshPeers(topic)
 }
 
@@ -130,7 +131,7 @@ export function meshPeers (pubsub: PubSub, topic: string): string[] {
  * connection gives it another chance (see the auto-dialer). A mesh below its low watermark with
  * nobody left to graft is not counted: at a late joiner it is common and it still forwards.
  */
-export function meshStarved (pubsub: PubSub, now = Date.now()): boolean {
+export function meshStarved(pubsub: PubSub, now = Date.now()): boolean {
   return pubsub.getTopics().some(topic => {
     if (meshPeers(pubsub, topic).length > 0) return false
     const subscribers = pubsub.getSubscribers(topic)
@@ -140,7 +141,7 @@ export function meshStarved (pubsub: PubSub, now = Date.now()): boolean {
 }
 
 /** The peers that pruned this node from the mesh of `topic` and still hold it off (gossipsub's backoff). */
-export function prunedBy (pubsub: PubSub, topic: string, now = Date.now()): string[] {
+export function prunedBy(pubsub: PubSub, topic: string, now = Date.now()): string[] {
   const backoff = (pubsub as unknown as { backoff?: Map<string, Map<string, number>> }).backoff?.get(topic)
   return [...(backoff ?? [])].filter(([, until]) => until > now).map(([peer]) => peer)
 }

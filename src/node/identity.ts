@@ -6,12 +6,12 @@ import { makeDirectory } from '../util/fs.js'
 import { IDENTITY_FILE } from './constants.js'
 import { IdentityError } from './errors.js'
 
-export function identityPath (dataDir: string): string {
+export function identityPath(dataDir: string): string {
   return join(dataDir, IDENTITY_FILE)
 }
 
 /** Write a new Ed25519 key to `path` (mode 0600). Refuses to overwrite unless `force`. */
-export async function createIdentity (path: string, force = false): Promise<PrivateKey> {
+export async function createIdentity(path: string, force = false): Promise<PrivateKey> {
   const key = await generateKeyPair('Ed25519')
   await makeDirectory(dirname(path))
   await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: force ? 'w' : 'wx' })
@@ -19,7 +19,7 @@ export async function createIdentity (path: string, force = false): Promise<Priv
   return key
 }
 
-export async function readIdentity (path: string): Promise<PrivateKey> {
+export async function readIdentity(path: string): Promise<PrivateKey> {
   let bytes: Uint8Array
   try {
     bytes = await readFile(path)
@@ -38,7 +38,7 @@ export async function readIdentity (path: string): Promise<PrivateKey> {
  * that every replica gets its own key and keeps its peer id across restarts. With `fixedPath`
  * the key is read from there and must exist.
  */
-export async function loadOrCreateIdentity (dataDir: string, fixedPath?: string): Promise<PrivateKey> {
+export async function loadOrCreateIdentity(dataDir: string, fixedPath?: string): Promise<PrivateKey> {
   // A configured key file (a mounted secret) is never created: a typo in its path must not
   // silently give the agent a new peer id that no bootstrap multiaddr names.
   if (fixedPath !== undefined) return await readIdentity(fixedPath)

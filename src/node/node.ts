@@ -13,7 +13,19 @@ import { DEFAULT_DNS_INTERVAL_MS, seedDialer, type DnsTarget, type SeedDialer } 
 import { silentLogger, type Logger } from '../logger/index.js'
 import { libp2pLogger } from '../logger/libp2p.js'
 import { VERSION } from '../version.js'
-import { CONNECTION_MONITOR_INTERVAL_MS, CONNECTION_MONITOR_MIN_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DHT_SELF_QUERY_OFF_MS, DHT_K_BUCKET_SIZE, DHT_PROTOCOL, HARD_LIMIT_FACTOR, HARD_LIMIT_MIN, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_INTERVAL_MS } from './constants.js'
+import {
+  CONNECTION_MONITOR_INTERVAL_MS,
+  CONNECTION_MONITOR_MIN_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DHT_SELF_QUERY_OFF_MS,
+  DHT_K_BUCKET_SIZE,
+  DHT_PROTOCOL,
+  HARD_LIMIT_FACTOR,
+  HARD_LIMIT_MIN,
+  INBOUND_CONNECTION_THRESHOLD,
+  MAX_INCOMING_PENDING_CONNECTIONS,
+  MDNS_INTERVAL_MS
+} from './constants.js'
 import { autoDialer, type AutoDialer } from './dialer.js'
 import { ListenError } from './errors.js'
 import { gossip } from './gossip.js'
@@ -138,7 +150,7 @@ export type ConclaveLibp2p = Libp2p<NodeServices>
  * Create and start the agent's libp2p node. Throws `ListenError` when a listen address cannot
  * be bound (the port is in use, the address is not local).
  */
-export async function createConclaveNode (init: ConclaveNodeInit): Promise<ConclaveLibp2p> {
+export async function createConclaveNode(init: ConclaveNodeInit): Promise<ConclaveLibp2p> {
   const logger = init.logger ?? silentLogger()
   const maxConnections = init.maxConnections ?? DEFAULT_MAX_CONNECTIONS
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
@@ -163,7 +175,10 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
     // connection at once; a floor keeps "stale" meaning stale. Failure detection of peers is
     // membership's job (probe + suspicion), not this monitor's: it only weeds out dead
     // connections, so it runs at a slow pace (see `CONNECTION_MONITOR_INTERVAL_MS`).
-    connectionMonitor: { pingInterval: CONNECTION_MONITOR_INTERVAL_MS, pingTimeout: { minTimeout: CONNECTION_MONITOR_MIN_TIMEOUT_MS } },
+    connectionMonitor: {
+      pingInterval: CONNECTION_MONITOR_INTERVAL_MS,
+      pingTimeout: { minTimeout: CONNECTION_MONITOR_MIN_TIMEOUT_MS }
+    },
     connectionManager: {
       // A high ceiling: a bootstrap peer must accept a burst of replicas (libp2p refuses inbound
       // connections past this limit); libp2p prunes the least valuable connections above it.
@@ -172,7 +187,12 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
       maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
     },
     ...(init.metricsRegistry !== undefined
-      ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: init.collectDefaultMetrics ?? false }) }
+      ? {
+          metrics: prometheusMetrics({
+            registry: init.metricsRegistry,
+            collectDefaultMetrics: init.collectDefaultMetrics ?? false
+          })
+        }
       : {}),
     services: {
       identify: identify({ agentVersion: `conclave/${VERSION}` }),
@@ -214,7 +234,9 @@ export async function createConclaveNode (init: ConclaveNodeInit): Promise<Concl
     const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`
     const reason = text.includes('EADDRINUSE')
       ? 'address already in use'
-      : text.includes('EADDRNOTAVAIL') ? 'address not available on this host' : (err as Error).message.split('\n')[0]
+      : text.includes('EADDRNOTAVAIL')
+        ? 'address not available on this host'
+        : (err as Error).message.split('\n')[0]
     throw new ListenError(`cannot listen on ${(init.listen ?? []).join(', ')}: ${reason}`, { cause: err })
   }
   return node as ConclaveLibp2p

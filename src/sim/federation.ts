@@ -42,7 +42,7 @@ export interface FederationInit {
    *
    * @default none
    */
-  inspect?: (sim: Sim, councils: { collaboration: string, other: string }) => Promise<void>
+  inspect?: (sim: Sim, councils: { collaboration: string; other: string }) => Promise<void>
 }
 
 export interface FederationAgentReport {
@@ -65,48 +65,80 @@ export interface FederationReport {
   episodesByTenant: Record<string, number>
   episodesTotal: number
   /** Episode recorded → present at every member of its tenant. */
-  replication: { samples: number, p50Ms: number, p95Ms: number, maxMs: number }
+  replication: { samples: number; p50Ms: number; p95Ms: number; maxMs: number }
   /** Anything of one tenant visible to an agent of the other (must be empty). */
   crossTenant: string[]
   /** Warnings and errors the agents logged. */
   logProblems: string[]
   /** Agents that stopped gracefully, of all. */
-  shutdown: { graceful: number, of: number }
+  shutdown: { graceful: number; of: number }
   durationMs: number
 }
 
 /** Capture warnings and errors as JSON lines (and forward them to `also`). */
-function capturingLogger (lines: string[], also?: Logger): Logger {
-  return pino({ level: 'warn' }, {
-    write (line: string) {
-      lines.push(line.trim())
-      if (also !== undefined) also.warn({ captured: JSON.parse(line) as unknown }, 'agent log')
+function capturingLogger(lines: string[], also?: Logger): Logger {
+  return pino(
+    { level: 'warn' },
+    {
+      write(line: string) {
+        lines.push(line.trim())
+        if (also !== undefined) also.warn({ captured: JSON.parse(line) as unknown }, 'agent log')
+      }
     }
-  })
+  )
 }
 
-async function waitTask (agent: Agent, council: string, id: string, timeoutMs: number, peers: Agent[]): Promise<TaskView> {
-  return await until(() => {
-    const t = agent.tasks.get(council, id)
-    return t !== undefined && (t.state === 'done' || t.state === 'failed') ? t : undefined
-  }, timeoutMs, () => `task ${id} at ${agent.config.name}: ${agent.tasks.get(council, id)?.state ?? 'unknown'}\n${taskDiagnosis(peers, council, id)}`)
+async function waitTask(
+  agent: Agent,
+  council: string,
+  id: string,
+  timeoutMs: number,
+  peers: Agent[]
+): Promise<TaskView> {
+  return await until(
+    () => {
+      const t = agent.tasks.get(council, id)
+      return t !== undefined && (t.state === 'done' || t.state === 'failed') ? t : undefined
+    },
+    timeoutMs,
+    () =>
+      `task ${id} at ${agent.config.name}: ${agent.tasks.get(council, id)?.state ?? 'unknown'}\n${taskDiagnosis(peers, council, id)}`
+  )
 }
 
 /** The task and its council as each agent sees them: what a stalled chain is diagnosed from. */
-function taskDiagnosis (agents: Agent[], council: string, id: string): string {
-  const short = (peer: string | null | undefined): string => peer === undefined || peer === null ? '-' : peer.slice(-5)
-  return agents.map(a => {
-    const v = a.councils.get(council)
-    const t = a.tasks.get(council, id)
-    const seen = v === undefined ? 'council unknown' : `${v.state}@${v.epoch} coordinator=${short(v.coordinator)} roster=[${v.roster.map(s => `${s.role}=${short(s.peerId)}`).join(',')}]`
-    const topic = topicFor(v?.tenant ?? '', TASK.TASK_CHANNEL)
-    const gossip = `connected=[${a.node.getConnections().map(c => short(c.remotePeer.toString())).join(',')}] task subscribers=[${a.node.services.pubsub.getSubscribers(topic).map(p => short(p.toString())).join(',')}]`
-    return `${a.config.name}(${short(a.peerId)}) ${seen}; task ${t === undefined ? 'unknown' : `${t.role} ${t.state} holder=${short(t.holder)}`}; ${gossip}`
-  }).join('\n')
+function taskDiagnosis(agents: Agent[], council: string, id: string): string {
+  const short = (peer: string | null | undefined): string =>
+    peer === undefined || peer === null ? '-' : peer.slice(-5)
+  return agents
+    .map(a => {
+      const v = a.councils.get(council)
+      const t = a.tasks.get(council, id)
+      const seen =
+        v === undefined
+          ? 'council unknown'
+          : `${v.state}@${v.epoch} coordinator=${short(v.coordinator)} roster=[${v.roster.map(s => `${s.role}=${short(s.peerId)}`).join(',')}]`
+      const topic = topicFor(v?.tenant ?? '', TASK.TASK_CHANNEL)
+      const gossip = `connected=[${a.node
+        .getConnections()
+        .map(c => short(c.remotePeer.toString()))
+        .join(',')}] task subscribers=[${a.node.services.pubsub
+        .getSubscribers(topic)
+        .map(p => short(p.toString()))
+        .join(',')}]`
+      return `${a.config.name}(${short(a.peerId)}) ${seen}; task ${t === undefined ? 'unknown' : `${t.role} ${t.state} holder=${short(t.holder)}`}; ${gossip}`
+    })
+    .join('\n')
 }
 
 /** Run one chain of tasks from `first` to its end; resolves to the tasks in order. */
-async function runChain (agent: Agent, council: string, role: string, input: unknown, peers: Agent[]): Promise<TaskView[]> {
+async function runChain(
+  agent: Agent,
+  council: string,
+  role: string,
+  input: unknown,
+  peers: Agent[]
+): Promise<TaskView[]> {
   const chain: TaskView[] = []
   let { taskId } = await agent.tasks.submit(council, { role, input, timeoutMs: 30_000 })
   while (true) {
@@ -118,13 +150,13 @@ async function runChain (agent: Agent, council: string, role: string, input: unk
   }
 }
 
-async function get (agent: Agent, path: string): Promise<{ status: number, text: string }> {
+async function get(agent: Agent, path: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`${agent.url}${path}`, { headers: { authorization: `Bearer ${agent.apiToken}` } })
   return { status: res.status, text: await res.text() }
 }
 
 /** Look through every API of each agent for data of the other tenant. */
-async function crossTenantProblems (sim: Sim, councils: Record<string, string>): Promise<string[]> {
+async function crossTenantProblems(sim: Sim, councils: Record<string, string>): Promise<string[]> {
   const problems: string[] = []
   for (const agent of sim.running) {
     const own = agent.tenancy.tenants[0] as string
@@ -132,17 +164,29 @@ async function crossTenantProblems (sim: Sim, councils: Record<string, string>):
     const foreignCouncil = councils[foreign] as string
     const foreignPeers = new Set(sim.running.filter(a => a.tenancy.tenants.includes(foreign)).map(a => a.peerId))
     const name = agent.config.name
-    if (agent.memory.query({ limit: 10_000 }).some(e => e.tenant !== own)) problems.push(`${name}: memory holds episodes of ${foreign}`)
-    if (agent.councils.get(foreignCouncil) !== undefined) problems.push(`${name}: knows council ${foreignCouncil} of ${foreign}`)
-    if (agent.membership.peers().some(p => p.tenant !== own || foreignPeers.has(p.peerId))) problems.push(`${name}: membership shows members of ${foreign}`)
+    if (agent.memory.query({ limit: 10_000 }).some(e => e.tenant !== own)) {
+      problems.push(`${name}: memory holds episodes of ${foreign}`)
+    }
+    if (agent.councils.get(foreignCouncil) !== undefined) {
+      problems.push(`${name}: knows council ${foreignCouncil} of ${foreign}`)
+    }
+    if (agent.membership.peers().some(p => p.tenant !== own || foreignPeers.has(p.peerId))) {
+      problems.push(`${name}: membership shows members of ${foreign}`)
+    }
     const memory = await get(agent, '/v1/memory?limit=10000')
-    if (memory.text.includes(foreign) || [...foreignPeers].some(p => memory.text.includes(p))) problems.push(`${name}: GET /v1/memory shows ${foreign} data`)
+    if (memory.text.includes(foreign) || [...foreignPeers].some(p => memory.text.includes(p))) {
+      problems.push(`${name}: GET /v1/memory shows ${foreign} data`)
+    }
     const listed = await get(agent, '/v1/councils')
     if (listed.text.includes(foreignCouncil)) problems.push(`${name}: GET /v1/councils lists ${foreignCouncil}`)
     const tasks = await get(agent, `/v1/councils/${foreignCouncil}/tasks`)
-    if (tasks.status !== 404) problems.push(`${name}: GET /v1/councils/${foreignCouncil}/tasks answered ${tasks.status}`)
+    if (tasks.status !== 404) {
+      problems.push(`${name}: GET /v1/councils/${foreignCouncil}/tasks answered ${tasks.status}`)
+    }
     const peers = await get(agent, '/v1/peers')
-    if ([...foreignPeers].some(p => peers.text.includes(p))) problems.push(`${name}: GET /v1/peers lists members of ${foreign}`)
+    if ([...foreignPeers].some(p => peers.text.includes(p))) {
+      problems.push(`${name}: GET /v1/peers lists members of ${foreign}`)
+    }
     const stats = await get(agent, '/v1/memory/stats')
     if (stats.text.includes(foreign)) problems.push(`${name}: GET /v1/memory/stats mentions ${foreign}`)
   }
@@ -156,7 +200,7 @@ async function crossTenantProblems (sim: Sim, councils: Record<string, string>):
  * tenant and nothing may cross tenants. Resolves to the measured report; `federationProblems`
  * says what misses the issue's bar.
  */
-export async function runFederation (init: FederationInit = {}): Promise<FederationReport> {
+export async function runFederation(init: FederationInit = {}): Promise<FederationReport> {
   const iterations = init.iterations ?? 10
   const progress = init.progress ?? (() => {})
   const lines: string[] = []
@@ -167,7 +211,7 @@ export async function runFederation (init: FederationInit = {}): Promise<Federat
     httpBasePort: init.httpBasePort ?? 0,
     tenants: [FEDERATION_TENANT, OTHER_TENANT],
     tenantsOf: i => [i < 4 ? FEDERATION_TENANT : OTHER_TENANT],
-    roles: i => [i < 4 ? COLLAB_ROLES[i] as string : 'researcher'],
+    roles: i => [i < 4 ? (COLLAB_ROLES[i] as string) : 'researcher'],
     logger: capturingLogger(lines, init.logger),
     onAgentStarted: agent => {
       agent.memory.onEpisode(e => {
@@ -180,17 +224,35 @@ export async function runFederation (init: FederationInit = {}): Promise<Federat
   let stopped = false
   try {
     const agents = sim.agents
-    await until(() => sim.convergedCount() === agents.length, 30_000, () => `${sim.convergedCount()}/5 agents see their tenant peers`)
+    await until(
+      () => sim.convergedCount() === agents.length,
+      30_000,
+      () => `${sim.convergedCount()}/5 agents see their tenant peers`
+    )
     const discoveryMs = Date.now() - t0
     progress(`discovery: all 5 agents see their tenant peers after ${discoveryMs} ms`)
 
     const collab = agents.slice(0, 4)
     const other = agents[4] as Agent
     const opener = agents[0] as Agent
-    const collabCouncil = await opener.councils.open({ project: 'federation', coreRoles: COLLAB_ROLES, tenant: FEDERATION_TENANT })
-    const otherCouncil = await other.councils.open({ project: 'solo-research', coreRoles: ['researcher'], tenant: OTHER_TENANT })
-    await until(() => collab.every(a => a.councils.get(collabCouncil)?.state === 'active') && other.councils.get(otherCouncil)?.state === 'active', 20_000,
-      () => `councils: ${collab.map(a => a.councils.get(collabCouncil)?.state ?? 'none').join(',')} / ${other.councils.get(otherCouncil)?.state ?? 'none'}`)
+    const collabCouncil = await opener.councils.open({
+      project: 'federation',
+      coreRoles: COLLAB_ROLES,
+      tenant: FEDERATION_TENANT
+    })
+    const otherCouncil = await other.councils.open({
+      project: 'solo-research',
+      coreRoles: ['researcher'],
+      tenant: OTHER_TENANT
+    })
+    await until(
+      () =>
+        collab.every(a => a.councils.get(collabCouncil)?.state === 'active') &&
+        other.councils.get(otherCouncil)?.state === 'active',
+      20_000,
+      () =>
+        `councils: ${collab.map(a => a.councils.get(collabCouncil)?.state ?? 'none').join(',')} / ${other.councils.get(otherCouncil)?.state ?? 'none'}`
+    )
     progress(`councils active: ${collabCouncil} (${FEDERATION_TENANT}), ${otherCouncil} (${OTHER_TENANT})`)
 
     const collabLoop = (async () => {
@@ -205,9 +267,18 @@ export async function runFederation (init: FederationInit = {}): Promise<Federat
     })()
     await Promise.all([collabLoop, otherLoop])
 
-    const expected = new Map(agents.map(a => [a.peerId, a.tenancy.tenants[0] === FEDERATION_TENANT ? iterations * COLLAB_ROLES.length : iterations]))
-    await until(() => agents.every(a => a.memory.store.count(a.tenancy.tenants[0] as string) >= (expected.get(a.peerId) ?? 0)), 20_000,
-      () => `episodes: ${agents.map(a => `${a.config.name}=${a.memory.store.count(a.tenancy.tenants[0] as string)}`).join(' ')}`)
+    const expected = new Map(
+      agents.map(a => [
+        a.peerId,
+        a.tenancy.tenants[0] === FEDERATION_TENANT ? iterations * COLLAB_ROLES.length : iterations
+      ])
+    )
+    await until(
+      () => agents.every(a => a.memory.store.count(a.tenancy.tenants[0] as string) >= (expected.get(a.peerId) ?? 0)),
+      20_000,
+      () =>
+        `episodes: ${agents.map(a => `${a.config.name}=${a.memory.store.count(a.tenancy.tenants[0] as string)}`).join(' ')}`
+    )
 
     const episodesByTenant: Record<string, number> = {}
     for (const tenant of [FEDERATION_TENANT, OTHER_TENANT]) {
@@ -237,11 +308,20 @@ export async function runFederation (init: FederationInit = {}): Promise<Federat
       }),
       episodesByTenant,
       episodesTotal: Object.values(episodesByTenant).reduce((a, b) => a + b, 0),
-      replication: { samples: latencies.length, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), maxMs: Math.max(...latencies) },
+      replication: {
+        samples: latencies.length,
+        p50Ms: percentile(latencies, 50),
+        p95Ms: percentile(latencies, 95),
+        maxMs: Math.max(...latencies)
+      },
       crossTenant: await crossTenantProblems(sim, { [FEDERATION_TENANT]: collabCouncil, [OTHER_TENANT]: otherCouncil })
     }
     await init.inspect?.(sim, { collaboration: collabCouncil, other: otherCouncil })
-    const results = await Promise.allSettled(sim.running.map(async a => { await sim.stopAgent(a) }))
+    const results = await Promise.allSettled(
+      sim.running.map(async a => {
+        await sim.stopAgent(a)
+      })
+    )
     stopped = true
     await sim.stop()
     return {
@@ -256,10 +336,12 @@ export async function runFederation (init: FederationInit = {}): Promise<Federat
 }
 
 /** What a federation report misses of the issue's bar (empty when it passes). */
-export function federationProblems (r: FederationReport): string[] {
+export function federationProblems(r: FederationReport): string[] {
   const problems: string[] = []
   if (r.discoveryMs > 10_000) problems.push(`discovery took ${r.discoveryMs} ms (> 10 s)`)
-  for (const a of r.agents) if (a.tasksCompleted < 10) problems.push(`${a.name} completed ${a.tasksCompleted} tasks (< 10)`)
+  for (const a of r.agents) {
+    if (a.tasksCompleted < 10) problems.push(`${a.name} completed ${a.tasksCompleted} tasks (< 10)`)
+  }
   if (r.episodesTotal < 50) problems.push(`${r.episodesTotal} episodes in total (< 50)`)
   for (const a of r.agents) {
     const floor = a.tenant === FEDERATION_TENANT ? 40 : 10
@@ -268,6 +350,8 @@ export function federationProblems (r: FederationReport): string[] {
   problems.push(...r.crossTenant)
   if (!(r.replication.p95Ms < 100)) problems.push(`replication p95 ${r.replication.p95Ms} ms (≥ 100 ms)`)
   problems.push(...r.logProblems.map(l => `log: ${l}`))
-  if (r.shutdown.graceful !== r.shutdown.of) problems.push(`${r.shutdown.of - r.shutdown.graceful} agents did not stop gracefully`)
+  if (r.shutdown.graceful !== r.shutdown.of) {
+    problems.push(`${r.shutdown.of - r.shutdown.graceful} agents did not stop gracefully`)
+  }
   return problems
 }

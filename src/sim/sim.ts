@@ -8,7 +8,15 @@ import { Agent } from '../agent/index.js'
 import { loadConfig, type AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { loadOrCreateIdentity } from '../node/index.js'
-import { createTenant, DEFAULT_TENANT, issueKeyring, rotateTenant, TenantKeyring, type TenantFile, type TenantState } from '../tenancy/index.js'
+import {
+  createTenant,
+  DEFAULT_TENANT,
+  issueKeyring,
+  rotateTenant,
+  TenantKeyring,
+  type TenantFile,
+  type TenantState
+} from '../tenancy/index.js'
 import { SimError } from './errors.js'
 
 export interface SimInit {
@@ -125,11 +133,16 @@ const DEMO_ROLES = ['tpm', 'senior-software-architect', 'coder', 'tester', 'revi
  * (34 agents in one process: 44% of one core, 19-24% at budget 0.5), and at 100 agents over 4
  * processes budget 1 settled the view in 55 s instead of 74-119 s.
  */
-export const SIM_DEFAULTS: Partial<AgentConfig> = { maxConnections: 6, pingTimeoutMs: 2_000, heartbeatBudget: 1, probeIntervalMs: 0 }
+export const SIM_DEFAULTS: Partial<AgentConfig> = {
+  maxConnections: 6,
+  pingTimeoutMs: 2_000,
+  heartbeatBudget: 1,
+  probeIntervalMs: 0
+}
 const START_CONCURRENCY = 8
 
 /** One key for the link between two peers, whichever dials. */
-function linkKey (a: string, b: string): string {
+function linkKey(a: string, b: string): string {
   return a < b ? `${a} ${b}` : `${b} ${a}`
 }
 
@@ -147,15 +160,15 @@ export class Sim {
   private readonly dataDir: string
   private readonly init: SimInit
 
-  private constructor (init: SimInit, dataDir: string, ownDataDir: boolean) {
+  private constructor(init: SimInit, dataDir: string, ownDataDir: boolean) {
     this.init = init
     this.dataDir = dataDir
     this.ownDataDir = ownDataDir
   }
 
-  static async start (init: SimInit): Promise<Sim> {
+  static async start(init: SimInit): Promise<Sim> {
     const own = init.dataDir === undefined
-    const dataDir = init.dataDir ?? await mkdtemp(join(tmpdir(), 'conclave-sim-'))
+    const dataDir = init.dataDir ?? (await mkdtemp(join(tmpdir(), 'conclave-sim-')))
     const sim = new Sim(init, dataDir, own)
     try {
       if (init.authorities !== undefined) {
@@ -172,7 +185,7 @@ export class Sim {
   }
 
   /** The config agent `index` runs with. */
-  configFor (index: number, bootstrap: string[]): AgentConfig {
+  configFor(index: number, bootstrap: string[]): AgentConfig {
     const base = loadConfig({ env: {} }).config
     const httpBase = this.init.httpBasePort ?? 0
     const seeds = this.init.seeds ?? []
@@ -195,16 +208,28 @@ export class Sim {
   }
 
   /** Start `count` more agents (the first one started is everyone's bootstrap peer). */
-  async add (count: number): Promise<Agent[]> {
+  async add(count: number): Promise<Agent[]> {
     const started: Agent[] = []
     const startOne = async (index: number): Promise<void> => {
       const seed = this.agents[0]
       const bootstrap = seed === undefined ? [] : [seed.node.getMultiaddrs()[0]?.toString() ?? '']
-      const config = this.configFor(index, bootstrap.filter(a => a !== ''))
+      const config = this.configFor(
+        index,
+        bootstrap.filter(a => a !== '')
+      )
       const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
       const privateKey = await loadOrCreateIdentity(config.dataDir)
-      this.keyrings[index] = await this.issue(index, peerIdFromPrivateKey(privateKey).toString(), [...config.roles, ...config.singletons])
-      const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index], connectionGater: this.gaterFor(peerIdFromPrivateKey(privateKey).toString()) })
+      this.keyrings[index] = await this.issue(index, peerIdFromPrivateKey(privateKey).toString(), [
+        ...config.roles,
+        ...config.singletons
+      ])
+      const agent = await Agent.start(config, {
+        logger,
+        collectDefaultMetrics: false,
+        privateKey,
+        keyrings: this.keyrings[index],
+        connectionGater: this.gaterFor(peerIdFromPrivateKey(privateKey).toString())
+      })
       this.agents[index] = agent
       started.push(agent)
       this.init.onAgentStarted?.(agent, index)
@@ -221,7 +246,7 @@ export class Sim {
   }
 
   /** Tenants agent `index` belongs to. */
-  tenantsOf (index: number): string[] {
+  tenantsOf(index: number): string[] {
     if (this.authorities.size === 0) return [DEFAULT_TENANT]
     if (this.init.tenantsOf !== undefined) return this.init.tenantsOf(index)
     const tenants = [...this.authorities.keys()]
@@ -229,7 +254,7 @@ export class Sim {
   }
 
   /** Credentials for agent `index`, issued in memory by each of its tenants' authorities. */
-  private async issue (index: number, peerId: string, roles: string[]): Promise<TenantKeyring[]> {
+  private async issue(index: number, peerId: string, roles: string[]): Promise<TenantKeyring[]> {
     if (this.authorities.size === 0) return [TenantKeyring.open(DEFAULT_TENANT, peerId)]
     const rings: TenantKeyring[] = []
     for (const tenant of this.tenantsOf(index)) {
@@ -246,7 +271,7 @@ export class Sim {
    * Rotate a tenant's group key, revoking `revoke`; returns the signed state, for a test to hand
    * to an agent (as an operator would through `POST /v1/tenants/:tenant/state`).
    */
-  async rotate (tenant: string, revoke: string[] = []): Promise<TenantState> {
+  async rotate(tenant: string, revoke: string[] = []): Promise<TenantState> {
     const authority = this.authorities.get(tenant)
     if (authority === undefined) throw new SimError(`no tenant ${tenant}`)
     const { file, state } = await rotateTenant(authority, revoke)
@@ -255,18 +280,28 @@ export class Sim {
   }
 
   /** Start agent `index` again after a stop or crash, with its data dir and credentials. */
-  async restart (index: number): Promise<Agent> {
+  async restart(index: number): Promise<Agent> {
     const previous = this.agents[index]
     if (previous === undefined) throw new SimError(`no agent ${index}`)
     // Agents listen on port 0, so agent 0 (everyone's bootstrap) may itself have come back on a
     // new port: a restarted agent also dials a few running agents, as DNS or mDNS would give it
     // current addresses in a deployment.
-    const seeds = this.running.filter(a => a !== previous).slice(0, 3).flatMap(a => a.node.getMultiaddrs().map(String))
+    const seeds = this.running
+      .filter(a => a !== previous)
+      .slice(0, 3)
+      .flatMap(a => a.node.getMultiaddrs().map(String))
     const config = { ...previous.config, bootstrap: [...new Set([...previous.config.bootstrap, ...seeds])] }
     const privateKey = await loadOrCreateIdentity(config.dataDir)
     const logger = (this.init.logger ?? silentLogger()).child({ agent: config.name })
     this.hung.delete(previous.peerId)
-    const agent = await Agent.start(config, { logger, collectDefaultMetrics: false, privateKey, keyrings: this.keyrings[index] ?? await this.issue(index, previous.peerId, [...config.roles, ...config.singletons]), connectionGater: this.gaterFor(previous.peerId) })
+    const agent = await Agent.start(config, {
+      logger,
+      collectDefaultMetrics: false,
+      privateKey,
+      keyrings:
+        this.keyrings[index] ?? (await this.issue(index, previous.peerId, [...config.roles, ...config.singletons])),
+      connectionGater: this.gaterFor(previous.peerId)
+    })
     this.agents[index] = agent
     return agent
   }
@@ -275,13 +310,13 @@ export class Sim {
    * Make every dial between `a` and `b` (either way) take `delayMs` longer, as to a process too
    * busy to accept it sooner; 0 ends it. Connections already open are left alone.
    */
-  slowLink (a: Agent, b: Agent, delayMs: number): void {
+  slowLink(a: Agent, b: Agent, delayMs: number): void {
     if (delayMs > 0) this.slowLinks.set(linkKey(a.peerId, b.peerId), delayMs)
     else this.slowLinks.delete(linkKey(a.peerId, b.peerId))
   }
 
   /** Whether the partition, while there is one, separates agents `a` and `b`. */
-  private isCut (a: string, b: string): boolean {
+  private isCut(a: string, b: string): boolean {
     return this.sides !== undefined && this.sides.get(a) !== this.sides.get(b)
   }
 
@@ -289,7 +324,7 @@ export class Sim {
    * A gater that refuses connections across the partition, while there is one, holds dials to a
    * hung agent until they time out, and holds those over a slow link for its delay.
    */
-  private gaterFor (self: string): ConnectionGater {
+  private gaterFor(self: string): ConnectionGater {
     const cut = (peer: PeerId): boolean => this.isCut(self, peer.toString())
     // Checked again once a connection is upgraded: a dial that was past encryption when the cut
     // was made would otherwise open a connection across it after `partition` closed the others.
@@ -308,39 +343,52 @@ export class Sim {
   }
 
   /** Cut the network between `side` and every other agent: connections close, new ones are refused. */
-  async partition (side: Agent[]): Promise<void> {
+  async partition(side: Agent[]): Promise<void> {
     const one = new Set(side.map(a => a.peerId))
     this.sides = new Map(this.agents.map(a => [a.peerId, one.has(a.peerId) ? 1 : 0]))
     const across = (a: Agent, c: Connection): boolean => this.isCut(a.peerId, c.remotePeer.toString())
     // A connection that passed the gater just before the cut opens after it: closed as it opens.
     for (const a of this.running) {
       if (this.partitionWatch.has(a)) continue
-      const watch = (evt: CustomEvent<Connection>): void => { if (across(a, evt.detail)) void evt.detail.close().catch(() => {}) }
+      const watch = (evt: CustomEvent<Connection>): void => {
+        if (across(a, evt.detail)) void evt.detail.close().catch(() => {})
+      }
       a.node.addEventListener('connection:open', watch)
-      this.partitionWatch.set(a, () => { a.node.removeEventListener('connection:open', watch) })
+      this.partitionWatch.set(a, () => {
+        a.node.removeEventListener('connection:open', watch)
+      })
     }
-    await Promise.allSettled(this.running.flatMap(a => a.node.getConnections()
-      .filter(c => across(a, c))
-      .map(async c => { await c.close() })))
+    await Promise.allSettled(
+      this.running.flatMap(a =>
+        a.node
+          .getConnections()
+          .filter(c => across(a, c))
+          .map(async c => {
+            await c.close()
+          })
+      )
+    )
   }
 
   /** Remove the partition; each agent dials one agent of the other side, as a retrying dialer would. */
-  async heal (): Promise<void> {
+  async heal(): Promise<void> {
     const sides = this.sides
     this.sides = undefined
     for (const unwatch of this.partitionWatch.values()) unwatch()
     this.partitionWatch.clear()
     if (sides === undefined) return
     const running = this.running
-    await Promise.allSettled(running.map(async a => {
-      const others = running.filter(b => sides.get(b.peerId) !== sides.get(a.peerId))
-      const pick = others[Math.floor(Math.random() * others.length)]
-      if (pick !== undefined) await a.node.dial(pick.node.getMultiaddrs())
-    }))
+    await Promise.allSettled(
+      running.map(async a => {
+        const others = running.filter(b => sides.get(b.peerId) !== sides.get(a.peerId))
+        const pick = others[Math.floor(Math.random() * others.length)]
+        if (pick !== undefined) await a.node.dial(pick.node.getMultiaddrs())
+      })
+    )
   }
 
   /** Running agents (crashed or stopped ones are skipped). */
-  get running (): Agent[] {
+  get running(): Agent[] {
     return this.agents.filter(a => a !== undefined && this.stopped.has(a) === false)
   }
 
@@ -351,13 +399,20 @@ export class Sim {
   private readonly hung = new Set<string>()
 
   /** How many running agents see every other running agent of each of their tenants `alive`. */
-  convergedCount (): number {
+  convergedCount(): number {
     const running = this.running
     return running.filter(a => {
-      const alive = new Set(a.membership.peers().filter(p => p.state === 'alive').map(p => `${p.tenant}/${p.peerId}`))
+      const alive = new Set(
+        a.membership
+          .peers()
+          .filter(p => p.state === 'alive')
+          .map(p => `${p.tenant}/${p.peerId}`)
+      )
       for (const tenant of a.tenancy.tenants) {
         for (const other of running) {
-          if (other !== a && other.tenancy.tenants.includes(tenant) && !alive.has(`${tenant}/${other.peerId}`)) return false
+          if (other !== a && other.tenancy.tenants.includes(tenant) && !alive.has(`${tenant}/${other.peerId}`)) {
+            return false
+          }
         }
       }
       return true
@@ -365,7 +420,7 @@ export class Sim {
   }
 
   /** Stop one agent gracefully (announces leave). */
-  async stopAgent (agent: Agent): Promise<void> {
+  async stopAgent(agent: Agent): Promise<void> {
     this.stopped.add(agent)
     await agent.stop()
   }
@@ -375,22 +430,26 @@ export class Sim {
    * announcement, its connections close, and dials to it time out instead of being refused.
    * A restart ends it.
    */
-  async hangAgent (agent: Agent): Promise<void> {
+  async hangAgent(agent: Agent): Promise<void> {
     this.hung.add(agent.peerId)
     await this.crashAgent(agent)
   }
 
   /** Stop one agent without a leave announcement. */
-  async crashAgent (agent: Agent): Promise<void> {
+  async crashAgent(agent: Agent): Promise<void> {
     this.stopped.add(agent)
     await agent.crash()
   }
 
-  async stop (): Promise<void> {
-    await Promise.allSettled(this.agents.filter(a => a !== undefined && !this.stopped.has(a)).map(async a => {
-      this.stopped.add(a)
-      await a.stop()
-    }))
+  async stop(): Promise<void> {
+    await Promise.allSettled(
+      this.agents
+        .filter(a => a !== undefined && !this.stopped.has(a))
+        .map(async a => {
+          this.stopped.add(a)
+          await a.stop()
+        })
+    )
     if (this.ownDataDir) await rm(this.dataDir, { recursive: true, force: true })
   }
 }

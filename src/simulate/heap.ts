@@ -1,13 +1,19 @@
 /** A binary min-heap of events by time, ties broken by the order they were scheduled in. */
-export interface Scheduled<T> { at: number, order: number, event: T }
+export interface Scheduled<T> {
+  at: number
+  order: number
+  event: T
+}
 
 export class EventHeap<T> {
   private readonly items: Array<Scheduled<T>> = []
   private order = 0
 
-  get size (): number { return this.items.length }
+  get size(): number {
+    return this.items.length
+  }
 
-  push (at: number, event: T): void {
+  push(at: number, event: T): void {
     const item = { at, order: this.order++, event }
     const a = this.items
     a.push(item)
@@ -20,9 +26,11 @@ export class EventHeap<T> {
     }
   }
 
-  peek (): Scheduled<T> | undefined { return this.items[0] }
+  peek(): Scheduled<T> | undefined {
+    return this.items[0]
+  }
 
-  pop (): Scheduled<T> | undefined {
+  pop(): Scheduled<T> | undefined {
     const a = this.items
     const top = a[0]
     const last = a.pop()
@@ -42,7 +50,7 @@ export class EventHeap<T> {
     return top
   }
 
-  private less (x: Scheduled<T>, y: Scheduled<T>): boolean {
+  private less(x: Scheduled<T>, y: Scheduled<T>): boolean {
     return x.at < y.at || (x.at === y.at && x.order < y.order)
   }
 }

@@ -1,4 +1,13 @@
-export { simulate, replayCommand, trialSeed, SCENARIOS, SIMULATED, type Scenario, type SimulateOptions, type SimulateResult } from './run.js'
+export {
+  simulate,
+  replayCommand,
+  trialSeed,
+  SCENARIOS,
+  SIMULATED,
+  type Scenario,
+  type SimulateOptions,
+  type SimulateResult
+} from './run.js'
 export { World, agentId, type WorldOptions, type Slot, type Traffic } from './world.js'
 export { Network, type LatencyModel, type NetworkOptions } from './network.js'
 export { MembershipMonitor, converged, type Violation } from './monitor.js'

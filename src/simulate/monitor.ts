@@ -11,7 +11,8 @@ import type { CoreChange } from '../membership/core/index.js'
 import type { World } from './world.js'
 
 export interface Violation {
-  property: 'accuracy' | 'detection' | 'convergence' | 'agreement' | 'uniqueness' | 'fencing' | 'majority' | 'minority-safety'
+  property:
+    'accuracy' | 'detection' | 'convergence' | 'agreement' | 'uniqueness' | 'fencing' | 'majority' | 'minority-safety'
   trial: number
   seed: number
   detail: string
@@ -29,7 +30,7 @@ export class MembershipMonitor {
   /** Times from a crash until every running agent had declared it dead. */
   readonly detections: number[] = []
 
-  constructor (
+  constructor(
     private readonly world: World,
     private readonly trial: number,
     private readonly seed: number,
@@ -40,22 +41,22 @@ export class MembershipMonitor {
   }
 
   /** A fault touches agent `i` until `until`. */
-  disturb (i: number, until: number): void {
+  disturb(i: number, until: number): void {
     this.disturbed[i] = Math.max(this.disturbed[i] ?? 0, until + this.windowMs)
   }
 
   /** A fault touches every agent (a partition, a lossy spell) until `until`. */
-  disturbAll (until: number): void {
+  disturbAll(until: number): void {
     this.everywhereUntil = Math.max(this.everywhereUntil, until + this.windowMs)
   }
 
-  crashed (i: number, now: number): void {
+  crashed(i: number, now: number): void {
     this.crashedAt.set(i, now)
     this.detectedBy.set(i, new Set())
     this.disturb(i, Infinity)
   }
 
-  restarted (i: number, now: number): void {
+  restarted(i: number, now: number): void {
     this.crashedAt.delete(i)
     this.detectedBy.delete(i)
     this.disturbed[i] = now + this.windowMs
@@ -66,9 +67,13 @@ export class MembershipMonitor {
     const peer = this.world.indexOf(change.peer)
     if (peer === undefined) return
     const slot = this.world.slot(peer)
-    const excused = now < this.everywhereUntil || now < (this.disturbed[peer] ?? 0) || now < (this.disturbed[observer] ?? 0)
+    const excused =
+      now < this.everywhereUntil || now < (this.disturbed[peer] ?? 0) || now < (this.disturbed[observer] ?? 0)
     if (slot.up && slot.pausedUntil <= now && !excused) {
-      this.violate('accuracy', `agent ${observer} declared agent ${peer} dead at ${now.toFixed(0)} ms while it ran and both reached each other`)
+      this.violate(
+        'accuracy',
+        `agent ${observer} declared agent ${peer} dead at ${now.toFixed(0)} ms while it ran and both reached each other`
+      )
     }
     const seen = this.detectedBy.get(peer)
     const at = this.crashedAt.get(peer)
@@ -81,20 +86,28 @@ export class MembershipMonitor {
   }
 
   /** Every crashed agent down for longer than `boundMs` is dead in every running agent's view. */
-  checkDetection (boundMs: number): void {
+  checkDetection(boundMs: number): void {
     for (const [peer, at] of this.crashedAt) {
       if (this.world.now - at < boundMs) continue
       const id = this.world.slot(peer).id
-      const holdouts = this.runningExcept(peer).filter(o => { const s = this.world.slot(o).core?.stateOf(id); return s === 'alive' || s === 'suspect' })
-      if (holdouts.length > 0) this.violate('detection', `agent ${peer} crashed at ${at.toFixed(0)} ms and is still live at ${holdouts.length} agents (${holdouts.slice(0, 5).join(', ')}) ${(this.world.now - at).toFixed(0)} ms later`)
+      const holdouts = this.runningExcept(peer).filter(o => {
+        const s = this.world.slot(o).core?.stateOf(id)
+        return s === 'alive' || s === 'suspect'
+      })
+      if (holdouts.length > 0) {
+        this.violate(
+          'detection',
+          `agent ${peer} crashed at ${at.toFixed(0)} ms and is still live at ${holdouts.length} agents (${holdouts.slice(0, 5).join(', ')}) ${(this.world.now - at).toFixed(0)} ms later`
+        )
+      }
     }
   }
 
-  violate (property: Violation['property'], detail: string): void {
+  violate(property: Violation['property'], detail: string): void {
     this.violations.push({ property, trial: this.trial, seed: this.seed, detail })
   }
 
-  private runningExcept (peer: number): number[] {
+  private runningExcept(peer: number): number[] {
     const out: number[] = []
     for (const s of this.world.agents) if (s.up && s.index !== peer) out.push(s.index)
     return out
@@ -105,7 +118,7 @@ export class MembershipMonitor {
  * Whether every running agent sees every other running agent alive and every crashed one down or
  * forgotten. Cheap first (counts), exact after.
  */
-export function converged (world: World): boolean {
+export function converged(world: World): boolean {
   const up = world.agents.filter(s => s.up)
   for (const s of up) if (s.core === undefined || s.core.liveOthers().length !== up.length - 1) return false
   for (const s of up) {
@@ -115,13 +128,19 @@ export function converged (world: World): boolean {
 }
 
 /** What is missing from convergence, for a violation's detail. */
-export function divergence (world: World): string {
+export function divergence(world: World): string {
   const up = world.agents.filter(s => s.up)
   const lines: string[] = []
   for (const s of up) {
-    const wrong = up.filter(o => o !== s && s.core?.stateOf(o.id) !== 'alive').map(o => `${o.index}:${s.core?.stateOf(o.id) ?? 'unknown'}`)
+    const wrong = up
+      .filter(o => o !== s && s.core?.stateOf(o.id) !== 'alive')
+      .map(o => `${o.index}:${s.core?.stateOf(o.id) ?? 'unknown'}`)
     const extra = (s.core?.liveOthers().length ?? 0) - (up.length - 1 - wrong.length)
-    if (wrong.length > 0 || extra > 0) lines.push(`agent ${s.index} sees ${wrong.slice(0, 6).join(' ')}${extra > 0 ? ` and ${extra} down agents live` : ''}`)
+    if (wrong.length > 0 || extra > 0) {
+      lines.push(
+        `agent ${s.index} sees ${wrong.slice(0, 6).join(' ')}${extra > 0 ? ` and ${extra} down agents live` : ''}`
+      )
+    }
     if (lines.length >= 4) break
   }
   return lines.join('; ')

@@ -15,39 +15,44 @@ export interface NetworkOptions {
 
 export class Network {
   private groups = new Map<number, number>()
-  private oneWay: { from: Set<number>, to: Set<number> } | undefined
+  private oneWay: { from: Set<number>; to: Set<number> } | undefined
 
-  constructor (private readonly o: NetworkOptions, private readonly random: () => number) {}
+  constructor(
+    private readonly o: NetworkOptions,
+    private readonly random: () => number
+  ) {}
 
   /** Split the agents into groups that cannot reach each other (agents not named form one more group). */
-  partition (groups: number[][]): void {
+  partition(groups: number[][]): void {
     this.groups = new Map()
-    groups.forEach((g, i) => { for (const a of g) this.groups.set(a, i + 1) })
+    groups.forEach((g, i) => {
+      for (const a of g) this.groups.set(a, i + 1)
+    })
   }
 
   /** Messages from `from` to `to` are lost; the other way works. */
-  cutOneWay (from: number[], to: number[]): void {
+  cutOneWay(from: number[], to: number[]): void {
     this.oneWay = { from: new Set(from), to: new Set(to) }
   }
 
-  heal (): void {
+  heal(): void {
     this.groups = new Map()
     this.oneWay = undefined
   }
 
-  get faulty (): boolean {
+  get faulty(): boolean {
     return this.groups.size > 0 || this.oneWay !== undefined
   }
 
   /** Whether a message from `a` can reach `b` at all (ignoring loss). */
-  reaches (a: number, b: number): boolean {
+  reaches(a: number, b: number): boolean {
     if ((this.groups.get(a) ?? 0) !== (this.groups.get(b) ?? 0)) return false
     const w = this.oneWay
     return w === undefined || !(w.from.has(a) && w.to.has(b))
   }
 
   /** The delays of the copies of one message from `a` to `b`: none when it is lost. */
-  copies (a: number, b: number): number[] {
+  copies(a: number, b: number): number[] {
     if (!this.reaches(a, b) || (this.o.loss > 0 && this.random() < this.o.loss)) return []
     const first = this.delay(a, b)
     if (this.o.duplicate > 0 && this.random() < this.o.duplicate) return [first, this.delay(a, b)]
@@ -55,11 +60,11 @@ export class Network {
   }
 
   /** One-way delay in ms: LAN 0.1-1 ms; WAN 20-150 ms by pair of agents, with 10% jitter. */
-  private delay (a: number, b: number): number {
+  private delay(a: number, b: number): number {
     if (this.o.latency === 'lan') return 0.1 + this.random() * 0.9
     const lo = Math.min(a, b)
     const hi = Math.max(a, b)
-    const base = 20 + (Math.imul(lo * 7919 + hi * 104729, 0x9e3779b1) >>> 0) % 131
+    const base = 20 + ((Math.imul(lo * 7919 + hi * 104729, 0x9e3779b1) >>> 0) % 131)
     return base * (0.9 + 0.2 * this.random())
   }
 }

@@ -4,7 +4,7 @@
  * that a seed replays a run exactly.
  */
 
-function splitmix32 (state: number): () => number {
+function splitmix32(state: number): () => number {
   let s = state >>> 0
   return () => {
     s = (s + 0x9e3779b9) >>> 0
@@ -16,7 +16,7 @@ function splitmix32 (state: number): () => number {
 }
 
 /** A generator of uniform numbers in [0, 1) from `seed`. */
-export function prng (seed: number): () => number {
+export function prng(seed: number): () => number {
   const init = splitmix32(seed)
   let a = init()
   let b = init()
@@ -34,13 +34,13 @@ export function prng (seed: number): () => number {
 }
 
 /** A seed for a part of a run (an agent, a trial), from the run's seed and the part's numbers. */
-export function deriveSeed (seed: number, ...parts: number[]): number {
+export function deriveSeed(seed: number, ...parts: number[]): number {
   let s = seed >>> 0
   for (const p of parts) s = splitmix32((s ^ Math.imul(p + 1, 0x9e3779b1)) >>> 0)()
   return s
 }
 
 /** An integer in [lo, hi]. */
-export function between (random: () => number, lo: number, hi: number): number {
+export function between(random: () => number, lo: number, hi: number): number {
   return lo + Math.floor(random() * (hi - lo + 1))
 }

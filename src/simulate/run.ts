@@ -10,7 +10,7 @@ import { deriveSeed } from './random.js'
 import { faultScenario, membershipScenario, SCENARIO_FAULTS, type TrialInit, type TrialResult } from './scenarios.js'
 
 export const SCENARIOS = ['formation', 'failover', 'handover', 'partitions', 'churn', 'membership'] as const
-export type Scenario = typeof SCENARIOS[number]
+export type Scenario = (typeof SCENARIOS)[number]
 /** Scenarios the simulator runs today; the others need the council core in the simulator. */
 export const SIMULATED: readonly Scenario[] = ['membership', 'partitions', 'churn']
 
@@ -42,24 +42,28 @@ export interface SimulateResult {
   simulatedMs: number
   /** Medians over the trials of each figure (null where no trial produced one). */
   figures: Record<string, number | null>
-  perAgent: { msgsPerSecIdle: number | null, bytesPerSecIdle: number | null, msgsPerSecRounds: number | null }
+  perAgent: { msgsPerSecIdle: number | null; bytesPerSecIdle: number | null; msgsPerSecRounds: number | null }
   /** Events the simulator carried out. */
   steps: number
 }
 
 /** The seed of trial `k` of a run seeded `seed`: trial 0 uses the run's seed, so a trial replays as a run of one. */
-export function trialSeed (seed: number, k: number): number {
+export function trialSeed(seed: number, k: number): number {
   return k === 0 ? seed : deriveSeed(seed, k)
 }
 
-function median (values: number[]): number | null {
+function median(values: number[]): number | null {
   if (values.length === 0) return null
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor((sorted.length - 1) / 2)] as number
 }
 
-export function simulate (o: SimulateOptions): SimulateResult {
-  if (!SIMULATED.includes(o.scenario)) throw new RangeError(`scenario ${o.scenario} needs the council core, which the simulator does not run yet; simulated: ${SIMULATED.join(', ')}`)
+export function simulate(o: SimulateOptions): SimulateResult {
+  if (!SIMULATED.includes(o.scenario)) {
+    throw new RangeError(
+      `scenario ${o.scenario} needs the council core, which the simulator does not run yet; simulated: ${SIMULATED.join(', ')}`
+    )
+  }
   const hash = createHash('sha256')
   const violations: Violation[] = []
   const figureValues = new Map<string, number[]>()
@@ -69,13 +73,25 @@ export function simulate (o: SimulateOptions): SimulateResult {
   let steps = 0
   for (let k = 0; k < o.trials; k++) {
     const seed = trialSeed(o.seed, k)
-    const init: TrialInit = { agents: o.agents, seed, trial: k, network: { latency: o.latency, loss: o.loss, duplicate: o.duplicate ?? 0 }, ...(o.core !== undefined ? { core: o.core } : {}), ...(o.bugs !== undefined ? { bugs: o.bugs } : {}) }
-    const result = o.scenario === 'membership' ? membershipScenario(init) : faultScenario(init, SCENARIO_FAULTS[o.scenario] ?? [])
+    const init: TrialInit = {
+      agents: o.agents,
+      seed,
+      trial: k,
+      network: { latency: o.latency, loss: o.loss, duplicate: o.duplicate ?? 0 },
+      ...(o.core !== undefined ? { core: o.core } : {}),
+      ...(o.bugs !== undefined ? { bugs: o.bugs } : {})
+    }
+    const result =
+      o.scenario === 'membership' ? membershipScenario(init) : faultScenario(init, SCENARIO_FAULTS[o.scenario] ?? [])
     hash.update(result.world.traceHash())
     violations.push(...result.monitor.violations)
-    for (const [name, v] of Object.entries(result.figures)) if (v !== null) figureValues.set(name, [...(figureValues.get(name) ?? []), v])
+    for (const [name, v] of Object.entries(result.figures)) {
+      if (v !== null) figureValues.set(name, [...(figureValues.get(name) ?? []), v])
+    }
     const detections = result.monitor.detections
-    if (detections.length > 0 && !('detectionMs' in result.figures)) figureValues.set('detectionMs', [...(figureValues.get('detectionMs') ?? []), ...detections])
+    if (detections.length > 0 && !('detectionMs' in result.figures)) {
+      figureValues.set('detectionMs', [...(figureValues.get('detectionMs') ?? []), ...detections])
+    }
     if (result.idle !== undefined) idle.push(result.idle)
     if (result.rounds !== undefined) rounds.push(result.rounds)
     simulatedMs += result.world.now
@@ -84,7 +100,10 @@ export function simulate (o: SimulateOptions): SimulateResult {
   }
   const figures: Record<string, number | null> = {}
   for (const [name, values] of figureValues) figures[name] = median(values)
-  const mean = (xs: Array<number | undefined>): number | null => { const v = xs.filter((x): x is number => x !== undefined); return v.length === 0 ? null : v.reduce((a, b) => a + b, 0) / v.length }
+  const mean = (xs: Array<number | undefined>): number | null => {
+    const v = xs.filter((x): x is number => x !== undefined)
+    return v.length === 0 ? null : v.reduce((a, b) => a + b, 0) / v.length
+  }
   return {
     seed: o.seed,
     agents: o.agents,
@@ -106,6 +125,9 @@ export function simulate (o: SimulateOptions): SimulateResult {
 }
 
 /** The command that replays one trial. */
-export function replayCommand (o: Pick<SimulateOptions, 'agents' | 'scenario' | 'latency' | 'loss'>, seed: number): string {
+export function replayCommand(
+  o: Pick<SimulateOptions, 'agents' | 'scenario' | 'latency' | 'loss'>,
+  seed: number
+): string {
   return `conclave simulate --agents ${o.agents} --scenario ${o.scenario} --seed ${seed} --trials 1 --latency ${o.latency}${o.loss > 0 ? ` --loss ${o.loss}` : ''}`
 }

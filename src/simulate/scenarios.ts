@@ -21,7 +21,10 @@ export interface TrialInit {
 }
 
 /** Traffic per running agent per second over a window. */
-export interface Load { msgsPerSec: number, bytesPerSec: number }
+export interface Load {
+  msgsPerSec: number
+  bytesPerSec: number
+}
 
 export interface TrialResult {
   world: World
@@ -36,25 +39,61 @@ const FORM_LIMIT_MS = 180_000
 /** Longest the view may take to converge after the last fault. */
 export const CONVERGE_LIMIT_MS = 120_000
 
-function setup (init: TrialInit): { world: World, monitor: MembershipMonitor, random: () => number, detectBound: number } {
+function setup(init: TrialInit): {
+  world: World
+  monitor: MembershipMonitor
+  random: () => number
+  detectBound: number
+} {
   const options = { ...DEFAULT_CORE_OPTIONS, ...init.core }
-  const bounds = suspicionBounds(options.suspicionMult, options.suspicionMaxTimeoutMult, init.agents, options.probeIntervalMs)
+  const bounds = suspicionBounds(
+    options.suspicionMult,
+    options.suspicionMaxTimeoutMult,
+    init.agents,
+    options.probeIntervalMs
+  )
   // A suspicion may run its longest with every timer stretched by poor local health.
   const window = bounds.max + options.probeIntervalMs * options.awarenessMax * 2
-  let monitor: MembershipMonitor | undefined
-  const world = new World({ agents: init.agents, seed: init.seed, network: init.network, ...(init.core !== undefined ? { core: init.core } : {}), ...(init.onTrace !== undefined ? { onTrace: init.onTrace } : {}), ...(init.bugs !== undefined ? { bugs: init.bugs } : {}) }, {
-    change: (observer, change, now) => { monitor?.change(observer, change, now) }
-  })
-  monitor = new MembershipMonitor(world, init.trial, init.seed, window)
-  return { world, monitor, random: prng(deriveSeed(init.seed, 0x5ce7)), detectBound: window + options.gossipToTheDeadMs }
+  // The monitor needs the world and the world reports to the monitor: it is hooked in once made.
+  const hook: { monitor?: MembershipMonitor } = {}
+  const world = new World(
+    {
+      agents: init.agents,
+      seed: init.seed,
+      network: init.network,
+      ...(init.core !== undefined ? { core: init.core } : {}),
+      ...(init.onTrace !== undefined ? { onTrace: init.onTrace } : {}),
+      ...(init.bugs !== undefined ? { bugs: init.bugs } : {})
+    },
+    {
+      change: (observer, change, now) => {
+        hook.monitor?.change(observer, change, now)
+      }
+    }
+  )
+  const monitor = new MembershipMonitor(world, init.trial, init.seed, window)
+  hook.monitor = monitor
+  return {
+    world,
+    monitor,
+    random: prng(deriveSeed(init.seed, 0x5ce7)),
+    detectBound: window + options.gossipToTheDeadMs
+  }
 }
 
-const snapshot = (world: World): Traffic & { at: number, up: number } => ({ ...world.totals(), at: world.now, up: world.agents.filter(s => s.up).length })
+const snapshot = (world: World): Traffic & { at: number; up: number } => ({
+  ...world.totals(),
+  at: world.now,
+  up: world.agents.filter(s => s.up).length
+})
 
-function loadBetween (a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>): Load {
+function loadBetween(a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>): Load {
   const seconds = Math.max(1e-9, (b.at - a.at) / 1_000)
   const agents = Math.max(1, Math.min(a.up, b.up))
-  return { msgsPerSec: (b.sent - a.sent) / agents / seconds, bytesPerSec: (b.bytesSent - a.bytesSent) / agents / seconds }
+  return {
+    msgsPerSec: (b.sent - a.sent) / agents / seconds,
+    bytesPerSec: (b.bytesSent - a.bytesSent) / agents / seconds
+  }
 }
 
 /**
@@ -62,12 +101,14 @@ function loadBetween (a: ReturnType<typeof snapshot>, b: ReturnType<typeof snaps
  * started before it (what discovery finds), and run until every agent sees every other alive.
  * Returns how long that took, or null.
  */
-function form (world: World, monitor: MembershipMonitor, random: () => number, spreadMs: number): number | null {
+function form(world: World, monitor: MembershipMonitor, random: () => number, spreadMs: number): number | null {
   const n = world.agents.length
   for (let i = 0; i < n; i++) {
     const at = Math.floor((i * spreadMs) / n)
     const other = i > 1 ? between(random, 1, i - 1) : undefined
-    world.at(at, () => { world.start(i, i === 0 ? [] : other === undefined ? [0] : [0, other]) })
+    world.at(at, () => {
+      world.start(i, i === 0 ? [] : other === undefined ? [0] : [0, other])
+    })
   }
   world.run(FORM_LIMIT_MS, () => world.now >= spreadMs && converged(world))
   if (!converged(world)) {
@@ -78,15 +119,18 @@ function form (world: World, monitor: MembershipMonitor, random: () => number, s
 }
 
 /** Run until converged; record the time from `from`, or a violation. */
-function converge (world: World, monitor: MembershipMonitor, from: number, what: string): number | null {
+function converge(world: World, monitor: MembershipMonitor, from: number, what: string): number | null {
   world.run(world.now + CONVERGE_LIMIT_MS, () => converged(world))
   if (converged(world)) return world.now - from
-  monitor.violate('convergence', `${what}: the view did not converge within ${CONVERGE_LIMIT_MS} ms: ${divergence(world)}`)
+  monitor.violate(
+    'convergence',
+    `${what}: the view did not converge within ${CONVERGE_LIMIT_MS} ms: ${divergence(world)}`
+  )
   return null
 }
 
 /** Formation, then a quiet minute, a crash, the crashed agent's return, and a graceful leave. */
-export function membershipScenario (init: TrialInit): TrialResult {
+export function membershipScenario(init: TrialInit): TrialResult {
   const { world, monitor, random, detectBound } = setup(init)
   const figures: TrialResult['figures'] = { fullViewMs: form(world, monitor, random, 1_000) }
   world.run(world.now + 10_000)
@@ -112,8 +156,14 @@ export function membershipScenario (init: TrialInit): TrialResult {
     const leaveAt = world.now
     monitor.disturb(leaver, Infinity)
     world.leave(leaver)
-    world.run(leaveAt + 30_000, () => world.agents.every(s => !s.up || s.index === leaver || s.core?.stateOf(world.slot(leaver).id) === 'left'))
-    figures.leaveMs = world.agents.every(s => !s.up || s.index === leaver || s.core?.stateOf(world.slot(leaver).id) === 'left') ? world.now - leaveAt : null
+    world.run(leaveAt + 30_000, () =>
+      world.agents.every(s => !s.up || s.index === leaver || s.core?.stateOf(world.slot(leaver).id) === 'left')
+    )
+    figures.leaveMs = world.agents.every(
+      s => !s.up || s.index === leaver || s.core?.stateOf(world.slot(leaver).id) === 'left'
+    )
+      ? world.now - leaveAt
+      : null
   }
   return { world, monitor, figures, idle, ...(rounds !== undefined ? { rounds } : {}) }
 }
@@ -121,7 +171,7 @@ export function membershipScenario (init: TrialInit): TrialResult {
 type Fault = (world: World, monitor: MembershipMonitor, random: () => number, end: number) => void
 
 /** Faults a trial draws from: each one starts now and ends by `end`. */
-const FAULTS: Array<{ name: string, run: Fault }> = [
+const FAULTS: Array<{ name: string; run: Fault }> = [
   {
     name: 'partition',
     run: (world, monitor, random, end) => {
@@ -130,7 +180,9 @@ const FAULTS: Array<{ name: string, run: Fault }> = [
       world.network.partition([side])
       const heal = Math.min(end, world.now + between(random, 2_000, 25_000))
       monitor.disturbAll(heal)
-      world.at(heal, () => { world.network.heal() })
+      world.at(heal, () => {
+        world.network.heal()
+      })
     }
   },
   {
@@ -142,7 +194,9 @@ const FAULTS: Array<{ name: string, run: Fault }> = [
       world.network.cutOneWay(from, to)
       const heal = Math.min(end, world.now + between(random, 2_000, 15_000))
       monitor.disturbAll(heal)
-      world.at(heal, () => { world.network.heal() })
+      world.at(heal, () => {
+        world.network.heal()
+      })
     }
   },
   {
@@ -153,7 +207,11 @@ const FAULTS: Array<{ name: string, run: Fault }> = [
       world.crash(i)
       monitor.crashed(i, world.now)
       // Some stay down for good: their detection is checked.
-      if (random() < 0.6) world.at(Math.min(end, world.now + between(random, 1_000, 30_000)), () => { restart(world, monitor, i, random) })
+      if (random() < 0.6) {
+        world.at(Math.min(end, world.now + between(random, 1_000, 30_000)), () => {
+          restart(world, monitor, i, random)
+        })
+      }
     }
   },
   {
@@ -173,12 +231,14 @@ const FAULTS: Array<{ name: string, run: Fault }> = [
       if (i === undefined) return
       monitor.disturb(i, Infinity)
       world.leave(i)
-      world.at(Math.min(end, world.now + between(random, 3_000, 20_000)), () => { restart(world, monitor, i, random) })
+      world.at(Math.min(end, world.now + between(random, 3_000, 20_000)), () => {
+        restart(world, monitor, i, random)
+      })
     }
   }
 ]
 
-function restart (world: World, monitor: MembershipMonitor, i: number, random: () => number): void {
+function restart(world: World, monitor: MembershipMonitor, i: number, random: () => number): void {
   if (world.slot(i).up) return
   monitor.restarted(i, world.now)
   // The bootstrap peer, and one that discovery found.
@@ -186,14 +246,14 @@ function restart (world: World, monitor: MembershipMonitor, i: number, random: (
   world.start(i, seed === undefined ? [0] : [0, seed])
 }
 
-function pickUp (world: World, random: () => number): number | undefined {
+function pickUp(world: World, random: () => number): number | undefined {
   const up = world.agents.filter(s => s.up && s.index !== 0 && s.pausedUntil <= world.now && s.core?.isLeaving !== true)
   // Most of the mesh stays up: faults need someone to observe them.
   if (up.length <= world.agents.length / 2) return undefined
   return up[Math.floor(random() * up.length)]?.index
 }
 
-function pickSome (random: () => number, n: number, k: number): number[] {
+function pickSome(random: () => number, n: number, k: number): number[] {
   const all = [...Array(n).keys()]
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))
@@ -206,7 +266,7 @@ function pickSome (random: () => number, n: number, k: number): number[] {
  * Randomized faults for a minute (`names`: the kinds drawn), then every network fault healed and
  * every agent meant to return started: the view must converge, crashed agents must be detected.
  */
-export function faultScenario (init: TrialInit, names: string[]): TrialResult {
+export function faultScenario(init: TrialInit, names: string[]): TrialResult {
   const { world, monitor, random, detectBound } = setup(init)
   const figures: TrialResult['figures'] = { fullViewMs: form(world, monitor, random, 500) }
   if (figures.fullViewMs === null) return { world, monitor, figures }
@@ -216,7 +276,11 @@ export function faultScenario (init: TrialInit, names: string[]): TrialResult {
   let t = start + between(random, 500, 5_000)
   while (t < end - 2_000) {
     const fault = kinds[Math.floor(random() * kinds.length)]
-    if (fault !== undefined) world.at(t, () => { fault.run(world, monitor, random, end) })
+    if (fault !== undefined) {
+      world.at(t, () => {
+        fault.run(world, monitor, random, end)
+      })
+    }
     t += between(random, 1_000, 12_000)
   }
   world.run(end)

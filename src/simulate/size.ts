@@ -12,24 +12,31 @@ const FRAME = 40
 
 const tenantsBytes = (tenants: string[]): number => tenants.reduce((n, t) => n + t.length + 1, 1)
 
-function updateBytes (u: Update): number {
+function updateBytes(u: Update): number {
   switch (u.kind) {
-    case 'alive': return 1 + PEER + NUMBER + tenantsBytes(u.tenants) + (u.meta?.length ?? 0)
+    case 'alive':
+      return 1 + PEER + NUMBER + tenantsBytes(u.tenants) + (u.meta?.length ?? 0)
     case 'suspect':
-    case 'dead': return 1 + PEER + NUMBER + PEER
-    case 'left': return 1 + PEER + NUMBER
+    case 'dead':
+      return 1 + PEER + NUMBER + PEER
+    case 'left':
+      return 1 + PEER + NUMBER
   }
 }
 
 const entryBytes = (e: SyncEntry): number => 1 + PEER + NUMBER + tenantsBytes(e.tenants) + (e.meta?.length ?? 0)
 
-export function wireBytes (m: Wire): number {
+export function wireBytes(m: Wire): number {
   switch (m.type) {
     case 'ping':
-    case 'ping-req': return FRAME + 1 + NUMBER + PEER + m.updates.reduce((n, u) => n + updateBytes(u), 0)
+    case 'ping-req':
+      return FRAME + 1 + NUMBER + PEER + m.updates.reduce((n, u) => n + updateBytes(u), 0)
     case 'ack':
-    case 'gossip': return FRAME + 1 + NUMBER + m.updates.reduce((n, u) => n + updateBytes(u), 0)
-    case 'nack': return FRAME + 1 + NUMBER
-    case 'sync': return FRAME + 2 + tenantsBytes(m.tenants) + m.members.reduce((n, e) => n + entryBytes(e), 0)
+    case 'gossip':
+      return FRAME + 1 + NUMBER + m.updates.reduce((n, u) => n + updateBytes(u), 0)
+    case 'nack':
+      return FRAME + 1 + NUMBER
+    case 'sync':
+      return FRAME + 2 + tenantsBytes(m.tenants) + m.members.reduce((n, e) => n + entryBytes(e), 0)
   }
 }

@@ -5,7 +5,15 @@
  * trace hash says so).
  */
 import { createHash, type Hash } from 'node:crypto'
-import { MembershipCore, type CoreBugs, type CoreChange, type CoreOptions, type Effect, type Input, type Wire } from '../membership/core/index.js'
+import {
+  MembershipCore,
+  type CoreBugs,
+  type CoreChange,
+  type CoreOptions,
+  type Effect,
+  type Input,
+  type Wire
+} from '../membership/core/index.js'
 import { EventHeap } from './heap.js'
 import { Network, type NetworkOptions } from './network.js'
 import { deriveSeed, prng } from './random.js'
@@ -25,11 +33,16 @@ export interface WorldOptions {
 }
 
 type Event =
-  | { kind: 'deliver', to: number, from: number, message: Wire, bytes: number }
-  | { kind: 'tick', agent: number, token: number }
-  | { kind: 'action', run: () => void }
+  | { kind: 'deliver'; to: number; from: number; message: Wire; bytes: number }
+  | { kind: 'tick'; agent: number; token: number }
+  | { kind: 'action'; run: () => void }
 
-export interface Traffic { sent: number, received: number, bytesSent: number, bytesReceived: number }
+export interface Traffic {
+  sent: number
+  received: number
+  bytesSent: number
+  bytesReceived: number
+}
 
 export interface Slot {
   readonly index: number
@@ -45,7 +58,7 @@ export interface Slot {
   scheduledAt: number
   traffic: Traffic
   /** Ticks at the current instant: a core that keeps asking for one is stuck. */
-  ticksNow: { at: number, count: number }
+  ticksNow: { at: number; count: number }
 }
 
 /** Told of what happens, for the property monitor and the figures. */
@@ -58,7 +71,10 @@ const MAX_TICKS_AT_ONCE = 1_000
 
 /** A core asked to be woken at the same instant again and again: a bug in the core, not in the run. */
 export class CoreLivelockError extends Error {
-  constructor (readonly agent: number, readonly at: number) {
+  constructor(
+    readonly agent: number,
+    readonly at: number
+  ) {
     super(`agent ${agent} asked to be woken at ${at} ms more than ${MAX_TICKS_AT_ONCE} times: its core is stuck`)
     this.name = 'CoreLivelockError'
   }
@@ -78,32 +94,52 @@ export class World {
   private readonly netRandom: () => number
   private readonly o: WorldOptions
 
-  constructor (o: WorldOptions, private readonly observer: Observer = {}) {
+  constructor(
+    o: WorldOptions,
+    private readonly observer: Observer = {}
+  ) {
     this.o = o
     this.netRandom = prng(deriveSeed(o.seed, 0xfeed))
     this.network = new Network(o.network, this.netRandom)
     this.agents = Array.from({ length: o.agents }, (_, index) => {
       const id = agentId(index)
       this.byId.set(id, index)
-      return { index, id, core: undefined, up: false, pausedUntil: 0, backlog: [], persisted: 0, token: 0, scheduledAt: Infinity, traffic: { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 }, ticksNow: { at: -1, count: 0 } }
+      return {
+        index,
+        id,
+        core: undefined,
+        up: false,
+        pausedUntil: 0,
+        backlog: [],
+        persisted: 0,
+        token: 0,
+        scheduledAt: Infinity,
+        traffic: { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 },
+        ticksNow: { at: -1, count: 0 }
+      }
     })
   }
 
-  indexOf (id: string): number | undefined {
+  indexOf(id: string): number | undefined {
     return this.byId.get(id)
   }
 
   /** Run `fn` at simulated time `at`. */
-  at (at: number, fn: () => void): void {
+  at(at: number, fn: () => void): void {
     this.heap.push(Math.max(at, this.now), { kind: 'action', run: fn })
   }
 
   /** Start (or restart after a crash) agent `i`, contacting `seeds` first. */
-  start (i: number, seeds: number[] = []): void {
+  start(i: number, seeds: number[] = []): void {
     const slot = this.slot(i)
     if (slot.up) return
     const random = prng(deriveSeed(this.o.seed, i, slot.persisted))
-    slot.core = new MembershipCore({ self: slot.id, tenants: this.o.tenants?.(i) ?? ['default'], incarnation: slot.persisted }, this.o.core ?? {}, random, this.o.bugs)
+    slot.core = new MembershipCore(
+      { self: slot.id, tenants: this.o.tenants?.(i) ?? ['default'], incarnation: slot.persisted },
+      this.o.core ?? {},
+      random,
+      this.o.bugs
+    )
     slot.up = true
     slot.pausedUntil = 0
     slot.backlog = []
@@ -112,7 +148,7 @@ export class World {
   }
 
   /** Kill agent `i` at once (kill -9): it keeps only what it persisted. */
-  crash (i: number): void {
+  crash(i: number): void {
     const slot = this.slot(i)
     if (!slot.up) return
     slot.up = false
@@ -124,29 +160,33 @@ export class World {
   }
 
   /** Stop agent `i` gracefully: it announces that it leaves, and is gone `afterMs` later. */
-  leave (i: number, afterMs = 1_000): void {
+  leave(i: number, afterMs = 1_000): void {
     const slot = this.slot(i)
     if (!slot.up) return
     this.step(slot, { type: 'leave' })
-    this.at(this.now + afterMs, () => { this.crash(i) })
+    this.at(this.now + afterMs, () => {
+      this.crash(i)
+    })
   }
 
   /** Freeze agent `i` for `ms`: its timers and messages wait, then all come at once. */
-  pause (i: number, ms: number): void {
+  pause(i: number, ms: number): void {
     const slot = this.slot(i)
     if (!slot.up || slot.pausedUntil > this.now) return
     slot.pausedUntil = this.now + ms
     this.trace(`pause ${i} ${ms}`)
-    this.at(slot.pausedUntil, () => { this.resume(slot) })
+    this.at(slot.pausedUntil, () => {
+      this.resume(slot)
+    })
   }
 
-  discovered (i: number, peer: number): void {
+  discovered(i: number, peer: number): void {
     const slot = this.slot(i)
     if (slot.up && slot.pausedUntil <= this.now) this.step(slot, { type: 'discovered', peer: this.slot(peer).id })
   }
 
   /** Carry out events until simulated time `until`, or until `stop` says so (checked every `everyMs`). */
-  run (until: number, stop?: () => boolean, everyMs = 250): void {
+  run(until: number, stop?: () => boolean, everyMs = 250): void {
     let nextCheck = this.now + everyMs
     for (;;) {
       const next = this.heap.peek()
@@ -165,12 +205,12 @@ export class World {
     this.now = Math.max(this.now, until)
   }
 
-  traceHash (): string {
+  traceHash(): string {
     return this.hash.copy().digest('hex')
   }
 
   /** Traffic of every agent, summed. */
-  totals (): Traffic {
+  totals(): Traffic {
     const t: Traffic = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 }
     for (const s of this.agents) {
       t.sent += s.traffic.sent
@@ -181,13 +221,13 @@ export class World {
     return t
   }
 
-  slot (i: number): Slot {
+  slot(i: number): Slot {
     const s = this.agents[i]
     if (s === undefined) throw new RangeError(`no agent ${i}`)
     return s
   }
 
-  private handle (e: Event): void {
+  private handle(e: Event): void {
     if (e.kind === 'action') {
       e.run()
       return
@@ -214,7 +254,7 @@ export class World {
     this.step(slot, { type: 'message', from: from.id, message: e.message })
   }
 
-  private resume (slot: Slot): void {
+  private resume(slot: Slot): void {
     if (!slot.up || slot.pausedUntil > this.now) return
     const backlog = slot.backlog
     slot.backlog = []
@@ -223,13 +263,13 @@ export class World {
     if (slot.up) this.step(slot, { type: 'tick' })
   }
 
-  private step (slot: Slot, input: Input): void {
+  private step(slot: Slot, input: Input): void {
     const core = slot.core
     if (core === undefined) return
     const effects = core.step(input, this.now)
     for (const effect of effects) this.effect(slot, effect)
     const wake = core.wakeAt
-    if (wake < slot.scheduledAt || (slot.scheduledAt < this.now)) {
+    if (wake < slot.scheduledAt || slot.scheduledAt < this.now) {
       if (wake === Infinity) return
       slot.scheduledAt = wake
       slot.token++
@@ -237,7 +277,7 @@ export class World {
     }
   }
 
-  private effect (slot: Slot, effect: Effect): void {
+  private effect(slot: Slot, effect: Effect): void {
     switch (effect.type) {
       case 'persist':
         slot.persisted = effect.incarnation
@@ -259,7 +299,7 @@ export class World {
     }
   }
 
-  private trace (line: string): void {
+  private trace(line: string): void {
     const text = `${this.now.toFixed(3)} ${line}\n`
     this.hash.update(text)
     this.o.onTrace?.(text)

@@ -1,4 +1,11 @@
-import { EARLY_REPORT_TTL_MS, MAX_EARLY_REPORTS, MAX_EARLY_REPORTS_PER_TASK, MAX_FINISHED_TASKS_PER_COUNCIL, MAX_TASK_ERROR_CHARS, TASK_EXPIRY_GRACE_MS } from './constants.js'
+import {
+  EARLY_REPORT_TTL_MS,
+  MAX_EARLY_REPORTS,
+  MAX_EARLY_REPORTS_PER_TASK,
+  MAX_FINISHED_TASKS_PER_COUNCIL,
+  MAX_TASK_ERROR_CHARS,
+  TASK_EXPIRY_GRACE_MS
+} from './constants.js'
 import type { ResultMessage, StartMessage, TaskSpec } from './messages.js'
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed'
@@ -35,7 +42,7 @@ export interface CouncilSeats {
   id: string
   epoch: number
   state: string
-  roster: Array<{ role: string, peerId: string }>
+  roster: Array<{ role: string; peerId: string }>
 }
 
 /** What became of a result message. */
@@ -56,12 +63,12 @@ export class TaskBoard {
   /** Told of tasks the board forgets (its store drops them too). */
   private readonly onForget: (ids: string[]) => void
 
-  constructor (opts: { onForget?: (ids: string[]) => void } = {}) {
+  constructor(opts: { onForget?: (ids: string[]) => void } = {}) {
     this.onForget = opts.onForget ?? (() => {})
   }
 
   /** Put back a task saved before a restart (one already known wins). */
-  restore (task: TaskView): void {
+  restore(task: TaskView): void {
     if (!this.tasks.has(task.id)) this.tasks.set(task.id, task)
   }
   /**
@@ -69,19 +76,28 @@ export class TaskBoard {
    * different senders: a holder's `start` can overtake the `submit` another member published,
    * and a member that dropped it counted one attempt too few after a failover.
    */
-  private readonly early = new Map<string, { at: number, reports: Array<{ from: string, msg: StartMessage | ResultMessage }> }>()
+  private readonly early = new Map<
+    string,
+    { at: number; reports: Array<{ from: string; msg: StartMessage | ResultMessage }> }
+  >()
 
-  get (id: string): TaskView | undefined { return this.tasks.get(id) }
+  get(id: string): TaskView | undefined {
+    return this.tasks.get(id)
+  }
 
   /** Every task on the board (metrics count them by state). */
-  all (): TaskView[] { return [...this.tasks.values()] }
+  all(): TaskView[] {
+    return [...this.tasks.values()]
+  }
 
-  list (council: string): TaskView[] {
-    return [...this.tasks.values()].filter(t => t.council === council).sort((a, b) => a.submittedAt - b.submittedAt || a.id.localeCompare(b.id))
+  list(council: string): TaskView[] {
+    return [...this.tasks.values()]
+      .filter(t => t.council === council)
+      .sort((a, b) => a.submittedAt - b.submittedAt || a.id.localeCompare(b.id))
   }
 
   /** Finished tasks that finished at or before `before` drop their input; returns those that did. */
-  dropInputs (before: number): TaskView[] {
+  dropInputs(before: number): TaskView[] {
     const dropped: TaskView[] = []
     for (const t of this.tasks.values()) {
       if (finished(t) && t.finishedAt !== null && t.finishedAt <= before && t.input !== null) {
@@ -92,12 +108,12 @@ export class TaskBoard {
     return dropped
   }
 
-  unfinished (council: string): TaskView[] {
+  unfinished(council: string): TaskView[] {
     return this.list(council).filter(t => !finished(t))
   }
 
   /** Learn a task (idempotent by id); `created` is false when it was known. */
-  submit (spec: TaskSpec, tenant: string, council?: CouncilSeats): { task: TaskView, created: boolean } {
+  submit(spec: TaskSpec, tenant: string, council?: CouncilSeats): { task: TaskView; created: boolean } {
     const known = this.tasks.get(spec.id)
     if (known !== undefined) return { task: known, created: false }
     const task: TaskView = {
@@ -124,7 +140,7 @@ export class TaskBoard {
     return { task, created: true }
   }
 
-  private keepEarly (from: string, msg: StartMessage | ResultMessage, now: number): void {
+  private keepEarly(from: string, msg: StartMessage | ResultMessage, now: number): void {
     const entry = this.early.get(msg.id)
     if (entry !== undefined) {
       if (entry.reports.length < MAX_EARLY_REPORTS_PER_TASK) entry.reports.push({ from, msg })
@@ -134,7 +150,7 @@ export class TaskBoard {
     this.early.set(msg.id, { at: now, reports: [{ from, msg }] })
   }
 
-  private replayEarly (id: string, now = Date.now()): void {
+  private replayEarly(id: string, now = Date.now()): void {
     const entry = this.early.get(id)
     if (entry === undefined) return
     this.early.delete(id)
@@ -149,7 +165,7 @@ export class TaskBoard {
    * Follow a council's committed roster: unfinished tasks whose role changed hands are
    * dispatched to the new holder under the council's epoch. Returns the tasks that moved.
    */
-  assign (council: CouncilSeats): TaskView[] {
+  assign(council: CouncilSeats): TaskView[] {
     const moved: TaskView[] = []
     for (const task of this.unfinished(council.id)) {
       const holder = council.roster.find(s => s.role === task.role)?.peerId ?? null
@@ -164,7 +180,7 @@ export class TaskBoard {
   }
 
   /** A holder reports it started. Ignored from a former holder under an older epoch. */
-  started (from: string, msg: StartMessage, now = Date.now()): boolean {
+  started(from: string, msg: StartMessage, now = Date.now()): boolean {
     const task = this.tasks.get(msg.id)
     if (task === undefined) {
       this.keepEarly(from, msg, now)
@@ -185,7 +201,7 @@ export class TaskBoard {
    * result from someone who is not the current holder counts only if its epoch is not older
    * than the current dispatch (this agent may simply not have seen that commit yet).
    */
-  result (from: string, msg: ResultMessage, now = Date.now()): ResultVerdict {
+  result(from: string, msg: ResultMessage, now = Date.now()): ResultVerdict {
     const task = this.tasks.get(msg.id)
     if (task === undefined) {
       this.keepEarly(from, msg, now)
@@ -214,10 +230,12 @@ export class TaskBoard {
   }
 
   /** Whether a task's failure was inferred here rather than reported by a holder. */
-  failedHere (id: string): boolean { return this.inferred.has(id) }
+  failedHere(id: string): boolean {
+    return this.inferred.has(id)
+  }
 
   /** Fail a task here without a holder's word (its deadline passed, its council ended). */
-  fail (id: string, error: string, now = Date.now()): boolean {
+  fail(id: string, error: string, now = Date.now()): boolean {
     const task = this.tasks.get(id)
     if (task === undefined || finished(task)) return false
     this.inferred.add(id)
@@ -228,12 +246,14 @@ export class TaskBoard {
   }
 
   /** Unfinished tasks whose deadline passed more than the grace period ago. */
-  overdue (now = Date.now()): TaskView[] {
-    return [...this.tasks.values()].filter(t => !finished(t) && now > t.submittedAt + t.timeoutMs + TASK_EXPIRY_GRACE_MS)
+  overdue(now = Date.now()): TaskView[] {
+    return [...this.tasks.values()].filter(
+      t => !finished(t) && now > t.submittedAt + t.timeoutMs + TASK_EXPIRY_GRACE_MS
+    )
   }
 
   /** Forget every task of a council (it was forgotten itself). */
-  forgetCouncil (council: string): void {
+  forgetCouncil(council: string): void {
     const ids = this.list(council).map(t => t.id)
     for (const id of ids) {
       this.tasks.delete(id)
@@ -242,7 +262,7 @@ export class TaskBoard {
     this.onForget(ids)
   }
 
-  private forgetFinished (council: string): void {
+  private forgetFinished(council: string): void {
     const done = this.list(council).filter(finished)
     const ids = done.slice(0, Math.max(0, done.length - MAX_FINISHED_TASKS_PER_COUNCIL)).map(t => t.id)
     for (const id of ids) {

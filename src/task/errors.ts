@@ -5,7 +5,7 @@ export class TaskRequestError extends Error {
   readonly code = TaskRequestError.code
   readonly field: string
 
-  constructor (field: string, reason: string) {
+  constructor(field: string, reason: string) {
     super(`${field}: ${reason}`)
     this.field = field
   }
@@ -17,7 +17,7 @@ export class UnknownRoleError extends Error {
   override readonly name = 'UnknownRoleError'
   readonly code = UnknownRoleError.code
 
-  constructor (council: string, role: string, roles: string[]) {
+  constructor(council: string, role: string, roles: string[]) {
     super(`council ${council} has no role ${role} (its roles: ${roles.join(', ')})`)
   }
 }
@@ -28,7 +28,7 @@ export class TaskConflictError extends Error {
   override readonly name = 'TaskConflictError'
   readonly code = TaskConflictError.code
 
-  constructor (id: string) {
+  constructor(id: string) {
     super(`task ${id} already exists with another council or role`)
   }
 }
@@ -39,7 +39,7 @@ export class CouncilEndedError extends Error {
   override readonly name = 'CouncilEndedError'
   readonly code = CouncilEndedError.code
 
-  constructor (id: string, state: string) {
+  constructor(id: string, state: string) {
     super(`council ${id} is ${state} and takes no tasks`)
   }
 }

@@ -9,17 +9,23 @@ const peer = z.string().min(1).max(128)
 const timeoutMs = z.number().int().min(MIN_TASK_TIMEOUT_MS).max(MAX_TASK_TIMEOUT_MS)
 
 /** JSON size of a value, for the input and output limits. */
-export function jsonBytes (value: unknown): number {
+export function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '')
 }
 
 /** What `POST /v1/councils/:id/tasks` accepts. `id` makes a retried submission idempotent. */
-export const taskRequestSchema = z.object({
-  role,
-  input: z.unknown().refine(v => v !== undefined, 'required').refine(...boundedDepth).refine(v => jsonBytes(v) <= MAX_TASK_INPUT_BYTES, `exceeds ${MAX_TASK_INPUT_BYTES} bytes as JSON`),
-  timeoutMs: timeoutMs.optional(),
-  id: taskId.optional()
-}).strict()
+export const taskRequestSchema = z
+  .object({
+    role,
+    input: z
+      .unknown()
+      .refine(v => v !== undefined, 'required')
+      .refine(...boundedDepth)
+      .refine(v => jsonBytes(v) <= MAX_TASK_INPUT_BYTES, `exceeds ${MAX_TASK_INPUT_BYTES} bytes as JSON`),
+    timeoutMs: timeoutMs.optional(),
+    id: taskId.optional()
+  })
+  .strict()
 export type TaskRequest = z.infer<typeof taskRequestSchema>
 
 /** A task as every member of the tenant learns it. */
@@ -39,7 +45,13 @@ export type TaskSpec = z.infer<typeof taskSpecSchema>
 export const taskMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('submit'), task: taskSpecSchema }),
   /** The sender, holding the role under `epoch`, started attempt `attempt`. */
-  z.object({ type: z.literal('start'), id: taskId, council: councilId, epoch: z.number().int().nonnegative(), attempt: z.number().int().positive() }),
+  z.object({
+    type: z.literal('start'),
+    id: taskId,
+    council: councilId,
+    epoch: z.number().int().nonnegative(),
+    attempt: z.number().int().positive()
+  }),
   /** The sender's result: `ok` with `output`, or not with `error`; `next` is the task it started. */
   z.object({
     type: z.literal('result'),
@@ -48,7 +60,10 @@ export const taskMessageSchema = z.discriminatedUnion('type', [
     epoch: z.number().int().nonnegative(),
     attempt: z.number().int().positive(),
     ok: z.boolean(),
-    output: z.unknown().refine(...boundedDepth).optional(),
+    output: z
+      .unknown()
+      .refine(...boundedDepth)
+      .optional(),
     error: z.string().max(MAX_TASK_ERROR_CHARS).optional(),
     next: taskId.optional()
   })

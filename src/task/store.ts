@@ -24,15 +24,19 @@ export interface TaskStore {
 }
 
 /** Tasks in memory only (no data dir). */
-export function memoryTaskStore (): TaskStore {
+export function memoryTaskStore(): TaskStore {
   return { load: () => [], save: () => {}, remove: () => {}, close: () => {} }
 }
 
-export function sqliteTaskStore (path: string, log: Logger, flushMs = TASK_STORE_FLUSH_MS): TaskStore {
+export function sqliteTaskStore(path: string, log: Logger, flushMs = TASK_STORE_FLUSH_MS): TaskStore {
   const db = new DatabaseSync(path)
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000')
-  db.exec('CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, council TEXT NOT NULL, input TEXT, view TEXT NOT NULL)')
-  const insert = db.prepare('INSERT INTO tasks (id, council, input, view) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET input = excluded.input, view = excluded.view')
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, council TEXT NOT NULL, input TEXT, view TEXT NOT NULL)'
+  )
+  const insert = db.prepare(
+    'INSERT INTO tasks (id, council, input, view) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET input = excluded.input, view = excluded.view'
+  )
   const update = db.prepare('UPDATE tasks SET view = ? WHERE id = ?')
   const dropInput = db.prepare('UPDATE tasks SET input = NULL, view = ? WHERE id = ?')
   const del = db.prepare('DELETE FROM tasks WHERE id = ?')
@@ -55,8 +59,9 @@ export function sqliteTaskStore (path: string, log: Logger, flushMs = TASK_STORE
         for (const task of batch) {
           const hasInput = task.input !== null && task.input !== undefined
           const held = written.get(task.id)
-          if (held === undefined) insert.run(task.id, task.council, hasInput ? JSON.stringify(task.input) : null, viewOf(task))
-          else if (held && !hasInput) dropInput.run(viewOf(task), task.id)
+          if (held === undefined) {
+            insert.run(task.id, task.council, hasInput ? JSON.stringify(task.input) : null, viewOf(task))
+          } else if (held && !hasInput) dropInput.run(viewOf(task), task.id)
           else update.run(viewOf(task), task.id)
           written.set(task.id, hasInput)
         }
@@ -74,14 +79,20 @@ export function sqliteTaskStore (path: string, log: Logger, flushMs = TASK_STORE
   }
   const schedule = (): void => {
     if (timer !== undefined) return
-    timer = setTimeout(() => { flush() }, flushMs)
+    timer = setTimeout(() => {
+      flush()
+    }, flushMs)
     timer.unref()
   }
 
   return {
-    load () {
+    load() {
       const out: TaskView[] = []
-      for (const row of db.prepare('SELECT id, input, view FROM tasks').all() as Array<{ id: string, input: string | null, view: string }>) {
+      for (const row of db.prepare('SELECT id, input, view FROM tasks').all() as Array<{
+        id: string
+        input: string | null
+        view: string
+      }>) {
         try {
           const task = JSON.parse(row.view) as TaskView
           task.input = row.input === null ? null : JSON.parse(row.input)
@@ -93,13 +104,13 @@ export function sqliteTaskStore (path: string, log: Logger, flushMs = TASK_STORE
       }
       return out
     },
-    save (task) {
+    save(task) {
       if (!db.isOpen) return
       dirty.set(task.id, task)
       gone.delete(task.id)
       schedule()
     },
-    remove (ids) {
+    remove(ids) {
       if (!db.isOpen) return
       for (const id of ids) {
         dirty.delete(id)
@@ -108,7 +119,7 @@ export function sqliteTaskStore (path: string, log: Logger, flushMs = TASK_STORE
       }
       if (ids.length > 0) schedule()
     },
-    close () {
+    close() {
       clearTimeout(timer)
       flush(true)
       if (db.isOpen) db.close()

@@ -52,7 +52,11 @@ export interface TasksInit {
 export interface TasksComponents {
   peerId: PeerId
   tenancy: Tenancy
-  councils: { get(id: string): CouncilView | undefined, list(): CouncilView[], onChange(listener: (view: CouncilView) => void): () => void }
+  councils: {
+    get(id: string): CouncilView | undefined
+    list(): CouncilView[]
+    onChange(listener: (view: CouncilView) => void): () => void
+  }
   memory: Pick<Memory, 'record' | 'query'>
   behaviours: BehaviourSet
 }
@@ -68,7 +72,7 @@ interface Running {
 const ENDED = new Set(['dissolved', 'failed'])
 
 /** Id of the task a result starts: derived, so a retried result never starts it twice. */
-export function nextTaskId (parent: string): string {
+export function nextTaskId(parent: string): string {
   return createHash('sha256').update(`${parent}\u0000next`).digest('base64url').slice(0, 22)
 }
 
@@ -93,32 +97,45 @@ export class Tasks implements Startable {
   /** Tasks submitted here without a result yet, with when their submit was last sent. */
   private readonly awaiting = new Map<string, number>()
   /** Tasks failed here on their deadline whose holder is asked for a result it may have. */
-  private readonly repairs = new Map<string, { tries: number, at: number }>()
+  private readonly repairs = new Map<string, { tries: number; at: number }>()
   private unsubscribe?: () => void
   private timer?: ReturnType<typeof setInterval>
   private started = false
 
-  constructor (components: TasksComponents, init: TasksInit = {}) {
+  constructor(components: TasksComponents, init: TasksInit = {}) {
     this.components = components
     this.init = init
     this.store = init.store ?? memoryTaskStore()
-    this.board = new TaskBoard({ onForget: ids => { this.store.remove(ids) } })
+    this.board = new TaskBoard({
+      onForget: ids => {
+        this.store.remove(ids)
+      }
+    })
     this.log = (init.logger ?? silentLogger()).child({ component: 'tasks' })
   }
 
   readonly [Symbol.toStringTag] = 'conclave:tasks'
 
-  private get self (): string { return this.components.peerId.toString() }
+  private get self(): string {
+    return this.components.peerId.toString()
+  }
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     if (this.started) return
     this.started = true
     const { tenancy, councils } = this.components
     for (const tenant of tenancy.tenants) {
-      this.channels.set(tenant, tenancy.join(tenant, C.TASK_CHANNEL, async msg => await this.onMessage(msg), { maxBytes: C.MAX_TASK_MESSAGE_BYTES }))
+      this.channels.set(
+        tenant,
+        tenancy.join(tenant, C.TASK_CHANNEL, async msg => await this.onMessage(msg), {
+          maxBytes: C.MAX_TASK_MESSAGE_BYTES
+        })
+      )
     }
     this.restore()
-    this.unsubscribe = councils.onChange(view => { this.follow(view) })
+    this.unsubscribe = councils.onChange(view => {
+      this.follow(view)
+    })
     for (const view of councils.list()) this.follow(view)
     let inputsDroppedAt = 0
     this.timer = setInterval(() => {
@@ -127,7 +144,11 @@ export class Tasks implements Startable {
       const now = Date.now()
       if (now - inputsDroppedAt >= C.INPUT_DROP_EVERY_MS) {
         inputsDroppedAt = now
-        for (const task of this.board.dropInputs(now - (this.init.inputRetentionMs ?? C.DEFAULT_TASK_INPUT_RETENTION_MS))) this.store.save(task)
+        for (const task of this.board.dropInputs(
+          now - (this.init.inputRetentionMs ?? C.DEFAULT_TASK_INPUT_RETENTION_MS)
+        )) {
+          this.store.save(task)
+        }
       }
     }, C.TASK_TICK_MS)
     this.timer.unref()
@@ -138,7 +159,7 @@ export class Tasks implements Startable {
    * held here run again when their council is followed, those submitted here are sent again
    * until their results arrive.
    */
-  private restore (): void {
+  private restore(): void {
     const forgotten: string[] = []
     let restored = 0
     for (const task of this.store.load()) {
@@ -148,13 +169,15 @@ export class Tasks implements Startable {
       }
       this.board.restore(task)
       restored++
-      if (task.submittedBy === this.self && task.state !== 'done' && task.state !== 'failed') this.awaiting.set(task.id, 0)
+      if (task.submittedBy === this.self && task.state !== 'done' && task.state !== 'failed') {
+        this.awaiting.set(task.id, 0)
+      }
     }
     this.store.remove(forgotten)
     if (restored > 0) this.log.info({ restored, dropped: forgotten.length }, 'task board restored')
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
     clearInterval(this.timer)
@@ -166,19 +189,21 @@ export class Tasks implements Startable {
   }
 
   /** Listen to every task change; returns an unsubscribe function. */
-  onChange (listener: TaskListener): () => void {
+  onChange(listener: TaskListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
   /** Counts of results accepted, duplicated and discarded as stale, at this agent. */
-  get results (): { accepted: number, duplicate: number, stale: number } { return { ...this.counters } }
+  get results(): { accepted: number; duplicate: number; stale: number } {
+    return { ...this.counters }
+  }
 
   /**
    * Submit a task to a council (validated like the HTTP body). Throws `UnknownCouncilError`,
    * `UnknownRoleError`, `TaskRequestError`, `TaskConflictError` or `CouncilEndedError`.
    */
-  async submit (councilId: string, body: unknown, parent?: string): Promise<{ taskId: string, created: boolean }> {
+  async submit(councilId: string, body: unknown, parent?: string): Promise<{ taskId: string; created: boolean }> {
     const council = this.components.councils.get(councilId)
     if (council === undefined) throw new UnknownCouncilError(councilId)
     const parsed = taskRequestSchema.safeParse(body)
@@ -216,7 +241,7 @@ export class Tasks implements Startable {
   }
 
   /** Refuse a submission past the in-flight limits; nothing accepted is dropped to make room. */
-  private checkRoom (councilId: string): void {
+  private checkRoom(councilId: string): void {
     let inCouncil = 0
     let mine = 0
     for (const t of this.board.all()) {
@@ -226,31 +251,47 @@ export class Tasks implements Startable {
     }
     const perCouncil = this.init.maxPerCouncil ?? C.DEFAULT_MAX_TASKS_PER_COUNCIL
     const perSubmitter = this.init.maxPerSubmitter ?? C.DEFAULT_MAX_TASKS_PER_SUBMITTER
-    if (inCouncil >= perCouncil) throw new OverloadError('CONCLAVE_MAX_TASKS_PER_COUNCIL', `council ${councilId} has ${inCouncil} tasks in flight, the most allowed`, C.TASK_RETRY_AFTER_S)
-    if (mine >= perSubmitter) throw new OverloadError('CONCLAVE_MAX_TASKS_PER_SUBMITTER', `this agent has ${mine} submitted tasks in flight, the most allowed`, C.TASK_RETRY_AFTER_S)
+    if (inCouncil >= perCouncil) {
+      throw new OverloadError(
+        'CONCLAVE_MAX_TASKS_PER_COUNCIL',
+        `council ${councilId} has ${inCouncil} tasks in flight, the most allowed`,
+        C.TASK_RETRY_AFTER_S
+      )
+    }
+    if (mine >= perSubmitter) {
+      throw new OverloadError(
+        'CONCLAVE_MAX_TASKS_PER_SUBMITTER',
+        `this agent has ${mine} submitted tasks in flight, the most allowed`,
+        C.TASK_RETRY_AFTER_S
+      )
+    }
   }
 
-  get (councilId: string, taskId: string): TaskView | undefined {
+  get(councilId: string, taskId: string): TaskView | undefined {
     const task = this.board.get(taskId)
-    return task?.council === councilId && this.components.councils.get(councilId) !== undefined ? { ...task } : undefined
+    return task?.council === councilId && this.components.councils.get(councilId) !== undefined
+      ? { ...task }
+      : undefined
   }
 
   /** Every task this agent knows, of every council (views). */
-  all (): TaskView[] {
+  all(): TaskView[] {
     return this.board.all().map(t => ({ ...t }))
   }
 
-  list (councilId: string): TaskView[] {
+  list(councilId: string): TaskView[] {
     return this.components.councils.get(councilId) === undefined ? [] : this.board.list(councilId).map(t => ({ ...t }))
   }
 
   // --- following councils ----------------------------------------------------------------------
 
-  private follow (view: CouncilView): void {
+  private follow(view: CouncilView): void {
     if (ENDED.has(view.state)) {
       for (const task of this.board.unfinished(view.id)) {
         this.abortRun(task.id, `council ${view.state}`)
-        if (this.board.fail(task.id, `council ${view.state}${view.reason !== undefined ? `: ${view.reason}` : ''}`)) this.changed(task.id)
+        if (this.board.fail(task.id, `council ${view.state}${view.reason !== undefined ? `: ${view.reason}` : ''}`)) {
+          this.changed(task.id)
+        }
       }
       return
     }
@@ -266,7 +307,7 @@ export class Tasks implements Startable {
   }
 
   /** Apply the roster to the tasks of a council; run those now held here, abort those lost. */
-  private dispatch (view: CouncilView): void {
+  private dispatch(view: CouncilView): void {
     for (const task of this.board.assign(view)) {
       this.changed(task.id)
       if (task.holder !== this.self) this.abortRun(task.id, 'seat moved to another holder')
@@ -276,7 +317,7 @@ export class Tasks implements Startable {
     }
   }
 
-  private abortRun (taskId: string, reason: string): void {
+  private abortRun(taskId: string, reason: string): void {
     const run = this.running.get(taskId)
     if (run === undefined) return
     this.running.delete(taskId)
@@ -285,13 +326,18 @@ export class Tasks implements Startable {
 
   // --- running ----------------------------------------------------------------------------------
 
-  private async run (task: TaskView, council: CouncilView): Promise<void> {
+  private async run(task: TaskView, council: CouncilView): Promise<void> {
     const controller = new AbortController()
     const epoch = task.epoch
     this.running.set(task.id, { controller, epoch })
     const attempt = task.attempts + 1
     const remaining = task.submittedAt + task.timeoutMs - Date.now()
-    const deadline = setTimeout(() => { controller.abort(new TimeoutError(task.timeoutMs)) }, Math.max(0, remaining))
+    const deadline = setTimeout(
+      () => {
+        controller.abort(new TimeoutError(task.timeoutMs))
+      },
+      Math.max(0, remaining)
+    )
     const log = this.log.child({ task: task.id, council: council.id, role: task.role })
     try {
       const start = { type: 'start' as const, id: task.id, council: council.id, epoch, attempt }
@@ -299,12 +345,26 @@ export class Tasks implements Startable {
       await this.send(council.tenant, start)
       const behaviour = this.components.behaviours.for(task.role)
       if (behaviour === undefined) throw new TaskRunError(`agent has no behaviour for role ${task.role}`)
-      const info: TaskInfo = { id: task.id, council: council.id, role: task.role, input: task.input, attempt, epoch, ...(task.parent !== undefined ? { parent: task.parent } : {}) }
-      const outcome = await raceAbort(Promise.resolve(behaviour.onTask(info, this.context(info, council, log, controller.signal))), controller.signal) ?? {}
-      if (outcome.output !== undefined && jsonBytes(outcome.output) > C.MAX_TASK_OUTPUT_BYTES) throw new TaskRunError(`output exceeds ${C.MAX_TASK_OUTPUT_BYTES} bytes as JSON`)
+      const info: TaskInfo = {
+        id: task.id,
+        council: council.id,
+        role: task.role,
+        input: task.input,
+        attempt,
+        epoch,
+        ...(task.parent !== undefined ? { parent: task.parent } : {})
+      }
+      const outcome =
+        (await raceAbort(
+          Promise.resolve(behaviour.onTask(info, this.context(info, council, log, controller.signal))),
+          controller.signal
+        )) ?? {}
+      if (outcome.output !== undefined && jsonBytes(outcome.output) > C.MAX_TASK_OUTPUT_BYTES) {
+        throw new TaskRunError(`output exceeds ${C.MAX_TASK_OUTPUT_BYTES} bytes as JSON`)
+      }
       await this.finish(task, council, epoch, attempt, outcome, undefined)
     } catch (err) {
-      const reason = controller.signal.aborted ? controller.signal.reason as Error : err as Error
+      const reason = controller.signal.aborted ? (controller.signal.reason as Error) : (err as Error)
       if (controller.signal.aborted && !(reason instanceof TimeoutError)) {
         log.info({ reason: reason.message }, 'task abandoned here')
         return
@@ -316,7 +376,7 @@ export class Tasks implements Startable {
     }
   }
 
-  private context (info: TaskInfo, council: CouncilView, log: Logger, signal: AbortSignal): TaskContext {
+  private context(info: TaskInfo, council: CouncilView, log: Logger, signal: AbortSignal): TaskContext {
     const { memory } = this.components
     return {
       council,
@@ -324,14 +384,22 @@ export class Tasks implements Startable {
       log,
       signal,
       memory: {
-        record: async episode => await memory.record(council.tenant, { council: council.id, task: info.id, role: info.role, ...episode }),
+        record: async episode =>
+          await memory.record(council.tenant, { council: council.id, task: info.id, role: info.role, ...episode }),
         recent: (filter = {}) => memory.query({ ...filter, tenant: council.tenant })
       }
     }
   }
 
   /** Publish the result (if this agent still holds the task), record the episode, start the next task. */
-  private async finish (task: TaskView, council: CouncilView, epoch: number, attempt: number, outcome: TaskOutcome | undefined, error: string | undefined): Promise<void> {
+  private async finish(
+    task: TaskView,
+    council: CouncilView,
+    epoch: number,
+    attempt: number,
+    outcome: TaskOutcome | undefined,
+    error: string | undefined
+  ): Promise<void> {
     if (this.running.get(task.id)?.epoch !== epoch || !this.started) return
     const next = outcome?.next !== undefined ? nextTaskId(task.id) : undefined
     const result = {
@@ -347,9 +415,16 @@ export class Tasks implements Startable {
     }
     this.onResult(this.self, result)
     await this.send(council.tenant, result)
-    const summary = outcome?.summary ?? (error !== undefined ? `failed: ${error}` : (JSON.stringify(outcome?.output) ?? 'done'))
+    const summary =
+      outcome?.summary ?? (error !== undefined ? `failed: ${error}` : (JSON.stringify(outcome?.output) ?? 'done'))
     try {
-      await this.components.memory.record(council.tenant, { council: council.id, task: task.id, role: task.role, summary: summary.slice(0, 4_096), reward: error !== undefined ? null : outcome?.reward ?? null })
+      await this.components.memory.record(council.tenant, {
+        council: council.id,
+        task: task.id,
+        role: task.role,
+        summary: summary.slice(0, 4_096),
+        reward: error !== undefined ? null : (outcome?.reward ?? null)
+      })
     } catch (err) {
       this.log.warn({ task: task.id, err: (err as Error).message }, 'could not record the episode')
     }
@@ -357,14 +432,17 @@ export class Tasks implements Startable {
       try {
         await this.submit(council.id, { role: outcome.next.role, input: outcome.next.input, id: next }, task.id)
       } catch (err) {
-        this.log.warn({ task: task.id, next: outcome.next.role, err: (err as Error).message }, 'could not start the next task')
+        this.log.warn(
+          { task: task.id, next: outcome.next.role, err: (err as Error).message },
+          'could not start the next task'
+        )
       }
     }
   }
 
   // --- messages ---------------------------------------------------------------------------------
 
-  private async send (tenant: string, message: TaskMessage): Promise<void> {
+  private async send(tenant: string, message: TaskMessage): Promise<void> {
     const channel = this.channels.get(tenant)
     if (channel === undefined) return
     try {
@@ -382,9 +460,13 @@ export class Tasks implements Startable {
     if (council !== undefined && council.tenant !== msg.tenant) return { reject: 'wrong-tenant' }
     switch (message.type) {
       case 'submit': {
-        if (council !== undefined && ![...council.coreRoles, ...council.optionalRoles].includes(message.task.role)) return { reject: 'unknown-role' }
+        if (council !== undefined && ![...council.coreRoles, ...council.optionalRoles].includes(message.task.role)) {
+          return { reject: 'unknown-role' }
+        }
         const known = this.board.get(message.task.id)
-        if (known !== undefined && known.holder === this.self && (known.state === 'done' || known.state === 'failed')) this.resendResult(known)
+        if (known !== undefined && known.holder === this.self && (known.state === 'done' || known.state === 'failed')) {
+          this.resendResult(known)
+        }
         const { created } = this.board.submit(message.task, msg.tenant, council)
         if (created) this.changed(message.task.id)
         if (council !== undefined) this.dispatch(council)
@@ -399,11 +481,13 @@ export class Tasks implements Startable {
     }
   }
 
-  private onResult (from: string, message: Extract<TaskMessage, { type: 'result' }>): void {
+  private onResult(from: string, message: Extract<TaskMessage, { type: 'result' }>): void {
     const verdict = this.board.result(from, message)
     if (verdict === 'unknown') return
     this.counters[verdict]++
-    if (verdict === 'stale') this.log.info({ task: message.id, from, epoch: message.epoch }, 'discarded a result from a former holder')
+    if (verdict === 'stale') {
+      this.log.info({ task: message.id, from, epoch: message.epoch }, 'discarded a result from a former holder')
+    }
     if (verdict === 'accepted') {
       this.changed(message.id)
       // Someone else's result ends the task: if it was running here too, stop.
@@ -418,7 +502,7 @@ export class Tasks implements Startable {
    * holder has started, rarely while one runs. Receivers that know the task ignore the copy, and
    * a holder that already finished it sends its result again.
    */
-  private resubmit (): void {
+  private resubmit(): void {
     const now = Date.now()
     for (const [id, sentAt] of this.awaiting) {
       const task = this.board.get(id)
@@ -434,7 +518,7 @@ export class Tasks implements Startable {
   }
 
   /** The result this agent reported for `task`, again (its first copy may have been lost). */
-  private resendResult (task: TaskView): void {
+  private resendResult(task: TaskView): void {
     void this.send(task.tenant, {
       type: 'result',
       id: task.id,
@@ -448,10 +532,17 @@ export class Tasks implements Startable {
     })
   }
 
-  private expire (): void {
+  private expire(): void {
     const now = Date.now()
     for (const task of this.board.overdue()) {
-      if (!this.board.fail(task.id, `timed out after ${task.timeoutMs} ms without a result${task.holder === null ? ' (no holder was seated)' : ''}`)) continue
+      if (
+        !this.board.fail(
+          task.id,
+          `timed out after ${task.timeoutMs} ms without a result${task.holder === null ? ' (no holder was seated)' : ''}`
+        )
+      ) {
+        continue
+      }
       this.changed(task.id)
       // The holder may have finished and its result gone astray: ask for it.
       if (task.holder !== null) this.repairs.set(task.id, { tries: 0, at: now })
@@ -464,7 +555,7 @@ export class Tasks implements Startable {
    * that finished it report its result again, to every member: a few times, further apart,
    * until a holder's result replaces the failure inferred here.
    */
-  private askForResults (now: number): void {
+  private askForResults(now: number): void {
     let sent = 0
     for (const [id, repair] of this.repairs) {
       const task = this.board.get(id)
@@ -480,7 +571,7 @@ export class Tasks implements Startable {
     }
   }
 
-  private changed (id: string): void {
+  private changed(id: string): void {
     const task = this.board.get(id)
     if (task === undefined) return
     this.store.save(task)
@@ -496,19 +587,34 @@ export class Tasks implements Startable {
 
 class TimeoutError extends Error {
   override readonly name = 'TimeoutError'
-  constructor (ms: number) { super(`timed out after ${ms} ms`) }
+  constructor(ms: number) {
+    super(`timed out after ${ms} ms`)
+  }
 }
 
-function specOf (task: TaskView): TaskSpec {
-  return { id: task.id, council: task.council, role: task.role, input: task.input, timeoutMs: task.timeoutMs, submittedAt: task.submittedAt, submittedBy: task.submittedBy, ...(task.parent !== undefined ? { parent: task.parent } : {}) }
+function specOf(task: TaskView): TaskSpec {
+  return {
+    id: task.id,
+    council: task.council,
+    role: task.role,
+    input: task.input,
+    timeoutMs: task.timeoutMs,
+    submittedAt: task.submittedAt,
+    submittedBy: task.submittedBy,
+    ...(task.parent !== undefined ? { parent: task.parent } : {})
+  }
 }
 
 /** A behaviour that ignores its signal still cannot hold the task past an abort. */
-async function raceAbort<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+async function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) throw signal.reason
   return await new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { reject(signal.reason) }
+    const onAbort = (): void => {
+      reject(signal.reason)
+    }
     signal.addEventListener('abort', onAbort, { once: true })
-    work.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+    work.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', onAbort)
+    })
   })
 }

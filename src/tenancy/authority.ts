@@ -32,21 +32,27 @@ export const tenantFileSchema = z.object({
   authority: b64,
   epoch: z.number().int().positive(),
   groupKey: b64,
-  members: z.array(z.object({
-    peer: z.string().min(1).max(128),
-    credentialId: z.string().min(1).max(64),
-    memberKey: b64,
-    roles: z.array(z.string()),
-    notAfter: z.number().int()
-  })),
+  members: z.array(
+    z.object({
+      peer: z.string().min(1).max(128),
+      credentialId: z.string().min(1).max(64),
+      memberKey: b64,
+      roles: z.array(z.string()),
+      notAfter: z.number().int()
+    })
+  ),
   revoked: z.array(z.string()),
   /** API tokens issued (`tenant token`), so that `tenant revoke --token` can name them. */
-  tokens: z.array(z.object({
-    id: z.string().min(1).max(64),
-    scope: z.enum(SCOPES),
-    name: z.string().optional(),
-    notAfter: z.number().int()
-  })).optional(),
+  tokens: z
+    .array(
+      z.object({
+        id: z.string().min(1).max(64),
+        scope: z.enum(SCOPES),
+        name: z.string().optional(),
+        notAfter: z.number().int()
+      })
+    )
+    .optional(),
   /** Ids of the API tokens revoked (cumulative). */
   revokedTokens: z.array(z.string()).optional(),
   state: tenantStateSchema.optional()
@@ -67,8 +73,10 @@ export const credentialFileSchema = z.object({
 })
 export type CredentialFile = z.infer<typeof credentialFileSchema>
 
-export async function createTenant (tenant: string): Promise<TenantFile> {
-  if (!isValidTenantId(tenant)) throw new TenantFileError(tenant, 'a tenant id is 1-64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit')
+export async function createTenant(tenant: string): Promise<TenantFile> {
+  if (!isValidTenantId(tenant)) {
+    throw new TenantFileError(tenant, 'a tenant id is 1-64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit')
+  }
   const key = await generateKeyPair('Ed25519')
   return {
     v: 1,
@@ -82,7 +90,7 @@ export async function createTenant (tenant: string): Promise<TenantFile> {
   }
 }
 
-function authorityKey (file: TenantFile): PrivateKey {
+function authorityKey(file: TenantFile): PrivateKey {
   return privateKeyFromProtobuf(fromString(file.authorityKey, 'base64'))
 }
 
@@ -95,11 +103,17 @@ export interface IssueOptions {
 }
 
 /** Issue a credential for `peer`; returns it and the tenant file with the credential registered. */
-export async function issueCredential (file: TenantFile, opts: IssueOptions): Promise<{ file: TenantFile, credential: CredentialFile }> {
+export async function issueCredential(
+  file: TenantFile,
+  opts: IssueOptions
+): Promise<{ file: TenantFile; credential: CredentialFile }> {
   try {
     peerIdFromString(opts.peer)
   } catch {
-    throw new TenantFileError(file.tenant, `"${opts.peer}" is not a peer id (run \`conclave keygen\` on the agent to get it)`)
+    throw new TenantFileError(
+      file.tenant,
+      `"${opts.peer}" is not a peer id (run \`conclave keygen\` on the agent to get it)`
+    )
   }
   if (file.revoked.includes(opts.peer)) throw new TenantFileError(file.tenant, `peer ${opts.peer} is revoked`)
   const now = opts.now ?? Date.now()
@@ -120,7 +134,14 @@ export async function issueCredential (file: TenantFile, opts: IssueOptions): Pr
   members.push({ peer: opts.peer, credentialId: claims.id, memberKey, roles, notAfter: claims.notAfter })
   return {
     file: { ...file, members },
-    credential: { v: 1, credential, memberKey, epoch: file.epoch, groupKey: file.groupKey, ...(file.state !== undefined ? { state: file.state } : {}) }
+    credential: {
+      v: 1,
+      credential,
+      memberKey,
+      epoch: file.epoch,
+      groupKey: file.groupKey,
+      ...(file.state !== undefined ? { state: file.state } : {})
+    }
   }
 }
 
@@ -136,7 +157,10 @@ export interface TokenOptions {
  * Issue an API token of the tenant; returns the token string and the tenant file with the token
  * registered (its id, scope, name and expiry; not the token itself).
  */
-export async function issueApiToken (file: TenantFile, opts: TokenOptions): Promise<{ file: TenantFile, token: string, claims: TokenClaims }> {
+export async function issueApiToken(
+  file: TenantFile,
+  opts: TokenOptions
+): Promise<{ file: TenantFile; token: string; claims: TokenClaims }> {
   const now = opts.now ?? Date.now()
   const claims: TokenClaims = {
     v: 1,
@@ -149,7 +173,12 @@ export async function issueApiToken (file: TenantFile, opts: TokenOptions): Prom
     notAfter: now + opts.ttlMs
   }
   const token = encodeToken(await signDocument('api-token', claims, authorityKey(file)))
-  const entry = { id: claims.id, scope: claims.scope, notAfter: claims.notAfter, ...(opts.name !== undefined ? { name: opts.name } : {}) }
+  const entry = {
+    id: claims.id,
+    scope: claims.scope,
+    notAfter: claims.notAfter,
+    ...(opts.name !== undefined ? { name: opts.name } : {})
+  }
   return { file: { ...file, tokens: [...(file.tokens ?? []), entry] }, token, claims }
 }
 
@@ -157,7 +186,12 @@ export async function issueApiToken (file: TenantFile, opts: TokenOptions): Prom
  * Start a new epoch: a fresh group key, sealed for every member that is neither revoked nor
  * expired, and the cumulative revocation list, in one state document signed by the authority.
  */
-export async function rotateTenant (file: TenantFile, revoke: string[] = [], now = Date.now(), revokeTokens: string[] = []): Promise<{ file: TenantFile, state: TenantState }> {
+export async function rotateTenant(
+  file: TenantFile,
+  revoke: string[] = [],
+  now = Date.now(),
+  revokeTokens: string[] = []
+): Promise<{ file: TenantFile; state: TenantState }> {
   const revoked = [...new Set([...file.revoked, ...revoke])]
   const revokedTokens = [...new Set([...(file.revokedTokens ?? []), ...revokeTokens])]
   const epoch = file.epoch + 1
@@ -167,12 +201,30 @@ export async function rotateTenant (file: TenantFile, revoke: string[] = [], now
     if (revoked.includes(m.peer) || m.notAfter <= now) continue
     keys[m.peer] = sealGroupKey(groupKey, fromString(m.memberKey, 'base64'), file.tenant, epoch, m.peer)
   }
-  const claims: TenantStateClaims = { v: 1, tenant: file.tenant, epoch, issuedAt: now, revoked, ...(revokedTokens.length > 0 ? { revokedTokens } : {}), keys }
+  const claims: TenantStateClaims = {
+    v: 1,
+    tenant: file.tenant,
+    epoch,
+    issuedAt: now,
+    revoked,
+    ...(revokedTokens.length > 0 ? { revokedTokens } : {}),
+    keys
+  }
   const state = await signDocument('tenant-state', claims, authorityKey(file))
-  return { file: { ...file, epoch, groupKey: toString(groupKey, 'base64'), revoked, ...(revokedTokens.length > 0 ? { revokedTokens } : {}), state }, state }
+  return {
+    file: {
+      ...file,
+      epoch,
+      groupKey: toString(groupKey, 'base64'),
+      revoked,
+      ...(revokedTokens.length > 0 ? { revokedTokens } : {}),
+      state
+    },
+    state
+  }
 }
 
-async function readJson<T> (path: string, schema: z.ZodType<T>, fail: (reason: string) => Error): Promise<T> {
+async function readJson<T>(path: string, schema: z.ZodType<T>, fail: (reason: string) => Error): Promise<T> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -193,18 +245,18 @@ async function readJson<T> (path: string, schema: z.ZodType<T>, fail: (reason: s
   return parsed.data
 }
 
-export async function readTenantFile (path: string): Promise<TenantFile> {
+export async function readTenantFile(path: string): Promise<TenantFile> {
   return readJson(path, tenantFileSchema, reason => new TenantFileError(path, reason))
 }
 
-export async function writeTenantFile (path: string, file: TenantFile, exclusive = false): Promise<void> {
+export async function writeTenantFile(path: string, file: TenantFile, exclusive = false): Promise<void> {
   await writeSecretFile(path, JSON.stringify(file, null, 2) + '\n', exclusive)
 }
 
-export async function readCredentialFile (path: string, fail: (reason: string) => Error): Promise<CredentialFile> {
+export async function readCredentialFile(path: string, fail: (reason: string) => Error): Promise<CredentialFile> {
   return readJson(path, credentialFileSchema, fail)
 }
 
-export async function writeCredentialFile (path: string, file: CredentialFile): Promise<void> {
+export async function writeCredentialFile(path: string, file: CredentialFile): Promise<void> {
   await writeSecretFile(path, JSON.stringify(file, null, 2) + '\n')
 }

@@ -41,19 +41,26 @@ export const credentialClaimsSchema = z.object({
 
 /** Why a credential does not admit a message; also the rejection reason counted in metrics. */
 export type CredentialProblem =
-  | 'malformed-credential' | 'wrong-tenant' | 'wrong-authority' | 'bad-credential-signature'
-  | 'wrong-peer' | 'expired' | 'not-yet-valid' | 'revoked' | 'role-not-granted'
+  | 'malformed-credential'
+  | 'wrong-tenant'
+  | 'wrong-authority'
+  | 'bad-credential-signature'
+  | 'wrong-peer'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'revoked'
+  | 'role-not-granted'
 
 /** A short, stable name for a credential (its hash), sent instead of the whole credential. */
-export function credentialRef (credential: Credential): string {
+export function credentialRef(credential: Credential): string {
   return toString(sha256(credential.body, '.', credential.sig).subarray(0, 16), 'base64url')
 }
 
-export function readCredentialClaims (credential: Credential): CredentialClaims | undefined {
+export function readCredentialClaims(credential: Credential): CredentialClaims | undefined {
   return readDocument(credential, credentialClaimsSchema) as CredentialClaims | undefined
 }
 
-export function grantsRole (claims: CredentialClaims, role: string): boolean {
+export function grantsRole(claims: CredentialClaims, role: string): boolean {
   return claims.roles.includes(ANY_ROLE) || claims.roles.includes(role)
 }
 
@@ -61,12 +68,16 @@ export function grantsRole (claims: CredentialClaims, role: string): boolean {
  * Parse a credential and check that `authority` signed it for `tenant`. Time, binding and
  * revocation are checked separately (`admits`), as they change while the signature does not.
  */
-export async function verifyCredential (credential: Credential, tenant: string, authority: string): Promise<CredentialClaims | CredentialProblem> {
+export async function verifyCredential(
+  credential: Credential,
+  tenant: string,
+  authority: string
+): Promise<CredentialClaims | CredentialProblem> {
   const claims = readCredentialClaims(credential)
   if (claims === undefined) return 'malformed-credential'
   if (claims.tenant !== tenant) return 'wrong-tenant'
   if (claims.authority !== authority) return 'wrong-authority'
-  if (!await verifyDocument('credential', credential, authority)) return 'bad-credential-signature'
+  if (!(await verifyDocument('credential', credential, authority))) return 'bad-credential-signature'
   return claims
 }
 
@@ -78,7 +89,7 @@ export interface Admission {
 }
 
 /** Whether verified claims admit `peer` now with these roles. */
-export function admits (claims: CredentialClaims, a: Admission): CredentialProblem | undefined {
+export function admits(claims: CredentialClaims, a: Admission): CredentialProblem | undefined {
   if (claims.peer !== a.peer) return 'wrong-peer'
   if (a.now < claims.notBefore) return 'not-yet-valid'
   if (a.now >= claims.notAfter) return 'expired'

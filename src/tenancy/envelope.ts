@@ -60,9 +60,11 @@ export interface Envelope {
 }
 
 /** Header bytes with the prefix, ready to be the AEAD's authenticated data. */
-export function encodeHeader (header: EnvelopeHeader): Uint8Array {
+export function encodeHeader(header: EnvelopeHeader): Uint8Array {
   const json = fromString(JSON.stringify(header))
-  if (json.length > MAX_HEADER_BYTES) throw new RangeError(`envelope header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`)
+  if (json.length > MAX_HEADER_BYTES) {
+    throw new RangeError(`envelope header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`)
+  }
   const out = new Uint8Array(PREFIX_BYTES + json.length)
   out[0] = VERSION
   out[1] = json.length >> 8
@@ -71,7 +73,7 @@ export function encodeHeader (header: EnvelopeHeader): Uint8Array {
   return out
 }
 
-export function encodeEnvelope (aad: Uint8Array, body: Uint8Array): Uint8Array {
+export function encodeEnvelope(aad: Uint8Array, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(aad.length + body.length)
   out.set(aad)
   out.set(body, aad.length)
@@ -79,7 +81,7 @@ export function encodeEnvelope (aad: Uint8Array, body: Uint8Array): Uint8Array {
 }
 
 /** Split and parse an envelope; undefined when it is not one. */
-export function decodeEnvelope (bytes: Uint8Array): Envelope | undefined {
+export function decodeEnvelope(bytes: Uint8Array): Envelope | undefined {
   if (bytes.length < PREFIX_BYTES || bytes[0] !== VERSION) return undefined
   const length = ((bytes[1] as number) << 8) | (bytes[2] as number)
   if (length > MAX_HEADER_BYTES || PREFIX_BYTES + length > bytes.length) return undefined

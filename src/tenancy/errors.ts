@@ -5,7 +5,7 @@ export class TenantFileError extends Error {
   readonly code = TenantFileError.code
   readonly path: string
 
-  constructor (path: string, reason: string) {
+  constructor(path: string, reason: string) {
     super(`tenant file ${path}: ${reason}`)
     this.path = path
   }
@@ -18,7 +18,7 @@ export class CredentialError extends Error {
   readonly code = CredentialError.code
   readonly path: string
 
-  constructor (path: string, reason: string) {
+  constructor(path: string, reason: string) {
     super(`credential ${path}: ${reason}`)
     this.path = path
   }
@@ -30,7 +30,7 @@ export class NotATenantMemberError extends Error {
   override readonly name = 'NotATenantMemberError'
   readonly code = NotATenantMemberError.code
 
-  constructor (tenant: string, reason = 'this agent holds no credential for it') {
+  constructor(tenant: string, reason = 'this agent holds no credential for it') {
     super(`tenant ${tenant}: ${reason}`)
   }
 }

@@ -1,6 +1,13 @@
 import { fromString } from 'uint8arrays'
 import { CREDENTIAL_CACHE_SIZE, PREVIOUS_EPOCH_GRACE_MS } from './constants.js'
-import { admits, credentialRef, verifyCredential, type Credential, type CredentialClaims, type CredentialProblem } from './credential.js'
+import {
+  admits,
+  credentialRef,
+  verifyCredential,
+  type Credential,
+  type CredentialClaims,
+  type CredentialProblem
+} from './credential.js'
 import type { CredentialFile } from './authority.js'
 import { readStateClaims, verifyState, unsealGroupKey, type TenantState, type TenantStateClaims } from './state.js'
 import { verifyToken, type TokenClaims, type TokenProblem } from './token.js'
@@ -27,7 +34,7 @@ export class TenantKeyring {
   readonly claims?: CredentialClaims
   private readonly self: string
   private readonly memberKey?: Uint8Array
-  private readonly keys = new Map<number, { key: Uint8Array, supersededAt?: number }>()
+  private readonly keys = new Map<number, { key: Uint8Array; supersededAt?: number }>()
   private readonly verified = new Map<string, CredentialClaims>()
   private currentEpoch = 0
   private stateEpoch = 0
@@ -35,7 +42,7 @@ export class TenantKeyring {
   private revokedPeers = new Set<string>()
   private revokedTokens = new Set<string>()
 
-  private constructor (tenant: string, self: string, file?: CredentialFile, claims?: CredentialClaims) {
+  private constructor(tenant: string, self: string, file?: CredentialFile, claims?: CredentialClaims) {
     this.tenant = tenant
     this.self = self
     if (file !== undefined && claims !== undefined) {
@@ -50,41 +57,56 @@ export class TenantKeyring {
     }
   }
 
-  static open (tenant: string, self: string): TenantKeyring {
+  static open(tenant: string, self: string): TenantKeyring {
     return new TenantKeyring(tenant, self)
   }
 
   /** A keyring from a credential file already checked to be signed by its authority. */
-  static async fromCredential (file: CredentialFile, claims: CredentialClaims, self: string, now = Date.now()): Promise<TenantKeyring> {
+  static async fromCredential(
+    file: CredentialFile,
+    claims: CredentialClaims,
+    self: string,
+    now = Date.now()
+  ): Promise<TenantKeyring> {
     const ring = new TenantKeyring(claims.tenant, self, file, claims)
     if (file.state !== undefined) await ring.applyState(file.state, now)
     return ring
   }
 
-  get authenticated (): boolean { return this.authority !== undefined }
-  get epoch (): number { return this.currentEpoch }
-  get state (): TenantState | undefined { return this.latestState }
-  get revoked (): ReadonlySet<string> { return this.revokedPeers }
+  get authenticated(): boolean {
+    return this.authority !== undefined
+  }
+  get epoch(): number {
+    return this.currentEpoch
+  }
+  get state(): TenantState | undefined {
+    return this.latestState
+  }
+  get revoked(): ReadonlySet<string> {
+    return this.revokedPeers
+  }
   /** Whether this agent's own credential has been revoked. */
-  get selfRevoked (): boolean { return this.revokedPeers.has(this.self) }
+  get selfRevoked(): boolean {
+    return this.revokedPeers.has(this.self)
+  }
 
   /**
    * Check an API token of this tenant: signed by its authority, within its validity, not revoked
    * by the latest state. The open tenant has no authority, so it verifies no token.
    */
-  async verifyToken (token: string, now = Date.now()): Promise<TokenClaims | TokenProblem> {
+  async verifyToken(token: string, now = Date.now()): Promise<TokenClaims | TokenProblem> {
     if (this.authority === undefined) return 'unknown tenant'
     return await verifyToken(token, this.authority, this.revokedTokens, now)
   }
 
   /** The current group key, or undefined in the open tenant or when this agent was revoked. */
-  currentKey (): { epoch: number, key: Uint8Array } | undefined {
+  currentKey(): { epoch: number; key: Uint8Array } | undefined {
     const entry = this.keys.get(this.currentEpoch)
     return entry === undefined ? undefined : { epoch: this.currentEpoch, key: entry.key }
   }
 
   /** The key that opens messages of `epoch`: the current one, or the previous one during its grace period. */
-  keyFor (epoch: number, now = Date.now()): Uint8Array | undefined {
+  keyFor(epoch: number, now = Date.now()): Uint8Array | undefined {
     const entry = this.keys.get(epoch)
     if (entry === undefined) return undefined
     if (entry.supersededAt !== undefined && now - entry.supersededAt > PREVIOUS_EPOCH_GRACE_MS) return undefined
@@ -92,7 +114,7 @@ export class TenantKeyring {
   }
 
   /** The key to seal a message for `epoch` with, if this agent holds it (used for control messages). */
-  heldKey (epoch: number): Uint8Array | undefined {
+  heldKey(epoch: number): Uint8Array | undefined {
     return this.keys.get(epoch)?.key
   }
 
@@ -100,7 +122,12 @@ export class TenantKeyring {
    * Check a credential presented by `peer` (inline or by reference). Signature checks are cached
    * by reference; validity, binding, revocation and roles are checked every time.
    */
-  async check (peer: string, presented: { credential?: Credential, ref?: string }, roles: readonly string[] = [], now = Date.now()): Promise<CredentialClaims | CredentialProblem | 'unknown-credential'> {
+  async check(
+    peer: string,
+    presented: { credential?: Credential; ref?: string },
+    roles: readonly string[] = [],
+    now = Date.now()
+  ): Promise<CredentialClaims | CredentialProblem | 'unknown-credential'> {
     if (this.authority === undefined) return 'malformed-credential'
     let claims: CredentialClaims | undefined
     if (presented.credential !== undefined) {
@@ -126,7 +153,7 @@ export class TenantKeyring {
    * Adopt a tenant state signed by the authority if it is newer than the one held. Returns what
    * changed, 'stale' for a state not newer, or 'invalid' for one not signed by the authority.
    */
-  async applyState (state: TenantState, now = Date.now()): Promise<StateChange | 'stale' | 'invalid'> {
+  async applyState(state: TenantState, now = Date.now()): Promise<StateChange | 'stale' | 'invalid'> {
     if (this.authority === undefined) return 'invalid'
     // Every sync carries the peer's state: skip the signature check for one not newer than ours.
     const unverified = readStateClaims(state)
@@ -137,7 +164,7 @@ export class TenantKeyring {
     return this.adopt(state, claims, now)
   }
 
-  private adopt (state: TenantState, claims: TenantStateClaims, now: number): StateChange {
+  private adopt(state: TenantState, claims: TenantStateClaims, now: number): StateChange {
     const before = this.revokedPeers
     this.revokedPeers = new Set(claims.revoked)
     this.revokedTokens = new Set(claims.revokedTokens ?? [])
@@ -154,6 +181,10 @@ export class TenantKeyring {
       }
     }
     if (this.revokedPeers.has(this.self)) this.keys.clear()
-    return { epoch: claims.epoch, revoked: claims.revoked.filter(p => !before.has(p)), selfRevoked: this.revokedPeers.has(this.self) }
+    return {
+      epoch: claims.epoch,
+      revoked: claims.revoked.filter(p => !before.has(p)),
+      selfRevoked: this.revokedPeers.has(this.self)
+    }
   }
 }

@@ -28,7 +28,12 @@ export interface LoadTenantsOptions {
 }
 
 /** Check one credential file for this agent; throws `CredentialError` naming the problem. */
-export async function checkCredentialFile (path: string, peerId: string, roles: string[] = [], now = Date.now()): Promise<{ file: CredentialFile, keyring: TenantKeyring }> {
+export async function checkCredentialFile(
+  path: string,
+  peerId: string,
+  roles: string[] = [],
+  now = Date.now()
+): Promise<{ file: CredentialFile; keyring: TenantKeyring }> {
   const file = await readCredentialFile(path, reason => new CredentialError(path, reason))
   const inside = readCredentialClaims(file.credential)
   if (inside === undefined) throw new CredentialError(path, explain('malformed-credential'))
@@ -36,21 +41,41 @@ export async function checkCredentialFile (path: string, peerId: string, roles: 
   const claims = await verifyCredential(file.credential, inside.tenant, inside.authority)
   if (typeof claims === 'string') throw new CredentialError(path, explain(claims))
   const problem = admits(claims, { peer: peerId, now, revoked: new Set(), roles })
-  if (problem === 'wrong-peer') throw new CredentialError(path, `issued for peer ${claims.peer}, but this agent is ${peerId} (issue one with \`conclave tenant issue --peer ${peerId}\`)`)
-  if (problem === 'role-not-granted') throw new CredentialError(path, `grants roles ${claims.roles.join(',')} of tenant ${claims.tenant}, not all of ${roles.join(',')} (CONCLAVE_ROLES)`)
-  if (problem !== undefined) throw new CredentialError(path, `${explain(problem)} (valid ${new Date(claims.notBefore).toISOString()} to ${new Date(claims.notAfter).toISOString()})`)
+  if (problem === 'wrong-peer') {
+    throw new CredentialError(
+      path,
+      `issued for peer ${claims.peer}, but this agent is ${peerId} (issue one with \`conclave tenant issue --peer ${peerId}\`)`
+    )
+  }
+  if (problem === 'role-not-granted') {
+    throw new CredentialError(
+      path,
+      `grants roles ${claims.roles.join(',')} of tenant ${claims.tenant}, not all of ${roles.join(',')} (CONCLAVE_ROLES)`
+    )
+  }
+  if (problem !== undefined) {
+    throw new CredentialError(
+      path,
+      `${explain(problem)} (valid ${new Date(claims.notBefore).toISOString()} to ${new Date(claims.notAfter).toISOString()})`
+    )
+  }
   const keyring = await TenantKeyring.fromCredential(file, claims, peerId, now)
   if (keyring.selfRevoked) throw new CredentialError(path, `this agent was revoked from tenant ${claims.tenant}`)
   return { file, keyring }
 }
 
-function explain (problem: string): string {
+function explain(problem: string): string {
   switch (problem) {
-    case 'malformed-credential': return 'the credential inside is malformed'
-    case 'bad-credential-signature': return 'the signature does not match the tenant authority'
-    case 'expired': return 'expired'
-    case 'not-yet-valid': return 'not valid yet'
-    default: return problem
+    case 'malformed-credential':
+      return 'the credential inside is malformed'
+    case 'bad-credential-signature':
+      return 'the signature does not match the tenant authority'
+    case 'expired':
+      return 'expired'
+    case 'not-yet-valid':
+      return 'not valid yet'
+    default:
+      return problem
   }
 }
 
@@ -58,11 +83,13 @@ function explain (problem: string): string {
  * The keyrings an agent runs with: one per credential, or the open `default` tenant when there
  * are none (unless `requireTenant`).
  */
-export async function loadTenants (opts: LoadTenantsOptions): Promise<TenantKeyring[]> {
+export async function loadTenants(opts: LoadTenantsOptions): Promise<TenantKeyring[]> {
   const rings: TenantKeyring[] = []
   for (const path of opts.credentials) {
     const { keyring } = await checkCredentialFile(path, opts.peerId, opts.roles, opts.now)
-    if (rings.some(r => r.tenant === keyring.tenant)) throw new CredentialError(path, `a second credential for tenant ${keyring.tenant}`)
+    if (rings.some(r => r.tenant === keyring.tenant)) {
+      throw new CredentialError(path, `a second credential for tenant ${keyring.tenant}`)
+    }
     if (opts.dataDir !== undefined) {
       const saved = await readSavedState(opts.dataDir, keyring.tenant)
       if (saved !== undefined) await keyring.applyState(saved, opts.now)
@@ -71,18 +98,23 @@ export async function loadTenants (opts: LoadTenantsOptions): Promise<TenantKeyr
     rings.push(keyring)
   }
   if (rings.length === 0) {
-    if (opts.requireTenant === true) throw new CredentialError('(none)', 'CONCLAVE_REQUIRE_TENANT is set but no credential was given (CONCLAVE_CREDENTIALS)')
+    if (opts.requireTenant === true) {
+      throw new CredentialError(
+        '(none)',
+        'CONCLAVE_REQUIRE_TENANT is set but no credential was given (CONCLAVE_CREDENTIALS)'
+      )
+    }
     rings.push(TenantKeyring.open(DEFAULT_TENANT, opts.peerId))
   }
   return rings
 }
 
-function statePath (dataDir: string, tenant: string): string {
+function statePath(dataDir: string, tenant: string): string {
   return join(dataDir, 'tenants', `${tenant}.state.json`)
 }
 
 /** The tenant state saved by `saveState`, if any and readable (a corrupt file is ignored: peers resend it). */
-export async function readSavedState (dataDir: string, tenant: string): Promise<TenantState | undefined> {
+export async function readSavedState(dataDir: string, tenant: string): Promise<TenantState | undefined> {
   try {
     const parsed = tenantStateSchema.safeParse(JSON.parse(await readFile(statePath(dataDir, tenant), 'utf8')))
     return parsed.success ? parsed.data : undefined
@@ -91,7 +123,7 @@ export async function readSavedState (dataDir: string, tenant: string): Promise<
   }
 }
 
-export async function saveState (dataDir: string, tenant: string, state: TenantState): Promise<void> {
+export async function saveState(dataDir: string, tenant: string, state: TenantState): Promise<void> {
   await writeSecretFile(statePath(dataDir, tenant), JSON.stringify(state) + '\n')
 }
 
@@ -99,7 +131,12 @@ export async function saveState (dataDir: string, tenant: string, state: TenantS
  * Issue a credential for `peerId` and hold it in memory, as `conclave sim` does for its agents:
  * the same checks as a credential file, without the file.
  */
-export async function issueKeyring (file: TenantFile, peerId: string, roles: string[] = [], ttlMs = DEFAULT_CREDENTIAL_TTL_MS): Promise<{ file: TenantFile, keyring: TenantKeyring }> {
+export async function issueKeyring(
+  file: TenantFile,
+  peerId: string,
+  roles: string[] = [],
+  ttlMs = DEFAULT_CREDENTIAL_TTL_MS
+): Promise<{ file: TenantFile; keyring: TenantKeyring }> {
   const issued = await issueCredential(file, { peer: peerId, roles, ttlMs })
   const claims = await verifyCredential(issued.credential.credential, file.tenant, file.authority)
   if (typeof claims === 'string') throw new CredentialError('(in memory)', claims)

@@ -8,16 +8,16 @@ export const DEFAULT_TENANT = 'default'
 
 const SEGMENT = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
-export function isValidTenantId (id: string): boolean {
+export function isValidTenantId(id: string): boolean {
   return SEGMENT.test(id)
 }
 
-export function topicFor (tenant: string, channel: string): string {
+export function topicFor(tenant: string, channel: string): string {
   return `${TOPIC_PREFIX}/${tenant}/${channel}`
 }
 
 /** `{tenant, channel}` of a Conclave topic, or undefined for any other string. */
-export function parseTopic (topic: string): { tenant: string, channel: string } | undefined {
+export function parseTopic(topic: string): { tenant: string; channel: string } | undefined {
   if (!topic.startsWith(TOPIC_PREFIX + '/')) return undefined
   const [tenant, channel, ...rest] = topic.slice(TOPIC_PREFIX.length + 1).split('/')
   if (tenant === undefined || channel === undefined || rest.length > 0) return undefined

@@ -18,13 +18,13 @@ export class ReplayGuard {
   private readonly size: number
   private readonly maxSenders: number
 
-  constructor (size = REPLAY_WINDOW, maxSenders = REPLAY_SENDERS_MAX) {
+  constructor(size = REPLAY_WINDOW, maxSenders = REPLAY_SENDERS_MAX) {
     this.size = size
     this.maxSenders = maxSenders
   }
 
   /** Accept (and remember) `seq`, or return false for a replay. */
-  accept (key: string, session: number, seq: number): boolean {
+  accept(key: string, session: number, seq: number): boolean {
     let w = this.windows.get(key)
     if (w !== undefined) {
       // Re-insert to keep the map in least-recently-used order.

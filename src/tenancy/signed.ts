@@ -14,17 +14,20 @@ export interface SignedDocument {
 }
 
 export const signedDocumentSchema = z.object({
-  body: z.string().min(1).max(2 * 1024 * 1024),
+  body: z
+    .string()
+    .min(1)
+    .max(2 * 1024 * 1024),
   sig: z.string().min(1).max(256)
 })
 
 export type DocumentKind = 'credential' | 'tenant-state' | 'api-token'
 
-function domain (kind: DocumentKind): Uint8Array {
+function domain(kind: DocumentKind): Uint8Array {
   return fromString(`conclave/${kind}/v1\u0000`)
 }
 
-function framed (kind: DocumentKind, body: Uint8Array): Uint8Array {
+function framed(kind: DocumentKind, body: Uint8Array): Uint8Array {
   const prefix = domain(kind)
   const out = new Uint8Array(prefix.length + body.length)
   out.set(prefix)
@@ -32,14 +35,14 @@ function framed (kind: DocumentKind, body: Uint8Array): Uint8Array {
   return out
 }
 
-export async function signDocument (kind: DocumentKind, claims: unknown, key: PrivateKey): Promise<SignedDocument> {
+export async function signDocument(kind: DocumentKind, claims: unknown, key: PrivateKey): Promise<SignedDocument> {
   const body = fromString(JSON.stringify(claims))
   const sig = await key.sign(framed(kind, body))
   return { body: toString(body, 'base64'), sig: toString(sig, 'base64') }
 }
 
 /** The claims of a document, parsed against `schema` without checking the signature. */
-export function readDocument<T> (doc: SignedDocument, schema: z.ZodType<T>): T | undefined {
+export function readDocument<T>(doc: SignedDocument, schema: z.ZodType<T>): T | undefined {
   try {
     const parsed = schema.safeParse(JSON.parse(toString(fromString(doc.body, 'base64'))))
     return parsed.success ? parsed.data : undefined
@@ -49,7 +52,11 @@ export function readDocument<T> (doc: SignedDocument, schema: z.ZodType<T>): T |
 }
 
 /** Whether `doc` is signed by `authority` (the raw Ed25519 public key, base64). */
-export async function verifyDocument (kind: DocumentKind, doc: SignedDocument, authority: PublicKey | string): Promise<boolean> {
+export async function verifyDocument(
+  kind: DocumentKind,
+  doc: SignedDocument,
+  authority: PublicKey | string
+): Promise<boolean> {
   try {
     const key = typeof authority === 'string' ? publicKeyFromRaw(fromString(authority, 'base64')) : authority
     return await key.verify(framed(kind, fromString(doc.body, 'base64')), fromString(doc.sig, 'base64'))

@@ -34,28 +34,38 @@ export const tenantStateClaimsSchema = z.object({
   keys: z.record(z.string().min(1).max(128), z.string().min(1).max(128))
 })
 
-export function readStateClaims (state: TenantState): TenantStateClaims | undefined {
+export function readStateClaims(state: TenantState): TenantStateClaims | undefined {
   return readDocument(state, tenantStateClaimsSchema) as TenantStateClaims | undefined
 }
 
 /** Verified claims of a state document, or undefined when it is malformed or not signed by `authority`. */
-export async function verifyState (state: TenantState, tenant: string, authority: string): Promise<TenantStateClaims | undefined> {
+export async function verifyState(
+  state: TenantState,
+  tenant: string,
+  authority: string
+): Promise<TenantStateClaims | undefined> {
   const claims = readStateClaims(state)
   if (claims?.tenant !== tenant) return undefined
-  return await verifyDocument('tenant-state', state, authority) ? claims : undefined
+  return (await verifyDocument('tenant-state', state, authority)) ? claims : undefined
 }
 
-function keyAad (tenant: string, epoch: number, peer: string): Uint8Array {
+function keyAad(tenant: string, epoch: number, peer: string): Uint8Array {
   return fromString(`conclave/group-key/v1\u0000${tenant}\u0000${epoch}\u0000${peer}`)
 }
 
 /** The group key of `epoch`, sealed for one member. */
-export function sealGroupKey (groupKey: Uint8Array, memberKey: Uint8Array, tenant: string, epoch: number, peer: string): string {
+export function sealGroupKey(
+  groupKey: Uint8Array,
+  memberKey: Uint8Array,
+  tenant: string,
+  epoch: number,
+  peer: string
+): string {
   return toString(seal(memberKey, groupKey, keyAad(tenant, epoch, peer)), 'base64')
 }
 
 /** This member's group key from a state, or undefined when the state holds none for it. */
-export function unsealGroupKey (claims: TenantStateClaims, memberKey: Uint8Array, peer: string): Uint8Array | undefined {
+export function unsealGroupKey(claims: TenantStateClaims, memberKey: Uint8Array, peer: string): Uint8Array | undefined {
   const sealed = claims.keys[peer]
   if (sealed === undefined) return undefined
   try {

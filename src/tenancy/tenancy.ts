@@ -120,10 +120,10 @@ interface Joined extends TenantChannel {
   seq: number
 }
 
-const noopRecorder: TenancyRecorder = { messageIn () {}, messageOut () {}, rejected () {} }
+const noopRecorder: TenancyRecorder = { messageIn() {}, messageOut() {}, rejected() {} }
 
 class Rejection {
-  constructor (readonly reason: string) {}
+  constructor(readonly reason: string) {}
 }
 
 /**
@@ -148,7 +148,7 @@ export class Tenancy implements Startable {
   private readonly session = Date.now()
   private started = false
 
-  constructor (components: TenancyComponents, init: TenancyInit = {}) {
+  constructor(components: TenancyComponents, init: TenancyInit = {}) {
     this.components = components
     this.init = init
     this.log = (init.logger ?? silentLogger()).child({ component: 'tenancy' })
@@ -160,16 +160,16 @@ export class Tenancy implements Startable {
   readonly [Symbol.toStringTag] = 'conclave:tenancy'
 
   /** Tenants this agent belongs to. */
-  get tenants (): string[] {
+  get tenants(): string[] {
     return [...this.rings.keys()]
   }
 
-  keyring (tenant: string): TenantKeyring | undefined {
+  keyring(tenant: string): TenantKeyring | undefined {
     return this.rings.get(tenant)
   }
 
   /** Listen to adopted tenant states (rotations, revocations); returns an unsubscribe function. */
-  onStateChange (listener: (tenant: string, change: StateChange) => void): () => void {
+  onStateChange(listener: (tenant: string, change: StateChange) => void): () => void {
     this.stateListeners.add(listener)
     return () => this.stateListeners.delete(listener)
   }
@@ -179,25 +179,30 @@ export class Tenancy implements Startable {
    * gossipsub drops duplicates before validation). Membership takes a delivery as evidence that
    * the peer's process runs. Returns a function that unsubscribes.
    */
-  onRelay (listener: (peerId: string) => void): () => void {
+  onRelay(listener: (peerId: string) => void): () => void {
     this.relayListeners.add(listener)
     return () => this.relayListeners.delete(listener)
   }
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     if (this.started) return
     this.started = true
     this.components.pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     for (const ring of this.rings.values()) {
       if (!ring.authenticated) {
-        this.log.warn({ tenant: ring.tenant }, 'no credentials: running in the open default namespace, where any peer can read and publish')
+        this.log.warn(
+          { tenant: ring.tenant },
+          'no credentials: running in the open default namespace, where any peer can read and publish'
+        )
         continue
       }
-      this.join(ring.tenant, C.CONTROL_CHANNEL, async msg => await this.onControl(msg), { maxBytes: C.MAX_STATE_BYTES + 8192 })
+      this.join(ring.tenant, C.CONTROL_CHANNEL, async msg => await this.onControl(msg), {
+        maxBytes: C.MAX_STATE_BYTES + 8192
+      })
     }
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
     this.components.pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
@@ -205,7 +210,7 @@ export class Tenancy implements Startable {
   }
 
   /** Subscribe to a channel of a tenant this agent belongs to; `handler` sees only valid messages. */
-  join (tenant: string, channel: string, handler: ChannelHandler, options: ChannelOptions = {}): TenantChannel {
+  join(tenant: string, channel: string, handler: ChannelHandler, options: ChannelOptions = {}): TenantChannel {
     if (!this.rings.has(tenant)) throw new NotATenantMemberError(tenant)
     const topic = topicFor(tenant, channel)
     const existing = this.channels.get(topic)
@@ -229,7 +234,7 @@ export class Tenancy implements Startable {
     return joined
   }
 
-  leave (channel: TenantChannel): void {
+  leave(channel: TenantChannel): void {
     const joined = this.channels.get(channel.topic)
     if (joined === undefined) return
     this.channels.delete(channel.topic)
@@ -241,14 +246,16 @@ export class Tenancy implements Startable {
    * Adopt a tenant state (from the authority, through the API, a sync or a file) and, when
    * `announce` is set and it is newer, gossip it to the tenant.
    */
-  async applyState (tenant: string, state: TenantState, announce = false): Promise<StateChange | 'stale' | 'invalid'> {
+  async applyState(tenant: string, state: TenantState, announce = false): Promise<StateChange | 'stale' | 'invalid'> {
     const ring = this.rings.get(tenant)
     if (ring === undefined) return 'invalid'
     const previousEpoch = ring.epoch
     const result = await ring.applyState(state)
     if (typeof result === 'string') return result
     this.log.info({ tenant, epoch: result.epoch, revoked: result.revoked }, 'adopted tenant state')
-    if (result.selfRevoked) this.log.error({ tenant }, 'this agent\'s credential was revoked: it can no longer read or publish in this tenant')
+    if (result.selfRevoked) {
+      this.log.error({ tenant }, "this agent's credential was revoked: it can no longer read or publish in this tenant")
+    }
     this.init.onState?.(tenant, state, result)
     for (const listener of this.stateListeners) {
       try {
@@ -267,17 +274,27 @@ export class Tenancy implements Startable {
 
   // --- outgoing -------------------------------------------------------------------------------
 
-  private async publish (joined: Joined, payload: Uint8Array, role?: string, epoch?: number): Promise<number> {
+  private async publish(joined: Joined, payload: Uint8Array, role?: string, epoch?: number): Promise<number> {
     const ring = this.rings.get(joined.tenant)
     if (ring === undefined) throw new NotATenantMemberError(joined.tenant)
     const now = Date.now()
-    const header: EnvelopeHeader = { t: joined.tenant, c: joined.channel, s: this.components.peerId.toString(), i: this.session, q: ++joined.seq, ts: now, e: 0 }
+    const header: EnvelopeHeader = {
+      t: joined.tenant,
+      c: joined.channel,
+      s: this.components.peerId.toString(),
+      i: this.session,
+      q: ++joined.seq,
+      ts: now,
+      e: 0
+    }
     if (role !== undefined) header.r = role
     let key: Uint8Array | undefined
     if (ring.authenticated) {
       const held = epoch === undefined ? undefined : ring.heldKey(epoch)
       const sealing = held !== undefined && epoch !== undefined ? { epoch, key: held } : ring.currentKey()
-      if (sealing === undefined) throw new NotATenantMemberError(joined.tenant, 'this agent holds no group key for it (revoked?)')
+      if (sealing === undefined) {
+        throw new NotATenantMemberError(joined.tenant, 'this agent holds no group key for it (revoked?)')
+      }
       header.e = sealing.epoch
       key = sealing.key
       if (joined.presentFull || now - joined.lastFullAt > C.CREDENTIAL_REPRESENT_MS) {
@@ -295,7 +312,9 @@ export class Tenancy implements Startable {
     return result.recipients.length
   }
 
-  private readonly onSubscriptionChange = (evt: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+  private readonly onSubscriptionChange = (
+    evt: CustomEvent<{ peerId: PeerId; subscriptions: Array<{ topic: string; subscribe: boolean }> }>
+  ): void => {
     // A new subscriber has not seen our credential: present it in full on the next message.
     for (const sub of evt.detail.subscriptions) {
       const joined = this.channels.get(sub.topic)
@@ -305,13 +324,13 @@ export class Tenancy implements Startable {
 
   // --- incoming -------------------------------------------------------------------------------
 
-  private reject (channel: string, reason: string, from: string): TopicValidatorResult {
+  private reject(channel: string, reason: string, from: string): TopicValidatorResult {
     this.recorder.rejected(channel, reason)
     this.log.debug({ channel, from, reason }, 'message rejected')
     return TopicValidatorResult.Reject
   }
 
-  private ignore (channel: string, reason: string, from: string): TopicValidatorResult {
+  private ignore(channel: string, reason: string, from: string): TopicValidatorResult {
     this.log.debug({ channel, from, reason }, 'message ignored')
     return TopicValidatorResult.Ignore
   }
@@ -320,7 +339,7 @@ export class Tenancy implements Startable {
    * The topic validator of every tenant channel. Reject lowers the delivering peer's score (and
    * gossipsub drops the message); Ignore drops it without penalty. Never throws.
    */
-  private async validate (joined: Joined, source: PeerId, msg: Message): Promise<TopicValidatorResult> {
+  private async validate(joined: Joined, source: PeerId, msg: Message): Promise<TopicValidatorResult> {
     await yieldIfBusy()
     const { channel } = joined
     const via = source.toString()
@@ -346,7 +365,11 @@ export class Tenancy implements Startable {
   }
 
   /** Check and open an envelope: the message, a rejection, or the reason to ignore it. */
-  private async openEnvelope (joined: Joined, from: string, data: Uint8Array): Promise<TenantMessage | Rejection | string> {
+  private async openEnvelope(
+    joined: Joined,
+    from: string,
+    data: Uint8Array
+  ): Promise<TenantMessage | Rejection | string> {
     if (data.byteLength > joined.maxBytes) return new Rejection('oversized')
     const envelope = decodeEnvelope(data)
     if (envelope === undefined) return new Rejection('malformed')
@@ -362,10 +385,13 @@ export class Tenancy implements Startable {
     let payload = envelope.body
     if (ring.authenticated) {
       if (header.e === 0) return new Rejection('unencrypted')
-      const presented = header.k !== undefined ? { credential: header.k } : header.f !== undefined ? { ref: header.f } : {}
+      const presented =
+        header.k !== undefined ? { credential: header.k } : header.f !== undefined ? { ref: header.f } : {}
       const checked = await ring.check(from, presented, header.r !== undefined ? [header.r] : [], now)
       // An unknown reference is not proof of malice: this agent may have missed the full copy.
-      if (checked === 'unknown-credential') return header.f !== undefined ? 'unknown-credential' : new Rejection('no-credential')
+      if (checked === 'unknown-credential') {
+        return header.f !== undefined ? 'unknown-credential' : new Rejection('no-credential')
+      }
       if (typeof checked === 'string') return new Rejection(checked)
       claims = checked
       const key = ring.keyFor(header.e, now)
@@ -394,7 +420,7 @@ export class Tenancy implements Startable {
     }
   }
 
-  private async onControl (msg: TenantMessage): Promise<Verdict> {
+  private async onControl(msg: TenantMessage): Promise<Verdict> {
     const state = decodeJson(msg.payload, tenantStateSchema)
     if (state === undefined) return { reject: 'malformed' }
     const result = await this.applyState(msg.tenant, state)

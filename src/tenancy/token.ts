@@ -11,7 +11,7 @@ import { readDocument, verifyDocument, type SignedDocument } from './signed.js'
 
 /** What a token lets its bearer do, each scope including the ones before it. */
 export const SCOPES = ['read', 'operate', 'admin'] as const
-export type Scope = typeof SCOPES[number]
+export type Scope = (typeof SCOPES)[number]
 
 export const TOKEN_PREFIX = 'ctk1'
 
@@ -41,20 +41,21 @@ export const tokenClaimsSchema = z.object({
 })
 
 /** Why a token is refused; the text of the 401 answer. */
-export type TokenProblem = 'malformed' | 'unknown tenant' | 'wrong authority' | 'bad signature' | 'expired' | 'not yet valid' | 'revoked'
+export type TokenProblem =
+  'malformed' | 'unknown tenant' | 'wrong authority' | 'bad signature' | 'expired' | 'not yet valid' | 'revoked'
 
 /** Whether scope `held` includes scope `needed`. */
-export function grantsScope (held: Scope, needed: Scope): boolean {
+export function grantsScope(held: Scope, needed: Scope): boolean {
   return SCOPES.indexOf(held) >= SCOPES.indexOf(needed)
 }
 
-export function encodeToken (doc: SignedDocument): string {
+export function encodeToken(doc: SignedDocument): string {
   const b64url = (b64: string): string => toString(fromString(b64, 'base64'), 'base64url')
   return `${TOKEN_PREFIX}.${b64url(doc.body)}.${b64url(doc.sig)}`
 }
 
 /** The signed document inside a token string, or undefined when it is not one. */
-export function decodeToken (token: string): SignedDocument | undefined {
+export function decodeToken(token: string): SignedDocument | undefined {
   const parts = token.split('.')
   if (parts.length !== 3 || parts[0] !== TOKEN_PREFIX || token.length > 4096) return undefined
   try {
@@ -67,21 +68,26 @@ export function decodeToken (token: string): SignedDocument | undefined {
 }
 
 /** The claims of a token without checking its signature (to find the tenant it names). */
-export function readTokenClaims (token: string): TokenClaims | undefined {
+export function readTokenClaims(token: string): TokenClaims | undefined {
   const doc = decodeToken(token)
-  return doc === undefined ? undefined : readDocument(doc, tokenClaimsSchema) as TokenClaims | undefined
+  return doc === undefined ? undefined : (readDocument(doc, tokenClaimsSchema) as TokenClaims | undefined)
 }
 
 /**
  * Check a token against a tenant's authority, the current time and the revoked token ids.
  * Returns its claims, or the problem.
  */
-export async function verifyToken (token: string, authority: string, revoked: ReadonlySet<string>, now: number): Promise<TokenClaims | TokenProblem> {
+export async function verifyToken(
+  token: string,
+  authority: string,
+  revoked: ReadonlySet<string>,
+  now: number
+): Promise<TokenClaims | TokenProblem> {
   const doc = decodeToken(token)
-  const claims = doc === undefined ? undefined : readDocument(doc, tokenClaimsSchema) as TokenClaims | undefined
+  const claims = doc === undefined ? undefined : (readDocument(doc, tokenClaimsSchema) as TokenClaims | undefined)
   if (doc === undefined || claims === undefined) return 'malformed'
   if (claims.authority !== authority) return 'wrong authority'
-  if (!await verifyDocument('api-token', doc, authority)) return 'bad signature'
+  if (!(await verifyDocument('api-token', doc, authority))) return 'bad signature'
   if (now < claims.notBefore) return 'not yet valid'
   if (now >= claims.notAfter) return 'expired'
   if (revoked.has(claims.id)) return 'revoked'

@@ -3,8 +3,8 @@
  * Covers AbortSignal.timeout (TimeoutError), aborted operations (AbortError, ABORT_ERR) and this
  * code's own deadlines (`DeadlineError`).
  */
-export function isTimeout (err: unknown): boolean {
-  const e = err as { name?: string, code?: string, message?: string }
+export function isTimeout(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string }
   return e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === DeadlineError.code
 }
 
@@ -28,7 +28,10 @@ export class ProtocolError extends Error {
 /** A path in the data dir is not what it must be: not a directory, or locked by another process. */
 export class PathError extends Error {
   override readonly name = 'PathError'
-  constructor (message: string, readonly code: 'ENOTDIR' | 'ELOCKED') {
+  constructor(
+    message: string,
+    readonly code: 'ENOTDIR' | 'ELOCKED'
+  ) {
     super(message)
   }
 }
@@ -45,7 +48,7 @@ export class OverloadError extends Error {
   readonly limit: string
   readonly retryAfterS: number
 
-  constructor (limit: string, message: string, retryAfterS: number) {
+  constructor(limit: string, message: string, retryAfterS: number) {
     super(message)
     this.limit = limit
     this.retryAfterS = retryAfterS

@@ -9,7 +9,7 @@ const MAX_DEPTH = 64
  * paths it can never create, such as `/proc/x` (seen on Node 22.23), which would hang start-up
  * instead of reporting an unusable data dir.
  */
-export async function makeDirectory (dir: string, mode = 0o700, depth = 0): Promise<void> {
+export async function makeDirectory(dir: string, mode = 0o700, depth = 0): Promise<void> {
   try {
     await mkdir(dir, { mode })
   } catch (err) {
@@ -31,7 +31,7 @@ export async function makeDirectory (dir: string, mode = 0o700, depth = 0): Prom
  * Write a secret file with mode 0600, atomically (temp file + rename) so a crash never leaves a
  * half-written key behind. `exclusive` refuses to replace an existing file.
  */
-export async function writeSecretFile (path: string, contents: string | Uint8Array, exclusive = false): Promise<void> {
+export async function writeSecretFile(path: string, contents: string | Uint8Array, exclusive = false): Promise<void> {
   await makeDirectory(dirname(path))
   if (exclusive) {
     await writeFile(path, contents, { mode: 0o600, flag: 'wx' })
@@ -48,7 +48,7 @@ export async function writeSecretFile (path: string, contents: string | Uint8Arr
  * it was looser, so the caller can warn; a read-only mount that cannot be changed is reported
  * the same way and left as it is.
  */
-export async function keepPrivate (path: string): Promise<number | undefined> {
+export async function keepPrivate(path: string): Promise<number | undefined> {
   const mode = (await stat(path)).mode & 0o777
   if ((mode & 0o077) === 0) return undefined
   try {

@@ -11,7 +11,7 @@ export const MAX_JSON_DEPTH = 128
  * out again. Schemas check it on the fields that carry arbitrary JSON (task inputs and outputs,
  * episode data), so fixed-shape messages pay nothing.
  */
-export function nestsDeeper (value: unknown, max = MAX_JSON_DEPTH): boolean {
+export function nestsDeeper(value: unknown, max = MAX_JSON_DEPTH): boolean {
   if (typeof value !== 'object' || value === null) return false
   const stack: unknown[] = [value]
   const depths: number[] = [1]
@@ -30,14 +30,17 @@ export function nestsDeeper (value: unknown, max = MAX_JSON_DEPTH): boolean {
 }
 
 /** A refinement for schema fields of arbitrary JSON: at most `MAX_JSON_DEPTH` levels deep. */
-export const boundedDepth = [(v: unknown): boolean => !nestsDeeper(v), { message: `nests deeper than ${MAX_JSON_DEPTH} levels`, abort: true }] as const
+export const boundedDepth = [
+  (v: unknown): boolean => !nestsDeeper(v),
+  { message: `nests deeper than ${MAX_JSON_DEPTH} levels`, abort: true }
+] as const
 
-export function encodeJson (value: unknown): Uint8Array {
+export function encodeJson(value: unknown): Uint8Array {
   return fromString(JSON.stringify(value))
 }
 
 /** Parse bytes as JSON against a schema; undefined when it is not valid (never throws). */
-export function decodeJson<T> (bytes: Uint8Array, schema: z.ZodType<T>): T | undefined {
+export function decodeJson<T>(bytes: Uint8Array, schema: z.ZodType<T>): T | undefined {
   try {
     const parsed = schema.safeParse(JSON.parse(toString(bytes)))
     return parsed.success ? parsed.data : undefined

@@ -14,7 +14,7 @@ export interface DirLock {
 }
 
 /** Take the lock, or throw with `code: 'ELOCKED'` when another process holds it. */
-export function lockDirectory (dir: string): DirLock {
+export function lockDirectory(dir: string): DirLock {
   const db = new DatabaseSync(join(dir, LOCK_FILE))
   try {
     db.exec('PRAGMA busy_timeout = 0')
@@ -26,8 +26,14 @@ export function lockDirectory (dir: string): DirLock {
     db.exec('COMMIT')
   } catch (err) {
     db.close()
-    if (/locked|busy/i.test((err as Error).message)) throw new PathError(`${dir} is in use by another running agent`, 'ELOCKED')
+    if (/locked|busy/i.test((err as Error).message)) {
+      throw new PathError(`${dir} is in use by another running agent`, 'ELOCKED')
+    }
     throw err
   }
-  return { release: () => { if (db.isOpen) db.close() } }
+  return {
+    release: () => {
+      if (db.isOpen) db.close()
+    }
+  }
 }

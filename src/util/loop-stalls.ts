@@ -17,9 +17,9 @@ export interface LoopStalls {
 let users = 0
 let timer: ReturnType<typeof setInterval> | undefined
 let last = 0
-let stalls: Array<{ at: number, ms: number }> = []
+let stalls: Array<{ at: number; ms: number }> = []
 
-function sample (): void {
+function sample(): void {
   const now = performance.now()
   const ms = now - last - SAMPLE_MS
   last = now
@@ -32,7 +32,7 @@ function sample (): void {
  * a ping that timed out while our own loop was stalled says nothing about the peer. One sampler
  * serves every user in the process (agents of a sim share one loop, so they share its stalls).
  */
-export function watchLoopStalls (): LoopStalls {
+export function watchLoopStalls(): LoopStalls {
   if (users++ === 0) {
     last = performance.now()
     stalls = []
@@ -67,9 +67,11 @@ let lastYield = performance.now()
  * validation, it costs nothing when the loop is idle and one macrotask hop every `YIELD_AFTER_MS`
  * under load.
  */
-export async function yieldIfBusy (): Promise<void> {
+export async function yieldIfBusy(): Promise<void> {
   const now = performance.now()
   if (now - lastYield < YIELD_AFTER_MS) return
-  await new Promise<void>(resolve => { setImmediate(resolve) })
+  await new Promise<void>(resolve => {
+    setImmediate(resolve)
+  })
   lastYield = performance.now()
 }

@@ -15,24 +15,44 @@ import { serviceEnvFor, type Manifest } from '../helpers/cluster-env.js'
 import { netnsUnavailableReason } from '../helpers/netns.js'
 import { environment, median, writeSection } from './report.js'
 
-const out = (line: string): void => { process.stdout.write(line + '\n') }
+const out = (line: string): void => {
+  process.stdout.write(line + '\n')
+}
 const SIZES = (process.env.BENCH_CLUSTER_SIZES ?? '9,17').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_CLUSTER_RUNS ?? 3)
 const TIMEOUT_MS = 120_000
 
-interface Sample { startMs: number, fullViewMs: number | null, afterLastStartMs: number | null }
+interface Sample {
+  startMs: number
+  fullViewMs: number | null
+  afterLastStartMs: number | null
+}
 
 /** Start every host's agent at once; time until every view holds every other host alive. */
-async function run (cluster: Cluster, n: number, manifest: Manifest, dir: string): Promise<Sample> {
+async function run(cluster: Cluster, n: number, manifest: Manifest, dir: string): Promise<Sample> {
   const tag = `_cncb-${randomBytes(4).toString('hex')}._udp.local`
   const t0 = Date.now()
-  const agents = await Promise.all(cluster.hosts.slice(0, n).map(async (host, i) => {
-    const service = i === 0 ? 'bootstrap' : 'agent'
-    const env = await serviceEnvFor(manifest, service, i, join(dir, `run-${t0}`), i === 0 ? 'bootstrap' : `agent-${i}`, join(dir, 'secrets'))
-    // mDNS alone (its own service tag), or DNS alone: no bootstrap address on the agents.
-    const overrides: Record<string, string> = manifest === 'compose' ? { CONCLAVE_BOOTSTRAP: '', CONCLAVE_DNS_PEERS: '', CONCLAVE_MDNS_SERVICE_TAG: tag } : (i === 0 ? {} : { CONCLAVE_BOOTSTRAP: '' })
-    return await startAgent({ ...env, ...overrides }, TIMEOUT_MS, { netns: host.ns })
-  }))
+  const agents = await Promise.all(
+    cluster.hosts.slice(0, n).map(async (host, i) => {
+      const service = i === 0 ? 'bootstrap' : 'agent'
+      const env = await serviceEnvFor(
+        manifest,
+        service,
+        i,
+        join(dir, `run-${t0}`),
+        i === 0 ? 'bootstrap' : `agent-${i}`,
+        join(dir, 'secrets')
+      )
+      // mDNS alone (its own service tag), or DNS alone: no bootstrap address on the agents.
+      const overrides: Record<string, string> =
+        manifest === 'compose'
+          ? { CONCLAVE_BOOTSTRAP: '', CONCLAVE_DNS_PEERS: '', CONCLAVE_MDNS_SERVICE_TAG: tag }
+          : i === 0
+            ? {}
+            : { CONCLAVE_BOOTSTRAP: '' }
+      return await startAgent({ ...env, ...overrides }, TIMEOUT_MS, { netns: host.ns })
+    })
+  )
   const started = Date.now()
   const ids = new Set(agents.map(a => a.peerId))
   const pending = new Set(agents.map((_, i) => i))
@@ -40,24 +60,36 @@ async function run (cluster: Cluster, n: number, manifest: Manifest, dir: string
   while (Date.now() - t0 < TIMEOUT_MS) {
     for (const i of [...pending]) {
       try {
-        const peers = cluster.request(cluster.hosts[i] as (typeof cluster.hosts)[number], 8080, '/v1/peers').body as Array<{ peerId: string, state: string }>
+        const peers = cluster.request(cluster.hosts[i] as (typeof cluster.hosts)[number], 8080, '/v1/peers')
+          .body as Array<{ peerId: string; state: string }>
         if (peers.filter(p => ids.has(p.peerId) && p.state === 'alive').length === n - 1) pending.delete(i)
       } catch {}
     }
-    if (pending.size === 0) { fullViewMs = Date.now() - t0; break }
+    if (pending.size === 0) {
+      fullViewMs = Date.now() - t0
+      break
+    }
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   await stopAll(agents)
-  return { startMs: started - t0, fullViewMs, afterLastStartMs: fullViewMs === null ? null : fullViewMs - (started - t0) }
+  return {
+    startMs: started - t0,
+    fullViewMs,
+    afterLastStartMs: fullViewMs === null ? null : fullViewMs - (started - t0)
+  }
 }
 
-async function stopAll (agents: StartedAgent[]): Promise<void> {
+async function stopAll(agents: StartedAgent[]): Promise<void> {
   for (const a of agents) a.child.kill('SIGTERM')
   await Promise.all(agents.map(async a => await a.exited))
 }
 
-async function main (): Promise<void> {
-  const reason = netnsUnavailableReason() ?? (spawnSync('sh', ['-c', 'command -v dnsmasq && command -v curl']).status === 0 ? undefined : 'dnsmasq and curl are needed')
+async function main(): Promise<void> {
+  const reason =
+    netnsUnavailableReason() ??
+    (spawnSync('sh', ['-c', 'command -v dnsmasq && command -v curl']).status === 0
+      ? undefined
+      : 'dnsmasq and curl are needed')
   if (reason !== undefined) throw new Error(`bench:cluster cannot run: ${reason}`)
   const dir = await mkdtemp(join(tmpdir(), 'conclave-bench-cluster-'))
   const cluster = Cluster.create(Math.max(...SIZES))
@@ -80,11 +112,16 @@ async function main (): Promise<void> {
         for (let r = 0; r < RUNS; r++) {
           const s = await run(cluster, n, manifest, dir)
           samples.push(s)
-          out(`${manifest === 'compose' ? 'mDNS' : 'DNS '} n=${n} run ${r + 1}: processes up ${s.startMs} ms, full view ${s.fullViewMs ?? 'timeout'} ms (${s.afterLastStartMs ?? '-'} ms after the last agent started)`)
+          out(
+            `${manifest === 'compose' ? 'mDNS' : 'DNS '} n=${n} run ${r + 1}: processes up ${s.startMs} ms, full view ${s.fullViewMs ?? 'timeout'} ms (${s.afterLastStartMs ?? '-'} ms after the last agent started)`
+          )
         }
         const ok = samples.filter(s => s.fullViewMs !== null)
-        const label = manifest === 'compose' ? 'mDNS only (Compose environment)' : 'DNS `tasks.agent`, mDNS off (Swarm environment)'
-        rows.push(`| ${label} | ${n} | ${ok.length}/${samples.length} | ${median(ok.map(s => s.fullViewMs as number)).toFixed(0)} | ${median(ok.map(s => s.afterLastStartMs as number)).toFixed(0)} | ${median(samples.map(s => s.startMs)).toFixed(0)} |`)
+        const label =
+          manifest === 'compose' ? 'mDNS only (Compose environment)' : 'DNS `tasks.agent`, mDNS off (Swarm environment)'
+        rows.push(
+          `| ${label} | ${n} | ${ok.length}/${samples.length} | ${median(ok.map(s => s.fullViewMs as number)).toFixed(0)} | ${median(ok.map(s => s.afterLastStartMs as number)).toFixed(0)} | ${median(samples.map(s => s.startMs)).toFixed(0)} |`
+        )
       }
     }
   } finally {

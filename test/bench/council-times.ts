@@ -9,10 +9,12 @@ import type { Agent } from '../../src/agent/index.js'
 export class CouncilChangeTimes {
   private readonly times = new WeakMap<Agent, Map<string, number>>()
 
-  watch (agent: Agent): void {
+  watch(agent: Agent): void {
     const times = new Map<string, number>()
     this.times.set(agent, times)
-    agent.councils.onChange(view => { times.set(view.id, Date.now()) })
+    agent.councils.onChange(view => {
+      times.set(view.id, Date.now())
+    })
   }
 
   /**
@@ -22,12 +24,15 @@ export class CouncilChangeTimes {
    * standbys of the epoch each now holds: a round is timed at every member), -Infinity
    * when none is.
    */
-  settled (agents: Agent[], council: string): Reached {
+  settled(agents: Agent[], council: string): Reached {
     const last = (of: Agent[]): number => Math.max(...of.map(a => this.at(a, council)))
-    return { all: last(agents), members: last(agents.filter(a => a.councils.get(council)?.members.includes(a.peerId) === true)) }
+    return {
+      all: last(agents),
+      members: last(agents.filter(a => a.councils.get(council)?.members.includes(a.peerId) === true))
+    }
   }
 
-  private at (agent: Agent, council: string): number {
+  private at(agent: Agent, council: string): number {
     return this.times.get(agent)?.get(council) ?? Date.now()
   }
 }

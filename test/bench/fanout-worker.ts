@@ -19,20 +19,39 @@ export type System = 'mesh' | 'nats'
 
 export type Command = { id: number } & (
   | { cmd: 'hello' }
-  | { cmd: 'start', system: System, agents: number, firstIndex: number, seeds: string[], authorityFile: string, tenant: string, natsUrl: string, roles?: string[][], overrides?: Partial<AgentConfig> }
-  | { cmd: 'ready', total: number, timeoutMs: number }
-  | { cmd: 'run', phase: number, rateHz: number, durationMs: number, drainMs: number, payloadBytes: number }
-  | { cmd: 'kill', indices: number[] }
-  | { cmd: 'leave', indices: number[] }
-  | { cmd: 'council-open', index: number, body: Record<string, unknown> }
-  | { cmd: 'council-view', index: number, council: string }
-  | { cmd: 'council-dissolve', index: number, council: string }
-  | { cmd: 'council-wait', council: string, above: number, without?: string, timeoutMs: number }
+  | {
+      cmd: 'start'
+      system: System
+      agents: number
+      firstIndex: number
+      seeds: string[]
+      authorityFile: string
+      tenant: string
+      natsUrl: string
+      roles?: string[][]
+      overrides?: Partial<AgentConfig>
+    }
+  | { cmd: 'ready'; total: number; timeoutMs: number }
+  | { cmd: 'run'; phase: number; rateHz: number; durationMs: number; drainMs: number; payloadBytes: number }
+  | { cmd: 'kill'; indices: number[] }
+  | { cmd: 'leave'; indices: number[] }
+  | { cmd: 'council-open'; index: number; body: Record<string, unknown> }
+  | { cmd: 'council-view'; index: number; council: string }
+  | { cmd: 'council-dissolve'; index: number; council: string }
+  | { cmd: 'council-wait'; council: string; above: number; without?: string; timeoutMs: number }
   | { cmd: 'suspicions' }
   | { cmd: 'cpu' }
-  | { cmd: 'stop' })
+  | { cmd: 'stop' }
+)
 
-export interface Receipt { to: number, from: number, seq: number, latencyMs: number, /** Receive time (ms since the epoch). */ at: number, /** The run (rate step) the message was sent in. */ phase: number }
+export interface Receipt {
+  to: number
+  from: number
+  seq: number
+  latencyMs: number
+  /** Receive time (ms since the epoch). */ at: number
+  /** The run (rate step) the message was sent in. */ phase: number
+}
 export interface RunReport {
   /** Messages each local agent published: index → count. */
   sent: Record<number, number>
@@ -51,16 +70,17 @@ export interface RunReport {
 }
 
 export type Reply = { id?: number } & (
-  | { event: 'started', addrs: string[] }
+  | { event: 'started'; addrs: string[] }
   | { event: 'ready' }
-  | { event: 'result', report: RunReport }
+  | { event: 'result'; report: RunReport }
   | { event: 'killed' }
-  | { event: 'opened', council: string }
-  | { event: 'view', view?: CouncilView }
-  | { event: 'reached', at: Reached | null }
-  | { event: 'suspicions', counts: Record<string, number> }
-  | { event: 'cpu', ms: number }
-  | { event: 'error', message: string })
+  | { event: 'opened'; council: string }
+  | { event: 'view'; view?: CouncilView }
+  | { event: 'reached'; at: Reached | null }
+  | { event: 'suspicions'; counts: Record<string, number> }
+  | { event: 'cpu'; ms: number }
+  | { event: 'error'; message: string }
+)
 
 const CHANNEL = 'bench'
 
@@ -84,17 +104,17 @@ let recording = false
 const connections: NatsConnection[] = []
 const decoder = new TextDecoder()
 
-function onPayload (to: number, payload: Uint8Array): void {
+function onPayload(to: number, payload: Uint8Array): void {
   if (!recording) return
   const now = Date.now()
   try {
-    const m = JSON.parse(decoder.decode(payload)) as { from: number, seq: number, sentAt: number, phase: number }
+    const m = JSON.parse(decoder.decode(payload)) as { from: number; seq: number; sentAt: number; phase: number }
     if (m.from === to) return
     receipts.push({ to, from: m.from, seq: m.seq, latencyMs: now - m.sentAt, at: now, phase: m.phase })
   } catch {}
 }
 
-async function start (c: Extract<Command, { cmd: 'start' }>): Promise<string[]> {
+async function start(c: Extract<Command, { cmd: 'start' }>): Promise<string[]> {
   system = c.system
   firstIndex = c.firstIndex
   if (c.system === 'mesh') {
@@ -105,36 +125,67 @@ async function start (c: Extract<Command, { cmd: 'start' }>): Promise<string[]> 
       seeds: c.seeds,
       authorities: new Map([[c.tenant, authority]]),
       roles: i => c.roles?.[i] ?? [],
-      onAgentStarted: agent => { countSuspicions(agent, suspected); councilTimes.watch(agent) },
+      onAgentStarted: agent => {
+        countSuspicions(agent, suspected)
+        councilTimes.watch(agent)
+      },
       ...(c.overrides !== undefined ? { overrides: c.overrides } : {})
     })
     locals = sim.agents.map((agent: Agent, k: number) => {
       const index = c.firstIndex + k
-      const channel: TenantChannel = agent.tenancy.join(c.tenant, CHANNEL, msg => { onPayload(index, msg.payload); return 'accept' })
-      return { index, publish: async data => { await channel.publish(data) }, stop: async () => { await sim?.crashAgent(agent) }, alive: true }
+      const channel: TenantChannel = agent.tenancy.join(c.tenant, CHANNEL, msg => {
+        onPayload(index, msg.payload)
+        return 'accept'
+      })
+      return {
+        index,
+        publish: async data => {
+          await channel.publish(data)
+        },
+        stop: async () => {
+          await sim?.crashAgent(agent)
+        },
+        alive: true
+      }
     })
     return sim.agents.slice(0, 1).flatMap(a => a.node.getMultiaddrs().map(String))
   }
   for (let k = 0; k < c.agents; k++) {
     const index = c.firstIndex + k
     // Reconnect for ever, quickly: the failure scenario stops the server for seconds.
-    const nc = await connect({ servers: c.natsUrl, noEcho: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: `agent-${index}` })
+    const nc = await connect({
+      servers: c.natsUrl,
+      noEcho: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      name: `agent-${index}`
+    })
     connections.push(nc)
     const sub = nc.subscribe(`bench.${c.tenant}`)
-    void (async () => { for await (const m of sub) onPayload(index, m.data) })()
+    void (async () => {
+      for await (const m of sub) onPayload(index, m.data)
+    })()
     locals.push({
       index,
-      publish: async data => { nc.publish(`bench.${c.tenant}`, data) },
-      stop: async () => { await nc.close() },
+      publish: async data => {
+        nc.publish(`bench.${c.tenant}`, data)
+      },
+      stop: async () => {
+        await nc.close()
+      },
       alive: true
     })
   }
-  await Promise.all(connections.map(async nc => { await nc.flush() }))
+  await Promise.all(
+    connections.map(async nc => {
+      await nc.flush()
+    })
+  )
   return []
 }
 
 /** Every local agent sees the whole mesh alive and has gossip peers on the bench topic. */
-async function ready (total: number, timeoutMs: number): Promise<void> {
+async function ready(total: number, timeoutMs: number): Promise<void> {
   await meshReady(total, timeoutMs)
   // Record from now on, not from the 'run' command: another worker's publishers may start
   // before this worker's event loop gets to that command, and their first messages would be
@@ -143,7 +194,7 @@ async function ready (total: number, timeoutMs: number): Promise<void> {
   recording = true
 }
 
-async function meshReady (total: number, timeoutMs: number): Promise<void> {
+async function meshReady(total: number, timeoutMs: number): Promise<void> {
   if (system !== 'mesh' || sim === undefined) return
   const deadline = Date.now() + timeoutMs
   const s = sim
@@ -159,7 +210,7 @@ async function meshReady (total: number, timeoutMs: number): Promise<void> {
   throw new Error(`mesh not ready within ${timeoutMs} ms`)
 }
 
-async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport> {
+async function runLoad(c: Extract<Command, { cmd: 'run' }>): Promise<RunReport> {
   recording = true
   const sent: Record<number, number> = {}
   let failedPublishes = 0
@@ -171,37 +222,58 @@ async function runLoad (c: Extract<Command, { cmd: 'run' }>): Promise<RunReport>
   const cpu0 = process.cpuUsage()
   const intervalMs = 1000 / c.rateHz
   const end = Date.now() + c.durationMs
-  await Promise.all(locals.map(async (local, k) => {
-    sent[local.index] = 0
-    // Publishers start spread over one interval, not in lock-step.
-    const offsetMs = (k * intervalMs) / Math.max(1, locals.length)
-    if (local.alive) scheduled += Math.max(0, Math.ceil((c.durationMs - offsetMs) / intervalMs))
-    await new Promise(resolve => setTimeout(resolve, offsetMs))
-    let next = Date.now()
-    let seq = 0
-    // Publishes are not awaited one by one: the rate is the offered load, whatever delivery does.
-    const inFlight: Array<Promise<void>> = []
-    while (Date.now() < end && local.alive) {
-      const data = encoder.encode(JSON.stringify({ from: local.index, seq: seq++, sentAt: Date.now(), phase: c.phase, pad }))
-      offered++
-      inFlight.push(local.publish(data).then(() => { sent[local.index] = (sent[local.index] as number) + 1 }, (err: Error) => {
-        failedPublishes++
-        publishErrors[err.message] = (publishErrors[err.message] ?? 0) + 1
-      }))
-      next += intervalMs
-      await new Promise(resolve => setTimeout(resolve, Math.max(0, next - Date.now())))
-    }
-    await Promise.all(inFlight)
-  }))
+  await Promise.all(
+    locals.map(async (local, k) => {
+      sent[local.index] = 0
+      // Publishers start spread over one interval, not in lock-step.
+      const offsetMs = (k * intervalMs) / Math.max(1, locals.length)
+      if (local.alive) scheduled += Math.max(0, Math.ceil((c.durationMs - offsetMs) / intervalMs))
+      await new Promise(resolve => setTimeout(resolve, offsetMs))
+      let next = Date.now()
+      let seq = 0
+      // Publishes are not awaited one by one: the rate is the offered load, whatever delivery does.
+      const inFlight: Array<Promise<void>> = []
+      while (Date.now() < end && local.alive) {
+        const data = encoder.encode(
+          JSON.stringify({ from: local.index, seq: seq++, sentAt: Date.now(), phase: c.phase, pad })
+        )
+        offered++
+        inFlight.push(
+          local.publish(data).then(
+            () => {
+              sent[local.index] = (sent[local.index] as number) + 1
+            },
+            (err: Error) => {
+              failedPublishes++
+              publishErrors[err.message] = (publishErrors[err.message] ?? 0) + 1
+            }
+          )
+        )
+        next += intervalMs
+        await new Promise(resolve => setTimeout(resolve, Math.max(0, next - Date.now())))
+      }
+      await Promise.all(inFlight)
+    })
+  )
   await new Promise(resolve => setTimeout(resolve, c.drainMs))
   const cpu = process.cpuUsage(cpu0)
   // Recording goes on for the next run (rate step); this one reports its own messages only.
   const received = receipts.filter(r => r.phase === c.phase)
   receipts = receipts.filter(r => r.phase > c.phase)
-  return { sent, offered, scheduled, failedPublishes, publishErrors, received, cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, live: locals.filter(l => l.alive).map(l => l.index) }
+  return {
+    sent,
+    offered,
+    scheduled,
+    failedPublishes,
+    publishErrors,
+    received,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    rssBytes: process.memoryUsage().rss,
+    live: locals.filter(l => l.alive).map(l => l.index)
+  }
 }
 
-function agentAt (index: number): Agent {
+function agentAt(index: number): Agent {
   const agent = sim?.agents[index - firstIndex]
   if (agent === undefined) throw new Error(`agent ${index} does not run here`)
   return agent
@@ -212,11 +284,16 @@ function agentAt (index: number): Agent {
  * with `without` (a killed or stopped holder) out of its roster: polled every 5 ms, so that the
  * orchestrator can take the latest time over all workers. Null when not within `timeoutMs`.
  */
-async function councilReached (c: Extract<Command, { cmd: 'council-wait' }>): Promise<Reached | null> {
+async function councilReached(c: Extract<Command, { cmd: 'council-wait' }>): Promise<Reached | null> {
   const deadline = Date.now() + c.timeoutMs
   const reached = (a: Agent): boolean => {
     const v = a.councils.get(c.council)
-    return v !== undefined && v.state === 'active' && v.epoch > c.above && (c.without === undefined || !v.roster.some(s => s.peerId === c.without))
+    return (
+      v !== undefined &&
+      v.state === 'active' &&
+      v.epoch > c.above &&
+      (c.without === undefined || !v.roster.some(s => s.peerId === c.without))
+    )
   }
   while (Date.now() < deadline) {
     if (sim !== undefined && sim.running.every(reached)) return councilTimes.settled(sim.running, c.council)
@@ -225,12 +302,17 @@ async function councilReached (c: Extract<Command, { cmd: 'council-wait' }>): Pr
   return null
 }
 
-async function handle (c: Command): Promise<Reply> {
+async function handle(c: Command): Promise<Reply> {
   switch (c.cmd) {
-    case 'hello': return { event: 'ready' }
-    case 'start': return { event: 'started', addrs: await start(c) }
-    case 'ready': await ready(c.total, c.timeoutMs); return { event: 'ready' }
-    case 'run': return { event: 'result', report: await runLoad(c) }
+    case 'hello':
+      return { event: 'ready' }
+    case 'start':
+      return { event: 'started', addrs: await start(c) }
+    case 'ready':
+      await ready(c.total, c.timeoutMs)
+      return { event: 'ready' }
+    case 'run':
+      return { event: 'result', report: await runLoad(c) }
     case 'kill':
       for (const local of locals.filter(l => c.indices.includes(l.index))) {
         local.alive = false
@@ -243,23 +325,40 @@ async function handle (c: Command): Promise<Reply> {
         await sim?.stopAgent(agentAt(local.index))
       }
       return { event: 'killed' }
-    case 'council-open': return { event: 'opened', council: await agentAt(c.index).councils.open(c.body) }
+    case 'council-open':
+      return { event: 'opened', council: await agentAt(c.index).councils.open(c.body) }
     case 'council-view': {
       const view = agentAt(c.index).councils.get(c.council)
       return view === undefined ? { event: 'view' } : { event: 'view', view }
     }
-    case 'council-dissolve': await agentAt(c.index).councils.dissolve(c.council); return { event: 'killed' }
-    case 'council-wait': return { event: 'reached', at: await councilReached(c) }
-    case 'suspicions': return { event: 'suspicions', counts: suspected }
-    case 'cpu': return { event: 'cpu', ms: processCpuMs() }
+    case 'council-dissolve':
+      await agentAt(c.index).councils.dissolve(c.council)
+      return { event: 'killed' }
+    case 'council-wait':
+      return { event: 'reached', at: await councilReached(c) }
+    case 'suspicions':
+      return { event: 'suspicions', counts: suspected }
+    case 'cpu':
+      return { event: 'cpu', ms: processCpuMs() }
     case 'stop':
       await sim?.stop()
-      await Promise.allSettled(connections.map(async nc => { await nc.close() }))
+      await Promise.allSettled(
+        connections.map(async nc => {
+          await nc.close()
+        })
+      )
       setTimeout(() => process.exit(0), 50)
       return { event: 'killed' }
   }
 }
 
 process.on('message', (c: Command) => {
-  handle(c).then(reply => { process.send?.({ ...reply, id: c.id }) }, (err: Error) => { process.send?.({ event: 'error', message: err.message, id: c.id }) })
+  handle(c).then(
+    reply => {
+      process.send?.({ ...reply, id: c.id })
+    },
+    (err: Error) => {
+      process.send?.({ event: 'error', message: err.message, id: c.id })
+    }
+  )
 })

@@ -69,7 +69,7 @@ export interface FanoutResult {
   /** Up to 10 messages between live agents that never arrived, as `from→to #seq` (what to chase). */
   missingSample: string[]
   /** Heavy mode: every rate tried, and whether delivery kept up with it. */
-  steps?: Array<{ rateHz: number, offeredShare: number, deliveryRatio: number, p99Ms: number, keptUp: boolean }>
+  steps?: Array<{ rateHz: number; offeredShare: number; deliveryRatio: number; p99Ms: number; keptUp: boolean }>
 }
 
 /** Publishers got out at least this share of the set rate... */
@@ -78,24 +78,28 @@ export const KEEP_UP_OFFERED = 0.95
 export const KEEP_UP_DELIVERED = 0.999
 
 /** Share of the set rate the publishers got out: publishes made over the slots their schedule had. */
-export function offeredShare (r: Pick<FanoutResult, 'offered' | 'scheduled'>): number {
+export function offeredShare(r: Pick<FanoutResult, 'offered' | 'scheduled'>): number {
   return r.scheduled === 0 ? 0 : r.offered / r.scheduled
 }
 
 /** Delivery kept up with a rate when the publishers held it and (nearly) everything arrived. */
-export function keepsUp (r: FanoutResult): boolean {
+export function keepsUp(r: FanoutResult): boolean {
   return offeredShare(r) >= KEEP_UP_OFFERED && r.deliveryRatio >= KEEP_UP_DELIVERED
 }
 
-type Request = Command extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never
+type Request = Command extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never
 
 export class Worker {
   readonly child: ChildProcess
   private readonly waiting = new Map<number, (reply: Reply) => void>()
   private nextId = 0
-  constructor () {
+  constructor() {
     // node:sqlite's one-time experimental warning, once per worker, is noise here.
-    this.child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: ['--disable-warning=ExperimentalWarning'] })
+    this.child = fork(WORKER, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      execArgv: ['--disable-warning=ExperimentalWarning']
+    })
     this.child.on('message', (reply: Reply) => {
       const resolve = reply.id === undefined ? undefined : this.waiting.get(reply.id)
       if (reply.id !== undefined) this.waiting.delete(reply.id)
@@ -104,7 +108,7 @@ export class Worker {
   }
 
   /** Replies are matched by id: a kill may be answered while a run is still going. */
-  async send (command: Request): Promise<Reply> {
+  async send(command: Request): Promise<Reply> {
     const id = ++this.nextId
     const reply = await new Promise<Reply>(resolve => {
       this.waiting.set(id, resolve)
@@ -118,24 +122,32 @@ export class Worker {
 /** nats-server (Debian's package) on loopback. */
 export class NatsServer {
   child?: ChildProcess
-  constructor (readonly port: number) {}
-  get url (): string { return `nats://127.0.0.1:${this.port}` }
+  constructor(readonly port: number) {}
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`
+  }
 
-  async start (): Promise<void> {
-    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'ignore', 'pipe'] })
+  async start(): Promise<void> {
+    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port)], {
+      stdio: ['ignore', 'ignore', 'pipe']
+    })
     this.child = child
     let log = ''
     await new Promise<void>((resolve, reject) => {
-      child.once('error', err => { reject(new Error(`nats-server: ${err.message} (install Debian's nats-server package)`)) })
+      child.once('error', err => {
+        reject(new Error(`nats-server: ${err.message} (install Debian's nats-server package)`))
+      })
       child.stderr?.on('data', (d: Buffer) => {
         log += d.toString()
         if (log.includes('Server is ready')) resolve()
       })
-      child.once('exit', code => { reject(new Error(`nats-server exited with ${code}: ${log}`)) })
+      child.once('exit', code => {
+        reject(new Error(`nats-server exited with ${code}: ${log}`))
+      })
     })
   }
 
-  async kill (): Promise<void> {
+  async kill(): Promise<void> {
     const child = this.child
     if (child === undefined || child.exitCode !== null) return
     child.kill('SIGKILL')
@@ -143,19 +155,23 @@ export class NatsServer {
   }
 
   /** CPU milliseconds the server used so far (from /proc). */
-  async cpuMs (): Promise<number> {
+  async cpuMs(): Promise<number> {
     if (this.child?.pid === undefined) return 0
     try {
       const fields = (await readFile(`/proc/${this.child.pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
       return (Number(fields[11]) + Number(fields[12])) * 10
-    } catch { return 0 }
+    } catch {
+      return 0
+    }
   }
 
-  async rssBytes (): Promise<number> {
+  async rssBytes(): Promise<number> {
     if (this.child?.pid === undefined) return 0
     try {
       return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${this.child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
-    } catch { return 0 }
+    } catch {
+      return 0
+    }
   }
 }
 
@@ -178,7 +194,13 @@ export interface Layout {
  * Start `agents` agents over `workers` processes (the first worker's first agent is the others'
  * bootstrap peer) and wait until every mesh agent sees all the others alive.
  */
-export async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 'workers' | 'dir'> & { roles?: string[][], overrides?: Partial<AgentConfig> }, readyTimeoutMs: number): Promise<Layout> {
+export async function startLayout(
+  init: Pick<FanoutInit, 'system' | 'agents' | 'workers' | 'dir'> & {
+    roles?: string[][]
+    overrides?: Partial<AgentConfig>
+  },
+  readyTimeoutMs: number
+): Promise<Layout> {
   const authorityFile = join(init.dir, `${TENANT}.tenant.json`)
   await writeTenantFile(authorityFile, await createTenant(TENANT))
   const nats = init.system === 'nats' ? new NatsServer(await freePort()) : undefined
@@ -186,14 +208,16 @@ export async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 
   const workers = Array.from({ length: init.workers }, () => new Worker())
   const owner = new Map<number, Worker>()
   const stop = async (): Promise<void> => {
-    await Promise.allSettled(workers.map(async w => {
-      if (w.child.exitCode !== null) return
-      const exited = new Promise(resolve => w.child.once('exit', resolve))
-      w.child.send({ cmd: 'stop', id: 0 })
-      const timer = setTimeout(() => w.child.kill('SIGKILL'), 15_000)
-      await exited
-      clearTimeout(timer)
-    }))
+    await Promise.allSettled(
+      workers.map(async w => {
+        if (w.child.exitCode !== null) return
+        const exited = new Promise(resolve => w.child.once('exit', resolve))
+        w.child.send({ cmd: 'stop', id: 0 })
+        const timer = setTimeout(() => w.child.kill('SIGKILL'), 15_000)
+        await exited
+        clearTimeout(timer)
+      })
+    )
     await nats?.kill()
   }
   try {
@@ -207,7 +231,18 @@ export async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 
       const count = Math.min(per, init.agents - first)
       if (count <= 0) return []
       for (let i = first; i < first + count; i++) owner.set(i, workers[w] as Worker)
-      const reply = await (workers[w] as Worker).send({ cmd: 'start', system: init.system, agents: count, firstIndex: first, seeds, authorityFile, tenant: TENANT, natsUrl: nats?.url ?? '', ...(init.roles !== undefined ? { roles: init.roles } : {}), ...(init.overrides !== undefined ? { overrides: init.overrides } : {}) })
+      const reply = await (workers[w] as Worker).send({
+        cmd: 'start',
+        system: init.system,
+        agents: count,
+        firstIndex: first,
+        seeds,
+        authorityFile,
+        tenant: TENANT,
+        natsUrl: nats?.url ?? '',
+        ...(init.roles !== undefined ? { roles: init.roles } : {}),
+        ...(init.overrides !== undefined ? { overrides: init.overrides } : {})
+      })
       return reply.event === 'started' ? reply.addrs : []
     }
     // The first worker's first agent is everybody's bootstrap peer; the others start together,
@@ -215,7 +250,9 @@ export async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 
     const seeds = await startWorker(0, [])
     await Promise.all(workers.slice(1).map(async (_, k) => await startWorker(k + 1, seeds)))
     const active = [...new Set(owner.values())]
-    await Promise.all(active.map(async w => await w.send({ cmd: 'ready', total: init.agents, timeoutMs: readyTimeoutMs })))
+    await Promise.all(
+      active.map(async w => await w.send({ cmd: 'ready', total: init.agents, timeoutMs: readyTimeoutMs }))
+    )
     return { active, owner, ...(nats !== undefined ? { nats } : {}), stop, agentsStartedAt }
   } catch (err) {
     await stop()
@@ -227,7 +264,12 @@ export async function startLayout (init: Pick<FanoutInit, 'system' | 'agents' | 
  * Discovery across worker processes (bench:discovery): start the layout and time it until every
  * agent's view holds every other agent alive. Null when that did not happen within `timeoutMs`.
  */
-export async function meshFormation (init: { agents: number, workers: number, dir: string, timeoutMs: number }): Promise<number | null> {
+export async function meshFormation(init: {
+  agents: number
+  workers: number
+  dir: string
+  timeoutMs: number
+}): Promise<number | null> {
   try {
     const layout = await startLayout({ ...init, system: 'mesh' }, init.timeoutMs)
     const ms = Date.now() - layout.agentsStartedAt
@@ -239,7 +281,7 @@ export async function meshFormation (init: { agents: number, workers: number, di
   }
 }
 
-export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
+export async function runFanout(init: FanoutInit): Promise<FanoutResult> {
   const { active, owner, nats, stop } = await startLayout(init, 180_000)
   try {
     if (init.stepRatesHz !== undefined) return await stepped(init, init.stepRatesHz, active, nats)
@@ -251,7 +293,11 @@ export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
         // Agents to kill: spread over the index range, never the bootstrap peer (index 0).
         const k = Math.max(1, Math.round(init.agents * init.killFraction))
         const victims = Array.from({ length: k }, (_, j) => 1 + Math.floor(((j + 0.5) * (init.agents - 1)) / k))
-        await Promise.all([...new Set(victims.map(v => owner.get(v) as Worker))].map(async w => await w.send({ cmd: 'kill', indices: victims })))
+        await Promise.all(
+          [...new Set(victims.map(v => owner.get(v) as Worker))].map(
+            async w => await w.send({ cmd: 'kill', indices: victims })
+          )
+        )
       }
       if (nats === undefined || init.outageMs === undefined) return { failedAt }
       await nats.kill()
@@ -265,32 +311,69 @@ export async function runFanout (init: FanoutInit): Promise<FanoutResult> {
 }
 
 /** One run at `rateHz` on every worker; `failure` runs alongside it and says when it struck. */
-async function runPhase (init: FanoutInit, workers: Worker[], nats: NatsServer | undefined, phase: number, rateHz: number, failure?: () => Promise<{ failedAt?: number, restartedAt?: number }>): Promise<FanoutResult> {
-  const natsCpu0 = await nats?.cpuMs() ?? 0
-  const running = Promise.all(workers.map(async w => await w.send({ cmd: 'run', phase, rateHz, durationMs: init.durationMs, drainMs: init.drainMs, payloadBytes: init.payloadBytes })))
-  const { failedAt, restartedAt } = await failure?.() ?? {}
+async function runPhase(
+  init: FanoutInit,
+  workers: Worker[],
+  nats: NatsServer | undefined,
+  phase: number,
+  rateHz: number,
+  failure?: () => Promise<{ failedAt?: number; restartedAt?: number }>
+): Promise<FanoutResult> {
+  const natsCpu0 = (await nats?.cpuMs()) ?? 0
+  const running = Promise.all(
+    workers.map(
+      async w =>
+        await w.send({
+          cmd: 'run',
+          phase,
+          rateHz,
+          durationMs: init.durationMs,
+          drainMs: init.drainMs,
+          payloadBytes: init.payloadBytes
+        })
+    )
+  )
+  const { failedAt, restartedAt } = (await failure?.()) ?? {}
   const reports = (await running).map(r => (r as Extract<Reply, { event: 'result' }>).report)
-  const natsCpu = (await nats?.cpuMs() ?? 0) - natsCpu0
-  return summarise({ ...init, rateHz }, reports, natsCpu, await nats?.rssBytes() ?? 0, failedAt, restartedAt)
+  const natsCpu = ((await nats?.cpuMs()) ?? 0) - natsCpu0
+  return summarise({ ...init, rateHz }, reports, natsCpu, (await nats?.rssBytes()) ?? 0, failedAt, restartedAt)
 }
 
 /** Heavy mode: one run per rate on the same agents, up to the first rate not kept up. */
-async function stepped (init: FanoutInit, rates: number[], workers: Worker[], nats: NatsServer | undefined): Promise<FanoutResult> {
+async function stepped(
+  init: FanoutInit,
+  rates: number[],
+  workers: Worker[],
+  nats: NatsServer | undefined
+): Promise<FanoutResult> {
   const steps: NonNullable<FanoutResult['steps']> = []
   let best: FanoutResult | undefined
   let first: FanoutResult | undefined
   for (const [phase, rateHz] of rates.entries()) {
     const result = await runPhase(init, workers, nats, phase, rateHz)
     const keptUp = keepsUp(result)
-    steps.push({ rateHz, offeredShare: offeredShare(result), deliveryRatio: result.deliveryRatio, p99Ms: result.p99Ms, keptUp })
+    steps.push({
+      rateHz,
+      offeredShare: offeredShare(result),
+      deliveryRatio: result.deliveryRatio,
+      p99Ms: result.p99Ms,
+      keptUp
+    })
     first ??= result
     if (!keptUp) break
     best = result
   }
-  return { ...(best ?? first as FanoutResult), steps }
+  return { ...(best ?? (first as FanoutResult)), steps }
 }
 
-function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number, serverRss: number, failedAt?: number, restartedAt?: number): FanoutResult {
+function summarise(
+  init: FanoutInit,
+  reports: RunReport[],
+  serverCpuMs: number,
+  serverRss: number,
+  failedAt?: number,
+  restartedAt?: number
+): FanoutResult {
   const live = new Set(reports.flatMap(r => r.live))
   const sentBy = new Map<number, number>()
   for (const r of reports) for (const [from, n] of Object.entries(r.sent)) sentBy.set(Number(from), n)
@@ -320,6 +403,7 @@ function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number,
     for (const [from, n] of sentBy) {
       if (!live.has(from)) continue
       for (const to of live) {
+        // eslint-disable-next-line no-unmodified-loop-condition -- set by a callback while the loop awaits
         for (let seq = 0; seq < n && to !== from && missingSample.length < 10; seq++) {
           if (!seen.has(`${to}:${from}:${seq}`)) missingSample.push(`${from}→${to} #${seq} of ${n}`)
         }
@@ -348,7 +432,10 @@ function summarise (init: FanoutInit, reports: RunReport[], serverCpuMs: number,
     cpuMsPerDelivered: delivered === 0 ? NaN : cpuMs / delivered,
     rssMbPerAgent: rss / init.agents / 2 ** 20,
     failedPublishes: reports.reduce((s, r) => s + r.failedPublishes, 0),
-    publishErrors: reports.reduce<Record<string, number>>((all, r) => { for (const [m, n] of Object.entries(r.publishErrors)) all[m] = (all[m] ?? 0) + n; return all }, {}),
+    publishErrors: reports.reduce<Record<string, number>>((all, r) => {
+      for (const [m, n] of Object.entries(r.publishErrors)) all[m] = (all[m] ?? 0) + n
+      return all
+    }, {}),
     lost: expected - delivered,
     missingSample,
     recoveryMs: from === undefined || after.length === 0 ? null : (after[0] as number) - from

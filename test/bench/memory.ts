@@ -10,9 +10,11 @@ import { Sim } from '../../src/sim/index.js'
 import { percentile } from '../../src/util/stats.js'
 import { environment, median, writeSection } from './report.js'
 
-const out = (line: string): void => { process.stdout.write(line + '\n') }
+const out = (line: string): void => {
+  process.stdout.write(line + '\n')
+}
 
-async function until (check: () => boolean, timeoutMs: number): Promise<number> {
+async function until(check: () => boolean, timeoutMs: number): Promise<number> {
   const t0 = Date.now()
   while (!check()) {
     if (Date.now() - t0 > timeoutMs) return Number.NaN
@@ -22,13 +24,19 @@ async function until (check: () => boolean, timeoutMs: number): Promise<number> 
 }
 
 /** Replication and dispatch latencies at N agents; returns the samples (ms). */
-async function mesh (n: number, episodes: number, tasks: number): Promise<{ replication: number[], dispatch: number[], rssMb: number }> {
+async function mesh(
+  n: number,
+  episodes: number,
+  tasks: number
+): Promise<{ replication: number[]; dispatch: number[]; rssMb: number }> {
   const arrivals = new Map<string, number[]>()
   const sim = await Sim.start({
     agents: n,
     roles: i => [i % 5 === 0 ? 'coder' : 'reviewer'],
     onAgentStarted: agent => {
-      agent.memory.onEpisode(e => { arrivals.set(e.id, [...(arrivals.get(e.id) ?? []), Date.now()]) })
+      agent.memory.onEpisode(e => {
+        arrivals.set(e.id, [...(arrivals.get(e.id) ?? []), Date.now()])
+      })
     }
   })
   try {
@@ -43,7 +51,9 @@ async function mesh (n: number, episodes: number, tasks: number): Promise<{ repl
       replication.push(Number.isNaN(ms) ? Number.NaN : Math.max(...(arrivals.get(e.id) ?? [])) - t0)
       await new Promise(resolve => setTimeout(resolve, 50))
     }
-    out(`  replication: p50 ${percentile(replication, 50)} ms, p95 ${percentile(replication, 95)} ms over ${replication.length}`)
+    out(
+      `  replication: p50 ${percentile(replication, 50)} ms, p95 ${percentile(replication, 95)} ms over ${replication.length}`
+    )
     const opener = sim.running[1] as Agent
     const council = await opener.councils.open({ project: 'bench', coreRoles: ['coder'] })
     await until(() => sim.running.every(a => a.councils.get(council)?.state === 'active'), 30_000)
@@ -65,14 +75,24 @@ async function mesh (n: number, episodes: number, tasks: number): Promise<{ repl
 }
 
 /** An agent with an empty data dir joins 3 agents holding `count` episodes: ms until it has them all. */
-async function catchUp (count: number): Promise<number> {
+async function catchUp(count: number): Promise<number> {
   const sim = await Sim.start({ agents: 3 })
   try {
     await until(() => sim.convergedCount() === 3, 60_000)
     const origin = 'b0b0b0b0b0b0b0b0'
     const now = Date.now()
     const bulk: Episode[] = Array.from({ length: count }, (_, i) => ({
-      id: episodeId(origin, i + 1), tenant: 'demo', origin, seq: i + 1, council: 'c', task: `t${i}`, agent: 'past', role: 'coder', summary: `episode ${i} ${'x'.repeat(100)}`, reward: 0.5, ts: now - count + i
+      id: episodeId(origin, i + 1),
+      tenant: 'demo',
+      origin,
+      seq: i + 1,
+      council: 'c',
+      task: `t${i}`,
+      agent: 'past',
+      role: 'coder',
+      summary: `episode ${i} ${'x'.repeat(100)}`,
+      reward: 0.5,
+      ts: now - count + i
     }))
     for (const a of sim.running) a.memory.import(bulk)
     const t0 = Date.now()
@@ -85,32 +105,40 @@ async function catchUp (count: number): Promise<number> {
   }
 }
 
-async function main (): Promise<void> {
+async function main(): Promise<void> {
   const env = environment()
   const n = Number(process.env.BENCH_N ?? 34)
   out(`memory and task benchmark, N=${n} — ${env}`)
-  const { replication, dispatch } = await mesh(n, Number(process.env.BENCH_EPISODES ?? 100), Number(process.env.BENCH_TASKS ?? 50))
+  const { replication, dispatch } = await mesh(
+    n,
+    Number(process.env.BENCH_EPISODES ?? 100),
+    Number(process.env.BENCH_TASKS ?? 50)
+  )
   const catchUps: number[] = []
   for (let r = 0; r < 3; r++) {
     const ms = await catchUp(10_000)
     catchUps.push(ms)
     out(`  catch-up of 10,000 episodes (start → all stored): ${ms} ms`)
   }
-  const row = (label: string, v: number[]): string => `| ${label} | ${v.length} | ${percentile(v, 50).toFixed(0)} | ${percentile(v, 95).toFixed(0)} | ${Math.max(...v).toFixed(0)} |`
-  await writeSection('memory', [
-    '## Episode replication, task dispatch, catch-up',
-    '',
-    `\`npm run bench:memory\` (N=${n} agents in one process, tenant envelopes) — ${env}`,
-    '',
-    '| measure (ms) | samples | p50 | p95 | max |',
-    '|---|---|---|---|---|',
-    row(`episode recorded → stored at all ${n} members`, replication),
-    row('task submitted → running at the holder', dispatch),
-    '',
-    `Catch-up of 10,000 episodes by an agent started with an empty data dir (start → all stored, three runs): ${catchUps.map(v => `${v} ms`).join(', ')}; median ${median(catchUps).toFixed(0)} ms.`,
-    '',
-    'Episodes arrive by gossip (sealed envelopes on the `memory` channel) and, for what gossip missed, by anti-entropy pulls. Catch-up includes the agent\'s own start and its first pull (batches of 500 over `/conclave/memory/1.0.0`, one SQLite transaction each).'
-  ].join('\n'))
+  const row = (label: string, v: number[]): string =>
+    `| ${label} | ${v.length} | ${percentile(v, 50).toFixed(0)} | ${percentile(v, 95).toFixed(0)} | ${Math.max(...v).toFixed(0)} |`
+  await writeSection(
+    'memory',
+    [
+      '## Episode replication, task dispatch, catch-up',
+      '',
+      `\`npm run bench:memory\` (N=${n} agents in one process, tenant envelopes) — ${env}`,
+      '',
+      '| measure (ms) | samples | p50 | p95 | max |',
+      '|---|---|---|---|---|',
+      row(`episode recorded → stored at all ${n} members`, replication),
+      row('task submitted → running at the holder', dispatch),
+      '',
+      `Catch-up of 10,000 episodes by an agent started with an empty data dir (start → all stored, three runs): ${catchUps.map(v => `${v} ms`).join(', ')}; median ${median(catchUps).toFixed(0)} ms.`,
+      '',
+      "Episodes arrive by gossip (sealed envelopes on the `memory` channel) and, for what gossip missed, by anti-entropy pulls. Catch-up includes the agent's own start and its first pull (batches of 500 over `/conclave/memory/1.0.0`, one SQLite transaction each)."
+    ].join('\n')
+  )
   out(`written to docs/benchmarks.md`)
 }
 

@@ -10,7 +10,9 @@
 import { simulate, type SimulateResult } from '../../src/simulate/index.js'
 import { environment, writeSection } from './report.js'
 
-const out = (line: string): void => { process.stdout.write(line + '\n') }
+const out = (line: string): void => {
+  process.stdout.write(line + '\n')
+}
 const argv = process.argv.slice(2)
 const at = argv.indexOf('--agents')
 const sizes = at === -1 ? [34, 100, 1_000] : [Number(argv[at + 1])]
@@ -20,9 +22,10 @@ if (sizes.some(n => !Number.isInteger(n) || n < 3)) {
 }
 const SEED = 1
 
-const fmt = (v: number | null | undefined, digits = 0): string => v === null || v === undefined ? '-' : v.toFixed(digits)
+const fmt = (v: number | null | undefined, digits = 0): string =>
+  v === null || v === undefined ? '-' : v.toFixed(digits)
 const rows: string[] = []
-const results: Array<{ n: number, latency: string, r: SimulateResult }> = []
+const results: Array<{ n: number; latency: string; r: SimulateResult }> = []
 for (const latency of ['lan', 'wan'] as const) {
   for (const n of sizes) {
     const t0 = performance.now()
@@ -36,11 +39,17 @@ for (const latency of ['lan', 'wan'] as const) {
     out(row)
   }
 }
-const idle = (n: number): number | null => results.find(x => x.n === n && x.latency === 'lan')?.r.perAgent.msgsPerSecIdle ?? null
+const idle = (n: number): number | null =>
+  results.find(x => x.n === n && x.latency === 'lan')?.r.perAgent.msgsPerSecIdle ?? null
 const largest = Math.max(...sizes)
-const ratio = sizes.includes(100) && largest > 100 ? `Idle messages per agent per second, N=${largest} ÷ N=100 (LAN): ${fmt((idle(largest) ?? NaN) / (idle(100) ?? NaN), 2)}.` : ''
+const ratio =
+  sizes.includes(100) && largest > 100
+    ? `Idle messages per agent per second, N=${largest} ÷ N=100 (LAN): ${fmt((idle(largest) ?? NaN) / (idle(100) ?? NaN), 2)}.`
+    : ''
 
-await writeSection('simulated', `## Membership at scale, simulated
+await writeSection(
+  'simulated',
+  `## Membership at scale, simulated
 
 Command: \`npm run bench:simulate\` (${environment()}). The real membership core of every agent over the simulated network and clock (\`conclave simulate --scenario membership --seed ${SEED}\`), default settings: agents start within one second, each contacting a bootstrap peer and one peer found before it; after the full view and 40 s of quiet, one agent is killed, started again, and another one leaves. Times are simulated milliseconds; traffic is counted per running agent (messages sent, and their estimated bytes on the wire), idle over 30 s after the view settled, and in the failure round from the kill until every agent declared it dead.
 
@@ -48,5 +57,6 @@ Command: \`npm run bench:simulate\` (${environment()}). The real membership core
 |---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-${ratio} An idle agent sends one ping and one ack a second whatever the size of the mesh; news rides on them, extra gossip goes out only while news is queued, and the push-pull with one member stretches with the size (its bytes grow with the view, its frequency falls). N=10,000 is out of reach of one process today: every agent holds the whole view, so the simulation holds N² members (2,000 agents: 2.7 GB, 73 s).`)
+${ratio} An idle agent sends one ping and one ack a second whatever the size of the mesh; news rides on them, extra gossip goes out only while news is queued, and the push-pull with one member stretches with the size (its bytes grow with the view, its frequency falls). N=10,000 is out of reach of one process today: every agent holds the whole view, so the simulation holds N² members (2,000 agents: 2.7 GB, 73 s).`
+)
 out('written to docs/benchmarks.md (section "simulated")')

@@ -16,25 +16,33 @@ import { createTenant, issueKeyring, Tenancy, TenantKeyring, topicFor } from '..
 import { environment, median, writeSection } from './report.js'
 import { percentile } from '../../src/util/stats.js'
 
-const out = (line: string): void => { process.stdout.write(line + '\n') }
+const out = (line: string): void => {
+  process.stdout.write(line + '\n')
+}
 const PAYLOAD = randomBytes(1024)
 
 /** Just enough of PubSub to drive Tenancy's publish and validator paths without a network. */
-function capturePubsub (sent: Uint8Array[]): PubSub {
+function capturePubsub(sent: Uint8Array[]): PubSub {
   const stub = {
     topicValidators: new Map<string, TopicValidatorFn>(),
-    subscribe () {},
-    unsubscribe () {},
-    addEventListener () {},
-    removeEventListener () {},
-    publish: async (_topic: string, data: Uint8Array) => { sent.push(data); return { recipients: [] } }
+    subscribe() {},
+    unsubscribe() {},
+    addEventListener() {},
+    removeEventListener() {},
+    publish: async (_topic: string, data: Uint8Array) => {
+      sent.push(data)
+      return { recipients: [] }
+    }
   }
   return stub as unknown as PubSub
 }
 
-interface CpuRow { path: string, usPerMessage: number }
+interface CpuRow {
+  path: string
+  usPerMessage: number
+}
 
-async function cpuPerMessage (authenticated: boolean, count: number): Promise<CpuRow[]> {
+async function cpuPerMessage(authenticated: boolean, count: number): Promise<CpuRow[]> {
   const senderKey = await generateKeyPair('Ed25519')
   const receiverKey = await generateKeyPair('Ed25519')
   const sender = peerIdFromPrivateKey(senderKey)
@@ -59,7 +67,17 @@ async function cpuPerMessage (authenticated: boolean, count: number): Promise<Cp
 
   // Warm up (JIT, credential cache), then measure.
   for (let i = 0; i < 500; i++) await channel.publish(PAYLOAD)
-  for (const data of sent.splice(0)) await validate(sender, { type: 'signed', from: sender, topic: channel.topic, data, sequenceNumber: 0n, signature: new Uint8Array(), key: sender.publicKey } as unknown as Message)
+  for (const data of sent.splice(0)) {
+    await validate(sender, {
+      type: 'signed',
+      from: sender,
+      topic: channel.topic,
+      data,
+      sequenceNumber: 0n,
+      signature: new Uint8Array(),
+      key: sender.publicKey
+    } as unknown as Message)
+  }
   let t0 = process.cpuUsage()
   for (let i = 0; i < count; i++) await channel.publish(PAYLOAD)
   let cpu = process.cpuUsage(t0)
@@ -68,7 +86,15 @@ async function cpuPerMessage (authenticated: boolean, count: number): Promise<Cp
   t0 = process.cpuUsage()
   let accepted = 0
   for (const data of messages) {
-    const r = await validate(sender, { type: 'signed', from: sender, topic: channel.topic, data, sequenceNumber: 0n, signature: new Uint8Array(), key: sender.publicKey } as unknown as Message)
+    const r = await validate(sender, {
+      type: 'signed',
+      from: sender,
+      topic: channel.topic,
+      data,
+      sequenceNumber: 0n,
+      signature: new Uint8Array(),
+      key: sender.publicKey
+    } as unknown as Message)
     if (r === 'accept') accepted++
   }
   cpu = process.cpuUsage(t0)
@@ -81,7 +107,7 @@ async function cpuPerMessage (authenticated: boolean, count: number): Promise<Cp
   ]
 }
 
-async function signatureCost (count: number): Promise<CpuRow[]> {
+async function signatureCost(count: number): Promise<CpuRow[]> {
   const key = await generateKeyPair('Ed25519')
   const data = randomBytes(1200)
   let t0 = process.cpuUsage()
@@ -98,20 +124,31 @@ async function signatureCost (count: number): Promise<CpuRow[]> {
   ]
 }
 
-interface LatencyRow { mode: string, n: number, sent: number, deliveries: number, expected: number, p50: number, p95: number, p99: number }
+interface LatencyRow {
+  mode: string
+  n: number
+  sent: number
+  deliveries: number
+  expected: number
+  p50: number
+  p95: number
+  p99: number
+}
 
-async function latency (n: number, open: boolean, rounds: number): Promise<LatencyRow> {
+async function latency(n: number, open: boolean, rounds: number): Promise<LatencyRow> {
   const sim = await Sim.start({ agents: n, tenants: open ? 'open' : ['bench'] })
   try {
     const deadline = Date.now() + 120_000
     while (sim.convergedCount() < n && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
     const tenant = open ? 'default' : 'bench'
     const latencies: number[] = []
-    const channels = sim.agents.map(a => a.tenancy.join(tenant, 'bench', msg => {
-      const sentAt = Number(Buffer.from(msg.payload.subarray(0, 8)).readDoubleBE(0))
-      latencies.push(performance.now() - sentAt)
-      return 'accept'
-    }))
+    const channels = sim.agents.map(a =>
+      a.tenancy.join(tenant, 'bench', msg => {
+        const sentAt = Number(Buffer.from(msg.payload.subarray(0, 8)).readDoubleBE(0))
+        latencies.push(performance.now() - sentAt)
+        return 'accept'
+      })
+    )
     // Let the bench topic mesh form (two gossipsub heartbeats).
     await new Promise(resolve => setTimeout(resolve, 3_000))
     let sent = 0
@@ -128,19 +165,37 @@ async function latency (n: number, open: boolean, rounds: number): Promise<Laten
     const expected = sent * (n - 1)
     const settle = Date.now() + 10_000
     while (latencies.length < expected && Date.now() < settle) await new Promise(resolve => setTimeout(resolve, 100))
-    return { mode: open ? 'open tenant (plaintext)' : 'tenant (sealed envelopes)', n, sent, deliveries: latencies.length, expected, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) }
+    return {
+      mode: open ? 'open tenant (plaintext)' : 'tenant (sealed envelopes)',
+      n,
+      sent,
+      deliveries: latencies.length,
+      expected,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      p99: percentile(latencies, 99)
+    }
   } finally {
     await sim.stop()
   }
 }
 
-async function main (): Promise<void> {
+async function main(): Promise<void> {
   const env = environment()
   out(`tenancy benchmark — ${env}`)
   const count = 20_000
   const cpuRuns: CpuRow[][] = []
-  for (let run = 0; run < 3; run++) cpuRuns.push([...await cpuPerMessage(true, count), ...await cpuPerMessage(false, count), ...await signatureCost(5_000)])
-  const cpuRows = (cpuRuns[0] ?? []).map((row, i) => ({ path: row.path, usPerMessage: median(cpuRuns.map(r => r[i]?.usPerMessage ?? NaN)) }))
+  for (let run = 0; run < 3; run++) {
+    cpuRuns.push([
+      ...(await cpuPerMessage(true, count)),
+      ...(await cpuPerMessage(false, count)),
+      ...(await signatureCost(5_000))
+    ])
+  }
+  const cpuRows = (cpuRuns[0] ?? []).map((row, i) => ({
+    path: row.path,
+    usPerMessage: median(cpuRuns.map(r => r[i]?.usPerMessage ?? NaN))
+  }))
   for (const r of cpuRows) out(`  ${r.path}: ${r.usPerMessage.toFixed(1)} µs CPU per message`)
 
   const n = Number(process.env.BENCH_N ?? 34)
@@ -149,7 +204,9 @@ async function main (): Promise<void> {
   for (const open of [false, true]) {
     const row = await latency(n, open, rounds)
     latencyRows.push(row)
-    out(`  N=${n} ${row.mode}: delivered ${row.deliveries}/${row.expected}, p50 ${row.p50.toFixed(1)} ms, p95 ${row.p95.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms`)
+    out(
+      `  N=${n} ${row.mode}: delivered ${row.deliveries}/${row.expected}, p50 ${row.p50.toFixed(1)} ms, p95 ${row.p95.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms`
+    )
   }
   const [sealed, plain] = latencyRows
   const body = [
@@ -167,15 +224,23 @@ async function main (): Promise<void> {
     '',
     '| mode | delivered | p50 ms | p95 ms | p99 ms |',
     '|---|---|---|---|---|',
-    ...latencyRows.map(r => `| ${r.mode} | ${r.deliveries}/${r.expected} (${(100 * r.deliveries / r.expected).toFixed(2)}%) | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} |`),
+    ...latencyRows.map(
+      r =>
+        `| ${r.mode} | ${r.deliveries}/${r.expected} (${((100 * r.deliveries) / r.expected).toFixed(2)}%) | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} |`
+    ),
     '',
-    sealed !== undefined && plain !== undefined ? `Ratio sealed/plaintext: p50 ${(sealed.p50 / plain.p50).toFixed(2)}×, p99 ${(sealed.p99 / plain.p99).toFixed(2)}×.` : ''
+    sealed !== undefined && plain !== undefined
+      ? `Ratio sealed/plaintext: p50 ${(sealed.p50 / plain.p50).toFixed(2)}×, p99 ${(sealed.p99 / plain.p99).toFixed(2)}×.`
+      : ''
   ].join('\n')
   await writeSection('tenancy', body)
   out('written to docs/benchmarks.md')
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`)
-  process.exit(1)
-})
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`)
+    process.exit(1)
+  }
+)

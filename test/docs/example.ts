@@ -3,7 +3,7 @@ import { createAgent, defineBehaviour } from '../../src/index.js'
 
 const reviewer = defineBehaviour({
   roles: ['reviewer'],
-  async onTask (task, ctx) {
+  async onTask(task, ctx) {
     const earlier = ctx.memory.recent({ role: 'reviewer', limit: 10 })
     await ctx.memory.record({ summary: `reviewed ${JSON.stringify(task.input)} after ${earlier.length} others` })
     return { output: { approved: true }, summary: 'approved', reward: 1 }

@@ -9,9 +9,17 @@ import { chromium, type Browser } from 'playwright-core'
 
 const SYSTEM = '/usr/bin/chromium'
 /** Chromium must not try to reach anything but the agent: the machine's network is closed. */
-const QUIET = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const QUIET = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
 
-export async function launchChromium (): Promise<{ browser: Browser, which: string }> {
+export async function launchChromium(): Promise<{ browser: Browser; which: string }> {
   const given = process.env.CHROMIUM_PATH
   if (process.env.CONCLAVE_TEST_CHROMIUM !== 'packaged' && (given !== undefined || existsSync(SYSTEM))) {
     const executablePath = given ?? SYSTEM
@@ -22,5 +30,8 @@ export async function launchChromium (): Promise<{ browser: Browser, which: stri
   // The packaged build runs headless, rendering with SwiftShader. (With --single-process, closing
   // one page closed the browser.)
   const args = [...QUIET, '--no-zygote', '--headless=shell', '--use-angle=swiftshader']
-  return { browser: await chromium.launch({ executablePath, headless: true, args }), which: `@sparticuz/chromium (${executablePath})` }
+  return {
+    browser: await chromium.launch({ executablePath, headless: true, args }),
+    which: `@sparticuz/chromium (${executablePath})`
+  }
 }

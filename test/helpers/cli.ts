@@ -38,7 +38,7 @@ export interface RunCliOptions {
 }
 
 /** Run the real CLI with Node 22 (this process's node) and the given environment. */
-export function runCli (args: string[], env: Record<string, string> = {}, opts: RunCliOptions = {}): CliProcess {
+export function runCli(args: string[], env: Record<string, string> = {}, opts: RunCliOptions = {}): CliProcess {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
   const argv = [...(opts.launcher ?? [process.execPath, opts.cli ?? CLI]), ...args]
   const [command, ...rest] = opts.netns !== undefined ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv
@@ -46,8 +46,12 @@ export function runCli (args: string[], env: Record<string, string> = {}, opts: 
   running.add(child)
   let out = ''
   let err = ''
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString() })
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString()
+  })
   const exited = new Promise<number | string>(resolve => {
     child.on('exit', (code, signal) => {
       running.delete(child)
@@ -58,10 +62,18 @@ export function runCli (args: string[], env: Record<string, string> = {}, opts: 
 }
 
 /** Kill every CLI process still running (afterEach: also when a test failed). */
-export async function killAll (): Promise<void> {
+export async function killAll(): Promise<void> {
   const children = [...running]
   for (const c of children) c.kill('SIGKILL')
-  await Promise.all(children.map(async c => await new Promise(resolve => { if (c.exitCode !== null || c.signalCode !== null) resolve(undefined); else c.once('exit', resolve) })))
+  await Promise.all(
+    children.map(
+      async c =>
+        await new Promise(resolve => {
+          if (c.exitCode !== null || c.signalCode !== null) resolve(undefined)
+          else c.once('exit', resolve)
+        })
+    )
+  )
 }
 
 export interface StartedAgent extends CliProcess {
@@ -76,29 +88,43 @@ export interface StartedAgent extends CliProcess {
 const tokens = new Map<string, string>()
 
 /** `conclave start` with `env`; resolves once the agent logged that it started. */
-export async function startAgent (env: Record<string, string>, timeoutMs = 20_000, opts: RunCliOptions & { args?: string[] } = {}): Promise<StartedAgent> {
+export async function startAgent(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+  opts: RunCliOptions & { args?: string[] } = {}
+): Promise<StartedAgent> {
   const proc = runCli(opts.args ?? ['start'], { CONCLAVE_LOG_LEVEL: 'info', ...env }, opts)
-  const started = await waitFor(() => {
-    if (proc.child.exitCode !== null) throw new Error(`agent exited with ${proc.child.exitCode}: ${proc.stderr()}`)
-    for (const line of proc.stderr().split('\n')) {
-      if (!line.includes('"agent started"')) continue
-      return JSON.parse(line) as { peerId: string, api: string, addrs: string[] }
-    }
-    return undefined
-  }, { timeoutMs, message: () => `agent did not start: ${proc.stderr()}` })
-  const token = env.CONCLAVE_API_TOKEN ?? (await readFile(join(env.CONCLAVE_DATA_DIR ?? '.conclave', 'api.token'), 'utf8')).trim()
+  const started = await waitFor(
+    () => {
+      if (proc.child.exitCode !== null) throw new Error(`agent exited with ${proc.child.exitCode}: ${proc.stderr()}`)
+      for (const line of proc.stderr().split('\n')) {
+        if (!line.includes('"agent started"')) continue
+        return JSON.parse(line) as { peerId: string; api: string; addrs: string[] }
+      }
+      return undefined
+    },
+    { timeoutMs, message: () => `agent did not start: ${proc.stderr()}` }
+  )
+  const token =
+    env.CONCLAVE_API_TOKEN ?? (await readFile(join(env.CONCLAVE_DATA_DIR ?? '.conclave', 'api.token'), 'utf8')).trim()
   tokens.set(new URL(started.api).origin, token)
   return { ...proc, peerId: started.peerId, api: started.api, addrs: started.addrs, token }
 }
 
 /** GET `url` as JSON, with the operator token of the agent it belongs to (unless `token` is given). */
-export async function getJson<T = any> (url: string, token = tokens.get(new URL(url).origin)): Promise<{ status: number, body: T }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000), ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}) })
-  return { status: res.status, body: await res.json() as T }
+export async function getJson<T = any>(
+  url: string,
+  token = tokens.get(new URL(url).origin)
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(5_000),
+    ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {})
+  })
+  return { status: res.status, body: (await res.json()) as T }
 }
 
 /** Environment of a test agent on loopback: its own data dir under `dir`, free ports, no mDNS, fast heartbeats. */
-export function agentEnv (dir: string, name: string, extra: Record<string, string> = {}): Record<string, string> {
+export function agentEnv(dir: string, name: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     CONCLAVE_NAME: name,
     CONCLAVE_DATA_DIR: `${dir}/${name}`,

@@ -14,7 +14,14 @@ const FILES: Record<Manifest, string> = { compose: 'compose.yml', swarm: 'swarm-
  * `dir` stands in for the volumes (`/data`), `secrets` for `/run/secrets`; the name is what the
  * container's hostname would be.
  */
-export async function serviceEnvFor (manifest: Manifest, service: string, slot: number, dir: string, name: string, secrets = join(dir, 'secrets')): Promise<Env> {
+export async function serviceEnvFor(
+  manifest: Manifest,
+  service: string,
+  slot: number,
+  dir: string,
+  name: string,
+  secrets = join(dir, 'secrets')
+): Promise<Env> {
   const file = await readYaml(FILES[manifest])
   const spec = file.services?.[service]
   if (spec === undefined) throw new Error(`${FILES[manifest]} has no service ${service}`)

@@ -29,7 +29,7 @@ export interface Host {
   port: string
 }
 
-function ip (...args: string[]): void {
+function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
@@ -42,7 +42,7 @@ export class Cluster {
   private dnsmasq?: ChildProcess
 
   /** The LAN and `count` hosts on it. */
-  static create (count: number): Cluster {
+  static create(count: number): Cluster {
     const cluster = new Cluster()
     try {
       cluster.build(count)
@@ -53,13 +53,13 @@ export class Cluster {
     return cluster
   }
 
-  private addNamespace (name: string): void {
+  private addNamespace(name: string): void {
     ip('netns', 'add', name)
     this.namespaces.push(name)
     ip('-n', name, 'link', 'set', 'lo', 'up')
   }
 
-  private build (count: number): void {
+  private build(count: number): void {
     this.addNamespace(this.lan)
     for (const br of ['br0', 'br1']) {
       ip('-n', this.lan, 'link', 'add', br, 'type', 'bridge')
@@ -87,23 +87,51 @@ export class Cluster {
   }
 
   /** dnsmasq on the LAN answering `records` (name → addresses) and nothing else. */
-  async startDns (dir: string, records: Record<string, string[]>): Promise<void> {
+  async startDns(dir: string, records: Record<string, string[]>): Promise<void> {
     await this.stopDns()
     const hosts = join(dir, `dns-hosts-${this.id}`)
-    writeFileSync(hosts, Object.entries(records).flatMap(([name, ips]) => ips.map(a => `${a} ${name}`)).join('\n') + '\n')
-    const child = spawn('ip', ['netns', 'exec', this.lan, 'dnsmasq', '--keep-in-foreground', '--no-daemon', '--user=root',
-      '--port=53', `--listen-address=${GATEWAY}`, '--bind-interfaces', '--no-resolv', '--no-hosts', `--addn-hosts=${hosts}`,
-      '--no-dhcp-interface=br0', '--log-facility=-'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    writeFileSync(
+      hosts,
+      Object.entries(records)
+        .flatMap(([name, ips]) => ips.map(a => `${a} ${name}`))
+        .join('\n') + '\n'
+    )
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.lan,
+        'dnsmasq',
+        '--keep-in-foreground',
+        '--no-daemon',
+        '--user=root',
+        '--port=53',
+        `--listen-address=${GATEWAY}`,
+        '--bind-interfaces',
+        '--no-resolv',
+        '--no-hosts',
+        `--addn-hosts=${hosts}`,
+        '--no-dhcp-interface=br0',
+        '--log-facility=-'
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] }
+    )
     this.dnsmasq = child
     let stderr = ''
-    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-    await waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`dnsmasq exited: ${stderr}`)
-      return stderr.includes('read ') && stderr.includes(hosts)
-    }, { timeoutMs: 10_000, message: () => `dnsmasq did not start: ${stderr}` })
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`dnsmasq exited: ${stderr}`)
+        return stderr.includes('read ') && stderr.includes(hosts)
+      },
+      { timeoutMs: 10_000, message: () => `dnsmasq did not start: ${stderr}` }
+    )
   }
 
-  async stopDns (): Promise<void> {
+  async stopDns(): Promise<void> {
     const child = this.dnsmasq
     this.dnsmasq = undefined
     if (child === undefined || child.exitCode !== null) return
@@ -112,20 +140,22 @@ export class Cluster {
   }
 
   /** Cut the LAN in two: `side` moves to the second bridge and the trunk between them goes down. */
-  partition (side: Host[]): void {
+  partition(side: Host[]): void {
     for (const host of side) ip('-n', this.lan, 'link', 'set', host.port, 'master', 'br1')
     ip('-n', this.lan, 'link', 'set', 'trunk0', 'down')
   }
 
-  heal (): void {
+  heal(): void {
     ip('-n', this.lan, 'link', 'set', 'trunk0', 'up')
   }
 
   /** GET (or POST JSON to) `http://<host>:<port><path>` from inside the host, with curl. */
-  request (host: Host, port: number, path: string, body?: unknown, token?: string): { status: number, body: any } {
+  request(host: Host, port: number, path: string, body?: unknown, token?: string): { status: number; body: any } {
     const args = ['netns', 'exec', host.ns, 'curl', '-s', '-m', '5', '-w', '\n%{http_code}']
     if (token !== undefined) args.push('-H', `authorization: Bearer ${token}`)
-    if (body !== undefined) args.push('-X', 'POST', '-H', 'content-type: application/json', '--data-binary', JSON.stringify(body))
+    if (body !== undefined) {
+      args.push('-X', 'POST', '-H', 'content-type: application/json', '--data-binary', JSON.stringify(body))
+    }
     args.push(`http://${host.ip}:${port}${path}`)
     const out = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 })
     const text = out.stdout ?? ''
@@ -136,7 +166,7 @@ export class Cluster {
   }
 
   /** Kill everything still running in the cluster and remove its namespaces and files. */
-  destroy (): void {
+  destroy(): void {
     if (this.dnsmasq !== undefined && this.dnsmasq.exitCode === null) this.dnsmasq.kill('SIGKILL')
     for (const ns of [...this.namespaces].reverse()) {
       removeNetns(ns)

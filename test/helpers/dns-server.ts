@@ -13,7 +13,7 @@ export interface DnsServer {
 
 const NXDOMAIN = 3
 
-export async function startDnsServer (records: Array<{ name: string, ip: string }>): Promise<DnsServer> {
+export async function startDnsServer(records: Array<{ name: string; ip: string }>): Promise<DnsServer> {
   const { Packet } = dns2
   const server = dns2.createServer({
     udp: true,
@@ -25,7 +25,15 @@ export async function startDnsServer (records: Array<{ name: string, ip: string 
         if (matches.length === 0) response.header.rcode = NXDOMAIN
         if (question.type !== Packet.TYPE.A) continue
         // dns2's Resource type wants its encoder too; plain records are what its server encodes.
-        for (const r of matches) response.answers.push({ name: question.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 5, address: r.ip } as unknown as (typeof response.answers)[number])
+        for (const r of matches) {
+          response.answers.push({
+            name: question.name,
+            type: Packet.TYPE.A,
+            class: Packet.CLASS.IN,
+            ttl: 5,
+            address: r.ip
+          } as unknown as (typeof response.answers)[number])
+        }
       }
       void send(response)
     }
@@ -34,6 +42,8 @@ export async function startDnsServer (records: Array<{ name: string, ip: string 
   if (addresses.udp === undefined) throw new Error('the DNS server did not bind UDP')
   return {
     server: `127.0.0.1:${addresses.udp.port}`,
-    stop: async () => { await server.close() }
+    stop: async () => {
+      await server.close()
+    }
   }
 }

@@ -3,13 +3,22 @@
  * `# HELP`/`# TYPE` comment or `name{label="value",…} number`, every sample must belong to a
  * declared family, and histogram buckets must be cumulative. Throws naming the first bad line.
  */
-export interface Sample { name: string, labels: Record<string, string>, value: number }
-export interface Family { name: string, type: string, help: string, samples: Sample[] }
+export interface Sample {
+  name: string
+  labels: Record<string, string>
+  value: number
+}
+export interface Family {
+  name: string
+  type: string
+  help: string
+  samples: Sample[]
+}
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$/
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?\s*/gy
 
-function parseLabels (text: string, line: string): Record<string, string> {
+function parseLabels(text: string, line: string): Record<string, string> {
   const labels: Record<string, string> = {}
   LABEL.lastIndex = 0
   let consumed = 0
@@ -22,7 +31,7 @@ function parseLabels (text: string, line: string): Record<string, string> {
   return labels
 }
 
-export function parseExposition (text: string): Map<string, Family> {
+export function parseExposition(text: string): Map<string, Family> {
   const families = new Map<string, Family>()
   const familyOf = (sample: string): Family | undefined => {
     for (const suffix of ['', '_bucket', '_sum', '_count', '_total', '_created']) {
@@ -39,7 +48,9 @@ export function parseExposition (text: string): Map<string, Family> {
       if (m === null) continue
       const f = families.get(m[2] as string) ?? { name: m[2] as string, type: 'untyped', help: '', samples: [] }
       if (m[1] === 'TYPE') {
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(m[3] as string)) throw new Error(`bad type: ${line}`)
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(m[3] as string)) {
+          throw new Error(`bad type: ${line}`)
+        }
         f.type = m[3] as string
       } else f.help = m[3] as string
       families.set(f.name, f)
@@ -63,7 +74,11 @@ export function parseExposition (text: string): Map<string, Family> {
       series.set(key, [...(series.get(key) ?? []), s.value])
     }
     for (const [key, counts] of series) {
-      for (let i = 1; i < counts.length; i++) if ((counts[i] as number) < (counts[i - 1] as number)) throw new Error(`${f.name}${key}: buckets are not cumulative`)
+      for (let i = 1; i < counts.length; i++) {
+        if ((counts[i] as number) < (counts[i - 1] as number)) {
+          throw new Error(`${f.name}${key}: buckets are not cumulative`)
+        }
+      }
     }
   }
   return families

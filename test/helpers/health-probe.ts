@@ -26,19 +26,25 @@ export interface HealthProbe {
   stop(): Promise<Record<string, number>>
 }
 
-export function probeHealth (urls: string[]): HealthProbe {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, ...urls], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+export function probeHealth(urls: string[]): HealthProbe {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, ...urls], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+  })
   // Scheduled ahead of the load, as an orchestrator's prober on another core would be (needs
   // root; elsewhere the probe runs at normal priority).
   try {
     setPriority(child.pid ?? 0, -10)
   } catch {}
   const result = new Promise<Record<string, number>>((resolve, reject) => {
-    child.once('message', worst => { resolve(worst as Record<string, number>) })
-    child.once('exit', code => { reject(new Error(`health probe exited with ${code ?? 'a signal'}`)) })
+    child.once('message', worst => {
+      resolve(worst as Record<string, number>)
+    })
+    child.once('exit', code => {
+      reject(new Error(`health probe exited with ${code ?? 'a signal'}`))
+    })
   })
   return {
-    async stop () {
+    async stop() {
       child.send('stop')
       return await result
     }

@@ -31,7 +31,7 @@ export interface Hostile {
  * Start a hostile node connected to `target` (and dialling `others` too, as an attacker that
  * found them would), and wait until `target` and it know each other's subscriptions to `topic`.
  */
-export async function startHostile (target: Agent, topic: string, others: Agent[] = []): Promise<Hostile> {
+export async function startHostile(target: Agent, topic: string, others: Agent[] = []): Promise<Hostile> {
   const privateKey = await generateKeyPair('Ed25519')
   const node = await createConclaveNode({
     privateKey,
@@ -42,11 +42,13 @@ export async function startHostile (target: Agent, topic: string, others: Agent[
   })
   const received: Message[] = []
   const pubsub = node.services.pubsub
-  pubsub.addEventListener('message', evt => { received.push(evt.detail) })
+  pubsub.addEventListener('message', evt => {
+    received.push(evt.detail)
+  })
   // Topics learned from peers' subscription announcements (gossip sends them to every peer).
   const seenTopics = new Set<string>()
   let eavesdropping = false
-  const onSubscriptions = (evt: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+  const onSubscriptions = (evt: CustomEvent<{ subscriptions: Array<{ topic: string; subscribe: boolean }> }>): void => {
     for (const s of evt.detail.subscriptions) {
       if (!s.subscribe) continue
       seenTopics.add(s.topic)
@@ -57,18 +59,28 @@ export async function startHostile (target: Agent, topic: string, others: Agent[
   pubsub.subscribe(topic)
   const peerId = peerIdFromPrivateKey(privateKey).toString()
   for (const other of others) if (other !== target) await node.dial(other.node.getMultiaddrs()).catch(() => {})
-  await waitFor(() => pubsub.getSubscribers(topic).some(p => p.equals(target.node.peerId)) &&
-    target.node.services.pubsub.getSubscribers(topic).some(p => p.toString() === peerId), { timeoutMs: 15_000, message: 'hostile node did not join the topic' })
-  const raw = pubsub as unknown as { sendRpc: (id: unknown, rpc: { messages?: Array<{ signature?: Uint8Array }> }) => boolean }
+  await waitFor(
+    () =>
+      pubsub.getSubscribers(topic).some(p => p.equals(target.node.peerId)) &&
+      target.node.services.pubsub.getSubscribers(topic).some(p => p.toString() === peerId),
+    { timeoutMs: 15_000, message: 'hostile node did not join the topic' }
+  )
+  const raw = pubsub as unknown as {
+    sendRpc: (id: unknown, rpc: { messages?: Array<{ signature?: Uint8Array }> }) => boolean
+  }
   return {
     node,
     peerId,
     received,
-    publish: async (t, data) => { await pubsub.publish(t, data) },
+    publish: async (t, data) => {
+      await pubsub.publish(t, data)
+    },
     publishForged: async (t, data) => {
       const original = raw.sendRpc.bind(pubsub)
       raw.sendRpc = (id, rpc) => {
-        for (const m of rpc.messages ?? []) if (m.signature !== undefined) m.signature = m.signature.map((b, i) => i === 0 ? b ^ 0xff : b)
+        for (const m of rpc.messages ?? []) {
+          if (m.signature !== undefined) m.signature = m.signature.map((b, i) => (i === 0 ? b ^ 0xff : b))
+        }
         return original(id, rpc)
       }
       try {
@@ -106,8 +118,16 @@ export interface CraftOptions {
 }
 
 /** An envelope built by hand, the way modified code would. */
-export function craftEnvelope (o: CraftOptions): Uint8Array {
-  const header: EnvelopeHeader = { t: o.tenant, c: o.channel, s: o.sender, i: o.session ?? Date.now(), q: o.seq ?? 1, ts: o.ts ?? Date.now(), e: o.epoch ?? 1 }
+export function craftEnvelope(o: CraftOptions): Uint8Array {
+  const header: EnvelopeHeader = {
+    t: o.tenant,
+    c: o.channel,
+    s: o.sender,
+    i: o.session ?? Date.now(),
+    q: o.seq ?? 1,
+    ts: o.ts ?? Date.now(),
+    e: o.epoch ?? 1
+  }
   if (o.role !== undefined) header.r = o.role
   if (o.credential !== undefined) header.k = o.credential
   if (o.ref !== undefined) header.f = o.ref

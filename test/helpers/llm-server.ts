@@ -1,10 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-export interface ChatRequest { model: string, messages: Array<{ role: string, content: string }> }
+export interface ChatRequest {
+  model: string
+  messages: Array<{ role: string; content: string }>
+}
 
 /** How the fake endpoint answers one request. */
-export type Reply = { status: number, body: string } | 'hang'
+export type Reply = { status: number; body: string } | 'hang'
 
 /** A local OpenAI-compatible chat endpoint on loopback; `reply` decides each answer. */
 export interface LlmServer {
@@ -14,15 +17,22 @@ export interface LlmServer {
   close(): Promise<void>
 }
 
-async function readBody (req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<string> {
   let body = ''
   for await (const chunk of req) body += String(chunk)
   return body
 }
 
-export const completion = (content: string): Reply => ({ status: 200, body: JSON.stringify({ id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }) })
+export const completion = (content: string): Reply => ({
+  status: 200,
+  body: JSON.stringify({
+    id: 'c1',
+    object: 'chat.completion',
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }]
+  })
+})
 
-export async function startLlmServer (): Promise<LlmServer> {
+export async function startLlmServer(): Promise<LlmServer> {
   const hanging = new Set<() => void>()
   const state: LlmServer = {
     url: '',

@@ -1,5 +1,9 @@
 /** A minimal Server-Sent Events client for tests: fetch, then parse `id:`/`event:`/`data:` blocks. */
-export interface SseEvent { id?: string, event: string, data: string }
+export interface SseEvent {
+  id?: string
+  event: string
+  data: string
+}
 
 export interface SseClient {
   /** The next event (or undefined when the stream ended), waiting at most `timeoutMs`. */
@@ -7,7 +11,7 @@ export interface SseClient {
   close(): void
 }
 
-export async function openSse (url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const abort = new AbortController()
   const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal })
   if (res.status !== 200 || res.body === null) throw new Error(`SSE ${url}: HTTP ${res.status} ${await res.text()}`)
@@ -37,7 +41,7 @@ export async function openSse (url: string, headers: Record<string, string> = {}
     }
   }
   return {
-    async next (timeoutMs = 30_000) {
+    async next(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs
       while (ready.length === 0 && !ended) {
         const left = deadline - Date.now()
@@ -45,7 +49,11 @@ export async function openSse (url: string, headers: Record<string, string> = {}
         let timer: ReturnType<typeof setTimeout> | undefined
         const chunk = await Promise.race([
           reader.read(),
-          new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, left) })
+          new Promise<'timeout'>(resolve => {
+            timer = setTimeout(() => {
+              resolve('timeout')
+            }, left)
+          })
         ])
         clearTimeout(timer)
         if (chunk === 'timeout') continue
@@ -55,6 +63,8 @@ export async function openSse (url: string, headers: Record<string, string> = {}
       }
       return ready.shift()
     },
-    close () { abort.abort() }
+    close() {
+      abort.abort()
+    }
   }
 }

@@ -2,7 +2,10 @@
  * Wait until `check` returns a truthy value, polling every `intervalMs`, or fail after
  * `timeoutMs` with `message` and the last observed state. Tests wait on conditions, not sleeps.
  */
-export async function waitFor<T> (check: () => T | Promise<T>, opts: { timeoutMs: number, intervalMs?: number, message: string | (() => string) }): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  opts: { timeoutMs: number; intervalMs?: number; message: string | (() => string) }
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + opts.timeoutMs
   let lastError: unknown
   while (true) {
@@ -14,7 +17,9 @@ export async function waitFor<T> (check: () => T | Promise<T>, opts: { timeoutMs
     }
     if (Date.now() > deadline) {
       const message = typeof opts.message === 'function' ? opts.message() : opts.message
-      throw new Error(`timed out after ${opts.timeoutMs} ms: ${message}${lastError !== undefined ? ` (last error: ${(lastError as Error).message})` : ''}`)
+      throw new Error(
+        `timed out after ${opts.timeoutMs} ms: ${message}${lastError !== undefined ? ` (last error: ${(lastError as Error).message})` : ''}`
+      )
     }
     await new Promise(resolve => setTimeout(resolve, opts.intervalMs ?? 50))
   }

@@ -2,18 +2,34 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Access, ApiTokenError, loadOrCreateOperatorToken, OneTimeCodes, operatorTokenPath, readOperatorToken } from '../../src/access/index.js'
+import {
+  Access,
+  ApiTokenError,
+  loadOrCreateOperatorToken,
+  OneTimeCodes,
+  operatorTokenPath,
+  readOperatorToken
+} from '../../src/access/index.js'
 import { hostAllowed } from '../../src/api/index.js'
-import { createTenant, issueApiToken, issueKeyring, readTokenClaims, rotateTenant, type TenantFile, type TenantKeyring } from '../../src/tenancy/index.js'
-
+import {
+  createTenant,
+  issueApiToken,
+  issueKeyring,
+  readTokenClaims,
+  rotateTenant,
+  type TenantFile,
+  type TenantKeyring
+} from '../../src/tenancy/index.js'
 
 const dirs: string[] = []
-async function dataDir (): Promise<string> {
+async function dataDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'conclave-access-'))
   dirs.push(dir)
   return dir
 }
-afterEach(async () => { for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true }) })
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+})
 
 describe('operator token file', () => {
   it('is made once, 0600, and read back the same', async () => {
@@ -59,7 +75,11 @@ describe('Access', () => {
     let tenant: TenantFile = await createTenant('acme')
     const peer = '12D3KooWGRUVh8Q1YsQqrCV3KXXsZcKGUUFdaXKu2ezSBZ4F5sKy'
     const ring: TenantKeyring = (await issueKeyring(tenant, peer)).keyring
-    const access = new Access({ operatorToken: 'o'.repeat(40), keyring: t => t === 'acme' ? ring : undefined, now: () => now })
+    const access = new Access({
+      operatorToken: 'o'.repeat(40),
+      keyring: t => (t === 'acme' ? ring : undefined),
+      now: () => now
+    })
     expect(await access.authenticate('o'.repeat(40))).toEqual({ scope: 'admin' })
     expect(await access.authenticate('o'.repeat(39))).toBe('malformed')
     const read = await issueApiToken(tenant, { scope: 'read', ttlMs: 60_000, now })
@@ -80,7 +100,7 @@ describe('Access', () => {
     const fresh = await issueApiToken(tenant, { scope: 'operate', ttlMs: 60_000, now })
     const { state } = await rotateTenant(fresh.file, [], now, [fresh.claims.id])
     expect(await access.authenticate(fresh.token)).toMatchObject({ scope: 'operate' })
-    expect(typeof await ring.applyState(state, now)).toBe('object')
+    expect(typeof (await ring.applyState(state, now))).toBe('object')
     expect(await access.authenticate(fresh.token)).toBe('revoked')
   })
 
@@ -97,8 +117,12 @@ describe('Access', () => {
 
 describe('Host allow-list', () => {
   it('answers IP addresses, localhost and listed names only', () => {
-    for (const host of ['127.0.0.1:8080', '[::1]:8080', '10.1.2.3', 'localhost:8080', 'LOCALHOST']) expect(hostAllowed(host, []), host).toBe(true)
-    for (const host of ['evil.example', 'localhost.evil.example:8080', '', undefined]) expect(hostAllowed(host, []), String(host)).toBe(false)
+    for (const host of ['127.0.0.1:8080', '[::1]:8080', '10.1.2.3', 'localhost:8080', 'LOCALHOST']) {
+      expect(hostAllowed(host, []), host).toBe(true)
+    }
+    for (const host of ['evil.example', 'localhost.evil.example:8080', '', undefined]) {
+      expect(hostAllowed(host, []), String(host)).toBe(false)
+    }
     expect(hostAllowed('api.conclave.test:8080', ['api.conclave.test'])).toBe(true)
     expect(hostAllowed('a.conclave.test', ['*.conclave.test'])).toBe(true)
     expect(hostAllowed('conclave.test.evil', ['*.conclave.test'])).toBe(false)

@@ -11,17 +11,42 @@ const body: ProposalBody = {
   roster: [{ role: 'tpm', peerId: 'peer-a', name: 'a' }],
   members: ['peer-a', 'peer-b'],
   base: ['peer-a', 'peer-b', 'peer-c'],
-  claims: [{ peerId: 'peer-a', name: 'a', roles: ['tpm'], load: 0 }, { peerId: 'peer-b', name: 'b', roles: ['tpm'], load: 1 }],
+  claims: [
+    { peerId: 'peer-a', name: 'a', roles: ['tpm'], load: 0 },
+    { peerId: 'peer-b', name: 'b', roles: ['tpm'], load: 1 }
+  ],
   coordinator: 'peer-b'
 }
-const council = { id: 'c-1', tenant: 'default', project: 'p', coreRoles: ['tpm'], optionalRoles: [], claimWindowMs: 2_000, ttlMs: 60_000, maxRolesPerAgent: 1, createdAt: 1, opener: 'peer-a' }
+const council = {
+  id: 'c-1',
+  tenant: 'default',
+  project: 'p',
+  coreRoles: ['tpm'],
+  optionalRoles: [],
+  claimWindowMs: 2_000,
+  ttlMs: 60_000,
+  maxRolesPerAgent: 1,
+  createdAt: 1,
+  opener: 'peer-a'
+}
 
 describe('proposal digest', () => {
   it('is the same for a proposal, a handover and their commit as they arrive', () => {
     const proposal = councilMessageSchema.parse(JSON.parse(JSON.stringify({ type: 'propose', council, ...body })))
-    const commit = councilMessageSchema.parse(JSON.parse(JSON.stringify({ type: 'commit', council, ...body, acks: [{ peerId: 'peer-a', sig: 'c2ln' }] })))
-    const resign = councilMessageSchema.parse(JSON.parse(JSON.stringify({ type: 'resign', id: 'c-1', epoch: 2, handover: body })))
-    if (proposal.type !== 'propose' || commit.type !== 'commit' || resign.type !== 'resign' || resign.handover === undefined) throw new Error('not a proposal, a commit and a handover')
+    const commit = councilMessageSchema.parse(
+      JSON.parse(JSON.stringify({ type: 'commit', council, ...body, acks: [{ peerId: 'peer-a', sig: 'c2ln' }] }))
+    )
+    const resign = councilMessageSchema.parse(
+      JSON.parse(JSON.stringify({ type: 'resign', id: 'c-1', epoch: 2, handover: body }))
+    )
+    if (
+      proposal.type !== 'propose' ||
+      commit.type !== 'commit' ||
+      resign.type !== 'resign' ||
+      resign.handover === undefined
+    ) {
+      throw new Error('not a proposal, a commit and a handover')
+    }
     expect(proposal.claims).toEqual(body.claims)
     expect(commit.coordinator).toBe(body.coordinator)
     expect(proposalDigest('c-1', proposal)).toBe(proposalDigest('c-1', body))

@@ -7,7 +7,18 @@ import { fileCouncilStore, type SavedCouncil } from '../../src/council/index.js'
 
 /** A saved council whose promise is `promised` (the field a restart must not lose). */
 const council = (promised: number): SavedCouncil => ({
-  d: { id: 'c-1', tenant: 't', project: 'p', coreRoles: ['tpm'], optionalRoles: [], claimWindowMs: 1_000, ttlMs: 60_000, maxRolesPerAgent: 1, createdAt: 1, opener: '12D3KooWopener' },
+  d: {
+    id: 'c-1',
+    tenant: 't',
+    project: 'p',
+    coreRoles: ['tpm'],
+    optionalRoles: [],
+    claimWindowMs: 1_000,
+    ttlMs: 60_000,
+    maxRolesPerAgent: 1,
+    createdAt: 1,
+    opener: '12D3KooWopener'
+  },
   promised,
   proposed: promised,
   claims: []
@@ -15,8 +26,12 @@ const council = (promised: number): SavedCouncil => ({
 
 describe('the council store', () => {
   let dir: string
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'council-store-')) })
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }) })
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'council-store-'))
+  })
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
 
   it('holds what was saved last, durable or not, with no temporary file left behind; load reads it back', async () => {
     const path = join(dir, 'councils.json')
@@ -31,9 +46,18 @@ describe('the council store', () => {
 
   it('a write that fails is logged, and the agent goes on; an unreadable file loads as empty, with a warning', async () => {
     const lines: string[] = []
-    const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line) } })
+    const logger = pino(
+      { level: 'warn' },
+      {
+        write: (line: string) => {
+          lines.push(line)
+        }
+      }
+    )
     const store = fileCouncilStore(join(dir, 'missing-dir', 'councils.json'), logger)
-    expect(() => { store.save([council(1)], true) }).not.toThrow()
+    expect(() => {
+      store.save([council(1)], true)
+    }).not.toThrow()
     expect(lines.join('')).toContain('cannot save councils')
     const path = join(dir, 'councils.json')
     await writeFile(path, '{"version":1,"councils":[{"promised":"x"}]}')

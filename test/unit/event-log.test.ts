@@ -33,7 +33,9 @@ describe('EventLog', () => {
   it('tells subscribers of every event, in order, until they unsubscribe', () => {
     const log = new EventLog()
     const seen: number[] = []
-    const off = log.subscribe(e => { seen.push(e.data.i as number) })
+    const off = log.subscribe(e => {
+      seen.push(e.data.i as number)
+    })
     log.emit('council', { i: 1 })
     log.emit('council', { i: 2 })
     off()

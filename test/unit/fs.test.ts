@@ -16,7 +16,11 @@ describe('makeDirectory', () => {
     const root = base
     for (let round = 0; round < 5; round++) {
       const dirs = Array.from({ length: 30 }, (_, i) => join(root, `round-${round}`, 'shared', 'parent', `agent-${i}`))
-      const results = await Promise.allSettled(dirs.map(async dir => { await makeDirectory(dir) }))
+      const results = await Promise.allSettled(
+        dirs.map(async dir => {
+          await makeDirectory(dir)
+        })
+      )
       expect(results.filter(r => r.status === 'rejected')).toEqual([])
       for (const dir of dirs) expect((await stat(dir)).isDirectory()).toBe(true)
     }

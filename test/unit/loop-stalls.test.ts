@@ -7,9 +7,11 @@ import { describe, expect, it } from 'vitest'
 import { watchLoopStalls } from '../../src/util/loop-stalls.js'
 import { waitFor } from '../helpers/wait.js'
 
-function blockLoop (ms: number): void {
+function blockLoop(ms: number): void {
   const until = performance.now() + ms
-  while (performance.now() < until) { /* a handler hogging the loop */ }
+  while (performance.now() < until) {
+    /* a handler hogging the loop */
+  }
 }
 
 describe('event-loop stall watch', () => {
@@ -22,7 +24,10 @@ describe('event-loop stall watch', () => {
       const beforeStall = performance.now()
       blockLoop(300)
       // The sampler sees the stall on its next tick.
-      await waitFor(() => stalls.longestSince(beforeStall) >= 250, { timeoutMs: 2_000, message: () => `longest stall ${stalls.longestSince(beforeStall)} ms` })
+      await waitFor(() => stalls.longestSince(beforeStall) >= 250, {
+        timeoutMs: 2_000,
+        message: () => `longest stall ${stalls.longestSince(beforeStall)} ms`
+      })
       // Once the sampler has ticked again, the stall is over: a probe started now is not excused by it.
       const noticed = performance.now()
       await waitFor(() => performance.now() - noticed > 100, { timeoutMs: 2_000, message: 'clock' })

@@ -6,22 +6,33 @@ import { EpisodeStore, type Episode } from '../../src/memory/index.js'
 
 let dir: string
 const stores: EpisodeStore[] = []
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'conclave-store-')) })
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'conclave-store-'))
+})
 afterEach(async () => {
   for (const s of stores.splice(0)) s.close()
   await rm(dir, { recursive: true, force: true })
 })
 
-function open (name: string, retention = {}): EpisodeStore {
+function open(name: string, retention = {}): EpisodeStore {
   const store = EpisodeStore.open(join(dir, `${name}.db`), retention)
   stores.push(store)
   return store
 }
 
-const fields = (tenant: string, n: number, ts = Date.now()): Omit<Episode, 'id' | 'origin' | 'seq'> => ({ tenant, council: 'c1', task: `t${n}`, agent: 'peer-a', role: 'coder', summary: `episode ${n}`, reward: n / 10, ts })
+const fields = (tenant: string, n: number, ts = Date.now()): Omit<Episode, 'id' | 'origin' | 'seq'> => ({
+  tenant,
+  council: 'c1',
+  task: `t${n}`,
+  agent: 'peer-a',
+  role: 'coder',
+  summary: `episode ${n}`,
+  reward: n / 10,
+  ts
+})
 
 /** Copy everything `from` has that `to` lacks, the way a pull does. */
-function pull (from: EpisodeStore, to: EpisodeStore, tenant: string): number {
+function pull(from: EpisodeStore, to: EpisodeStore, tenant: string): number {
   let n = 0
   for (const frame of from.missing(tenant, to.have(tenant), 7)) {
     for (const [origin, floor] of Object.entries(frame.floors)) to.raiseFloor(tenant, origin, floor)
@@ -84,7 +95,9 @@ describe('episode store', () => {
     old.append(fields('t1', 1, now - 120_000))
     old.append(fields('t1', 2, now))
     expect(old.prune(now)).toBe(1)
-    expect(old.insert([{ ...fields('t1', 9, now - 120_000), id: 'ab12cd34-1', origin: 'ab12cd34', seq: 1 }], now)).toEqual([])
+    expect(
+      old.insert([{ ...fields('t1', 9, now - 120_000), id: 'ab12cd34-1', origin: 'ab12cd34', seq: 1 }], now)
+    ).toEqual([])
   })
 
   it('filters queries by council, agent, role and time, and reports stats per tenant', () => {
@@ -105,7 +118,9 @@ describe('episode store', () => {
   })
 
   it('refuses a database it cannot open with MemoryStoreError', () => {
-    expect(() => EpisodeStore.open(join(dir, 'missing-dir', 'x.db'))).toThrow(expect.objectContaining({ name: 'MemoryStoreError' }))
+    expect(() => EpisodeStore.open(join(dir, 'missing-dir', 'x.db'))).toThrow(
+      expect.objectContaining({ name: 'MemoryStoreError' })
+    )
   })
 })
 
@@ -144,7 +159,9 @@ describe('episodes of several tenants', () => {
     const store = EpisodeStore.open(path)
     stores.push(store)
     expect(store.origin).toBe('abcdef0123456789')
-    expect(store.query({ tenants: ['acme'] }).map(e => [e.id, e.summary, e.data])).toEqual([['abcdef0123456789-1', 'kept', { k: 1 }]])
+    expect(store.query({ tenants: ['acme'] }).map(e => [e.id, e.summary, e.data])).toEqual([
+      ['abcdef0123456789-1', 'kept', { k: 1 }]
+    ])
     // The id the old schema refused for a second tenant is taken now.
     expect(store.append(fields('globex', 1)).id).toBe('abcdef0123456789-1')
     expect(store.count('globex')).toBe(1)
@@ -153,7 +170,10 @@ describe('episodes of several tenants', () => {
 
   it('reports every episode it does not store: duplicates, conflicts and expired ones', () => {
     const refused: string[] = []
-    const a = EpisodeStore.open(join(dir, 'refusals.db'), { maxAgeMs: 60_000, onRefused: (e, reason) => refused.push(`${e.tenant}/${e.seq}:${reason}`) })
+    const a = EpisodeStore.open(join(dir, 'refusals.db'), {
+      maxAgeMs: 60_000,
+      onRefused: (e, reason) => refused.push(`${e.tenant}/${e.seq}:${reason}`)
+    })
     stores.push(a)
     const e = a.append(fields('acme', 1))
     expect(a.insert([e])).toEqual([])

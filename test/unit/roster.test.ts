@@ -4,8 +4,19 @@ import { assignRoster, rank, type Claim } from '../../src/council/index.js'
 const claim = (peerId: string, roles: string[], load = 0): Claim => ({ peerId, name: peerId, roles, load })
 
 describe('roster assignment', () => {
-  const claims = [claim('p1', ['tpm']), claim('p2', ['tpm', 'coder']), claim('p3', ['senior-software-architect']), claim('p4', ['coder'])]
-  const input = { councilId: 'c1', coreRoles: ['tpm', 'senior-software-architect'], optionalRoles: ['coder', 'designer'], claims, maxRolesPerAgent: 1 }
+  const claims = [
+    claim('p1', ['tpm']),
+    claim('p2', ['tpm', 'coder']),
+    claim('p3', ['senior-software-architect']),
+    claim('p4', ['coder'])
+  ]
+  const input = {
+    councilId: 'c1',
+    coreRoles: ['tpm', 'senior-software-architect'],
+    optionalRoles: ['coder', 'designer'],
+    claims,
+    maxRolesPerAgent: 1
+  }
 
   it('is a function of the claims alone: the same roster whatever their order', () => {
     const a = assignRoster(input)
@@ -28,7 +39,11 @@ describe('roster assignment', () => {
     const first = assignRoster(input).roster
     const holder = first.find(s => s.role === 'tpm')?.peerId
     const without = claims.filter(c => c.peerId !== first.find(s => s.role === 'senior-software-architect')?.peerId)
-    const next = assignRoster({ ...input, claims: [...without, claim('p5', ['senior-software-architect'])], current: first })
+    const next = assignRoster({
+      ...input,
+      claims: [...without, claim('p5', ['senior-software-architect'])],
+      current: first
+    })
     expect(next.roster.find(s => s.role === 'tpm')?.peerId).toBe(holder)
     expect(next.roster.find(s => s.role === 'senior-software-architect')?.peerId).toBe('p5')
     expect(next.roster.find(s => s.role === 'coder')?.peerId).toBe(first.find(s => s.role === 'coder')?.peerId)
@@ -37,6 +52,9 @@ describe('roster assignment', () => {
   it('gives one agent several roles only when allowed', () => {
     const solo = [claim('only', ['tpm', 'senior-software-architect'])]
     expect(assignRoster({ ...input, claims: solo }).unfilled).toContain('senior-software-architect')
-    expect(assignRoster({ ...input, claims: solo, maxRolesPerAgent: 2 }).roster.map(s => s.peerId)).toEqual(['only', 'only'])
+    expect(assignRoster({ ...input, claims: solo, maxRolesPerAgent: 2 }).roster.map(s => s.peerId)).toEqual([
+      'only',
+      'only'
+    ])
   })
 })

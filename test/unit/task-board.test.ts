@@ -3,9 +3,33 @@ import { TaskBoard, type CouncilSeats } from '../../src/task/index.js'
 import type { TaskSpec } from '../../src/task/index.js'
 import { MAX_EARLY_REPORTS_PER_TASK } from '../../src/task/constants.js'
 
-const spec = (id: string, role = 'coder'): TaskSpec => ({ id, council: 'c1', role, input: { n: 1 }, timeoutMs: 60_000, submittedAt: 1_000, submittedBy: 'p0' })
-const seats = (epoch: number, coder: string): CouncilSeats => ({ id: 'c1', epoch, state: 'active', roster: [{ role: 'tpm', peerId: 'p0' }, { role: 'coder', peerId: coder }] })
-const result = (id: string, epoch: number, output: unknown, attempt = 1) => ({ type: 'result' as const, id, council: 'c1', epoch, attempt, ok: true, output })
+const spec = (id: string, role = 'coder'): TaskSpec => ({
+  id,
+  council: 'c1',
+  role,
+  input: { n: 1 },
+  timeoutMs: 60_000,
+  submittedAt: 1_000,
+  submittedBy: 'p0'
+})
+const seats = (epoch: number, coder: string): CouncilSeats => ({
+  id: 'c1',
+  epoch,
+  state: 'active',
+  roster: [
+    { role: 'tpm', peerId: 'p0' },
+    { role: 'coder', peerId: coder }
+  ]
+})
+const result = (id: string, epoch: number, output: unknown, attempt = 1) => ({
+  type: 'result' as const,
+  id,
+  council: 'c1',
+  epoch,
+  attempt,
+  ok: true,
+  output
+})
 
 describe('task board', () => {
   it('dispatches to the holder of the role and again to a new holder under the new epoch', () => {
@@ -20,7 +44,7 @@ describe('task board', () => {
     expect(moved.map(t => [t.id, t.holder, t.epoch, t.state])).toEqual([['t1', 'pB', 5, 'queued']])
   })
 
-  it('accepts exactly one result and discards a former holder\'s older-epoch result', () => {
+  it("accepts exactly one result and discards a former holder's older-epoch result", () => {
     const board = new TaskBoard()
     board.submit(spec('t1'), 'tenant-a', seats(3, 'pA'))
     board.assign(seats(5, 'pB'))
@@ -32,7 +56,7 @@ describe('task board', () => {
     expect(board.get('t1')).toMatchObject({ state: 'done', result: 'new', holder: 'pB', epoch: 5, attempts: 2 })
   })
 
-  it('lets the holder\'s result replace a failure it only inferred, and nothing replace a holder\'s word', () => {
+  it("lets the holder's result replace a failure it only inferred, and nothing replace a holder's word", () => {
     const board = new TaskBoard()
     board.submit(spec('t1'), 'tenant-a', seats(3, 'pA'))
     board.submit(spec('t2'), 'tenant-a', seats(3, 'pA'))
@@ -56,7 +80,7 @@ describe('task board', () => {
     expect(board.get('t3')).toMatchObject({ state: 'failed', error: 'crashed' })
   })
 
-  it('accepts a newer holder\'s result before this agent saw the commit that seated it', () => {
+  it("accepts a newer holder's result before this agent saw the commit that seated it", () => {
     const board = new TaskBoard()
     board.submit(spec('t1'), 'tenant-a', seats(3, 'pA'))
     expect(board.result('pB', result('t1', 6, 'from-pB'))).toBe('accepted')
@@ -82,7 +106,9 @@ describe('task board', () => {
 
   it('keeps a bounded number of early reports per task (a flood for an unknown id stays small)', () => {
     const board = new TaskBoard()
-    for (let attempt = 1; attempt <= 20; attempt++) board.started('pA', { type: 'start', id: 't3', council: 'c1', epoch: 3, attempt })
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      board.started('pA', { type: 'start', id: 't3', council: 'c1', epoch: 3, attempt })
+    }
     board.submit(spec('t3'), 'tenant-a', seats(3, 'pA'))
     expect(board.get('t3')?.attempts).toBe(MAX_EARLY_REPORTS_PER_TASK)
   })

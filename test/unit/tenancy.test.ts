@@ -2,7 +2,17 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { open, seal } from '../../src/tenancy/crypto.js'
 import { ReplayGuard } from '../../src/tenancy/replay.js'
-import { createTenant, decodeEnvelope, encodeEnvelope, encodeHeader, issueCredential, rotateTenant, TenantKeyring, readCredentialClaims, readStateClaims } from '../../src/tenancy/index.js'
+import {
+  createTenant,
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeHeader,
+  issueCredential,
+  rotateTenant,
+  TenantKeyring,
+  readCredentialClaims,
+  readStateClaims
+} from '../../src/tenancy/index.js'
 import { verifyCredential } from '../../src/tenancy/credential.js'
 
 const PEER_A = '12D3KooWD7CWecFehe7wwRyzGxgGaPSaSDAUMps1JiwAaxmfkMg3'
@@ -51,8 +61,14 @@ describe('sealing and envelopes', () => {
     expect(Buffer.from(env?.body ?? []).toString()).toBe('body')
     expect(decodeEnvelope(new Uint8Array([1, 255, 255]))).toBeUndefined()
     expect(decodeEnvelope(new Uint8Array([2, 0, 0]))).toBeUndefined()
-    expect(decodeEnvelope(encodeEnvelope(encodeHeader({ t: 'Bad Tenant', c: 'x', s: 'p', i: 0, q: 0, ts: 0, e: 0 }), new Uint8Array()))).toBeUndefined()
-    expect(() => encodeHeader({ t: 'acme', c: 'chat', s: 'x'.repeat(5000), i: 1, q: 1, ts: 1, e: 0 })).toThrow(RangeError)
+    expect(
+      decodeEnvelope(
+        encodeEnvelope(encodeHeader({ t: 'Bad Tenant', c: 'x', s: 'p', i: 0, q: 0, ts: 0, e: 0 }), new Uint8Array())
+      )
+    ).toBeUndefined()
+    expect(() => encodeHeader({ t: 'acme', c: 'chat', s: 'x'.repeat(5000), i: 1, q: 1, ts: 1, e: 0 })).toThrow(
+      RangeError
+    )
   })
 })
 
@@ -64,13 +80,20 @@ describe('credentials and tenant states', () => {
     const claims = await verifyCredential(credential.credential, 'acme', file.authority)
     if (typeof claims === 'string') throw new Error(claims)
     const ring = await TenantKeyring.fromCredential(credential, claims, PEER_B)
-    expect(await ring.check(PEER_A, { credential: credential.credential }, ['coder'], now + 1)).toMatchObject({ peer: PEER_A })
+    expect(await ring.check(PEER_A, { credential: credential.credential }, ['coder'], now + 1)).toMatchObject({
+      peer: PEER_A
+    })
     expect(await ring.check(PEER_B, { credential: credential.credential }, [], now + 1)).toBe('wrong-peer')
     expect(await ring.check(PEER_A, { credential: credential.credential }, ['tpm'], now + 1)).toBe('role-not-granted')
     expect(await ring.check(PEER_A, { credential: credential.credential }, [], now + 60_000)).toBe('expired')
     expect(await ring.check(PEER_A, { credential: credential.credential }, [], now - 1)).toBe('not-yet-valid')
     expect(await ring.check(PEER_A, { ref: 'unknown' })).toBe('unknown-credential')
-    const tampered = { ...credential.credential, body: Buffer.from(JSON.stringify({ ...readCredentialClaims(credential.credential), roles: ['*'] })).toString('base64') }
+    const tampered = {
+      ...credential.credential,
+      body: Buffer.from(JSON.stringify({ ...readCredentialClaims(credential.credential), roles: ['*'] })).toString(
+        'base64'
+      )
+    }
     expect(await ring.check(PEER_A, { credential: tampered })).toBe('bad-credential-signature')
     const other = await createTenant('acme')
     expect(await verifyCredential(credential.credential, 'acme', other.authority)).toBe('wrong-authority')
@@ -82,12 +105,17 @@ describe('credentials and tenant states', () => {
     const a = await issueCredential(tenant, { peer: PEER_A, ttlMs: 60_000 })
     const b = await issueCredential(a.file, { peer: PEER_B, ttlMs: 60_000 })
     tenant = b.file
-    const rings = await Promise.all([[a, PEER_A], [b, PEER_B]].map(async ([issued, peer]) => {
-      const { credential } = issued as typeof a
-      const claims = await verifyCredential(credential.credential, 'acme', tenant.authority)
-      if (typeof claims === 'string') throw new Error(claims)
-      return await TenantKeyring.fromCredential(credential, claims, peer as string)
-    }))
+    const rings = await Promise.all(
+      [
+        [a, PEER_A],
+        [b, PEER_B]
+      ].map(async ([issued, peer]) => {
+        const { credential } = issued as typeof a
+        const claims = await verifyCredential(credential.credential, 'acme', tenant.authority)
+        if (typeof claims === 'string') throw new Error(claims)
+        return await TenantKeyring.fromCredential(credential, claims, peer as string)
+      })
+    )
     const [ringA, ringB] = rings as [TenantKeyring, TenantKeyring]
     const { state } = await rotateTenant(tenant, [PEER_B])
     expect(await ringA.applyState(state)).toEqual({ epoch: 2, revoked: [PEER_B], selfRevoked: false })
@@ -98,7 +126,10 @@ describe('credentials and tenant states', () => {
     expect(await ringA.applyState(state)).toBe('stale')
     // A newer state not signed by the authority is refused (an older one is ignored unchecked).
     const newer = { ...readStateClaims(state), epoch: 3 }
-    const forged = { body: Buffer.from(JSON.stringify(newer)).toString('base64'), sig: Buffer.from(randomBytes(64)).toString('base64') }
+    const forged = {
+      body: Buffer.from(JSON.stringify(newer)).toString('base64'),
+      sig: Buffer.from(randomBytes(64)).toString('base64')
+    }
     expect(await ringA.applyState(forged)).toBe('invalid')
     expect(ringA.currentKey()?.epoch).toBe(2)
     expect(await ringA.check(PEER_B, { credential: b.credential.credential })).toBe('revoked')

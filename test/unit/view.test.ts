@@ -2,11 +2,18 @@ import { describe, expect, it } from 'vitest'
 import { MembershipView, type PresenceRecord } from '../../src/membership/index.js'
 
 const record = (peerId: string, incarnation = 1): PresenceRecord => ({
-  v: 1, peerId, name: peerId, roles: [], tenant: 'default', addrs: [], version: 'test', incarnation
+  v: 1,
+  peerId,
+  name: peerId,
+  roles: [],
+  tenant: 'default',
+  addrs: [],
+  version: 'test',
+  incarnation
 })
-const signed = (r: PresenceRecord): { record: string, sig: string } => ({ record: JSON.stringify(r), sig: 'sig' })
+const signed = (r: PresenceRecord): { record: string; sig: string } => ({ record: JSON.stringify(r), sig: 'sig' })
 
-function view (): MembershipView {
+function view(): MembershipView {
   return new MembershipView({ suspectMissed: 3, deadAfterMs: 5_000, retentionMs: 60_000 })
 }
 
@@ -40,7 +47,9 @@ describe('MembershipView', () => {
     v.leave('default', 'a', 1, 5_500)
     expect(v.heard(record('a'), signed(record('a')), { now: 5_600, seq: 4, intervalMs: 1_000 })).toBeUndefined()
     expect(v.get('default', 'a')?.state).toBe('left')
-    expect(v.heard(record('a', 2), signed(record('a', 2)), { now: 5_700, seq: 1, intervalMs: 1_000 })?.reason).toBe('rejoined')
+    expect(v.heard(record('a', 2), signed(record('a', 2)), { now: 5_700, seq: 1, intervalMs: 1_000 })?.reason).toBe(
+      'rejoined'
+    )
   })
 
   it('ignores suspicions of an older incarnation (already refuted)', () => {
@@ -48,13 +57,17 @@ describe('MembershipView', () => {
     v.heard(record('a', 5), signed(record('a', 5)), { now: 0, seq: 1, intervalMs: 1_000 })
     expect(v.suspect('default', 'a', 4, 10, 'suspected-by-peer')).toBeUndefined()
     expect(v.suspect('default', 'a', 5, 10, 'suspected-by-peer')?.state).toBe('suspect')
-    expect(v.heard(record('a', 6), signed(record('a', 6)), { now: 5, seq: 1, intervalMs: 1_000 })?.reason).toBe('refuted')
+    expect(v.heard(record('a', 6), signed(record('a', 6)), { now: 5, seq: 1, intervalMs: 1_000 })?.reason).toBe(
+      'refuted'
+    )
   })
 
   it('takes relayed sightings only when they are recent enough', () => {
     const v = view()
     expect(v.heard(record('a'), signed(record('a')), { now: 10_000, intervalMs: 1_000, ageMs: 3_500 })).toBeUndefined()
-    expect(v.heard(record('b'), signed(record('b')), { now: 10_000, intervalMs: 1_000, ageMs: 500 })?.reason).toBe('joined')
+    expect(v.heard(record('b'), signed(record('b')), { now: 10_000, intervalMs: 1_000, ageMs: 500 })?.reason).toBe(
+      'joined'
+    )
     expect(v.get('default', 'b')?.lastSeen).toBe(9_500)
   })
 
@@ -72,7 +85,16 @@ describe('MembershipView', () => {
 describe('MembershipView.isStale', () => {
   it('calls older incarnations and already-seen heartbeat sequences stale, newer ones fresh', () => {
     const v = new MembershipView({ suspectMissed: 3, deadAfterMs: 5_000, retentionMs: 60_000 })
-    const r = { v: 1 as const, peerId: 'a', name: 'a', roles: [], tenant: 'default', addrs: [], version: 't', incarnation: 5 }
+    const r = {
+      v: 1 as const,
+      peerId: 'a',
+      name: 'a',
+      roles: [],
+      tenant: 'default',
+      addrs: [],
+      version: 't',
+      incarnation: 5
+    }
     v.heard(r, { record: 'r', sig: 's' }, { now: 0, seq: 10, intervalMs: 1_000 })
     const m = v.get('default', 'a')
     if (m === undefined) throw new Error('member missing')

@@ -13,7 +13,7 @@ const SECRET_KEYS = ['llmApiKey', 'apiToken'] as const
  * The identity `conclave start` would run with, when it exists already: the configured key file
  * (which must exist), else `<data dir>/identity.key` if a previous start created it.
  */
-async function existingIdentity (config: AgentConfig): Promise<string | undefined> {
+async function existingIdentity(config: AgentConfig): Promise<string | undefined> {
   if (config.identity !== undefined) return peerIdFromPrivateKey(await readIdentity(config.identity)).toString()
   const path = identityPath(config.dataDir)
   try {
@@ -25,7 +25,7 @@ async function existingIdentity (config: AgentConfig): Promise<string | undefine
 }
 
 /** `conclave config`: validate and print the resolved configuration (exit 2 on any problem). */
-export async function configCommand (flags: Record<string, string | undefined>): Promise<number> {
+export async function configCommand(flags: Record<string, string | undefined>): Promise<number> {
   let loaded: LoadedConfig | undefined
   try {
     loaded = loadConfig({ env: process.env, flags })
@@ -37,9 +37,18 @@ export async function configCommand (flags: Record<string, string | undefined>):
     // secret in the wrong place fails here, before a deployment rolls out.
     const peerId = await existingIdentity(config)
     if (peerId !== undefined) {
-      await loadTenants({ credentials: config.credentials, peerId, requireTenant: config.requireTenant, roles: [...new Set([...config.roles, ...config.singletons])], dataDir: config.dataDir })
+      await loadTenants({
+        credentials: config.credentials,
+        peerId,
+        requireTenant: config.requireTenant,
+        roles: [...new Set([...config.roles, ...config.singletons])],
+        dataDir: config.dataDir
+      })
     } else if (config.credentials.length > 0) {
-      throw new CredentialError(config.credentials[0] as string, `no identity yet in ${config.dataDir}: a credential is bound to a peer id, so create the key first (conclave keygen) and issue the credential for it`)
+      throw new CredentialError(
+        config.credentials[0] as string,
+        `no identity yet in ${config.dataDir}: a credential is bound to a peer id, so create the key first (conclave keygen) and issue the credential for it`
+      )
     }
   } catch (err) {
     return reportStartupError(err, loaded)

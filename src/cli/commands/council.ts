@@ -3,7 +3,15 @@ import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 import { renderTable } from '../table.js'
 import { UsageError } from '../errors.js'
 
-interface CouncilJson { id: string, project: string, state: string, epoch: number, coordinator: string | null, roster: Array<{ role: string, peerId: string, name: string }>, reason?: string }
+interface CouncilJson {
+  id: string
+  project: string
+  state: string
+  epoch: number
+  coordinator: string | null
+  roster: Array<{ role: string; peerId: string; name: string }>
+  reason?: string
+}
 
 export interface CouncilOpenOptions extends ApiTargetOptions {
   project?: string
@@ -16,15 +24,19 @@ export interface CouncilOpenOptions extends ApiTargetOptions {
   timeoutMs: string
 }
 
-const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
+const list = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s !== '')
 
-function integer (flag: string, raw: string | undefined): number | undefined | Error {
+function integer(flag: string, raw: string | undefined): number | undefined | Error {
   if (raw === undefined) return undefined
   return /^\d+$/.test(raw) ? Number(raw) : new UsageError(`${flag}: "${raw}" is not a whole number`)
 }
 
 /** `conclave council open`: open a council through a running agent; with --wait, follow it until active. */
-export async function councilOpenCommand (opts: CouncilOpenOptions): Promise<number> {
+export async function councilOpenCommand(opts: CouncilOpenOptions): Promise<number> {
   const target = await apiTarget(opts)
   const base = target instanceof Error ? target : target.base
   const claimWindowMs = integer('--claim-window-ms', opts.claimWindowMs)
@@ -46,15 +58,28 @@ export async function councilOpenCommand (opts: CouncilOpenOptions): Promise<num
   }
   let res: Response
   try {
-    res = await (target as ApiTarget).fetch('/v1/councils', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+    res = await (target as ApiTarget).fetch('/v1/councils', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000)
+    })
   } catch (err) {
     process.stderr.write(`conclave: cannot reach ${base as string}: ${(err as Error).message}\n`)
     return EXIT_FAILURE
   }
   if (res.status === 401 || res.status === 403) return await refused(base as string, res)
-  const answer = await res.json().catch(() => ({})) as { id?: string, error?: string, field?: string }
+  const answer = (await res.json().catch(() => ({}))) as { id?: string; error?: string; field?: string }
   if (res.status === 400) {
-    const flag = { project: '--project', coreRoles: '--core', optionalRoles: '--optional', claimWindowMs: '--claim-window-ms', ttlMs: '--ttl-ms', tenant: '--tenant' }[(answer.field ?? '').split('.')[0] ?? ''] ?? 'council'
+    const flag =
+      {
+        project: '--project',
+        coreRoles: '--core',
+        optionalRoles: '--optional',
+        claimWindowMs: '--claim-window-ms',
+        ttlMs: '--ttl-ms',
+        tenant: '--tenant'
+      }[(answer.field ?? '').split('.')[0] ?? ''] ?? 'council'
     process.stderr.write(`conclave: ${flag}: ${answer.error ?? 'refused'}\n`)
     return EXIT_CONFIG
   }
@@ -67,12 +92,23 @@ export async function councilOpenCommand (opts: CouncilOpenOptions): Promise<num
   const deadline = Date.now() + ((timeoutMs as number | undefined) ?? 60_000)
   let last = ''
   while (Date.now() < deadline) {
-    const council = await (target as ApiTarget).fetch(`/v1/councils/${answer.id}`, { signal: AbortSignal.timeout(5_000) }).then(async r => await r.json() as CouncilJson).catch(() => undefined)
-    const line = council === undefined ? 'waiting for the agent…' : `${council.state}, epoch ${council.epoch}, ${council.roster.length} seats`
+    const council = await (target as ApiTarget)
+      .fetch(`/v1/councils/${answer.id}`, { signal: AbortSignal.timeout(5_000) })
+      .then(async r => (await r.json()) as CouncilJson)
+      .catch(() => undefined)
+    const line =
+      council === undefined
+        ? 'waiting for the agent…'
+        : `${council.state}, epoch ${council.epoch}, ${council.roster.length} seats`
     if (line !== last) process.stderr.write(`conclave: ${answer.id}: ${line}\n`)
     last = line
     if (council?.state === 'active') {
-      process.stderr.write(renderTable(['role', 'name', 'peer id'], council.roster.map(s => [s.role, s.name, s.peerId])) + '\n')
+      process.stderr.write(
+        renderTable(
+          ['role', 'name', 'peer id'],
+          council.roster.map(s => [s.role, s.name, s.peerId])
+        ) + '\n'
+      )
       return EXIT_OK
     }
     if (council?.state === 'failed' || council?.state === 'dissolved') {
@@ -86,7 +122,7 @@ export async function councilOpenCommand (opts: CouncilOpenOptions): Promise<num
 }
 
 /** `conclave council list`: councils and rosters of a running agent. */
-export async function councilListCommand (opts: ApiTargetOptions & { json?: boolean }): Promise<number> {
+export async function councilListCommand(opts: ApiTargetOptions & { json?: boolean }): Promise<number> {
   const target = await apiTarget(opts)
   if (target instanceof Error) {
     process.stderr.write(`conclave: ${target.message}\n`)
@@ -96,12 +132,23 @@ export async function councilListCommand (opts: ApiTargetOptions & { json?: bool
   try {
     const res = await target.fetch('/v1/councils', { signal: AbortSignal.timeout(5_000) })
     if (!res.ok) return await refused(base, res)
-    const councils = await res.json() as CouncilJson[]
+    const councils = (await res.json()) as CouncilJson[]
     if (opts.json === true) {
       process.stdout.write(JSON.stringify(councils, null, 2) + '\n')
       return EXIT_OK
     }
-    process.stdout.write(renderTable(['id', 'project', 'state', 'epoch', 'roster'], councils.map(c => [c.id, c.project, c.state, String(c.epoch), c.roster.map(s => `${s.role}=${s.name}`).join(' ')])) + '\n')
+    process.stdout.write(
+      renderTable(
+        ['id', 'project', 'state', 'epoch', 'roster'],
+        councils.map(c => [
+          c.id,
+          c.project,
+          c.state,
+          String(c.epoch),
+          c.roster.map(s => `${s.role}=${s.name}`).join(' ')
+        ])
+      ) + '\n'
+    )
     return EXIT_OK
   } catch (err) {
     process.stderr.write(`conclave: cannot reach ${base}: ${(err as Error).message}\n`)

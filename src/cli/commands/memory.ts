@@ -15,21 +15,23 @@ export interface MemoryFileOptions {
   create?: boolean
 }
 
-function databaseOf (opts: MemoryFileOptions, mustExist: boolean): string | Error {
+function databaseOf(opts: MemoryFileOptions, mustExist: boolean): string | Error {
   const dir = resolve(opts.dataDir ?? process.env.CONCLAVE_DATA_DIR ?? configDefaults.DEFAULT_DATA_DIR)
   const path = join(dir, MEMORY.MEMORY_FILE)
   if (mustExist && !existsSync(path)) {
-    return new UsageError(`${opts.dataDir !== undefined ? '--data-dir' : 'CONCLAVE_DATA_DIR'}: no episode database at ${path}${opts.create === false ? ' (pass --create to make a new one)' : ''}`)
+    return new UsageError(
+      `${opts.dataDir !== undefined ? '--data-dir' : 'CONCLAVE_DATA_DIR'}: no episode database at ${path}${opts.create === false ? ' (pass --create to make a new one)' : ''}`
+    )
   }
   return path
 }
 
-function tenantsIn (store: EpisodeStore, only?: string): string[] {
+function tenantsIn(store: EpisodeStore, only?: string): string[] {
   return only !== undefined ? [only] : store.tenants()
 }
 
 /** `conclave memory export`: every episode of the data dir's database as JSON lines. */
-export async function memoryExportCommand (opts: MemoryFileOptions): Promise<number> {
+export async function memoryExportCommand(opts: MemoryFileOptions): Promise<number> {
   if (opts.out === undefined) {
     process.stderr.write('conclave: --out: required (the .jsonl file to write)\n')
     return EXIT_CONFIG
@@ -56,7 +58,7 @@ export async function memoryExportCommand (opts: MemoryFileOptions): Promise<num
  * `conclave memory import F.jsonl`: restore a backup into the data dir's database (also while
  * the agent runs: SQLite locks; peers get the episodes by their next pull).
  */
-export async function memoryImportCommand (file: string, opts: MemoryFileOptions): Promise<number> {
+export async function memoryImportCommand(file: string, opts: MemoryFileOptions): Promise<number> {
   if (opts.tenant !== undefined && !isValidTenantId(opts.tenant)) {
     process.stderr.write(`conclave: --tenant: "${opts.tenant}" is not a tenant id (a-z, 0-9, ".", "_", "-")\n`)
     return EXIT_CONFIG
@@ -89,11 +91,15 @@ export async function memoryImportCommand (file: string, opts: MemoryFileOptions
     const conflicting = store.conflicts(chosen)
     if (conflicting.length > 0) {
       const first = conflicting[0] as Episode
-      process.stderr.write(`conclave: ${file}: ${conflicting.length} episodes differ from the ones this store holds under the same id (first: tenant ${first.tenant}, id ${first.id}); nothing imported\n`)
+      process.stderr.write(
+        `conclave: ${file}: ${conflicting.length} episodes differ from the ones this store holds under the same id (first: tenant ${first.tenant}, id ${first.id}); nothing imported\n`
+      )
       return EXIT_FAILURE
     }
     const added = store.insert(chosen)
-    process.stdout.write(`imported ${added.length} episodes (${chosen.length - added.length} already present or past retention)\n`)
+    process.stdout.write(
+      `imported ${added.length} episodes (${chosen.length - added.length} already present or past retention)\n`
+    )
     return EXIT_OK
   } finally {
     store.close()

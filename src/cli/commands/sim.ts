@@ -23,13 +23,15 @@ export interface SimOptions {
 const SCENARIOS = ['federation']
 
 /** `conclave sim --scenario federation`: run it, print the report, exit 1 if it misses the bar. */
-async function federationCommand (opts: SimOptions, httpBasePort: number): Promise<number> {
+async function federationCommand(opts: SimOptions, httpBasePort: number): Promise<number> {
   const iterations = positiveInt('--iterations', opts.iterations, 1, 10_000)
   if (iterations instanceof Error) {
     process.stderr.write(`conclave: ${iterations.message}\n`)
     return EXIT_CONFIG
   }
-  const out = (line: string): void => { if (opts.json !== true) process.stdout.write(line + '\n') }
+  const out = (line: string): void => {
+    if (opts.json !== true) process.stdout.write(line + '\n')
+  }
   let report: FederationReport
   try {
     report = await runFederation({ iterations, httpBasePort, progress: out })
@@ -41,21 +43,35 @@ async function federationCommand (opts: SimOptions, httpBasePort: number): Promi
   if (opts.json === true) {
     process.stdout.write(JSON.stringify({ ...report, problems }) + '\n')
   } else {
-    for (const a of report.agents) out(`  ${a.name.padEnd(8)} ${a.tenant.padEnd(19)} ${a.role.padEnd(11)} tasks ${String(a.tasksCompleted).padStart(3)}  episodes ${a.episodes}`)
-    out(`episodes: ${Object.entries(report.episodesByTenant).map(([t, n]) => `${t} ${n}`).join(', ')}; replication p50 ${report.replication.p50Ms} ms, p95 ${report.replication.p95Ms} ms`)
-    out(problems.length === 0 ? `federation scenario passed in ${report.durationMs} ms` : `federation scenario FAILED:\n  ${problems.join('\n  ')}`)
+    for (const a of report.agents) {
+      out(
+        `  ${a.name.padEnd(8)} ${a.tenant.padEnd(19)} ${a.role.padEnd(11)} tasks ${String(a.tasksCompleted).padStart(3)}  episodes ${a.episodes}`
+      )
+    }
+    out(
+      `episodes: ${Object.entries(report.episodesByTenant)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}; replication p50 ${report.replication.p50Ms} ms, p95 ${report.replication.p95Ms} ms`
+    )
+    out(
+      problems.length === 0
+        ? `federation scenario passed in ${report.durationMs} ms`
+        : `federation scenario FAILED:\n  ${problems.join('\n  ')}`
+    )
   }
   return problems.length === 0 ? EXIT_OK : EXIT_FAILURE
 }
 
-function positiveInt (flag: string, raw: string, min: number, max: number): number | Error {
+function positiveInt(flag: string, raw: string, min: number, max: number): number | Error {
   const n = Number(raw)
-  if (!/^\d+$/.test(raw) || n < min || n > max) return new UsageError(`${flag}: "${raw}" must be a whole number from ${min} to ${max}`)
+  if (!/^\d+$/.test(raw) || n < min || n > max) {
+    return new UsageError(`${flag}: "${raw}" must be a whole number from ${min} to ${max}`)
+  }
   return n
 }
 
 /** `conclave sim`: N agents in one process on loopback, with progress while the mesh forms. */
-export async function simCommand (opts: SimOptions): Promise<number> {
+export async function simCommand(opts: SimOptions): Promise<number> {
   const agents = positiveInt('--agents', opts.agents, 1, 500)
   const httpBasePort = positiveInt('--http-base-port', opts.httpBasePort, 0, 65_535)
   const timeoutMs = positiveInt('--timeout-ms', opts.timeoutMs, 1, 3_600_000)
@@ -72,17 +88,26 @@ export async function simCommand (opts: SimOptions): Promise<number> {
     }
     return await federationCommand(opts, httpBasePort as number)
   }
-  const tenants = opts.tenants.split(',').map(t => t.trim()).filter(t => t !== '')
+  const tenants = opts.tenants
+    .split(',')
+    .map(t => t.trim())
+    .filter(t => t !== '')
   const badTenant = tenants.find(t => !isValidTenantId(t))
   if (tenants.length === 0 || badTenant !== undefined) {
-    process.stderr.write(`conclave: --tenants: "${badTenant ?? opts.tenants}" is not a tenant id (a-z, 0-9, ".", "_", "-")\n`)
+    process.stderr.write(
+      `conclave: --tenants: "${badTenant ?? opts.tenants}" is not a tenant id (a-z, 0-9, ".", "_", "-")\n`
+    )
     return EXIT_CONFIG
   }
   const n = agents as number
-  const out = (line: string): void => { if (opts.json !== true) process.stdout.write(line + '\n') }
+  const out = (line: string): void => {
+    if (opts.json !== true) process.stdout.write(line + '\n')
+  }
   const logger = createLogger({ level: opts.logLevel as LogLevel })
   const startedAt = Date.now()
-  out(`starting ${n} agents on 127.0.0.1${opts.mdns === true ? ' (mDNS discovery)' : ' (bootstrap from agent-0)'}, ${opts.open === true ? 'open default tenant (no credentials)' : `tenants ${tenants.join(', ')} (credentials issued in memory)`}…`)
+  out(
+    `starting ${n} agents on 127.0.0.1${opts.mdns === true ? ' (mDNS discovery)' : ' (bootstrap from agent-0)'}, ${opts.open === true ? 'open default tenant (no credentials)' : `tenants ${tenants.join(', ')} (credentials issued in memory)`}…`
+  )
   let sim: Sim
   try {
     sim = await Sim.start({
@@ -97,16 +122,21 @@ export async function simCommand (opts: SimOptions): Promise<number> {
     process.stderr.write(`conclave: sim failed to start: ${(err as Error).message}\n`)
     return (err as Error).name === 'HttpListenError' ? EXIT_CONFIG : EXIT_FAILURE
   }
-  for (const a of sim.agents) out(`  ${a.config.name.padEnd(10)} ${a.tenancy.tenants.join(',').padEnd(12)} ${a.peerId}  ${a.url}`)
+  for (const a of sim.agents) {
+    out(`  ${a.config.name.padEnd(10)} ${a.tenancy.tenants.join(',').padEnd(12)} ${a.peerId}  ${a.url}`)
+  }
 
   let stopRequested = false
-  const stop = (): void => { stopRequested = true }
+  const stop = (): void => {
+    stopRequested = true
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 
   let last = -1
   let convergedAt: number | undefined
   const deadline = startedAt + (timeoutMs as number)
+  // eslint-disable-next-line no-unmodified-loop-condition -- set by a callback while the loop awaits
   while (!stopRequested) {
     const converged = sim.convergedCount()
     if (converged !== last) {
@@ -130,7 +160,12 @@ export async function simCommand (opts: SimOptions): Promise<number> {
     agents: n,
     converged: sim.convergedCount(),
     convergedMs: convergedAt ?? null,
-    views: sim.agents.map(a => ({ name: a.config.name, peerId: a.peerId, url: a.url, alive: a.membership.peers().filter(p => p.state === 'alive').length }))
+    views: sim.agents.map(a => ({
+      name: a.config.name,
+      peerId: a.peerId,
+      url: a.url,
+      alive: a.membership.peers().filter(p => p.state === 'alive').length
+    }))
   }
   if (opts.json === true) process.stdout.write(JSON.stringify(summary) + '\n')
   out('stopping…')

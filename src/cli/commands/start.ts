@@ -7,7 +7,7 @@ import { EXIT_FAILURE, EXIT_OK, reportStartupError } from '../exit.js'
 const SHUTDOWN_DEADLINE_MS = 4_500
 
 /** `conclave start`: one agent in the foreground until SIGTERM/SIGINT. */
-export async function startCommand (flags: Record<string, string | undefined>): Promise<number> {
+export async function startCommand(flags: Record<string, string | undefined>): Promise<number> {
   let loaded: LoadedConfig | undefined
   let agent: Agent
   try {
@@ -48,16 +48,23 @@ export async function startCommand (flags: Record<string, string | undefined>): 
         logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time')
         exit(EXIT_FAILURE)
       }, SHUTDOWN_DEADLINE_MS)
-      agent.stop().then(() => {
-        clearTimeout(deadline)
-        exit(EXIT_OK)
-      }, (err: Error) => {
-        clearTimeout(deadline)
-        logger.error({ err: err.message }, 'shutdown failed')
-        exit(EXIT_FAILURE)
-      })
+      agent.stop().then(
+        () => {
+          clearTimeout(deadline)
+          exit(EXIT_OK)
+        },
+        (err: Error) => {
+          clearTimeout(deadline)
+          logger.error({ err: err.message }, 'shutdown failed')
+          exit(EXIT_FAILURE)
+        }
+      )
     }
-    process.on('SIGTERM', () => { shutdown('SIGTERM') })
-    process.on('SIGINT', () => { shutdown('SIGINT') })
+    process.on('SIGTERM', () => {
+      shutdown('SIGTERM')
+    })
+    process.on('SIGINT', () => {
+      shutdown('SIGINT')
+    })
   })
 }

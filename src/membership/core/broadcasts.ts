@@ -20,12 +20,12 @@ export class Broadcasts {
   /** `buckets[t]`: the entries sent `t` times, in order of insertion. */
   private readonly buckets: Array<Map<string, Entry>> = []
 
-  get size (): number {
+  get size(): number {
     return this.entries.size
   }
 
   /** Queue `update`, replacing queued news about the same member. */
-  push (update: Update): void {
+  push(update: Update): void {
     this.remove(update.peer)
     const e: Entry = { update, transmits: 0 }
     this.entries.set(update.peer, e)
@@ -40,7 +40,7 @@ export class Broadcasts {
    * Up to `max` updates for one message, each `relevant` to its receiver (and as it may see it),
    * the least-sent first. Each one taken counts as a transmission; those sent `limit` times leave.
    */
-  take (max: number, limit: number, relevant: (u: Update) => Update | undefined): Update[] {
+  take(max: number, limit: number, relevant: (u: Update) => Update | undefined): Update[] {
     if (this.entries.size === 0 || max <= 0) return []
     const out: Update[] = []
     const taken: Entry[] = []
@@ -68,12 +68,12 @@ export class Broadcasts {
     return out
   }
 
-  private bucket (t: number): Map<string, Entry> {
+  private bucket(t: number): Map<string, Entry> {
     while (this.buckets.length <= t) this.buckets.push(new Map())
     return this.buckets[t] as Map<string, Entry>
   }
 
-  private remove (peer: string): void {
+  private remove(peer: string): void {
     const e = this.entries.get(peer)
     if (e === undefined) return
     this.entries.delete(peer)

@@ -48,7 +48,11 @@ interface Probe {
 }
 
 /** A ping this agent sends for another one (a ping-req): the ack goes back to it, or a nack. */
-interface Relay { origin: string, originSeq: number, nackAt: number }
+interface Relay {
+  origin: string
+  originSeq: number
+  nackAt: number
+}
 
 export class MembershipCore {
   readonly self: string
@@ -87,7 +91,12 @@ export class MembershipCore {
    * `random`: uniform in [0, 1); the simulator passes a seeded generator. `bugs`: deliberate
    * protocol bugs, for tests that prove the simulator's monitor catches them; never set otherwise.
    */
-  constructor (identity: CoreIdentity, options: Partial<CoreOptions> = {}, random: () => number = Math.random, private readonly bugs: CoreBugs = {}) {
+  constructor(
+    identity: CoreIdentity,
+    options: Partial<CoreOptions> = {},
+    random: () => number = Math.random,
+    private readonly bugs: CoreBugs = {}
+  ) {
     this.self = identity.self
     this.o = { ...DEFAULT_CORE_OPTIONS, ...options }
     this.random = random
@@ -98,30 +107,42 @@ export class MembershipCore {
   }
 
   /** Local health: 0 is healthy; timeouts are stretched by `awareness + 1`. */
-  get health (): number { return this.awareness }
-  get currentIncarnation (): number { return this.incarnation }
-  get isLeaving (): boolean { return this.leaving }
+  get health(): number {
+    return this.awareness
+  }
+  get currentIncarnation(): number {
+    return this.incarnation
+  }
+  get isLeaving(): boolean {
+    return this.leaving
+  }
 
-  stateOf (peer: string): PeerState | undefined {
+  stateOf(peer: string): PeerState | undefined {
     return this.table.get(peer)?.state
   }
 
   /** Every member this agent knows, itself included. */
-  members (): Array<Readonly<Member>> {
+  members(): Array<Readonly<Member>> {
     return [...this.table.members.values()]
   }
 
   /** Members other than this agent that are alive or suspect. */
-  liveOthers (): readonly string[] {
+  liveOthers(): readonly string[] {
     return this.table.live.items
   }
 
-  step (input: Input, now: number): Effect[] {
+  step(input: Input, now: number): Effect[] {
     this.out = []
     switch (input.type) {
-      case 'start': this.start(input.seeds ?? [], now); break
-      case 'tick': if (this.started) this.tick(now); break
-      case 'message': if (this.started) this.receive(input.from, input.message, now); break
+      case 'start':
+        this.start(input.seeds ?? [], now)
+        break
+      case 'tick':
+        if (this.started) this.tick(now)
+        break
+      case 'message':
+        if (this.started) this.receive(input.from, input.message, now)
+        break
       case 'discovered':
         if (!this.started) break
         this.remember(input.peer)
@@ -131,7 +152,9 @@ export class MembershipCore {
         this.meta = input.meta
         if (this.started && !this.leaving) this.bump(now)
         break
-      case 'leave': if (this.started) this.leave(now); break
+      case 'leave':
+        if (this.started) this.leave(now)
+        break
     }
     this.wakeAt = this.nextWake()
     return this.out
@@ -139,13 +162,20 @@ export class MembershipCore {
 
   // --- life cycle ---------------------------------------------------------------------------
 
-  private start (seeds: string[], now: number): void {
+  private start(seeds: string[], now: number): void {
     if (this.started) return
     this.started = true
     // One above anything said before a restart: the return outranks every rumour of a death.
     this.incarnation++
     this.out.push({ type: 'persist', incarnation: this.incarnation })
-    this.table.add({ peer: this.self, incarnation: this.incarnation, state: 'alive', tenants: this.tenants, ...(this.meta !== undefined ? { meta: this.meta } : {}), since: now })
+    this.table.add({
+      peer: this.self,
+      incarnation: this.incarnation,
+      state: 'alive',
+      tenants: this.tenants,
+      ...(this.meta !== undefined ? { meta: this.meta } : {}),
+      since: now
+    })
     this.nextProbeAt = now + Math.floor(this.random() * this.o.probeIntervalMs)
     this.nextGossipAt = now + this.o.gossipIntervalMs
     this.nextPushPullAt = now + FIRST_PUSH_PULL_MS + Math.floor(this.random() * FIRST_PUSH_PULL_MS)
@@ -155,13 +185,13 @@ export class MembershipCore {
     for (const seed of seeds) this.contact(seed, now)
   }
 
-  private remember (peer: string): void {
+  private remember(peer: string): void {
     if (peer === this.self || this.seeds.includes(peer)) return
     this.seeds.push(peer)
     if (this.seeds.length > MAX_SEEDS) this.seeds.shift()
   }
 
-  private leave (now: number): void {
+  private leave(now: number): void {
     if (this.leaving) return
     this.leaving = true
     this.probe = undefined
@@ -174,7 +204,7 @@ export class MembershipCore {
   }
 
   /** A new incarnation of this agent's own record, stored before it is announced. */
-  private bump (now: number, above = this.incarnation): void {
+  private bump(now: number, above = this.incarnation): void {
     this.incarnation = Math.max(this.incarnation, above) + 1
     this.out.push({ type: 'persist', incarnation: this.incarnation })
     const self = this.table.get(this.self)
@@ -186,17 +216,23 @@ export class MembershipCore {
     this.queue.push(this.selfAlive())
   }
 
-  private selfAlive (): Update {
-    return { kind: 'alive', peer: this.self, incarnation: this.incarnation, tenants: this.tenants, ...(this.meta !== undefined ? { meta: this.meta } : {}) }
+  private selfAlive(): Update {
+    return {
+      kind: 'alive',
+      peer: this.self,
+      incarnation: this.incarnation,
+      tenants: this.tenants,
+      ...(this.meta !== undefined ? { meta: this.meta } : {})
+    }
   }
 
   // --- timers ---------------------------------------------------------------------------------
 
-  private scaled (ms: number): number {
+  private scaled(ms: number): number {
     return ms * (this.awareness + 1)
   }
 
-  private tick (now: number): void {
+  private tick(now: number): void {
     const p = this.probe
     if (p !== undefined && !p.acked && !p.indirectSent && now >= p.indirectAt) this.askHelpers(p)
     if (p !== undefined && now >= p.endAt) this.finishProbe(p, now)
@@ -211,7 +247,11 @@ export class MembershipCore {
         this.send(r.origin, { type: 'nack', seq: r.originSeq })
       }
     }
-    if (this.bugs.suspectForever !== true) for (const m of this.table.expire(now)) this.apply({ kind: 'dead', peer: m.peer, incarnation: m.incarnation, from: this.self }, now)
+    if (this.bugs.suspectForever !== true) {
+      for (const m of this.table.expire(now)) {
+        this.apply({ kind: 'dead', peer: m.peer, incarnation: m.incarnation, from: this.self }, now)
+      }
+    }
     if (now >= this.nextGossipAt) {
       if (this.queue.size > 0) this.gossip(now)
       this.nextGossipAt = now + this.o.gossipIntervalMs
@@ -241,9 +281,13 @@ export class MembershipCore {
     }
   }
 
-  private nextWake (): number {
+  private nextWake(): number {
     if (!this.started) return Infinity
-    let at = Math.min(this.nextPushPullAt, this.nextHousekeepingAt, this.bugs.suspectForever === true ? Infinity : this.table.nextDeadline())
+    let at = Math.min(
+      this.nextPushPullAt,
+      this.nextHousekeepingAt,
+      this.bugs.suspectForever === true ? Infinity : this.table.nextDeadline()
+    )
     if (!this.leaving) at = Math.min(at, this.nextProbeAt)
     if (this.queue.size > 0) at = Math.min(at, this.nextGossipAt)
     if (this.table.dead.size > 0) at = Math.min(at, this.nextReconnectAt)
@@ -256,7 +300,7 @@ export class MembershipCore {
   // --- probing --------------------------------------------------------------------------------
 
   /** The next member in a shuffled round-robin over the live ones (SWIM's probe order). */
-  private nextTarget (): string | undefined {
+  private nextTarget(): string | undefined {
     for (let tries = 0; tries < 2; tries++) {
       while (this.orderAt < this.order.length) {
         const peer = this.order[this.orderAt++] as string
@@ -274,22 +318,37 @@ export class MembershipCore {
     return undefined
   }
 
-  private startProbe (now: number): void {
+  private startProbe(now: number): void {
     const target = this.nextTarget()
     if (target === undefined) return
     const seq = ++this.seq
-    this.probe = { seq, target, indirectAt: now + this.scaled(this.o.probeTimeoutMs), endAt: now + this.scaled(this.o.probeIntervalMs), indirectSent: false, acked: false, expectedNacks: 0, nacks: 0 }
+    this.probe = {
+      seq,
+      target,
+      indirectAt: now + this.scaled(this.o.probeTimeoutMs),
+      endAt: now + this.scaled(this.o.probeIntervalMs),
+      indirectSent: false,
+      acked: false,
+      expectedNacks: 0,
+      nacks: 0
+    }
     this.send(target, { type: 'ping', seq, target, updates: this.piggyback(target) })
   }
 
-  private askHelpers (p: Probe): void {
+  private askHelpers(p: Probe): void {
     p.indirectSent = true
-    const helpers = this.sample(this.table.live.items, this.o.indirectChecks, peer => peer !== p.target && this.table.get(peer)?.state === 'alive')
+    const helpers = this.sample(
+      this.table.live.items,
+      this.o.indirectChecks,
+      peer => peer !== p.target && this.table.get(peer)?.state === 'alive'
+    )
     p.expectedNacks = helpers.length
-    for (const h of helpers) this.send(h, { type: 'ping-req', seq: p.seq, target: p.target, updates: this.piggyback(h) })
+    for (const h of helpers) {
+      this.send(h, { type: 'ping-req', seq: p.seq, target: p.target, updates: this.piggyback(h) })
+    }
   }
 
-  private finishProbe (p: Probe, now: number): void {
+  private finishProbe(p: Probe, now: number): void {
     this.probe = undefined
     if (p.acked) {
       this.awareness = Math.max(0, this.awareness - 1)
@@ -307,7 +366,7 @@ export class MembershipCore {
 
   // --- messages -------------------------------------------------------------------------------
 
-  private receive (from: string, msg: Wire, now: number): void {
+  private receive(from: string, msg: Wire, now: number): void {
     if ('updates' in msg) for (const u of msg.updates) this.apply(u, now)
     // A peer that knows this agent but is not known here: exchange views (at most once an interval).
     if (msg.type !== 'sync' && this.table.get(from) === undefined) this.contact(from, now)
@@ -330,14 +389,19 @@ export class MembershipCore {
         if (this.leaving) return
         const seq = ++this.seq
         // The nack must reach the asker before its own probe ends: at 80% of the timeout.
-        this.relays.set(seq, { origin: from, originSeq: msg.seq, nackAt: now + Math.floor(this.o.probeTimeoutMs * 0.8) })
+        this.relays.set(seq, {
+          origin: from,
+          originSeq: msg.seq,
+          nackAt: now + Math.floor(this.o.probeTimeoutMs * 0.8)
+        })
         this.send(msg.target, { type: 'ping', seq, target: msg.target, updates: this.piggyback(msg.target) })
         return
       }
       case 'nack':
         if (this.probe !== undefined && this.probe.seq === msg.seq) this.probe.nacks++
         return
-      case 'gossip': return
+      case 'gossip':
+        return
       case 'sync':
         for (const e of msg.members) this.merge(from, e, now)
         if (!msg.reply && !this.leaving) this.sync(from, true, msg.tenants)
@@ -351,11 +415,21 @@ export class MembershipCore {
    * learn from their own syncs: passing on a newcomer's whole view would cost every agent a
    * round of gossip per member.
    */
-  private merge (from: string, e: SyncEntry, now: number): void {
-    const alive: Update = { kind: 'alive', peer: e.peer, incarnation: e.incarnation, tenants: e.tenants, ...(e.meta !== undefined ? { meta: e.meta } : {}) }
+  private merge(from: string, e: SyncEntry, now: number): void {
+    const alive: Update = {
+      kind: 'alive',
+      peer: e.peer,
+      incarnation: e.incarnation,
+      tenants: e.tenants,
+      ...(e.meta !== undefined ? { meta: e.meta } : {})
+    }
     switch (e.state) {
-      case 'alive': this.apply(alive, now, e.peer === from); break
-      case 'left': this.apply({ kind: 'left', peer: e.peer, incarnation: e.incarnation }, now, false); break
+      case 'alive':
+        this.apply(alive, now, e.peer === from)
+        break
+      case 'left':
+        this.apply({ kind: 'left', peer: e.peer, incarnation: e.incarnation }, now, false)
+        break
       default:
         // Also makes the member known, so that its refutation is taken.
         if (this.table.get(e.peer) === undefined) this.apply(alive, now, false)
@@ -364,7 +438,7 @@ export class MembershipCore {
   }
 
   /** Apply one piece of news (`spread`: pass it on if it was new); about this agent itself, refute what is false. */
-  private apply (u: Update, now: number, spread = true): void {
+  private apply(u: Update, now: number, spread = true): void {
     if (u.peer === this.self) {
       if (this.leaving) return
       const stale = u.incarnation < this.incarnation
@@ -380,11 +454,17 @@ export class MembershipCore {
       return
     }
     const n = this.table.liveCount()
-    const applied = u.kind === 'alive'
-      ? this.table.alive(u, now)
-      : u.kind === 'suspect'
-        ? this.table.suspect(u, now, suspicionBounds(this.o.suspicionMult, this.o.suspicionMaxTimeoutMult, n, this.o.probeIntervalMs), n - 2 < this.o.indirectChecks ? 0 : this.o.indirectChecks)
-        : this.table.down(u, now)
+    const applied =
+      u.kind === 'alive'
+        ? this.table.alive(u, now)
+        : u.kind === 'suspect'
+          ? this.table.suspect(
+              u,
+              now,
+              suspicionBounds(this.o.suspicionMult, this.o.suspicionMaxTimeoutMult, n, this.o.probeIntervalMs),
+              n - 2 < this.o.indirectChecks ? 0 : this.o.indirectChecks
+            )
+          : this.table.down(u, now)
     if (applied.change !== undefined) {
       this.emit(applied.change)
       if (applied.change.reason === 'joined' && this.order.length > 0) {
@@ -398,7 +478,7 @@ export class MembershipCore {
   // --- dissemination --------------------------------------------------------------------------
 
   /** The updates `to` may see: about members it shares a tenant with, alive ones narrowed to those tenants. */
-  private relevant (u: Update, to: string): Update | undefined {
+  private relevant(u: Update, to: string): Update | undefined {
     if (u.peer === to) return u
     const target = this.table.get(to)
     if (target === undefined) return u.peer === this.self ? u : undefined
@@ -414,17 +494,27 @@ export class MembershipCore {
    * is told so in every message it gets from here, whatever the queue has left, so that it
    * refutes even when the gossip about it missed it.
    */
-  private piggyback (to: string): Update[] {
-    const updates = this.queue.take(this.o.maxUpdatesPerMessage, retransmitLimit(this.o.retransmitMult, this.table.liveCount()), u => this.relevant(u, to))
+  private piggyback(to: string): Update[] {
+    const updates = this.queue.take(
+      this.o.maxUpdatesPerMessage,
+      retransmitLimit(this.o.retransmitMult, this.table.liveCount()),
+      u => this.relevant(u, to)
+    )
     const m = this.table.get(to)
-    if (m?.state === 'suspect' && !updates.some(u => u.peer === to)) updates.unshift({ kind: 'suspect', peer: to, incarnation: m.incarnation, from: this.self })
+    if (m?.state === 'suspect' && !updates.some(u => u.peer === to)) {
+      updates.unshift({ kind: 'suspect', peer: to, incarnation: m.incarnation, from: this.self })
+    }
     return updates
   }
 
   /** Queued news to a few live members, and to members dead lately (they may only be cut off). */
-  private gossip (now: number): void {
+  private gossip(now: number): void {
     const targets = this.sample(this.table.live.items, this.o.gossipNodes, () => true)
-    const lately = this.sample(this.table.dead.items, 1, peer => now - (this.table.get(peer)?.since ?? -Infinity) < this.o.gossipToTheDeadMs)
+    const lately = this.sample(
+      this.table.dead.items,
+      1,
+      peer => now - (this.table.get(peer)?.since ?? -Infinity) < this.o.gossipToTheDeadMs
+    )
     for (const to of [...targets, ...lately]) {
       const updates = this.piggyback(to)
       if (updates.length > 0) this.send(to, { type: 'gossip', updates })
@@ -432,19 +522,25 @@ export class MembershipCore {
   }
 
   /** Push-pull: this agent's view of the members it shares a tenant with `to`. */
-  private sync (to: string, reply: boolean, theirs?: string[]): void {
+  private sync(to: string, reply: boolean, theirs?: string[]): void {
     const tenants = theirs ?? this.table.get(to)?.tenants ?? []
     const members: SyncEntry[] = []
     for (const m of this.table.members.values()) {
       const shared = m.peer === this.self ? this.tenants : m.tenants.filter(t => tenants.includes(t))
       if (shared.length === 0) continue
-      members.push({ peer: m.peer, incarnation: m.incarnation, state: m.peer === this.self && !this.leaving ? 'alive' : m.state, tenants: shared, ...(m.meta !== undefined ? { meta: m.meta } : {}) })
+      members.push({
+        peer: m.peer,
+        incarnation: m.incarnation,
+        state: m.peer === this.self && !this.leaving ? 'alive' : m.state,
+        tenants: shared,
+        ...(m.meta !== undefined ? { meta: m.meta } : {})
+      })
     }
     this.send(to, { type: 'sync', reply, tenants: this.tenants, members })
   }
 
   /** A peer discovery found: exchange views unless it is a live member already, at most once an interval. */
-  private contact (peer: string, now: number): void {
+  private contact(peer: string, now: number): void {
     if (peer === this.self || this.leaving) return
     const m = this.table.get(peer)
     if (m !== undefined && isLive(m)) return
@@ -456,20 +552,20 @@ export class MembershipCore {
 
   // --- helpers --------------------------------------------------------------------------------
 
-  private send (to: string, message: Wire): void {
+  private send(to: string, message: Wire): void {
     this.out.push({ type: 'send', to, message })
   }
 
-  private emit (change: MemberChange): void {
+  private emit(change: MemberChange): void {
     this.out.push({ type: 'change', change })
   }
 
-  private pick (items: readonly string[]): string | undefined {
+  private pick(items: readonly string[]): string | undefined {
     return items.length === 0 ? undefined : items[Math.floor(this.random() * items.length)]
   }
 
   /** Up to `k` distinct random items that pass `ok` (a partial shuffle, bounded tries). */
-  private sample (items: readonly string[], k: number, ok: (x: string) => boolean): string[] {
+  private sample(items: readonly string[], k: number, ok: (x: string) => boolean): string[] {
     const out = new Set<string>()
     for (let tries = 0; out.size < k && tries < k * 4 && items.length > 0; tries++) {
       const x = items[Math.floor(this.random() * items.length)] as string
@@ -478,5 +574,3 @@ export class MembershipCore {
     return [...out]
   }
 }
-
-

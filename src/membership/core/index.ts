@@ -3,4 +3,13 @@ export { DEFAULT_CORE_OPTIONS, pushPullInterval, retransmitLimit, type CoreOptio
 export { suspicionBounds, suspicionDeadline } from './suspicion.js'
 export { Broadcasts } from './broadcasts.js'
 export type { Member as CoreMember } from './state.js'
-export type { CoreIdentity, Effect, Input, MemberChange as CoreChange, PeerState, SyncEntry, Update, Wire } from './types.js'
+export type {
+  CoreIdentity,
+  Effect,
+  Input,
+  MemberChange as CoreChange,
+  PeerState,
+  SyncEntry,
+  Update,
+  Wire
+} from './types.js'

@@ -116,12 +116,12 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = Object.freeze({
 })
 
 /** Push-pull interval for `n` members: memberlist's scale, one more step per doubling past 32. */
-export function pushPullInterval (base: number, n: number): number {
+export function pushPullInterval(base: number, n: number): number {
   if (n <= 32) return base
   return base * (Math.ceil(Math.log2(n) - Math.log2(32)) + 1)
 }
 
 /** Transmissions of one update for `n` members. */
-export function retransmitLimit (mult: number, n: number): number {
+export function retransmitLimit(mult: number, n: number): number {
   return mult * Math.ceil(Math.log10(n + 1))
 }

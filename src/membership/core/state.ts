@@ -27,12 +27,20 @@ export interface Applied {
 
 const NOTHING: Applied = { spread: false }
 
-export function isLive (m: Member): boolean {
+export function isLive(m: Member): boolean {
   return m.state === 'alive' || m.state === 'suspect'
 }
 
-function changeOf (m: Member, previous: PeerState | undefined, reason: string): MemberChange {
-  return { peer: m.peer, state: m.state, ...(previous !== undefined ? { previous } : {}), incarnation: m.incarnation, tenants: m.tenants, ...(m.meta !== undefined ? { meta: m.meta } : {}), reason }
+function changeOf(m: Member, previous: PeerState | undefined, reason: string): MemberChange {
+  return {
+    peer: m.peer,
+    state: m.state,
+    ...(previous !== undefined ? { previous } : {}),
+    incarnation: m.incarnation,
+    tenants: m.tenants,
+    ...(m.meta !== undefined ? { meta: m.meta } : {}),
+    reason
+  }
 }
 
 /**
@@ -42,7 +50,7 @@ function changeOf (m: Member, previous: PeerState | undefined, reason: string): 
 const lists = new Map<string, readonly string[]>()
 const MAX_LISTS = 10_000
 
-export function tenantList (tenants: readonly string[]): string[] {
+export function tenantList(tenants: readonly string[]): string[] {
   const sorted = [...new Set(tenants)].sort()
   const key = sorted.join('\n')
   const known = lists.get(key)
@@ -52,7 +60,7 @@ export function tenantList (tenants: readonly string[]): string[] {
   return list as string[]
 }
 
-function union (a: string[], b: string[]): string[] {
+function union(a: string[], b: string[]): string[] {
   return tenantList([...a, ...b])
 }
 
@@ -61,15 +69,19 @@ export class IndexedSet {
   readonly items: string[] = []
   private readonly at = new Map<string, number>()
 
-  get size (): number { return this.items.length }
-  has (x: string): boolean { return this.at.has(x) }
-  add (x: string): void {
+  get size(): number {
+    return this.items.length
+  }
+  has(x: string): boolean {
+    return this.at.has(x)
+  }
+  add(x: string): void {
     if (this.at.has(x)) return
     this.at.set(x, this.items.length)
     this.items.push(x)
   }
 
-  delete (x: string): void {
+  delete(x: string): void {
     const i = this.at.get(x)
     if (i === undefined) return
     const last = this.items.pop() as string
@@ -91,51 +103,69 @@ export class MemberTable {
   private readonly downSet = new Set<string>()
   private readonly mine: Set<string>
 
-  constructor (readonly self: string, tenants: string[]) {
+  constructor(
+    readonly self: string,
+    tenants: string[]
+  ) {
     this.mine = new Set(tenants)
   }
 
   /** Put `m` in `state`, keeping the indices. */
-  set (m: Member, state: PeerState): void {
+  set(m: Member, state: PeerState): void {
     m.state = state
     if (m.peer === this.self) return
-    if (isLive(m)) { this.live.add(m.peer); this.downSet.delete(m.peer) } else { this.live.delete(m.peer); this.downSet.add(m.peer) }
+    if (isLive(m)) {
+      this.live.add(m.peer)
+      this.downSet.delete(m.peer)
+    } else {
+      this.live.delete(m.peer)
+      this.downSet.add(m.peer)
+    }
     if (state === 'dead') this.dead.add(m.peer)
     else this.dead.delete(m.peer)
     if (state === 'suspect') this.suspects.add(m.peer)
     else this.suspects.delete(m.peer)
   }
 
-  add (m: Member): void {
+  add(m: Member): void {
     this.members.set(m.peer, m)
     this.set(m, m.state)
   }
 
-  get (peer: string): Member | undefined {
+  get(peer: string): Member | undefined {
     return this.members.get(peer)
   }
 
   /** Tenants of `tenants` this agent belongs to. */
-  shared (tenants: string[]): string[] {
+  shared(tenants: string[]): string[] {
     for (const t of tenants) if (!this.mine.has(t)) return tenants.filter(x => this.mine.has(x))
     return tenants
   }
 
   /** Members alive or suspect, this agent included: the size SWIM's formulas scale with. */
-  liveCount (): number {
+  liveCount(): number {
     return this.live.size + 1
   }
 
   /** `alive` news: a new member, a member's return, a new incarnation, or more of its tenants. */
-  alive (u: Extract<Update, { kind: 'alive' }>, now: number): Applied {
+  alive(u: Extract<Update, { kind: 'alive' }>, now: number): Applied {
     const tenants = this.shared(u.tenants)
     if (tenants.length === 0) return NOTHING
     // Already known at this incarnation with these tenants: the common case, decided without allocating.
     const known = this.members.get(u.peer)
-    if (known !== undefined && u.incarnation === known.incarnation && tenants.every(t => known.tenants.includes(t))) return NOTHING
+    if (known !== undefined && u.incarnation === known.incarnation && tenants.every(t => known.tenants.includes(t))) {
+      return NOTHING
+    }
     const m = this.members.get(u.peer)
     if (m === undefined) {
-      const added: Member = { peer: u.peer, incarnation: u.incarnation, state: 'alive', tenants: tenantList(tenants), ...(u.meta !== undefined ? { meta: u.meta } : {}), since: now }
+      const added: Member = {
+        peer: u.peer,
+        incarnation: u.incarnation,
+        state: 'alive',
+        tenants: tenantList(tenants),
+        ...(u.meta !== undefined ? { meta: u.meta } : {}),
+        since: now
+      }
       this.add(added)
       return { change: changeOf(added, undefined, 'joined'), spread: true }
     }
@@ -162,7 +192,12 @@ export class MemberTable {
    * `suspect` news about another member. A suspicion of the same incarnation from a new member
    * confirms it (shortening the timeout); it is passed on so that others count it too.
    */
-  suspect (u: Extract<Update, { kind: 'suspect' }>, now: number, bounds: { min: number, max: number }, expected: number): Applied {
+  suspect(
+    u: Extract<Update, { kind: 'suspect' }>,
+    now: number,
+    bounds: { min: number; max: number },
+    expected: number
+  ): Applied {
     const m = this.members.get(u.peer)
     if (m === undefined || u.incarnation < m.incarnation || !isLive(m)) return NOTHING
     if (m.state === 'suspect' && u.incarnation === m.incarnation && m.suspicion !== undefined) {
@@ -177,7 +212,7 @@ export class MemberTable {
   }
 
   /** `dead` or `left` news about another member. */
-  down (u: Extract<Update, { kind: 'dead' | 'left' }>, now: number): Applied {
+  down(u: Extract<Update, { kind: 'dead' | 'left' }>, now: number): Applied {
     const m = this.members.get(u.peer)
     if (m === undefined || u.incarnation < m.incarnation) return NOTHING
     const state: PeerState = u.kind === 'left' ? 'left' : 'dead'
@@ -191,7 +226,7 @@ export class MemberTable {
   }
 
   /** Suspects whose time ran out: declared dead now. */
-  expire (now: number): Member[] {
+  expire(now: number): Member[] {
     const out: Member[] = []
     for (const peer of this.suspects) {
       const m = this.members.get(peer)
@@ -201,7 +236,7 @@ export class MemberTable {
   }
 
   /** Forget members down for longer than `retentionMs`. */
-  forget (now: number, retentionMs: number): MemberChange[] {
+  forget(now: number, retentionMs: number): MemberChange[] {
     const out: MemberChange[] = []
     for (const peer of this.downSet) {
       const m = this.members.get(peer)
@@ -216,7 +251,7 @@ export class MemberTable {
   }
 
   /** The earliest suspicion deadline, or Infinity. */
-  nextDeadline (): number {
+  nextDeadline(): number {
     let at = Infinity
     for (const peer of this.suspects) {
       const s = this.members.get(peer)?.suspicion

@@ -16,25 +16,35 @@ export interface Suspicion {
 }
 
 /** Least and longest suspicion for `n` members (memberlist's `suspicionTimeout`). */
-export function suspicionBounds (suspicionMult: number, maxMult: number, n: number, probeIntervalMs: number): { min: number, max: number } {
+export function suspicionBounds(
+  suspicionMult: number,
+  maxMult: number,
+  n: number,
+  probeIntervalMs: number
+): { min: number; max: number } {
   const nodeScale = Math.max(1, Math.log10(Math.max(1, n)))
   const min = Math.floor(suspicionMult * nodeScale * probeIntervalMs)
   return { min, max: maxMult * min }
 }
 
-export function newSuspicion (from: string, start: number, bounds: { min: number, max: number }, expected: number): Suspicion {
+export function newSuspicion(
+  from: string,
+  start: number,
+  bounds: { min: number; max: number },
+  expected: number
+): Suspicion {
   return { start, from: new Set([from]), min: bounds.min, max: bounds.max, expected }
 }
 
 /** Add a confirmation; true when it was a new one (news worth passing on). */
-export function confirm (s: Suspicion, from: string): boolean {
+export function confirm(s: Suspicion, from: string): boolean {
   if (s.from.has(from)) return false
   s.from.add(from)
   return true
 }
 
 /** When the suspect is dead, unless it refutes first. */
-export function suspicionDeadline (s: Suspicion): number {
+export function suspicionDeadline(s: Suspicion): number {
   const confirmations = s.from.size - 1
   if (s.expected < 1) return s.start + s.min
   const frac = Math.log(Math.min(confirmations, s.expected) + 1) / Math.log(s.expected + 1)

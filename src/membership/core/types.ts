@@ -13,10 +13,10 @@ export type PeerState = 'alive' | 'suspect' | 'dead' | 'left'
  * member's signed presence records.
  */
 export type Update =
-  | { kind: 'alive', peer: string, incarnation: number, tenants: string[], meta?: string }
-  | { kind: 'suspect', peer: string, incarnation: number, from: string }
-  | { kind: 'dead', peer: string, incarnation: number, from: string }
-  | { kind: 'left', peer: string, incarnation: number }
+  | { kind: 'alive'; peer: string; incarnation: number; tenants: string[]; meta?: string }
+  | { kind: 'suspect'; peer: string; incarnation: number; from: string }
+  | { kind: 'dead'; peer: string; incarnation: number; from: string }
+  | { kind: 'left'; peer: string; incarnation: number }
 
 /** A member as a sync (push-pull) carries it. */
 export interface SyncEntry {
@@ -30,28 +30,28 @@ export interface SyncEntry {
 /** Messages between membership cores. */
 export type Wire =
   /** SWIM ping. `target` names whom the sender means to probe: a reused address answers nothing. */
-  | { type: 'ping', seq: number, target: string, updates: Update[] }
-  | { type: 'ack', seq: number, updates: Update[] }
+  | { type: 'ping'; seq: number; target: string; updates: Update[] }
+  | { type: 'ack'; seq: number; updates: Update[] }
   /** Ask the receiver to ping `target` and forward its ack (or a nack when none came in time). */
-  | { type: 'ping-req', seq: number, target: string, updates: Update[] }
+  | { type: 'ping-req'; seq: number; target: string; updates: Update[] }
   /** Lifeguard: the helper got no ack from the target in time; the asker's own health is fine. */
-  | { type: 'nack', seq: number }
+  | { type: 'nack'; seq: number }
   /** News with nothing to probe: sent only while the dissemination queue holds some. */
-  | { type: 'gossip', updates: Update[] }
+  | { type: 'gossip'; updates: Update[] }
   /** Push-pull anti-entropy: the sender's view of the members it shares a tenant with the receiver. */
-  | { type: 'sync', reply: boolean, tenants: string[], members: SyncEntry[] }
+  | { type: 'sync'; reply: boolean; tenants: string[]; members: SyncEntry[] }
 
 export type Input =
   /** Begin: announce a new incarnation and contact `seeds` (peers known before the view is). */
-  | { type: 'start', seeds?: string[] }
+  | { type: 'start'; seeds?: string[] }
   /** Timers that fell due: call at (or after) `wakeAt`. */
   | { type: 'tick' }
   /** A message from another core (the shell checked who sent it). */
-  | { type: 'message', from: string, message: Wire }
+  | { type: 'message'; from: string; message: Wire }
   /** Discovery found a peer (mDNS, DHT, DNS, bootstrap): contact it if it is not a live member. */
-  | { type: 'discovered', peer: string }
+  | { type: 'discovered'; peer: string }
   /** This agent's own record changed (roles, addresses): announced under a new incarnation. */
-  | { type: 'set-meta', meta: string }
+  | { type: 'set-meta'; meta: string }
   /** Leave gracefully: announce `left` and stop probing. */
   | { type: 'leave' }
 
@@ -67,14 +67,14 @@ export interface MemberChange {
 }
 
 export type Effect =
-  | { type: 'send', to: string, message: Wire }
+  | { type: 'send'; to: string; message: Wire }
   /** A member's state changed in this agent's view. */
-  | { type: 'change', change: MemberChange }
+  | { type: 'change'; change: MemberChange }
   /**
    * Store this incarnation durably before any message carrying it leaves: after a restart the
    * agent starts above it, so that its return outranks every rumour of its death.
    */
-  | { type: 'persist', incarnation: number }
+  | { type: 'persist'; incarnation: number }
 
 /** What a membership core needs to know of its agent at creation. */
 export interface CoreIdentity {
