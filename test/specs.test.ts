@@ -5,8 +5,11 @@
 import { createCipheriv } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { fromString, toString } from 'uint8arrays'
 import { describe, expect, it } from 'vitest'
+import { proposalDigest } from '../src/council/index.js'
+import { openRecord, recordRef, signRecord } from '../src/membership/record.js'
 import { credentialClaimsSchema } from '../src/tenancy/credential.js'
 import { open } from '../src/tenancy/crypto.js'
 import { decodeEnvelope, encodeHeader } from '../src/tenancy/envelope.js'
@@ -63,5 +66,35 @@ describe('wire spec vectors', () => {
     expect(toString(hex(v.domainHex))).toBe('conclave/credential/v1\u0000')
     // The same signature under another kind does not verify.
     expect(await verifyDocument('tenant-state', v.document, v.authorityPublicKeyBase64)).toBe(false)
+  })
+})
+
+const more = JSON.parse(
+  await readFile(new URL('../docs/specs/vectors/membership-councils.json', import.meta.url), 'utf8')
+)
+
+describe('wire spec vectors: presence records and council acknowledgements', () => {
+  it('a presence record signed by its own peer id, with its reference', async () => {
+    const v = more.presenceRecord
+    const key = await generateKeyPairFromSeed('Ed25519', hex(v.keySeedHex))
+    expect(peerIdFromPrivateKey(key).toString()).toBe(v.peerId)
+    expect(await signRecord(v.record, key)).toEqual(v.signed)
+    expect(await openRecord(v.signed)).toEqual(v.record)
+    expect(recordRef(v.signed)).toBe(v.ref)
+    // Signed by another key, it is refused.
+    const other = await generateKeyPairFromSeed('Ed25519', new Uint8Array(32).fill(0x55))
+    expect(await openRecord({ record: v.signed.record, sig: (await signRecord(v.record, other)).sig })).toBe(
+      'bad-signature'
+    )
+  })
+
+  it('a proposal digest and an acknowledgement signature', async () => {
+    const v = more.councilAck
+    expect(proposalDigest(v.council, v.proposal)).toBe(v.digest)
+    const key = await generateKeyPairFromSeed('Ed25519', hex(v.keySeedHex))
+    const sig = toString(await key.sign(fromString(`${v.ackDomain}\u0000${v.digest as string}`)), 'base64')
+    expect(sig).toBe(v.ackSig)
+    // Any change to the proposal changes the digest.
+    expect(proposalDigest(v.council, { ...v.proposal, epoch: v.proposal.epoch + 1 })).not.toBe(v.digest)
   })
 })
