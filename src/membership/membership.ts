@@ -5,10 +5,8 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
 import {
-  credentialSchema,
   grantsRole,
   parseTopic,
-  tenantStateSchema,
   topicFor,
   type Credential,
   type StateChange,
@@ -25,14 +23,14 @@ import {
   decodeJson,
   encodeJson,
   presenceMessageSchema,
-  syncSnapshotSchema,
+  syncMessageSchema,
   type PresenceMessage,
+  type SyncMessage,
   type SyncSnapshot
 } from './messages.js'
 import { openRecord, recordRef, signRecord, type PresenceRecord, type SignedRecord } from './record.js'
 import { Prober } from './prober.js'
 import { MembershipView, type Member, type MemberChange } from './view.js'
-import { z } from 'zod'
 import { ProtocolError } from '../util/errors.js'
 
 export interface MembershipInit {
@@ -173,13 +171,6 @@ export interface PeerView {
  * other side only shares a tenant's view with a peer that proves membership) and the latest
  * tenant state (so rotations and revocations reach agents that missed their gossip).
  */
-const syncRequestSchema = z.object({
-  tenants: z.array(z.string().max(64)).max(64).optional(),
-  snapshots: z.array(syncSnapshotSchema).max(64),
-  credentials: z.record(z.string(), credentialSchema).optional(),
-  states: z.record(z.string(), tenantStateSchema).optional()
-})
-type SyncMessage = z.infer<typeof syncRequestSchema>
 
 const noopRecorder: GossipRecorder = { messageIn() {}, messageOut() {}, rejected() {} }
 
@@ -1009,7 +1000,7 @@ export class Membership implements Startable {
       const stream = await this.components.node.dialProtocol(peerId, C.SYNC_PROTOCOL, { signal })
       const lp = lpStream(stream, { maxDataLength: C.MAX_SYNC_BYTES })
       await lp.write(encodeJson(this.introduction()), { signal })
-      const reply = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
+      const reply = decodeJson((await lp.read({ signal })).subarray(), syncMessageSchema)
       if (reply === undefined) {
         this.rejectSync('malformed', remote)
         stream.abort(new ProtocolError('malformed sync reply'))
@@ -1030,7 +1021,7 @@ export class Membership implements Startable {
     void (async () => {
       try {
         const lp = lpStream(stream, { maxDataLength: C.MAX_SYNC_BYTES })
-        const hello = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
+        const hello = decodeJson((await lp.read({ signal })).subarray(), syncMessageSchema)
         if (hello === undefined) {
           this.rejectSync('malformed', remote)
           stream.abort(new ProtocolError('malformed sync request'))
@@ -1039,7 +1030,7 @@ export class Membership implements Startable {
         const admitted = await this.admit(remote, hello)
         for (const tenant of admitted) await this.ownRecord(tenant)
         await lp.write(encodeJson({ ...this.introduction(), snapshots: this.snapshots(admitted) }), { signal })
-        const views = decodeJson((await lp.read({ signal })).subarray(), syncRequestSchema)
+        const views = decodeJson((await lp.read({ signal })).subarray(), syncMessageSchema)
         await stream.close({ signal })
         if (views === undefined) {
           this.rejectSync('malformed', remote)

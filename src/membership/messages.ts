@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { credentialSchema, tenantStateSchema } from '../tenancy/index.js'
 
 const signed = { record: z.string().min(1).max(8192), sig: z.string().min(1).max(256) }
 
@@ -69,3 +70,16 @@ export const probeRequestSchema = z.object({
 })
 /** Its answer: whether the helper's own ping of the target was answered. */
 export const probeReplySchema = z.object({ ok: z.boolean() })
+
+/**
+ * One message of the sync exchange (`SYNC_PROTOCOL`): the dialler introduces itself (its tenants,
+ * credentials and tenant states, no snapshots), the listener answers with its introduction and
+ * its snapshots of the tenants both share, and the dialler sends its snapshots.
+ */
+export const syncMessageSchema = z.object({
+  tenants: z.array(z.string().max(64)).max(64).optional(),
+  snapshots: z.array(syncSnapshotSchema).max(64),
+  credentials: z.record(z.string(), credentialSchema).optional(),
+  states: z.record(z.string(), tenantStateSchema).optional()
+})
+export type SyncMessage = z.infer<typeof syncMessageSchema>

@@ -55,12 +55,15 @@ export interface MemoryStats {
   pulls: { completed: number; failed: number; received: number }
 }
 
-const gossipSchema = z.object({ type: z.literal('episode'), episode: episodeSchema })
-const pullRequestSchema = z.object({
+/** An episode gossiped on the tenant's `memory` channel. */
+export const memoryGossipSchema = z.object({ type: z.literal('episode'), episode: episodeSchema })
+/** What a pulling agent sends on the pull stream: its tenant, and per origin the highest sequence it has. */
+export const memoryPullRequestSchema = z.object({
   tenant: z.string().min(1).max(64),
   have: z.record(z.string().max(64), z.number().int().nonnegative())
 })
-const pullFrameSchema = z.union([
+/** What the peer answers on the pull stream, frame by frame: batches of episodes, then done (or an error). */
+export const memoryPullFrameSchema = z.union([
   z.object({
     episodes: z.array(episodeSchema).max(C.PULL_BATCH),
     floors: z.record(z.string().max(64), z.number().int().nonnegative())
@@ -222,7 +225,7 @@ export class Memory implements Startable {
       const lp = lpStream(stream, { maxDataLength: C.MAX_PULL_FRAME_BYTES })
       await lp.write(encodeJson({ tenant, have: store.have(tenant) }), { signal })
       while (true) {
-        const frame = decodeJson((await lp.read({ signal })).subarray(), pullFrameSchema)
+        const frame = decodeJson((await lp.read({ signal })).subarray(), memoryPullFrameSchema)
         if (frame === undefined) throw new ProtocolError('malformed pull frame')
         if ('error' in frame) throw new ProtocolError(`peer refused: ${frame.error}`)
         if ('done' in frame) break
@@ -291,7 +294,7 @@ export class Memory implements Startable {
   }
 
   private onGossip(msg: TenantMessage): Verdict {
-    const message = decodeJson(msg.payload, gossipSchema)
+    const message = decodeJson(msg.payload, memoryGossipSchema)
     if (message === undefined) return { reject: 'malformed' }
     const e = message.episode
     if (e.tenant !== msg.tenant) return { reject: 'wrong-tenant' }
@@ -346,7 +349,7 @@ export class Memory implements Startable {
     void (async () => {
       try {
         const lp = lpStream(stream, { maxDataLength: C.MAX_PULL_FRAME_BYTES })
-        const request = decodeJson((await lp.read({ signal })).subarray(), pullRequestSchema)
+        const request = decodeJson((await lp.read({ signal })).subarray(), memoryPullRequestSchema)
         if (request === undefined) {
           await lp.write(encodeJson({ error: 'malformed request' }), { signal })
         } else if (

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command, Option } from 'commander'
 import { parse } from 'yaml'
+import { z } from 'zod'
 import { cliProgram } from '../../src/cli/index.js'
 import { OPTIONS } from '../../src/config/index.js'
 import { AgentMetrics, Registry } from '../../src/metrics/index.js'
@@ -190,6 +191,76 @@ export async function references(): Promise<Record<string, string>> {
     'docs/reference/configuration.md': configurationReference(),
     'docs/reference/cli.md': cliReference(),
     'docs/reference/metrics.md': await metricsReference(),
-    'docs/reference/http-api.md': await httpReference()
+    'docs/reference/http-api.md': await httpReference(),
+    ...(await wireSchemas())
   }
+}
+
+/**
+ * The JSON payloads on the wire, as JSON Schema generated from the zod schemas every agent parses
+ * them with: what docs/specs/ refers to for the fields of each message.
+ */
+export async function wireSchemas(): Promise<Record<string, string>> {
+  const membership = await import('../../src/membership/messages.js')
+  const record = await import('../../src/membership/record.js')
+  const council = await import('../../src/council/messages.js')
+  const task = await import('../../src/task/messages.js')
+  const memory = await import('../../src/memory/memory.js')
+  const envelope = await import('../../src/tenancy/envelope.js')
+  const credential = await import('../../src/tenancy/credential.js')
+  const state = await import('../../src/tenancy/state.js')
+  const token = await import('../../src/tenancy/token.js')
+  const schemas: Record<string, { schema: z.ZodType; title: string }> = {
+    'envelope-header': { schema: envelope.headerSchema, title: 'Envelope header (every channel)' },
+    'credential-claims': {
+      schema: credential.credentialClaimsSchema,
+      title: 'Credential claims (signed document, kind credential)'
+    },
+    'tenant-state-claims': {
+      schema: state.tenantStateClaimsSchema,
+      title: 'Tenant state claims (signed document, kind tenant-state; channel control)'
+    },
+    'api-token-claims': {
+      schema: token.tokenClaimsSchema,
+      title: 'API token claims (signed document, kind api-token)'
+    },
+    'presence-record': { schema: record.presenceRecordSchema, title: 'Presence record (signed by its agent)' },
+    'presence-message': { schema: membership.presenceMessageSchema, title: 'Message on the presence channel' },
+    'membership-sync': {
+      schema: membership.syncMessageSchema,
+      title: 'Membership sync message (/conclave/membership/sync/1.0.0)'
+    },
+    'membership-probe-request': {
+      schema: membership.probeRequestSchema,
+      title: 'Indirect probe request (/conclave/membership/probe/1.0.0)'
+    },
+    'membership-probe-reply': {
+      schema: membership.probeReplySchema,
+      title: 'Indirect probe reply (/conclave/membership/probe/1.0.0)'
+    },
+    'council-message': {
+      schema: council.councilMessageSchema,
+      title: 'Message on the council channel (also commits on /conclave/council/commit/1.0.0)'
+    },
+    'council-relayed-ack': {
+      schema: council.relayedAckSchema,
+      title: 'Acknowledgement relayed towards the coordinator (/conclave/council/ack-relay/1.0.0)'
+    },
+    'task-message': { schema: task.taskMessageSchema, title: 'Message on the task channel' },
+    'memory-gossip': { schema: memory.memoryGossipSchema, title: 'Message on the memory channel' },
+    'memory-pull-request': {
+      schema: memory.memoryPullRequestSchema,
+      title: 'Memory pull request (/conclave/memory/1.0.0)'
+    },
+    'memory-pull-frame': {
+      schema: memory.memoryPullFrameSchema,
+      title: 'Memory pull answer frame (/conclave/memory/1.0.0)'
+    }
+  }
+  const out: Record<string, string> = {}
+  for (const [name, { schema, title }] of Object.entries(schemas)) {
+    const json = { title, ...z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) }
+    out[`docs/specs/schemas/${name}.json`] = JSON.stringify(json, null, 2) + '\n'
+  }
+  return out
 }
