@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { Access, loadOrCreateOperatorToken } from '../access/index.js'
-import { createApiApp, startHttpServer, type ApiSource, type HttpServer } from '../api/index.js'
+import { bindHttpServer, createApiApp, type ApiSource, type HttpServer } from '../api/index.js'
 import type { AgentConfig } from '../config/index.js'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { EventLog } from '../events/index.js'
@@ -91,6 +91,25 @@ interface Host {
   loopStalls: LoopStalls
 }
 
+/** What the HTTP API reads from a running agent. */
+function apiSource(agent: Agent, events: EventLog): ApiSource {
+  return {
+    self: () => agent.self(),
+    peers: () => agent.membership.peers(),
+    connectedPeers: () => new Set(agent.node.getConnections().map(c => c.remotePeer.toString())),
+    notReadyReason: () => agent.notReadyReason(),
+    councils: () => agent.councils,
+    tasks: () => agent.tasks,
+    memory: () => agent.memory,
+    events: () => events,
+    applyState: async (tenant, state) => {
+      const result = await agent.tenancy.applyState(tenant, state, true)
+      return typeof result === 'string' ? result : 'adopted'
+    },
+    metrics: async () => ({ contentType: agent.metrics.registry.contentType, body: await agent.metrics.registry.metrics() })
+  }
+}
+
 /** A running agent: libp2p node, membership and HTTP API. */
 export class Agent {
   readonly config: AgentConfig
@@ -166,31 +185,6 @@ export class Agent {
         events.emit('rejected', { channel, reason })
       }
     }
-    const holder: { agent?: Agent } = {}
-    const source: ApiSource = {
-      self: () =>
-        holder.agent?.self() ?? {
-          peerId: '',
-          name: config.name,
-          roles: config.roles,
-          tenant: tenants[0] ?? DEFAULT_TENANT,
-          tenants,
-          addrs: []
-        },
-      peers: () => holder.agent?.membership.peers() ?? [],
-      connectedPeers: () => new Set(holder.agent?.node.getConnections().map(c => c.remotePeer.toString()) ?? []),
-      notReadyReason: () => (holder.agent === undefined ? 'starting' : holder.agent.notReadyReason()),
-      councils: () => holder.agent?.councils,
-      tasks: () => holder.agent?.tasks,
-      memory: () => holder.agent?.memory,
-      events: () => events,
-      applyState: async (tenant, state) => {
-        if (holder.agent === undefined) return 'starting'
-        const result = await holder.agent.tenancy.applyState(tenant, state, true)
-        return typeof result === 'string' ? result : 'adopted'
-      },
-      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() })
-    }
     // Behaviours load first: a missing or broken module stops start-up before anything listens.
     const behaviours =
       options.behaviours !== undefined ? new BehaviourSet(options.behaviours) : await loadBehaviours(config)
@@ -205,28 +199,9 @@ export class Agent {
     }
     // Sampled for the stall gauge (membership's prober shares the same sampler).
     const loopStalls = watchLoopStalls()
-    let access: Access
     let http: HttpServer
     try {
-      const operator =
-        config.apiToken !== undefined
-          ? { token: config.apiToken, narrowed: false }
-          : await loadOrCreateOperatorToken(config.dataDir)
-      if (operator.narrowed) {
-        logger.warn({ dataDir: config.dataDir }, 'api.token was readable by others: its mode is now 0600')
-      }
-      access = new Access({ operatorToken: operator.token, keyring: tenant => holder.agent?.tenancy.keyring(tenant) })
-      const app = createApiApp(source, {
-        access,
-        hosts: config.httpHosts,
-        metricsPublic: config.metricsPublic,
-        maxEventClients: config.maxEventClients,
-        maxMemoryQueries: config.maxMemoryQueries,
-        onError: err => {
-          logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed')
-        }
-      })
-      http = await startHttpServer(app, config.http.host, config.http.port)
+      http = await bindHttpServer(config.http.host, config.http.port)
     } catch (err) {
       lock.release()
       loopStalls.release()
@@ -235,6 +210,13 @@ export class Agent {
     let store: EpisodeStore | undefined
     let taskStore: TaskStore | undefined
     try {
+      const operator =
+        config.apiToken !== undefined
+          ? { token: config.apiToken, narrowed: false }
+          : await loadOrCreateOperatorToken(config.dataDir)
+      if (operator.narrowed) {
+        logger.warn({ dataDir: config.dataDir }, 'api.token was readable by others: its mode is now 0600')
+      }
       const privateKey = options.privateKey ?? (await loadOrCreateIdentity(config.dataDir, config.identity))
       // Secrets and state readable by others are narrowed to the owner, with a warning.
       // A new episode database starts as an empty file of mode 0600, which SQLite takes as new.
@@ -278,7 +260,6 @@ export class Agent {
         ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
         logger
       })
-      const holderOfMembership: { membership?: Membership } = {}
       const tenancy = new Tenancy(
         { peerId: node.peerId, pubsub: node.services.pubsub },
         {
@@ -290,9 +271,6 @@ export class Agent {
             saveState(config.dataDir, tenant, state).catch((err: Error) => {
               logger.error({ tenant, err: err.message }, 'could not save tenant state')
             })
-          },
-          onEpochMismatch: peer => {
-            void holderOfMembership.membership?.sync(peerIdFromString(peer))
           }
         }
       )
@@ -328,7 +306,9 @@ export class Agent {
           recorder
         }
       )
-      holderOfMembership.membership = membership
+      tenancy.onEpochMismatch(peer => {
+        void membership.sync(peerIdFromString(peer))
+      })
       await membership.start()
       const councils = new Councils(
         { peerId: node.peerId, privateKey, tenancy, membership, node },
@@ -419,6 +399,7 @@ export class Agent {
           ...(task.error !== undefined ? { error: task.error } : {})
         })
       })
+      const access = new Access({ operatorToken: operator.token, keyring: tenant => tenancy.keyring(tenant) })
       const agent = new Agent(
         config,
         { node, tenancy, membership, councils, memory, tasks, store, taskStore },
@@ -426,7 +407,19 @@ export class Agent {
         { http, access, lock, gossipIn, loopStalls },
         logger
       )
-      holder.agent = agent
+      // Last in the start order: the API serves a built agent, and answered 503 until now.
+      http.serve(
+        createApiApp(apiSource(agent, events), {
+          access,
+          hosts: config.httpHosts,
+          metricsPublic: config.metricsPublic,
+          maxEventClients: config.maxEventClients,
+          maxMemoryQueries: config.maxMemoryQueries,
+          onError: err => {
+            logger.error({ err: err.message, stack: err.stack }, 'HTTP request failed')
+          }
+        })
+      )
       logger.info(
         {
           peerId: agent.peerId,

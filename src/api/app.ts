@@ -30,16 +30,16 @@ export interface ApiSource {
   /** undefined when ready, else the reason it is not. */
   notReadyReason(): string | undefined
   metrics(): Promise<{ contentType: string; body: string }>
-  /** The agent's councils (undefined while starting). */
-  councils(): Pick<Councils, 'open' | 'list' | 'get' | 'dissolve' | 'leaders'> | undefined
-  /** Tasks of the agent's councils (undefined while starting). */
-  tasks(): Pick<Tasks, 'submit' | 'get' | 'list'> | undefined
-  /** The agent's episode memory (undefined while starting). */
-  memory(): Pick<Memory, 'stream' | 'stats'> | undefined
+  /** The agent's councils. */
+  councils(): Pick<Councils, 'open' | 'list' | 'get' | 'dissolve' | 'leaders'>
+  /** Tasks of the agent's councils. */
+  tasks(): Pick<Tasks, 'submit' | 'get' | 'list'>
+  /** The agent's episode memory. */
+  memory(): Pick<Memory, 'stream' | 'stats'>
   /** The agent's recent events, streamed by `GET /v1/events`. */
-  events(): EventLog | undefined
+  events(): EventLog
   /** Adopt and gossip a tenant state signed by the tenant's authority (rotation, revocation). */
-  applyState(tenant: string, state: TenantState): Promise<'adopted' | 'stale' | 'invalid' | 'starting'>
+  applyState(tenant: string, state: TenantState): Promise<'adopted' | 'stale' | 'invalid'>
 }
 
 /** Largest request body the API reads. */
@@ -87,8 +87,6 @@ function overloaded(err: OverloadError): Response {
     { status: 429, headers: { 'Retry-After': String(err.retryAfterS) } }
   )
 }
-
-const starting = (): Response => Response.json({ error: 'agent is starting' }, { status: 503 })
 
 export interface ApiOptions {
   /** Checks bearer tokens, login codes and event-stream tickets. */
@@ -200,7 +198,6 @@ export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv
     // Rejections name no tenant: they are shown to grants of every tenant only.
     const visible =
       grant.tenant === undefined ? undefined : (e: { data: Record<string, unknown> }) => e.data.tenant === grant.tenant
-    if (log === undefined) return starting()
     if (eventClients >= maxEventClients) {
       return overloaded(
         new OverloadError(
@@ -243,12 +240,11 @@ export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv
   })
 
   app.get('/v1/councils', requires('read'), c =>
-    c.json((source.councils()?.list() ?? []).filter(v => sees(c, v.tenant)))
+    c.json((source.councils().list()).filter(v => sees(c, v.tenant)))
   )
 
   app.post('/v1/councils', requires('operate'), async c => {
     const councils = source.councils()
-    if (councils === undefined) return c.json({ error: 'agent is starting' }, 503)
     let body = await readJson(c.req.raw)
     if (body instanceof Response) return body
     const granted = grantOf(c).tenant
@@ -265,8 +261,8 @@ export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv
   })
 
   /** The council `id` if this request's grant sees it: councils of other tenants are not found. */
-  const council = (c: Ctx, id: string): ReturnType<NonNullable<ReturnType<ApiSource['councils']>>['get']> => {
-    const view = source.councils()?.get(id)
+  const council = (c: Ctx, id: string): ReturnType<ReturnType<ApiSource['councils']>['get']> => {
+    const view = source.councils().get(id)
     return view !== undefined && sees(c, view.tenant) ? view : undefined
   }
 
@@ -276,14 +272,12 @@ export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv
   })
 
   app.delete('/v1/councils/:id', requires('operate'), async c => {
-    const councils = source.councils()
-    if (councils === undefined || council(c, c.req.param('id')) === undefined) return noCouncil(c, c.req.param('id'))
-    return c.json(await councils.dissolve(c.req.param('id')))
+    if (council(c, c.req.param('id')) === undefined) return noCouncil(c, c.req.param('id'))
+    return c.json(await source.councils().dissolve(c.req.param('id')))
   })
 
   app.post('/v1/councils/:id/tasks', requires('operate'), async c => {
     const tasks = source.tasks()
-    if (tasks === undefined) return starting()
     if (council(c, c.req.param('id')) === undefined) return noCouncil(c, c.req.param('id'))
     const body = await readJson(c.req.raw)
     if (body instanceof Response) return body
@@ -299,19 +293,18 @@ export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv
     const id = c.req.param('id')
     if (council(c, id) === undefined) return noCouncil(c, id)
     // Up to a thousand finished tasks and the in-flight ones, inputs of up to 64 KiB each: streamed.
-    return jsonArrayStream(c, source.tasks()?.list(id) ?? [], () => {})
+    return jsonArrayStream(c, source.tasks().list(id), () => {})
   })
 
   app.get('/v1/councils/:id/tasks/:taskId', requires('read'), c => {
     const { id, taskId } = c.req.param()
     if (council(c, id) === undefined) return noCouncil(c, id)
-    const task = source.tasks()?.get(id, taskId)
+    const task = source.tasks().get(id, taskId)
     return task === undefined ? c.json({ error: `no task ${taskId} in council ${id}` }, 404) : c.json(task)
   })
 
   app.get('/v1/memory', requires('read'), c => {
     const memory = source.memory()
-    if (memory === undefined) return starting()
     try {
       const filter = memoryQuery(new URL(c.req.url).searchParams)
       const granted = grantOf(c).tenant
@@ -337,12 +330,11 @@ export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv
 
   app.get('/v1/memory/stats', requires('read'), c => {
     const memory = source.memory()
-    if (memory === undefined) return starting()
     const stats = memory.stats()
     return c.json({ ...stats, tenants: stats.tenants.filter(t => sees(c, t.tenant)) })
   })
 
-  app.get('/v1/leaders', requires('read'), c => c.json(source.councils()?.leaders(grantOf(c).tenant) ?? {}))
+  app.get('/v1/leaders', requires('read'), c => c.json(source.councils().leaders(grantOf(c).tenant)))
 
   app.post('/v1/tenants/:tenant/state', requires('admin'), async c => {
     const tenant = c.req.param('tenant')
@@ -362,7 +354,6 @@ export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv
     }
     const result = await source.applyState(tenant, parsed.data)
     if (result === 'invalid') return c.json({ error: `not a state of tenant ${tenant} signed by its authority` }, 400)
-    if (result === 'starting') return c.json({ error: 'agent is starting' }, 503)
     return c.json({ result })
   })
 

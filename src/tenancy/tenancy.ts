@@ -53,13 +53,6 @@ export interface TenancyInit {
    * @default none
    */
   onState?: (tenant: string, state: TenantState, change: StateChange) => void
-  /**
-   * Called with a peer that sent under a key epoch this agent does not hold: one of the two
-   * missed a rotation, and a sync with that peer exchanges tenant states.
-   *
-   * @default none
-   */
-  onEpochMismatch?: (peerId: string) => void
 }
 
 export interface TenancyComponents {
@@ -144,6 +137,7 @@ export class Tenancy implements Startable {
   private readonly init: TenancyInit
   private readonly stateListeners = new Set<(tenant: string, change: StateChange) => void>()
   private readonly relayListeners = new Set<(peerId: string) => void>()
+  private readonly mismatchListeners = new Set<(peerId: string) => void>()
   /** Sequence numbers restart with every session; receivers order sessions by this. */
   private readonly session = Date.now()
   private started = false
@@ -182,6 +176,16 @@ export class Tenancy implements Startable {
   onRelay(listener: (peerId: string) => void): () => void {
     this.relayListeners.add(listener)
     return () => this.relayListeners.delete(listener)
+  }
+
+  /**
+   * Listen to peers that sent under a key epoch this agent does not hold: one of the two missed
+   * a rotation, and a sync with that peer exchanges tenant states. Returns a function that
+   * unsubscribes.
+   */
+  onEpochMismatch(listener: (peerId: string) => void): () => void {
+    this.mismatchListeners.add(listener)
+    return () => this.mismatchListeners.delete(listener)
   }
 
   async start(): Promise<void> {
@@ -398,7 +402,7 @@ export class Tenancy implements Startable {
       if (key === undefined) {
         // Either side may have missed a rotation: exchange states with the sender, drop this one.
         if (header.e > ring.epoch + 1) return new Rejection('unknown-epoch')
-        this.init.onEpochMismatch?.(from)
+        for (const listener of this.mismatchListeners) listener(from)
         return header.e > ring.epoch ? 'future-epoch' : 'stale-epoch'
       }
       const plaintext = open(key, envelope.body, envelope.aad)
