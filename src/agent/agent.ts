@@ -165,7 +165,6 @@ export class Agent {
    */
   static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
     const logger = options.logger ?? silentLogger()
-    const tenants = options.keyrings?.map(r => r.tenant) ?? [DEFAULT_TENANT]
     // Contending for a singleton is holding its role: announced, and granted by the credential.
     const roles = [...new Set([...config.roles, ...config.singletons])]
     const metrics = new AgentMetrics(new Registry())
