@@ -106,7 +106,10 @@ function apiSource(agent: Agent, events: EventLog): ApiSource {
       const result = await agent.tenancy.applyState(tenant, state, true)
       return typeof result === 'string' ? result : 'adopted'
     },
-    metrics: async () => ({ contentType: agent.metrics.registry.contentType, body: await agent.metrics.registry.metrics() })
+    metrics: async () => ({
+      contentType: agent.metrics.registry.contentType,
+      body: await agent.metrics.registry.metrics()
+    })
   }
 }
 

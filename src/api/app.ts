@@ -240,7 +240,12 @@ export function createApiApp(source: ApiSource, opts: ApiOptions): Hono<GuardEnv
   })
 
   app.get('/v1/councils', requires('read'), c =>
-    c.json((source.councils().list()).filter(v => sees(c, v.tenant)))
+    c.json(
+      source
+        .councils()
+        .list()
+        .filter(v => sees(c, v.tenant))
+    )
   )
 
   app.post('/v1/councils', requires('operate'), async c => {
