@@ -1,5 +1,5 @@
 /**
- * The deterministic simulator running the real membership core: thousands of randomized fault
+ * The deterministic simulator running the real membership and council cores: thousands of randomized fault
  * trials per run, replayable from a seed; a monitor that does fail when the protocol is broken;
  * and idle traffic per agent that stays flat as the mesh grows (counted, not timed).
  */
@@ -42,7 +42,7 @@ describe('simulator', () => {
     expect(third[0]).toBe(hashes[2])
   })
 
-  it('2,000 randomized fault trials (partitions, one-way cuts, crashes, restarts, pauses, leaves, loss) violate no property', () => {
+  it('2,000 randomized fault trials of membership and a council (partitions, one-way cuts, crashes, restarts, pauses, leaves, loss) violate no property', () => {
     const runs: SimulateOptions[] = [
       { ...base, scenario: 'partitions', trials: 700, seed: 101, loss: 0.05 },
       { ...base, scenario: 'churn', trials: 700, seed: 202, loss: 0.05 },
@@ -57,6 +57,8 @@ describe('simulator', () => {
       // Faults happened and were recovered from: crashed agents were detected, views converged.
       expect(r.figures.detectionMs).toBeGreaterThan(0)
       expect(r.figures.convergenceMs).toBeGreaterThan(0)
+      // A council formed in every trial and settled again after the faults.
+      expect(r.figures.councilSettleMs).toBeGreaterThan(0)
     }
     expect(trials).toBe(2_000)
   }, 180_000)
@@ -72,6 +74,43 @@ describe('simulator', () => {
       expect(r.violations.map(v => v.property)).toContain(property)
       // The same run without the bug is clean.
       expect(simulate({ ...base, ...run, seed: 7, trials: 200 }).violations).toEqual([])
+    },
+    60_000
+  )
+
+  // Each deliberate council bug is caught within the CI run's trial budget (2,000): the run stops at the first violation.
+  it.each([
+    ['doubleAck', 'fencing'],
+    ['smallQuorum', 'majority'],
+    ['forgetPromise', 'fencing']
+  ] as const)(
+    'catches a council core that has the bug %s (%s)',
+    (bug, property) => {
+      const run = { ...base, scenario: 'partitions' as const, loss: 0.05, duplicate: 0.02 }
+      let caught: string[] = []
+      let k = 0
+      for (; k < 2_000 && caught.length === 0; k++) {
+        caught = simulate({ ...run, seed: trialSeed(11, k), councilBugs: { [bug]: true } }).violations.map(
+          v => v.property
+        )
+      }
+      expect(caught, `not caught in ${k} trials`).toContain(property)
+      // The same trials without the bug are clean.
+      expect(simulate({ ...run, seed: 11, trials: k }).violations).toEqual([])
+    },
+    120_000
+  )
+
+  it.each(['formation', 'failover', 'handover'] as const)(
+    'the %s scenario settles the council in every trial, over LAN and WAN',
+    scenario => {
+      for (const latency of ['lan', 'wan'] as const) {
+        const r = simulate({ ...base, scenario, latency, trials: 20, seed: 21, loss: 0.02 })
+        expect(r.violations, show(r.violations)).toEqual([])
+        const figure = { formation: 'formationMs', failover: 'failoverMs', handover: 'handoverMs' }[scenario]
+        expect(r.figures[figure], figure).toBeGreaterThan(0)
+        expect(r.figures.formationMs).toBeGreaterThan(0)
+      }
     },
     60_000
   )
@@ -125,14 +164,22 @@ describe('conclave simulate', () => {
     ])
   })
 
+  it('runs the council scenarios: a failover prints its simulated time', async () => {
+    const p = runCli(['simulate', '--agents', '9', '--scenario', 'failover', '--trials', '2', '--seed', '3', '--json'])
+    expect(await p.exited, p.stderr()).toBe(0)
+    const r = JSON.parse(p.stdout()) as { violations: unknown[]; figures: Record<string, number | null> }
+    expect(r.violations).toEqual([])
+    expect(r.figures.formationMs).toBeGreaterThan(0)
+    expect(r.figures.failoverMs).toBeGreaterThan(0)
+  })
+
   it.each([
     [['--agents', '0'], /--agents/],
     [['--seed', '-1'], /--seed/],
     [['--scenario', 'nope'], /--scenario: "nope"/],
     [['--latency', 'moon'], /--latency/],
     [['--loss', '1'], /--loss/],
-    [['--trials', 'x'], /--trials/],
-    [['--scenario', 'formation'], /council core/]
+    [['--trials', 'x'], /--trials/]
   ])('exits 2 on bad flags (%j)', async (flags, message) => {
     const p = runCli(['simulate', ...flags])
     expect(await p.exited).toBe(2)

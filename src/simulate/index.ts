@@ -3,7 +3,6 @@ export {
   replayCommand,
   trialSeed,
   SCENARIOS,
-  SIMULATED,
   type Scenario,
   type SimulateOptions,
   type SimulateResult

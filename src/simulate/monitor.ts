@@ -11,8 +11,7 @@ import type { CoreChange } from '../membership/core/index.js'
 import type { World } from './world.js'
 
 export interface Violation {
-  property:
-    'accuracy' | 'detection' | 'convergence' | 'agreement' | 'uniqueness' | 'fencing' | 'majority' | 'minority-safety'
+  property: 'accuracy' | 'detection' | 'convergence' | 'agreement' | 'uniqueness' | 'fencing' | 'majority' | 'liveness'
   trial: number
   seed: number
   detail: string

@@ -4,15 +4,21 @@
  */
 import { createHash } from 'node:crypto'
 import type { CoreBugs, CoreOptions } from '../membership/core/index.js'
+import type { CouncilBugs } from '../council/core/index.js'
 import type { Violation } from './monitor.js'
 import type { LatencyModel } from './network.js'
 import { deriveSeed } from './random.js'
-import { faultScenario, membershipScenario, SCENARIO_FAULTS, type TrialInit, type TrialResult } from './scenarios.js'
+import {
+  councilScenario,
+  faultScenario,
+  membershipScenario,
+  SCENARIO_FAULTS,
+  type TrialInit,
+  type TrialResult
+} from './scenarios.js'
 
 export const SCENARIOS = ['formation', 'failover', 'handover', 'partitions', 'churn', 'membership'] as const
 export type Scenario = (typeof SCENARIOS)[number]
-/** Scenarios the simulator runs today; the others need the council core in the simulator. */
-export const SIMULATED: readonly Scenario[] = ['membership', 'partitions', 'churn']
 
 export interface SimulateOptions {
   agents: number
@@ -26,6 +32,8 @@ export interface SimulateOptions {
   core?: Partial<CoreOptions>
   /** Deliberate protocol bugs (tests of the monitor only). */
   bugs?: CoreBugs
+  /** Deliberate council protocol bugs (tests of the monitor only). */
+  councilBugs?: CouncilBugs
   /** Called after each trial (progress). */
   onTrial?: (trial: number, result: TrialResult) => void
 }
@@ -59,11 +67,6 @@ function median(values: number[]): number | null {
 }
 
 export function simulate(o: SimulateOptions): SimulateResult {
-  if (!SIMULATED.includes(o.scenario)) {
-    throw new RangeError(
-      `scenario ${o.scenario} needs the council core, which the simulator does not run yet; simulated: ${SIMULATED.join(', ')}`
-    )
-  }
   const hash = createHash('sha256')
   const violations: Violation[] = []
   const figureValues = new Map<string, number[]>()
@@ -79,10 +82,16 @@ export function simulate(o: SimulateOptions): SimulateResult {
       trial: k,
       network: { latency: o.latency, loss: o.loss, duplicate: o.duplicate ?? 0 },
       ...(o.core !== undefined ? { core: o.core } : {}),
-      ...(o.bugs !== undefined ? { bugs: o.bugs } : {})
+      ...(o.bugs !== undefined ? { bugs: o.bugs } : {}),
+      ...(o.councilBugs !== undefined ? { councilBugs: o.councilBugs } : {})
     }
+    const s = o.scenario
     const result =
-      o.scenario === 'membership' ? membershipScenario(init) : faultScenario(init, SCENARIO_FAULTS[o.scenario] ?? [])
+      s === 'membership'
+        ? membershipScenario(init)
+        : s === 'formation' || s === 'failover' || s === 'handover'
+          ? councilScenario(init, s)
+          : faultScenario(init, SCENARIO_FAULTS[s] ?? [])
     hash.update(result.world.traceHash())
     violations.push(...result.monitor.violations)
     for (const [name, v] of Object.entries(result.figures)) {

@@ -4,6 +4,9 @@
  * `partitions` and `churn` are randomized fault trials that end with a heal and a convergence check.
  */
 import type { CoreBugs, CoreOptions } from '../membership/core/index.js'
+import type { CouncilBugs } from '../council/core/index.js'
+import { CouncilMonitor } from './council-monitor.js'
+import { openSimCouncil, settle } from './council-spec.js'
 import { suspicionBounds, DEFAULT_CORE_OPTIONS } from '../membership/core/index.js'
 import { converged, divergence, MembershipMonitor } from './monitor.js'
 import type { NetworkOptions } from './network.js'
@@ -17,6 +20,7 @@ export interface TrialInit {
   network: NetworkOptions
   core?: Partial<CoreOptions>
   bugs?: CoreBugs
+  councilBugs?: CouncilBugs
   onTrace?: (line: string) => void
 }
 
@@ -29,6 +33,7 @@ export interface Load {
 export interface TrialResult {
   world: World
   monitor: MembershipMonitor
+  council: CouncilMonitor
   figures: Record<string, number | null>
   idle?: Load
   rounds?: Load
@@ -42,6 +47,7 @@ export const CONVERGE_LIMIT_MS = 120_000
 function setup(init: TrialInit): {
   world: World
   monitor: MembershipMonitor
+  council: CouncilMonitor
   random: () => number
   detectBound: number
 } {
@@ -55,7 +61,7 @@ function setup(init: TrialInit): {
   // A suspicion may run its longest with every timer stretched by poor local health.
   const window = bounds.max + options.probeIntervalMs * options.awarenessMax * 2
   // The monitor needs the world and the world reports to the monitor: it is hooked in once made.
-  const hook: { monitor?: MembershipMonitor } = {}
+  const hook: { monitor?: MembershipMonitor; council?: CouncilMonitor } = {}
   const world = new World(
     {
       agents: init.agents,
@@ -63,19 +69,26 @@ function setup(init: TrialInit): {
       network: init.network,
       ...(init.core !== undefined ? { core: init.core } : {}),
       ...(init.onTrace !== undefined ? { onTrace: init.onTrace } : {}),
-      ...(init.bugs !== undefined ? { bugs: init.bugs } : {})
+      ...(init.bugs !== undefined ? { bugs: init.bugs } : {}),
+      ...(init.councilBugs !== undefined ? { council: { bugs: init.councilBugs } } : {})
     },
     {
       change: (observer, change, now) => {
         hook.monitor?.change(observer, change, now)
+      },
+      council: (agent, effect, now) => {
+        hook.council?.effect(agent, effect, now)
       }
     }
   )
   const monitor = new MembershipMonitor(world, init.trial, init.seed, window)
   hook.monitor = monitor
+  const council = new CouncilMonitor(world, monitor)
+  hook.council = council
   return {
     world,
     monitor,
+    council,
     random: prng(deriveSeed(init.seed, 0x5ce7)),
     detectBound: window + options.gossipToTheDeadMs
   }
@@ -131,7 +144,7 @@ function converge(world: World, monitor: MembershipMonitor, from: number, what: 
 
 /** Formation, then a quiet minute, a crash, the crashed agent's return, and a graceful leave. */
 export function membershipScenario(init: TrialInit): TrialResult {
-  const { world, monitor, random, detectBound } = setup(init)
+  const { world, monitor, council, random, detectBound } = setup(init)
   const figures: TrialResult['figures'] = { fullViewMs: form(world, monitor, random, 1_000) }
   world.run(world.now + 10_000)
   const idleStart = snapshot(world)
@@ -165,7 +178,7 @@ export function membershipScenario(init: TrialInit): TrialResult {
       ? world.now - leaveAt
       : null
   }
-  return { world, monitor, figures, idle, ...(rounds !== undefined ? { rounds } : {}) }
+  return { world, monitor, council, figures, idle, ...(rounds !== undefined ? { rounds } : {}) }
 }
 
 type Fault = (world: World, monitor: MembershipMonitor, random: () => number, end: number) => void
@@ -180,6 +193,32 @@ const FAULTS: Array<{ name: string; run: Fault }> = [
       world.network.partition([side])
       const heal = Math.min(end, world.now + between(random, 2_000, 25_000))
       monitor.disturbAll(heal)
+      world.at(heal, () => {
+        world.network.heal()
+      })
+    }
+  },
+  {
+    // A member of the cut-off side crashes just before the heal and comes back after it: what it
+    // promised on its side must hold against the other side's proposals.
+    name: 'partition-restart',
+    run: (world, monitor, random, end) => {
+      const n = world.agents.length
+      const side = pickSome(random, n, between(random, 1, Math.max(1, Math.floor(n / 2))))
+      world.network.partition([side])
+      const heal = Math.min(end, world.now + between(random, 15_000, 30_000))
+      monitor.disturbAll(heal)
+      const victim = side.find(i => i !== 0)
+      if (victim !== undefined) {
+        world.at(heal - between(random, 200, 2_000), () => {
+          if (!world.slot(victim).up || world.slot(victim).core?.isLeaving === true) return
+          world.crash(victim)
+          monitor.crashed(victim, world.now)
+          world.at(heal + between(random, 100, 2_000), () => {
+            restart(world, monitor, victim, random)
+          })
+        })
+      }
       world.at(heal, () => {
         world.network.heal()
       })
@@ -267,9 +306,10 @@ function pickSome(random: () => number, n: number, k: number): number[] {
  * every agent meant to return started: the view must converge, crashed agents must be detected.
  */
 export function faultScenario(init: TrialInit, names: string[]): TrialResult {
-  const { world, monitor, random, detectBound } = setup(init)
+  const { world, monitor, council, random, detectBound } = setup(init)
   const figures: TrialResult['figures'] = { fullViewMs: form(world, monitor, random, 500) }
-  if (figures.fullViewMs === null) return { world, monitor, figures }
+  if (figures.fullViewMs === null) return { world, monitor, council, figures }
+  openSimCouncil(world)
   const kinds = FAULTS.filter(f => names.includes(f.name))
   const start = world.now
   const end = start + 60_000
@@ -290,10 +330,46 @@ export function faultScenario(init: TrialInit, names: string[]): TrialResult {
   figures.convergenceMs = converge(world, monitor, healedAt, 'after the faults ended')
   world.run(Math.max(world.now, healedAt + detectBound))
   monitor.checkDetection(detectBound)
-  return { world, monitor, figures }
+  if (figures.convergenceMs !== null) {
+    figures.councilSettleMs = settle(world, monitor, council, world.now, 'after the faults ended')
+  }
+  return { world, monitor, council, figures }
+}
+
+/**
+ * Councils: a formation once the view is full; `failover` then crashes the holder of the first
+ * core role, `handover` makes it leave gracefully. Each figure runs from the event until every
+ * running agent applied one epoch whose core seats are held by running agents.
+ */
+export function councilScenario(init: TrialInit, kind: 'formation' | 'failover' | 'handover'): TrialResult {
+  const { world, monitor, council, random } = setup(init)
+  const figures: TrialResult['figures'] = { fullViewMs: form(world, monitor, random, 500) }
+  if (figures.fullViewMs === null) return { world, monitor, council, figures }
+  world.run(world.now + 2_000)
+  const openedAt = world.now
+  openSimCouncil(world)
+  figures.formationMs = settle(world, monitor, council, openedAt, 'formation')
+  if (figures.formationMs === null || kind === 'formation') return { world, monitor, council, figures }
+  world.run(world.now + 5_000)
+  const c = world.agents.find(s => s.up && s.council !== undefined)?.council
+  const seat = c?.roster.find(s => s.role === c.d.coreRoles[0])
+  const victim = seat === undefined ? undefined : world.indexOf(seat.peerId)
+  if (victim === undefined) return { world, monitor, council, figures }
+  const at = world.now
+  const gone = (): boolean => world.agents.every(s => !s.up || s.council?.roster.every(r => r.peerId !== seat?.peerId))
+  if (kind === 'failover') {
+    world.crash(victim)
+    monitor.crashed(victim, at)
+    figures.failoverMs = settle(world, monitor, council, at, 'failover', gone)
+  } else {
+    monitor.disturb(victim, Infinity)
+    world.leave(victim, 5_000)
+    figures.handoverMs = settle(world, monitor, council, at, 'handover', gone)
+  }
+  return { world, monitor, council, figures }
 }
 
 export const SCENARIO_FAULTS: Record<string, string[]> = {
-  partitions: ['partition', 'one-way', 'crash', 'pause'],
+  partitions: ['partition', 'partition-restart', 'one-way', 'crash', 'pause'],
   churn: ['crash', 'leave', 'pause']
 }

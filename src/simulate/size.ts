@@ -5,6 +5,7 @@
  * serialises, which would cost more than the rest of a run.
  */
 import type { SyncEntry, Update, Wire } from '../membership/core/index.js'
+import type { Proposal, Wire as CouncilWire } from '../council/core/index.js'
 
 const PEER = 38
 const NUMBER = 4
@@ -38,5 +39,34 @@ export function wireBytes(m: Wire): number {
       return FRAME + 1 + NUMBER
     case 'sync':
       return FRAME + 2 + tenantsBytes(m.tenants) + m.members.reduce((n, e) => n + entryBytes(e), 0)
+  }
+}
+
+const SIG = 64
+const DIGEST = 32
+const proposalBytes = (p: Proposal): number =>
+  NUMBER +
+  PEER +
+  p.roster.reduce((n, s) => n + s.role.length + PEER + s.name.length + 2, 0) +
+  (p.members.length + p.base.length) * PEER +
+  p.claims.reduce((n, c) => n + PEER + c.name.length + NUMBER + tenantsBytes(c.roles), 0)
+
+/** Estimated bytes of a council message: signed by its sender, acks each with a signature. */
+export function councilWireBytes(m: CouncilWire): number {
+  switch (m.type) {
+    case 'claim':
+      return FRAME + SIG + 1 + tenantsBytes(m.roles) + NUMBER + m.name.length
+    case 'propose':
+      return FRAME + SIG + 1 + proposalBytes(m.proposal)
+    case 'ack':
+      return FRAME + 1 + NUMBER + DIGEST + SIG
+    case 'nack':
+      return FRAME + SIG + 1 + NUMBER
+    case 'commit':
+      return FRAME + SIG + 1 + proposalBytes(m.commit) + m.commit.acks.length * (PEER + SIG)
+    case 'resign':
+      return FRAME + SIG + 1
+    case 'end':
+      return FRAME + SIG + 1 + m.reason.length
   }
 }

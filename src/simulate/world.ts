@@ -14,10 +14,20 @@ import {
   type Input,
   type Wire
 } from '../membership/core/index.js'
+import {
+  CouncilCore,
+  type CouncilBugs,
+  type CouncilCoreOptions,
+  type Effect as CouncilEffect,
+  type Input as CouncilInput,
+  type Persisted,
+  type Wire as CouncilWire
+} from '../council/core/index.js'
+import type { Descriptor } from '../council/index.js'
 import { EventHeap } from './heap.js'
 import { Network, type NetworkOptions } from './network.js'
 import { deriveSeed, prng } from './random.js'
-import { wireBytes } from './size.js'
+import { councilWireBytes, wireBytes } from './size.js'
 
 export interface WorldOptions {
   agents: number
@@ -30,11 +40,21 @@ export interface WorldOptions {
   bugs?: CoreBugs
   /** Every line of the trace, as it is hashed (for debugging a failing trial). */
   onTrace?: (line: string) => void
+  /** Council cores: their tuning and deliberate bugs (tests of the monitor only). */
+  council?: { options?: Partial<CouncilCoreOptions>; bugs?: CouncilBugs }
+}
+
+/** A council every agent follows: what `open` told them, and the roles agent `i` can hold in it. */
+export interface SimCouncil {
+  descriptor: Descriptor
+  roles: (i: number) => string[]
 }
 
 type Event =
   | { kind: 'deliver'; to: number; from: number; message: Wire; bytes: number }
+  | { kind: 'council'; to: number; from: number; message: CouncilWire; bytes: number }
   | { kind: 'tick'; agent: number; token: number }
+  | { kind: 'council-tick'; agent: number; token: number }
   | { kind: 'action'; run: () => void }
 
 export interface Traffic {
@@ -48,6 +68,11 @@ export interface Slot {
   readonly index: number
   readonly id: string
   core: MembershipCore | undefined
+  council: CouncilCore | undefined
+  /** What the council core persisted (survives a crash). */
+  councilPersisted?: Persisted
+  councilToken: number
+  councilAt: number
   up: boolean
   /** Paused (a long GC, SIGSTOP) until this time: what arrives waits. */
   pausedUntil: number
@@ -64,6 +89,7 @@ export interface Slot {
 /** Told of what happens, for the property monitor and the figures. */
 export interface Observer {
   change?: (observer: number, change: CoreChange, now: number) => void
+  council?: (agent: number, effect: CouncilEffect, now: number) => void
 }
 
 /** Ticks one agent may ask for at one instant before the run is stopped as stuck. */
@@ -93,6 +119,7 @@ export class World {
   private readonly byId = new Map<string, number>()
   private readonly netRandom: () => number
   private readonly o: WorldOptions
+  private spec?: SimCouncil
 
   constructor(
     o: WorldOptions,
@@ -108,6 +135,9 @@ export class World {
         index,
         id,
         core: undefined,
+        council: undefined,
+        councilToken: 0,
+        councilAt: Infinity,
         up: false,
         pausedUntil: 0,
         backlog: [],
@@ -145,6 +175,42 @@ export class World {
     slot.backlog = []
     this.trace(`start ${i}`)
     this.step(slot, { type: 'start', seeds: seeds.map(s => this.slot(s).id) })
+    this.startCouncil(slot)
+  }
+
+  /** Open a council: every running agent follows it from now on, and so does every agent that starts later. */
+  openCouncil(spec: SimCouncil): void {
+    this.spec = spec
+    this.trace(`open ${spec.descriptor.id}`)
+    for (const slot of this.agents) if (slot.up) this.startCouncil(slot)
+  }
+
+  /** The council opened, if any. */
+  get council(): SimCouncil | undefined {
+    return this.spec
+  }
+
+  private startCouncil(slot: Slot): void {
+    const spec = this.spec
+    if (spec === undefined || !slot.up) return
+    slot.council = new CouncilCore(
+      {
+        self: slot.id,
+        name: slot.id,
+        roles: spec.roles(slot.index),
+        descriptor: spec.descriptor,
+        membership: {
+          alive: peer => {
+            const state = slot.core?.stateOf(peer)
+            return state === 'alive' || state === 'suspect'
+          }
+        },
+        ...(slot.councilPersisted !== undefined ? { persisted: slot.councilPersisted } : {})
+      },
+      this.o.council?.options ?? {},
+      this.o.council?.bugs ?? {}
+    )
+    this.councilStep(slot, { type: 'start' })
   }
 
   /** Kill agent `i` at once (kill -9): it keeps only what it persisted. */
@@ -153,6 +219,9 @@ export class World {
     if (!slot.up) return
     slot.up = false
     slot.core = undefined
+    slot.council = undefined
+    slot.councilToken++
+    slot.councilAt = Infinity
     slot.token++
     slot.scheduledAt = Infinity
     slot.backlog = []
@@ -163,6 +232,7 @@ export class World {
   leave(i: number, afterMs = 1_000): void {
     const slot = this.slot(i)
     if (!slot.up) return
+    this.councilStep(slot, { type: 'resign' })
     this.step(slot, { type: 'leave' })
     this.at(this.now + afterMs, () => {
       this.crash(i)
@@ -232,9 +302,10 @@ export class World {
       e.run()
       return
     }
-    const slot = this.slot(e.kind === 'deliver' ? e.to : e.agent)
+    const slot = this.slot(e.kind === 'deliver' || e.kind === 'council' ? e.to : e.agent)
     if (!slot.up) return
     if (e.kind === 'tick' && e.token !== slot.token) return
+    if (e.kind === 'council-tick' && e.token !== slot.councilToken) return
     if (slot.pausedUntil > this.now) {
       slot.backlog.push(e)
       return
@@ -247,9 +318,22 @@ export class World {
       this.step(slot, { type: 'tick' })
       return
     }
+    if (e.kind === 'council-tick') {
+      if (slot.ticksNow.at === this.now) {
+        if (++slot.ticksNow.count > MAX_TICKS_AT_ONCE) throw new CoreLivelockError(slot.index, this.now)
+      } else slot.ticksNow = { at: this.now, count: 1 }
+      slot.councilAt = Infinity
+      this.councilStep(slot, { type: 'tick' })
+      return
+    }
     slot.traffic.received++
     slot.traffic.bytesReceived += e.bytes
     const from = this.slot(e.from)
+    if (e.kind === 'council') {
+      this.trace(`cd ${e.from}>${e.to} ${e.message.type}`)
+      this.councilStep(slot, { type: 'message', from: from.id, message: e.message })
+      return
+    }
     this.trace(`d ${e.from}>${e.to} ${e.message.type} ${'seq' in e.message ? e.message.seq : ''}`)
     this.step(slot, { type: 'message', from: from.id, message: e.message })
   }
@@ -285,6 +369,7 @@ export class World {
       case 'change':
         this.trace(`c ${slot.index} ${effect.change.peer} ${effect.change.state} ${effect.change.incarnation}`)
         this.observer.change?.(slot.index, effect.change, this.now)
+        if (slot.council !== undefined) this.councilStep(slot, { type: 'member', peer: effect.change.peer })
         return
       case 'send': {
         const to = this.byId.get(effect.to)
@@ -296,6 +381,47 @@ export class World {
           this.heap.push(this.now + delay, { kind: 'deliver', to, from: slot.index, message: effect.message, bytes })
         }
       }
+    }
+  }
+
+  private councilStep(slot: Slot, input: CouncilInput): void {
+    const core = slot.council
+    if (core === undefined) return
+    for (const effect of core.step(input, this.now)) this.councilEffect(slot, effect)
+    const wake = core.wakeAt
+    if (wake !== Infinity && (wake < slot.councilAt || slot.councilAt < this.now)) {
+      slot.councilAt = wake
+      slot.councilToken++
+      this.heap.push(Math.max(wake, this.now), { kind: 'council-tick', agent: slot.index, token: slot.councilToken })
+    }
+  }
+
+  private councilEffect(slot: Slot, effect: CouncilEffect): void {
+    this.observer.council?.(slot.index, effect, this.now)
+    switch (effect.type) {
+      case 'persist':
+        slot.councilPersisted = effect.state
+        return
+      case 'applied':
+        this.trace(`ca ${slot.index} ${effect.commit.epoch} ${effect.digest}`)
+        return
+      case 'send': {
+        const to = this.byId.get(effect.to)
+        if (to !== undefined) this.councilSend(slot, to, effect.message)
+        return
+      }
+      case 'publish':
+        // Gossip is modelled as one hop to every agent the network lets through.
+        for (const other of this.agents) if (other !== slot) this.councilSend(slot, other.index, effect.message)
+    }
+  }
+
+  private councilSend(slot: Slot, to: number, message: CouncilWire): void {
+    const bytes = councilWireBytes(message)
+    slot.traffic.sent++
+    slot.traffic.bytesSent += bytes
+    for (const delay of this.network.copies(slot.index, to)) {
+      this.heap.push(this.now + delay, { kind: 'council', to, from: slot.index, message, bytes })
     }
   }
 

@@ -49,6 +49,40 @@ describe('roster assignment', () => {
     expect(next.roster.find(s => s.role === 'coder')?.peerId).toBe(first.find(s => s.role === 'coder')?.peerId)
   })
 
+  it('moves the holder of an optional seat to a core seat nobody else can take, and only then', () => {
+    // p2 holds the optional coder seat; tpm's holder p1 is gone and only p2 can take tpm.
+    const current = [
+      { role: 'tpm', peerId: 'p1', name: 'p1' },
+      { role: 'senior-software-architect', peerId: 'p3', name: 'p3' },
+      { role: 'coder', peerId: 'p2', name: 'p2' }
+    ]
+    const left = claims.filter(c => c.peerId !== 'p1')
+    const next = assignRoster({ ...input, claims: left, current })
+    expect(next.roster.find(s => s.role === 'tpm')?.peerId).toBe('p2')
+    expect(next.roster.find(s => s.role === 'coder')?.peerId).toBe('p4')
+    expect(next.unfilled).toEqual(['designer'])
+    // With another tpm claimant free, the coder keeps its seat.
+    const other = assignRoster({ ...input, claims: [...left, claim('p6', ['tpm'])], current })
+    expect(other.roster.find(s => s.role === 'tpm')?.peerId).toBe('p6')
+    expect(other.roster.find(s => s.role === 'coder')?.peerId).toBe('p2')
+  })
+
+  it('moves a core holder to another core seat when that is the only way to fill both', () => {
+    // p3 holds the architect seat and can also be tpm; tpm's holder is gone, and p7 can only be architect.
+    const current = [
+      { role: 'tpm', peerId: 'p1', name: 'p1' },
+      { role: 'senior-software-architect', peerId: 'p3', name: 'p3' }
+    ]
+    const next = assignRoster({
+      ...input,
+      claims: [claim('p3', ['tpm', 'senior-software-architect']), claim('p7', ['senior-software-architect'])],
+      current
+    })
+    expect(next.roster.find(s => s.role === 'tpm')?.peerId).toBe('p3')
+    expect(next.roster.find(s => s.role === 'senior-software-architect')?.peerId).toBe('p7')
+    expect(next.unfilled).toEqual(['coder', 'designer'])
+  })
+
   it('gives one agent several roles only when allowed', () => {
     const solo = [claim('only', ['tpm', 'senior-software-architect'])]
     expect(assignRoster({ ...input, claims: solo }).unfilled).toContain('senior-software-architect')

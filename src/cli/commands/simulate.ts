@@ -1,11 +1,4 @@
-import {
-  replayCommand,
-  SCENARIOS,
-  simulate,
-  SIMULATED,
-  type Scenario,
-  type SimulateResult
-} from '../../simulate/index.js'
+import { replayCommand, SCENARIOS, simulate, type Scenario, type SimulateResult } from '../../simulate/index.js'
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit.js'
 
 export interface SimulateFlags {
@@ -36,9 +29,6 @@ function parse(
     return `--scenario: "${f.scenario}" is not one of ${SCENARIOS.join(', ')}`
   }
   const scenario = f.scenario as Scenario
-  if (!SIMULATED.includes(scenario)) {
-    return `--scenario: ${scenario} needs the council core, which the simulator does not run yet (it runs ${SIMULATED.join(', ')})`
-  }
   const trials = Number(f.trials)
   if (!/^\d+$/.test(f.trials) || trials < 1 || trials > 1_000_000) {
     return `--trials: "${f.trials}" must be a whole number from 1 to 1000000`

@@ -1,0 +1,62 @@
+/**
+ * The safety rules of council agreement, as pure functions. Every council decision that must hold
+ * across partitions, crashes and restarts is one of these:
+ * - an agent acknowledges a proposal only if it is in the proposal's base and the epoch is above
+ *   every epoch it promised, and it keeps that promise durably before the ack leaves;
+ * - a proposal commits on the acknowledgements of a strict majority of its base;
+ * - a commit is applied only above the epoch applied, and raises the promise to it.
+ * Two rosters can then never commit under one epoch (any two majorities of one base share a
+ * member, who acknowledged only one of them), and a side of a partition without a majority of
+ * the base commits nothing.
+ */
+import { createHash } from 'node:crypto'
+import type { Commit, Proposal } from './types.js'
+
+/** Deliberate violations of the rules, for tests of the simulator's monitor only. */
+export interface CouncilBugs {
+  /** Acknowledge a proposal of an epoch already promised (so two of one epoch). */
+  doubleAck?: boolean
+  /** Commit on acknowledgements of half the base, not a strict majority. */
+  smallQuorum?: boolean
+  /** Forget the persisted promise on restart (keep only the last commit's epoch). */
+  forgetPromise?: boolean
+}
+
+/** A strict majority of `base`: what commits an epoch. */
+export function quorum(acks: number, base: readonly string[], bugs?: CouncilBugs): boolean {
+  if (bugs?.smallQuorum === true) return acks * 2 >= base.length && acks > 0
+  return acks * 2 > base.length
+}
+
+/** Whether `self`, having promised `promised`, may acknowledge proposal `p`. */
+export function mayAck(
+  self: string,
+  promised: number,
+  p: Pick<Proposal, 'epoch' | 'base'>,
+  bugs?: CouncilBugs
+): boolean {
+  if (!p.base.includes(self)) return false
+  return bugs?.doubleAck === true ? p.epoch >= promised : p.epoch > promised
+}
+
+/** Whether `c` proves a majority of its base (each ack a distinct member of the base). */
+export function provesMajority(c: Pick<Commit, 'acks' | 'base'>, bugs?: CouncilBugs): boolean {
+  const signers = new Set(c.acks.filter(a => c.base.includes(a)))
+  return signers.size === c.acks.length && quorum(signers.size, c.base, bugs)
+}
+
+/** The promise restored after a restart from what was persisted. */
+export function restoredPromise(p: { promised: number; lastCommit?: { epoch: number } }, bugs?: CouncilBugs): number {
+  return bugs?.forgetPromise === true ? (p.lastCommit?.epoch ?? 0) : p.promised
+}
+
+/** The epoch of a new proposal: above every epoch promised, applied or proposed here. */
+export function nextEpoch(promised: number, epoch: number, proposed: number): number {
+  return Math.max(promised, epoch, proposed) + 1
+}
+
+/** What an acknowledgement covers: the council and the whole proposal. */
+export function digestOf(councilId: string, p: Proposal): string {
+  const parts = [councilId, p.epoch, p.roster, p.members, p.base, p.claims, { coordinator: p.coordinator }]
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64')
+}
