@@ -1,12 +1,14 @@
 /**
  * Randomized partition trials: a council and a singleton on 9 agents; each trial cuts the network
  * between a random minority and the rest, then heals it. A monitor records every roster every
- * agent adopts and counts violations of the properties of issue #4:
+ * agent adopts and counts violations of the council properties:
  * - agreement: one roster per (council, epoch), whoever reports it;
  * - uniqueness: one holder per role, one role per agent;
  * - fencing: an agent's epochs only grow;
  * - partition safety: the minority side commits nothing while cut off;
  * - liveness: the majority side replaces lost holders, and after healing everyone converges.
+ * The protocol rules get thousands of replayable trials in the simulator (test/simulate.test.ts);
+ * these few real-time trials check the same properties on libp2p agents end to end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from '../src/agent/index.js'
@@ -16,7 +18,7 @@ import { councilState } from './helpers/council-state.js'
 import { waitFor } from './helpers/wait.js'
 
 const N = 9
-const TRIALS = Number(process.env.PARTITION_TRIALS ?? 50)
+const TRIALS = Number(process.env.PARTITION_TRIALS ?? 10)
 const SEED = Number(process.env.PARTITION_SEED ?? Date.now() % 1_000_000)
 const rolesOf = (i: number): string[] => (i < 3 ? ['tpm'] : i < 6 ? ['senior-software-architect'] : ['coder'])
 

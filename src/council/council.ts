@@ -191,10 +191,8 @@ export function keepEarlyAck(early: Map<string, Map<string, string>>, from: stri
   early.set(digest, acks)
 }
 
-/** A strict majority of `base`: what commits an epoch. */
-export function quorum(acks: number, base: string[]): boolean {
-  return acks * 2 > base.length
-}
+/** A strict majority of `base`: what commits an epoch (the rule is the council core's). */
+export { quorum } from './core/index.js'
 
 export function isEnded(state: CouncilState): boolean {
   return state === 'dissolved' || state === 'failed'

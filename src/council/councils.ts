@@ -36,6 +36,7 @@ import {
   type Seat
 } from './messages.js'
 import { rank, type Claim } from './roster.js'
+import { mayAck, nextEpoch } from './core/index.js'
 import type { CouncilStore } from './store.js'
 
 /** A council as the API shows it. */
@@ -828,7 +829,7 @@ export class Councils implements Startable {
     base: string[],
     ackTo = this.self
   ): { proposal: ProposeMessage; digest: string; acked: Promise<void> } {
-    const epoch = Math.max(c.promised, c.epoch, c.proposed) + 1
+    const epoch = nextEpoch(c.promised, c.epoch, c.proposed)
     c.proposed = epoch
     const members = claims.map(cl => cl.peerId).sort()
     // The members' claims travel with the proposal: whoever coordinates a later epoch assigns
@@ -877,7 +878,7 @@ export class Councils implements Startable {
     base: string[],
     to = this.ackRecipient(c, digest)
   ): Promise<void> {
-    if (!base.includes(this.self) || epoch <= c.promised) return
+    if (!mayAck(this.self, c.promised, { epoch, base })) return
     c.promised = epoch
     // On disk before the acknowledgement leaves (or counts here): a restart, even after a power
     // loss, must not acknowledge this epoch twice.

@@ -24,6 +24,8 @@ export class CouncilMonitor {
   private readonly applied = new Map<number, { digest: string; agent: number; holders: Map<string, string> }>()
   /** Per digest: who acknowledged it. */
   private readonly ackers = new Map<string, Set<string>>()
+  /** When a roster was last applied anywhere. */
+  lastAppliedAt = 0
   /** Commits published (epochs). */
   readonly commits: Array<{ agent: number; epoch: number; at: number }> = []
 
@@ -62,6 +64,7 @@ export class CouncilMonitor {
 
   private onApplied(agent: number, e: Extract<Effect, { type: 'applied' }>, now: number): void {
     const { commit, digest } = e
+    this.lastAppliedAt = now
     const first = this.applied.get(commit.epoch)
     if (first === undefined) {
       const holders = new Map<string, string>()

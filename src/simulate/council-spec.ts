@@ -44,8 +44,9 @@ export function settle(
   also: () => boolean = () => true
 ): number | null {
   const done = (): boolean => council.settled() && also()
-  world.run(world.now + COUNCIL_SETTLE_LIMIT_MS, done, 50)
-  if (done()) return world.now - from
+  world.run(world.now + COUNCIL_SETTLE_LIMIT_MS, done, 10)
+  // The last roster applied is when it settled (the check itself runs every 10 ms).
+  if (done()) return Math.max(0, Math.min(world.now, council.lastAppliedAt) - from)
   monitor.violate(
     'liveness',
     `${what}: the council did not settle within ${COUNCIL_SETTLE_LIMIT_MS} ms: ${council.divergence() ?? 'a condition of the scenario did not hold'}`
