@@ -1,13 +1,34 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * Files that must run alone: they load both cores on purpose (34 agents in one process, an
+ * overload of every API) and assert that nobody is declared dead meanwhile.
+ */
+const ALONE = ['test/mesh.test.ts', 'test/overload.test.ts']
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Multi-node tests start real libp2p nodes; they wait on conditions with their own deadlines.
     testTimeout: 120_000,
     hookTimeout: 60_000,
-    // Files run one at a time: the machine has 2 cores and every file starts many nodes.
-    fileParallelism: false,
-    reporters: ['default']
+    reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        // Two files at a time (the machine has 2 cores): multi-node tests mostly wait on timers and
+        // the network, and each waits on conditions with deadlines, never on sleeps.
+        test: {
+          name: 'paired',
+          include: ['test/**/*.test.ts'],
+          exclude: ALONE,
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 }
+        }
+      },
+      {
+        extends: true,
+        test: { name: 'alone', include: ALONE, fileParallelism: false, sequence: { groupOrder: 1 } }
+      }
+    ]
   }
 })

@@ -18,7 +18,7 @@ import { councilState } from './helpers/council-state.js'
 import { waitFor } from './helpers/wait.js'
 
 const N = 9
-const TRIALS = Number(process.env.PARTITION_TRIALS ?? 10)
+const TRIALS = Number(process.env.PARTITION_TRIALS ?? 6)
 const SEED = Number(process.env.PARTITION_SEED ?? Date.now() % 1_000_000)
 const rolesOf = (i: number): string[] => (i < 3 ? ['tpm'] : i < 6 ? ['senior-software-architect'] : ['coder'])
 
