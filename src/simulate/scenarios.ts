@@ -183,19 +183,32 @@ export function membershipScenario(init: TrialInit): TrialResult {
 
 type Fault = (world: World, monitor: MembershipMonitor, random: () => number, end: number) => void
 
+/** Cut a random minority off for `minMs` to `maxMs` (healed by `end`); returns it and the heal time. */
+function cutOff(
+  world: World,
+  monitor: MembershipMonitor,
+  random: () => number,
+  end: number,
+  minMs: number,
+  maxMs: number
+): { side: number[]; heal: number } {
+  const n = world.agents.length
+  const side = pickSome(random, n, between(random, 1, Math.max(1, Math.floor(n / 2))))
+  world.network.partition([side])
+  const heal = Math.min(end, world.now + between(random, minMs, maxMs))
+  monitor.disturbAll(heal)
+  world.at(heal, () => {
+    world.network.heal()
+  })
+  return { side, heal }
+}
+
 /** Faults a trial draws from: each one starts now and ends by `end`. */
 const FAULTS: Array<{ name: string; run: Fault }> = [
   {
     name: 'partition',
     run: (world, monitor, random, end) => {
-      const n = world.agents.length
-      const side = pickSome(random, n, between(random, 1, Math.max(1, Math.floor(n / 2))))
-      world.network.partition([side])
-      const heal = Math.min(end, world.now + between(random, 2_000, 25_000))
-      monitor.disturbAll(heal)
-      world.at(heal, () => {
-        world.network.heal()
-      })
+      cutOff(world, monitor, random, end, 2_000, 25_000)
     }
   },
   {
@@ -203,11 +216,7 @@ const FAULTS: Array<{ name: string; run: Fault }> = [
     // promised on its side must hold against the other side's proposals.
     name: 'partition-restart',
     run: (world, monitor, random, end) => {
-      const n = world.agents.length
-      const side = pickSome(random, n, between(random, 1, Math.max(1, Math.floor(n / 2))))
-      world.network.partition([side])
-      const heal = Math.min(end, world.now + between(random, 15_000, 30_000))
-      monitor.disturbAll(heal)
+      const { side, heal } = cutOff(world, monitor, random, end, 15_000, 30_000)
       const victim = side.find(i => i !== 0)
       if (victim !== undefined) {
         world.at(heal - between(random, 200, 2_000), () => {
@@ -219,9 +228,6 @@ const FAULTS: Array<{ name: string; run: Fault }> = [
           })
         })
       }
-      world.at(heal, () => {
-        world.network.heal()
-      })
     }
   },
   {

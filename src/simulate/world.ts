@@ -20,10 +20,11 @@ import {
   type CouncilCoreOptions,
   type Effect as CouncilEffect,
   type Input as CouncilInput,
-  type Persisted,
   type Wire as CouncilWire
 } from '../council/core/index.js'
 import type { Descriptor } from '../council/index.js'
+import { SimCouncilStore } from './council-store.js'
+import { CoreLivelockError } from './errors.js'
 import { EventHeap } from './heap.js'
 import { Network, type NetworkOptions } from './network.js'
 import { deriveSeed, prng } from './random.js'
@@ -69,8 +70,8 @@ export interface Slot {
   readonly id: string
   core: MembershipCore | undefined
   council: CouncilCore | undefined
-  /** What the council core persisted (survives a crash). */
-  councilPersisted?: Persisted
+  /** The council core's store (survives a crash). */
+  councilStore: SimCouncilStore
   councilToken: number
   councilAt: number
   up: boolean
@@ -94,17 +95,6 @@ export interface Observer {
 
 /** Ticks one agent may ask for at one instant before the run is stopped as stuck. */
 const MAX_TICKS_AT_ONCE = 1_000
-
-/** A core asked to be woken at the same instant again and again: a bug in the core, not in the run. */
-export class CoreLivelockError extends Error {
-  constructor(
-    readonly agent: number,
-    readonly at: number
-  ) {
-    super(`agent ${agent} asked to be woken at ${at} ms more than ${MAX_TICKS_AT_ONCE} times: its core is stuck`)
-    this.name = 'CoreLivelockError'
-  }
-}
 
 export const agentId = (i: number): string => `agent-${String(i).padStart(5, '0')}`
 
@@ -138,6 +128,7 @@ export class World {
         council: undefined,
         councilToken: 0,
         councilAt: Infinity,
+        councilStore: new SimCouncilStore(),
         up: false,
         pausedUntil: 0,
         backlog: [],
@@ -205,7 +196,7 @@ export class World {
             return state === 'alive' || state === 'suspect'
           }
         },
-        ...(slot.councilPersisted !== undefined ? { persisted: slot.councilPersisted } : {})
+        ...(slot.councilStore.onDisk !== undefined ? { persisted: slot.councilStore.onDisk } : {})
       },
       this.o.council?.options ?? {},
       this.o.council?.bugs ?? {}
@@ -219,6 +210,7 @@ export class World {
     if (!slot.up) return
     slot.up = false
     slot.core = undefined
+    slot.councilStore.crash(this.now)
     slot.council = undefined
     slot.councilToken++
     slot.councilAt = Infinity
@@ -310,18 +302,19 @@ export class World {
       slot.backlog.push(e)
       return
     }
+    if (e.kind === 'tick' || e.kind === 'council-tick') {
+      // A core that keeps asking to be woken at one instant is stuck: the run stops, naming it.
+      if (slot.ticksNow.at !== this.now) slot.ticksNow = { at: this.now, count: 0 }
+      if (++slot.ticksNow.count > MAX_TICKS_AT_ONCE) {
+        throw new CoreLivelockError(slot.index, this.now, MAX_TICKS_AT_ONCE)
+      }
+    }
     if (e.kind === 'tick') {
-      if (slot.ticksNow.at === this.now) {
-        if (++slot.ticksNow.count > MAX_TICKS_AT_ONCE) throw new CoreLivelockError(slot.index, this.now)
-      } else slot.ticksNow = { at: this.now, count: 1 }
       slot.scheduledAt = Infinity
       this.step(slot, { type: 'tick' })
       return
     }
     if (e.kind === 'council-tick') {
-      if (slot.ticksNow.at === this.now) {
-        if (++slot.ticksNow.count > MAX_TICKS_AT_ONCE) throw new CoreLivelockError(slot.index, this.now)
-      } else slot.ticksNow = { at: this.now, count: 1 }
       slot.councilAt = Infinity
       this.councilStep(slot, { type: 'tick' })
       return
@@ -400,7 +393,7 @@ export class World {
     this.observer.council?.(slot.index, effect, this.now)
     switch (effect.type) {
       case 'persist':
-        slot.councilPersisted = effect.state
+        slot.councilStore.save(effect.state, effect.durable, this.now)
         return
       case 'applied':
         this.trace(`ca ${slot.index} ${effect.commit.epoch} ${effect.digest}`)

@@ -125,44 +125,28 @@ describe('council core', () => {
     // Not in the base: neither ack nor nack.
     expect(ack(proposal(9, ['x', 'y']), 40)).toEqual([])
     // Restarted from what it persisted: epoch 5 is still refused.
-    const restarted = new CouncilCore({
-      self: 'm',
-      name: 'm',
-      roles: [],
-      descriptor: d,
-      membership: { alive: () => true },
-      persisted: { promised: 5, proposed: 0 }
-    })
-    restarted.step({ type: 'start' }, 100)
-    const again = restarted.step(
-      {
-        type: 'message',
-        from: 'z',
-        message: { type: 'propose', proposal: { ...proposal(5, ['m', 'z']), coordinator: 'z' } }
-      },
-      110
-    )
+    const restarted = (bugs = {}): CouncilCore => {
+      const core = new CouncilCore(
+        {
+          self: 'm',
+          name: 'm',
+          roles: [],
+          descriptor: d,
+          membership: { alive: () => true },
+          persisted: { promised: 5, proposed: 0 }
+        },
+        {},
+        bugs
+      )
+      core.step({ type: 'start' }, 100)
+      return core
+    }
+    const fromZ = { ...proposal(5, ['m', 'z']), coordinator: 'z' }
+    const again = restarted().step({ type: 'message', from: 'z', message: { type: 'propose', proposal: fromZ } }, 110)
     expect(again.map(e => e.type)).toEqual(['send'])
     // With the deliberate bug, the promise is forgotten and the epoch acknowledged twice.
-    const buggy = new CouncilCore(
-      {
-        self: 'm',
-        name: 'm',
-        roles: [],
-        descriptor: d,
-        membership: { alive: () => true },
-        persisted: { promised: 5, proposed: 0 }
-      },
-      {},
-      { forgetPromise: true }
-    )
-    buggy.step({ type: 'start' }, 100)
-    const twice = buggy.step(
-      {
-        type: 'message',
-        from: 'z',
-        message: { type: 'propose', proposal: { ...proposal(5, ['m', 'z']), coordinator: 'z' } }
-      },
+    const twice = restarted({ forgetPromise: true }).step(
+      { type: 'message', from: 'z', message: { type: 'propose', proposal: fromZ } },
       110
     )
     expect(twice.map(e => e.type)).toContain('acked')
