@@ -7,65 +7,26 @@
  */
 import * as C from '../constants.js'
 import { assignRoster, rank } from '../roster.js'
-import { digestOf, mayAck, nextEpoch, provesMajority, quorum, restoredPromise, type CouncilBugs } from './rules.js'
-import type {
-  Claim,
-  Commit,
-  Descriptor,
-  Effect,
-  Input,
-  MembershipView,
-  Persisted,
-  Proposal,
-  Seat,
-  Wire
-} from './types.js'
+import { DEFAULT_COUNCIL_CORE_OPTIONS, type CouncilCoreInit, type CouncilCoreOptions } from './options.js'
+import {
+  digestOf,
+  mayAck,
+  nextEpoch,
+  provesMajority,
+  quorum,
+  restoredPromise,
+  sameRoster,
+  sameSet,
+  type CouncilBugs
+} from './rules.js'
+import type { Claim, Commit, Descriptor, Effect, Input, Persisted, Proposal, Seat, Wire } from './types.js'
 
 export type CoreCouncilState = 'forming' | 'active' | 'degraded' | 'failed'
 
-export interface CouncilCoreInit {
-  self: string
-  name: string
-  /** Roles this agent can hold in this council (it claims those the council wants). */
-  roles: string[]
-  descriptor: Descriptor
-  membership: MembershipView
-  /** What this agent persisted before a restart. */
-  persisted?: Persisted
-}
-
-export interface CouncilCoreOptions {
-  /** @default PROPOSAL_TIMEOUT_MS */
-  proposalTimeoutMs: number
-  /** @default CLAIM_REPEAT_MS */
-  claimRepeatMs: number
-  /** @default CLAIM_GATHER_MS */
-  gatherMs: number
-  /** @default MEMBERS_EPOCH_MIN_INTERVAL_MS */
-  membersEpochMinIntervalMs: number
-  /** @default REANNOUNCE_MS */
-  announceMs: number
-  /** @default MAX_REANNOUNCE_MS */
-  maxAnnounceMs: number
-  /** @default RESTORE_SETTLE_MS */
-  restoreSettleMs: number
-  /** How often the timers are looked at. @default 250 */
-  tickMs: number
-}
-
-export const DEFAULT_COUNCIL_CORE_OPTIONS: CouncilCoreOptions = {
-  proposalTimeoutMs: C.PROPOSAL_TIMEOUT_MS,
-  claimRepeatMs: C.CLAIM_REPEAT_MS,
-  gatherMs: C.CLAIM_GATHER_MS,
-  membersEpochMinIntervalMs: C.MEMBERS_EPOCH_MIN_INTERVAL_MS,
-  announceMs: C.REANNOUNCE_MS,
-  maxAnnounceMs: C.MAX_REANNOUNCE_MS,
-  restoreSettleMs: C.RESTORE_SETTLE_MS,
-  tickMs: 250
-}
-
 /** Proposals (and early acks) kept at once: a few rounds' worth. */
 const MAX_OBSERVED = 16
+/** Ranks of peers kept per council. */
+const MAX_RANKS = 10_000
 
 interface Observed {
   proposal: Proposal
@@ -90,6 +51,7 @@ export class CouncilCore {
   private readonly resigned = new Set<string>()
   private readonly observed = new Map<string, Observed>()
   private readonly early = new Map<string, Set<string>>()
+  private readonly ranks = new Map<string, string>()
   private pending?: { epoch: number; base: string[]; digest: string; since: number }
   private retries = 0
   private lastCommitAt = 0
@@ -134,10 +96,10 @@ export class CouncilCore {
 
   step(input: Input, now: number): Effect[] {
     this.out = []
-    if (this.state === 'failed') {
+    if (this.ended) {
       // Failed, but still an acceptor: a majority may have formed it elsewhere, and its commit wins.
       if (input.type === 'message') this.receive(input.from, input.message, now)
-      this.wakeAt = this.state === 'failed' ? Infinity : now + this.o.tickMs
+      this.wakeAt = this.ended ? Infinity : now + this.o.tickMs
       return this.out
     }
     switch (input.type) {
@@ -173,10 +135,27 @@ export class CouncilCore {
     if (preferred !== undefined && !gone(preferred)) return preferred
     const pool = this.epoch === 0 ? this.claims.keys() : this.members
     let best: string | undefined
+    let bestRank = ''
     for (const p of pool) {
-      if (!gone(p) && (best === undefined || rank(this.d.id, p) < rank(this.d.id, best))) best = p
+      if (gone(p)) continue
+      const r = this.rankOf(p)
+      if (best === undefined || r < bestRank) {
+        best = p
+        bestRank = r
+      }
     }
     return best
+  }
+
+  /** `rank` of a peer in this council, kept: every tick of every agent may look the members up. */
+  private rankOf(peer: string): string {
+    let r = this.ranks.get(peer)
+    if (r === undefined) {
+      if (this.ranks.size >= MAX_RANKS) this.ranks.clear()
+      r = rank(this.d.id, peer)
+      this.ranks.set(peer, r)
+    }
+    return r
   }
 
   private alive(peer: string): boolean {
@@ -450,12 +429,4 @@ export class CouncilCore {
     })
     this.state = lost ? 'degraded' : 'active'
   }
-}
-
-function sameRoster(a: Seat[], b: Seat[]): boolean {
-  return a.length === b.length && a.every((s, i) => s.role === b[i]?.role && s.peerId === b[i]?.peerId)
-}
-
-function sameSet(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every(x => b.includes(x))
 }

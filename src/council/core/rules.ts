@@ -10,7 +10,7 @@
  * the base commits nothing.
  */
 import { createHash } from 'node:crypto'
-import type { Commit, Proposal } from './types.js'
+import type { Commit, Proposal, Seat } from './types.js'
 
 /** Deliberate violations of the rules, for tests of the simulator's monitor only. */
 export interface CouncilBugs {
@@ -41,7 +41,8 @@ export function mayAck(
 
 /** Whether `c` proves a majority of its base (each ack a distinct member of the base). */
 export function provesMajority(c: Pick<Commit, 'acks' | 'base'>, bugs?: CouncilBugs): boolean {
-  const signers = new Set(c.acks.filter(a => c.base.includes(a)))
+  const base = new Set(c.base)
+  const signers = new Set(c.acks.filter(a => base.has(a)))
   return signers.size === c.acks.length && quorum(signers.size, c.base, bugs)
 }
 
@@ -59,4 +60,14 @@ export function nextEpoch(promised: number, epoch: number, proposed: number): nu
 export function digestOf(councilId: string, p: Proposal): string {
   const parts = [councilId, p.epoch, p.roster, p.members, p.base, p.claims, { coordinator: p.coordinator }]
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64')
+}
+
+/** Whether two rosters seat the same peers in the same roles, in order. */
+export function sameRoster(a: Seat[], b: Seat[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.role === b[i]?.role && s.peerId === b[i]?.peerId)
+}
+
+/** Whether two lists hold the same members. */
+export function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every(x => b.includes(x))
 }
