@@ -198,10 +198,5 @@ export function isEnded(state: CouncilState): boolean {
   return state === 'dissolved' || state === 'failed'
 }
 
-export function sameRoster(a: Seat[], b: Seat[]): boolean {
-  return a.length === b.length && a.every((s, i) => s.role === b[i]?.role && s.peerId === b[i]?.peerId)
-}
-
-export function sameSet(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every(x => b.includes(x))
-}
+/** Roster and member-set comparison (the rules are the council core's). */
+export { sameRoster, sameSet } from './core/index.js'
