@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest'
 import { federationProblems, FEDERATION_TENANT, runFederation, type FederationReport } from '../src/sim/index.js'
 import { topicFor } from '../src/tenancy/index.js'
-import { MEMORY } from '../src/memory/index.js'
 import { runCli } from './helpers/cli.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -18,7 +17,7 @@ describe('federation scenario', () => {
       inspect: async sim => {
         // The other tenant's agent listens on the collaboration's memory topic (it has no key).
         const outsider = sim.agents[4]
-        const topic = topicFor(FEDERATION_TENANT, MEMORY.MEMORY_CHANNEL)
+        const topic = topicFor(FEDERATION_TENANT)
         const pubsub = outsider?.node.services.pubsub
         if (pubsub === undefined) throw new Error('no outsider')
         pubsub.addEventListener('message', evt => {

@@ -8,7 +8,8 @@ import type { Agent } from '../src/agent/index.js'
 import { Sim } from '../src/sim/index.js'
 import { signRecord } from '../src/membership/index.js'
 import { loadOrCreateIdentity } from '../src/node/index.js'
-import type { TenantMessage } from '../src/tenancy/index.js'
+import { decodeEnvelope, type TenantMessage } from '../src/tenancy/index.js'
+import { PRESENCE_CHANNEL } from '../src/membership/constants.js'
 import type { Connection, PeerId } from '@libp2p/interface'
 import { presenceMeshesConnected } from './helpers/mesh.js'
 import { rejected } from './helpers/metrics.js'
@@ -413,7 +414,7 @@ describe('membership over gossip', () => {
     const pubsub = agent.node.services.pubsub
     const publish = pubsub.publish.bind(pubsub)
     pubsub.publish = async (t: string, data: Uint8Array) => {
-      if (t === topic) sizes.push(data.byteLength)
+      if (t === topic && decodeEnvelope(data)?.header.c === PRESENCE_CHANNEL) sizes.push(data.byteLength)
       return await publish(t, data)
     }
     const changes: string[] = []

@@ -21,9 +21,10 @@ const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'))
 
 describe('wire spec vectors', () => {
   it('topic names', () => {
-    const { tenant, channel, topic } = vectors.topic
-    expect(topicFor(tenant, channel)).toBe(topic)
-    expect(parseTopic(topic)).toEqual({ tenant, channel })
+    const { tenant, topic } = vectors.topic
+    expect(topicFor(tenant)).toBe(topic)
+    expect(parseTopic(topic)).toEqual({ tenant })
+    expect(parseTopic(`${topic}/task`)).toBeUndefined()
   })
 
   it('a sealed envelope: header bytes, authenticated data, and the payload it opens to', () => {

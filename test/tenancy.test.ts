@@ -30,8 +30,12 @@ import { waitFor } from './helpers/wait.js'
 import { apiFetch } from './helpers/api.js'
 
 const CHAT = 'chat'
-const ACME_CHAT = topicFor('acme', CHAT)
-const GLOBEX_CHAT = topicFor('globex', CHAT)
+/** Each tenant's topic: chat travels on it with every other channel. */
+const ACME_CHAT = topicFor('acme')
+const GLOBEX_CHAT = topicFor('globex')
+/** A gossip message of the chat channel on `topic` (the envelope's header names the channel). */
+const isChat = (m: Message, topic = ACME_CHAT): boolean =>
+  m.topic === topic && decodeEnvelope(m.data)?.header.c === CHAT
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 let sim: Sim
@@ -135,6 +139,8 @@ interface Attack {
   reason?: string
   /** Valid messages the attack sends around the invalid ones (a member's first copy). */
   legit?: number
+  /** Channel the rejection is counted under: `unknown` when the envelope's header cannot be read. */
+  channel?: string
   run(h: Hostile, victim: Agent): Promise<void>
 }
 
@@ -327,6 +333,7 @@ const attacks: Attack[] = [
   },
   {
     name: 'random bytes',
+    channel: 'unknown',
     reason: 'malformed',
     run: async h => {
       await h.publish(ACME_CHAT, randomBytes(300))
@@ -334,6 +341,7 @@ const attacks: Attack[] = [
   },
   {
     name: 'truncated envelope header',
+    channel: 'unknown',
     reason: 'malformed',
     run: async h => {
       await h.publish(
@@ -344,6 +352,7 @@ const attacks: Attack[] = [
   },
   {
     name: 'oversized message',
+    channel: 'unknown',
     reason: 'oversized',
     run: async h => {
       await h.publish(ACME_CHAT, randomBytes(70 * 1024))
@@ -358,12 +367,13 @@ describe('tenant isolation against a hostile peer', () => {
     hostiles.push(h.peerId)
     legit.set(h.peerId, attack.legit ?? 0)
     try {
-      const before = attack.reason === undefined ? 0 : await rejected(victim, attack.reason, CHAT)
+      const channel = attack.channel ?? CHAT
+      const before = attack.reason === undefined ? 0 : await rejected(victim, attack.reason, channel)
       const scoreBefore = gossipScore(victim.node.services.pubsub, h.peerId)
       await attack.run(h, victim)
       if (attack.reason !== undefined) {
         const reason = attack.reason
-        await waitFor(async () => (await rejected(victim, reason, CHAT)) > before, {
+        await waitFor(async () => (await rejected(victim, reason, channel)) > before, {
           timeoutMs: 10_000,
           message: `victim did not reject for ${reason}`
         })
@@ -402,15 +412,12 @@ describe('tenant isolation against a hostile peer', () => {
       const seen = h.received.length
       await sender.tenancy.join('acme', CHAT, () => 'accept').publish(text('capture me'))
       await waitFor(
-        () =>
-          h.received
-            .slice(seen)
-            .some(m => m.topic === ACME_CHAT && m.type === 'signed' && m.from.toString() === sender.peerId),
+        () => h.received.slice(seen).some(m => isChat(m) && m.type === 'signed' && m.from.toString() === sender.peerId),
         { timeoutMs: 10_000, message: 'nothing captured' }
       )
       const captured = h.received
         .slice(seen)
-        .find(m => m.topic === ACME_CHAT && m.type === 'signed' && m.from.toString() === sender.peerId) as Message & {
+        .find(m => isChat(m) && m.type === 'signed' && m.from.toString() === sender.peerId) as Message & {
         type: 'signed'
       }
       await waitFor(
@@ -476,7 +483,7 @@ describe('tenant isolation against a hostile peer', () => {
       await waitFor(
         () =>
           [...h.seenTopics].every(t => h.node.services.pubsub.getTopics().includes(t)) &&
-          h.seenTopics.has(topicFor('acme', 'presence')),
+          h.seenTopics.has(topicFor('acme')),
         { timeoutMs: 10_000, message: 'eavesdropper did not subscribe' }
       )
       // In the mesh for good: every member knows it as a subscriber (messages published before
@@ -489,10 +496,10 @@ describe('tenant isolation against a hostile peer', () => {
       const start = h.received.length
       await expectFullDelivery('acme', canary)
       // It was in the mesh and got the traffic: every chat message of the round reached it.
-      await waitFor(() => h.received.slice(start).filter(m => m.topic === ACME_CHAT).length >= members('acme').length, {
+      await waitFor(() => h.received.slice(start).filter(m => isChat(m)).length >= members('acme').length, {
         timeoutMs: 10_000,
         message: () =>
-          `eavesdropper received ${h.received.slice(start).filter(m => m.topic === ACME_CHAT).length} acme chat messages, ${h.received.length} in all; topics ${h.node.services.pubsub.getTopics().join(' ')}`
+          `eavesdropper received ${h.received.slice(start).filter(m => isChat(m)).length} acme chat messages, ${h.received.length} in all; topics ${h.node.services.pubsub.getTopics().join(' ')}`
       })
       const needle = Buffer.from(canary)
       for (const m of h.received) expect(Buffer.from(m.data).includes(needle)).toBe(false)
@@ -577,6 +584,47 @@ describe('two tenants on one mesh', () => {
     expect(seen('globex')).toEqual(globex.map(a => a.peerId).sort())
     const self = (await (await apiFetch(both, `/v1/self`)).json()) as { tenants: string[] }
     expect(self.tenants.sort()).toEqual(['acme', 'globex'])
+  })
+
+  it('each tenant is one gossipsub topic, whatever channels an agent joined', () => {
+    for (const a of sim.running) {
+      expect(a.node.services.pubsub.getTopics().sort(), a.config.name).toEqual(a.tenancy.tenants.map(topicFor).sort())
+    }
+  })
+
+  it('a member passes on a valid message of a channel it does not read, and its handlers never see it', async () => {
+    const [sender, reader, bystander] = acme as [Agent, Agent, Agent]
+    const UNREAD = 'unread-here'
+    const read: string[] = []
+    const channel = sender.tenancy.join('acme', UNREAD, () => 'accept')
+    reader.tenancy.join('acme', UNREAD, msg => {
+      read.push(new TextDecoder().decode(msg.payload))
+      return 'accept'
+    })
+    // The bystander joined no such channel. Gossipsub emits a message only once its validator
+    // accepted it, and forwards exactly the accepted ones to the bystander's mesh peers.
+    const passedOn: string[] = []
+    const listener = (evt: CustomEvent<Message>): void => {
+      const m = evt.detail
+      if (m.topic !== ACME_CHAT || m.type !== 'signed' || m.from.toString() !== sender.peerId) return
+      if (decodeEnvelope(m.data)?.header.c === UNREAD) passedOn.push(m.topic)
+    }
+    bystander.node.services.pubsub.addEventListener('message', listener)
+    const rejectedBefore = await rejected(bystander, 'malformed')
+    const chatBefore = acceptedBy(bystander).length
+    try {
+      await channel.publish(text('for readers of this channel only'))
+      await waitFor(() => passedOn.length > 0 && read.length > 0, {
+        timeoutMs: 10_000,
+        message: () => `accepted by the bystander: ${passedOn.length}; read by the reader: ${read.length}`
+      })
+      expect(read).toEqual(['for readers of this channel only'])
+      expect(acceptedBy(bystander).length).toBe(chatBefore)
+      expect(await rejected(bystander, 'malformed')).toBe(rejectedBefore)
+    } finally {
+      bystander.node.services.pubsub.removeEventListener('message', listener)
+      sender.tenancy.leave(channel)
+    }
   })
 })
 
@@ -689,7 +737,7 @@ describe('key rotation and revocation', () => {
     try {
       const canary = `canary-${randomBytes(8).toString('hex')}`
       await expectFullDelivery('acme', canary)
-      const fromOthers = raw.filter(m => m.topic === ACME_CHAT)
+      const fromOthers = raw.filter(m => isChat(m))
       expect(fromOthers.length).toBeGreaterThanOrEqual(rest.length - 1)
       for (const m of fromOthers) {
         const envelope = decodeEnvelope(m.data)

@@ -9,7 +9,13 @@ import { silentLogger, type Logger } from '../logger/index.js'
 import { EventLog } from '../events/index.js'
 import { Membership, type GossipRecorder } from '../membership/index.js'
 import { AgentMetrics, Registry } from '../metrics/index.js'
-import { createConclaveNode, identityPath, loadOrCreateIdentity, type ConclaveLibp2p } from '../node/index.js'
+import {
+  createConclaveNode,
+  GossipTraffic,
+  identityPath,
+  loadOrCreateIdentity,
+  type ConclaveLibp2p
+} from '../node/index.js'
 import { councilDefaults, Councils, fileCouncilStore } from '../council/index.js'
 import { DEFAULT_TENANT, loadTenants, saveState, Tenancy, type TenantKeyring } from '../tenancy/index.js'
 import { join } from 'node:path'
@@ -244,6 +250,7 @@ export class Agent {
           roles,
           dataDir: config.dataDir
         }))
+      const gossipTraffic = new GossipTraffic()
       const node = await createConclaveNode({
         privateKey,
         listen: config.listen,
@@ -258,6 +265,7 @@ export class Agent {
         releaseSeeds: config.releaseSeeds,
         seedReleaseAfterMs: config.seedReleaseAfterMs,
         metricsRegistry: metrics.registry,
+        gossipTraffic,
         collectDefaultMetrics: options.collectDefaultMetrics ?? true,
         ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
         logger
@@ -386,7 +394,8 @@ export class Agent {
         connections: () => node.getConnections().length,
         councils: () => councils.all().map(c => ({ tenant: c.tenant, state: c.state })),
         tasks: () => tasks.all().map(t => ({ tenant: t.tenant, state: t.state })),
-        loopStallMs: () => loopStalls.longestSince(performance.now() - 60_000)
+        loopStallMs: () => loopStalls.longestSince(performance.now() - 60_000),
+        gossipTraffic: () => gossipTraffic.read()
       })
       tasks.onChange(task => {
         events.emit('task', {

@@ -1,6 +1,6 @@
 /** Defaults of `CouncilsInit` and of council requests. */
 
-/** Gossip channel of council messages: `/conclave/1/<tenant>/council`. */
+/** Gossip channel of council messages: `council`, on the tenant's topic. */
 export const COUNCIL_CHANNEL = 'council'
 /**
  * How long the opener waits for claims: a council whose core roles have no claimant by then

@@ -103,7 +103,7 @@ export const relayedAckSchema = z.object({
 })
 export type RelayedAck = z.infer<typeof relayedAckSchema>
 
-/** Council messages on `/conclave/1/<tenant>/council`. The envelope's sender is authenticated. */
+/** Council messages on the `council` channel. The envelope's sender is authenticated. */
 export const councilMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('open'), council: descriptorSchema }),
   /** The sender can hold these roles of the council; `load` is how many seats it holds elsewhere. */

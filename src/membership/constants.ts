@@ -35,7 +35,7 @@ export const MAX_LOCAL_HEALTH = 8
 export const MAX_PROBE_TIMEOUT_MS = 60_000
 /** Largest indirect probe request or reply accepted. */
 export const MAX_PROBE_BYTES = 1024
-/** Gossip channel of presence messages: `/conclave/1/<tenant>/presence`. */
+/** Gossip channel of presence messages: `presence`, on the tenant's topic. */
 export const PRESENCE_CHANNEL = 'presence'
 /** Stream protocol of the push-pull view exchange run on every new outbound connection. */
 export const SYNC_PROTOCOL = '/conclave/membership/sync/1.0.0'

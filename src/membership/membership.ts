@@ -259,9 +259,9 @@ export class Membership implements Startable {
     return this.components.node.peerId.toString()
   }
 
-  /** The presence topics this agent is subscribed to, one per tenant. */
+  /** The tenant topics presence travels on, one per tenant. */
   get topics(): string[] {
-    return this.tenants.map(t => topicFor(t, C.PRESENCE_CHANNEL))
+    return this.tenants.map(t => topicFor(t))
   }
 
   /** Listen to every state change of every member; returns a function that unsubscribes. */
@@ -491,7 +491,7 @@ export class Membership implements Startable {
     for (const sub of evt.detail.subscriptions) {
       if (!sub.subscribe) continue
       const parsed = parseTopic(sub.topic)
-      if (parsed?.channel === C.PRESENCE_CHANNEL && this.tenants.includes(parsed.tenant)) {
+      if (parsed !== undefined && this.tenants.includes(parsed.tenant)) {
         this.announceIfUnheard(parsed.tenant)
       }
     }

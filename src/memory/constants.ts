@@ -1,6 +1,6 @@
 /** Defaults of `MemoryInit` and limits of episodes. */
 
-/** Gossip channel of new episodes: `/conclave/1/<tenant>/memory`. */
+/** Gossip channel of new episodes: `memory`, on the tenant's topic. */
 export const MEMORY_CHANNEL = 'memory'
 /** Stream protocol of anti-entropy pulls (what a peer lacks, fetched from one that has it). */
 export const MEMORY_PROTOCOL = '/conclave/memory/1.0.0'

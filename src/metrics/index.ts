@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { CouncilState, CouncilView } from '../council/index.js'
 import type { GossipRecorder, MemberState } from '../membership/index.js'
+import type { GossipTrafficTotals } from '../node/index.js'
 
 export { Registry }
 
@@ -22,6 +23,8 @@ export interface MetricsSources {
   tasks(): Array<{ tenant: string; state: string }>
   /** Longest stall of the event loop in the last minute, in ms. */
   loopStallMs?(): number
+  /** Gossipsub's traffic since the node started. */
+  gossipTraffic?(): GossipTrafficTotals
 }
 
 const STATES: MemberState[] = ['alive', 'suspect', 'dead', 'left']
@@ -105,6 +108,36 @@ export class AgentMetrics implements GossipRecorder {
       registers: [registry],
       collect() {
         this.set((self.sources?.loopStallMs?.() ?? 0) / 1000)
+      }
+    })
+    // eslint-disable-next-line no-new -- registered with the registry, which keeps it
+    new Counter({
+      name: 'conclave_gossipsub_rpcs_total',
+      help: 'Gossipsub RPCs (each carries messages and control) sent and received since start',
+      labelNames: ['direction'],
+      registers: [registry],
+      collect() {
+        const t = self.sources?.gossipTraffic?.()
+        if (t === undefined) return
+        // Totals kept by the gossip layer: the counter shows them as they stand.
+        this.reset()
+        this.inc({ direction: 'out' }, t.rpcsSent)
+        this.inc({ direction: 'in' }, t.rpcsReceived)
+      }
+    })
+    // eslint-disable-next-line no-new -- registered with the registry, which keeps it
+    new Counter({
+      name: 'conclave_gossipsub_bytes_total',
+      help: 'Bytes of gossipsub RPCs sent and received since start',
+      labelNames: ['direction'],
+      registers: [registry],
+      collect() {
+        const t = self.sources?.gossipTraffic?.()
+        if (t === undefined) return
+        // Totals kept by the gossip layer: the counter shows them as they stand.
+        this.reset()
+        this.inc({ direction: 'out' }, t.bytesSent)
+        this.inc({ direction: 'in' }, t.bytesReceived)
       }
     })
     stateGauge(

@@ -5,6 +5,7 @@
 import { gossipsub } from '@chainsafe/libp2p-gossipsub'
 import type { PubSub } from '@libp2p/interface'
 import { toString } from 'uint8arrays'
+import type { GossipTraffic } from './gossip-traffic.js'
 
 /** Gossipsub's protocols (floodsub is off). */
 export const GOSSIP_PROTOCOLS = ['/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
@@ -29,6 +30,12 @@ export interface GossipInit {
    * @default { D: 6, Dlo: 4, Dhi: 8 } (GOSSIP_MESH_DEGREE)
    */
   mesh?: { D: number; Dlo: number; Dhi: number }
+  /**
+   * Counts RPCs, bytes and messages sent and received (exported as metrics, read by benchmarks).
+   *
+   * @default not counted
+   */
+  traffic?: GossipTraffic
 }
 
 /**
@@ -69,6 +76,9 @@ export function gossip(init: GossipInit = {}): (components: any) => PubSub {
     fastMsgIdFn: msg =>
       `${toString(msg.from ?? new Uint8Array(), 'base64')}:${toString(msg.seqno ?? new Uint8Array(), 'base64')}`,
     ...(init.allowedTopics !== undefined ? { allowedTopics: init.allowedTopics } : {}),
+    ...(init.traffic !== undefined
+      ? { metricsRegister: init.traffic.register() as never, metricsTopicStrToLabel: new Map<string, string>() }
+      : {}),
     scoreParams: {
       IPColocationFactorWeight: 0,
       IPColocationFactorThreshold: 1_000

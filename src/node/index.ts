@@ -3,3 +3,4 @@ export { loadOrCreateIdentity, createIdentity, readIdentity, identityPath } from
 export { autoDialer, type AutoDialer, type AutoDialerInit } from './dialer.js'
 export { IdentityError, ListenError } from './errors.js'
 export { DHT_PROTOCOL, IDENTITY_FILE } from './constants.js'
+export { GossipTraffic, type GossipTrafficTotals } from './gossip-traffic.js'

@@ -30,6 +30,7 @@ import { autoDialer, type AutoDialer } from './dialer.js'
 import { ListenError } from './errors.js'
 import { gossip } from './gossip.js'
 import { gossipWatch, type GossipWatch } from './gossip-watch.js'
+import type { GossipTraffic } from './gossip-traffic.js'
 
 export interface ConclaveNodeInit {
   /** The agent's identity (see `loadOrCreateIdentity`). */
@@ -114,6 +115,12 @@ export interface ConclaveNodeInit {
    * @default no metrics
    */
   metricsRegistry?: Registry
+  /**
+   * Counts gossipsub's RPCs, bytes and messages (see `GossipTraffic`).
+   *
+   * @default not counted
+   */
+  gossipTraffic?: GossipTraffic
   /**
    * Also collect process metrics (CPU, memory, event loop) into the registry.
    *
@@ -209,7 +216,7 @@ export async function createConclaveNode(init: ConclaveNodeInit): Promise<Concla
         allowQueryWithZeroPeers: true
       }),
       // Before the auto-dialer, which goes over its cap while a mesh is starved.
-      pubsub: gossip(),
+      pubsub: gossip(init.gossipTraffic !== undefined ? { traffic: init.gossipTraffic } : {}),
       // Before the auto-dialer, which skips the seeds this one released.
       seeds: seedDialer({
         bootstrap: init.bootstrap ?? [],

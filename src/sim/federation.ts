@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import type { Agent } from '../agent/index.js'
 import type { Logger } from '../logger/index.js'
-import { TASK, type TaskView } from '../task/index.js'
+import type { TaskView } from '../task/index.js'
 import { topicFor } from '../tenancy/index.js'
 import { percentile } from '../util/stats.js'
 import { Sim } from './sim.js'
@@ -118,7 +118,7 @@ function taskDiagnosis(agents: Agent[], council: string, id: string): string {
         v === undefined
           ? 'council unknown'
           : `${v.state}@${v.epoch} coordinator=${short(v.coordinator)} roster=[${v.roster.map(s => `${s.role}=${short(s.peerId)}`).join(',')}]`
-      const topic = topicFor(v?.tenant ?? '', TASK.TASK_CHANNEL)
+      const topic = topicFor(v?.tenant ?? '')
       const gossip = `connected=[${a.node
         .getConnections()
         .map(c => short(c.remotePeer.toString()))

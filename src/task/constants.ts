@@ -1,6 +1,6 @@
 /** Defaults and limits of council tasks. */
 
-/** Gossip channel of task messages: `/conclave/1/<tenant>/task`. */
+/** Gossip channel of task messages: `task`, on the tenant's topic. */
 export const TASK_CHANNEL = 'task'
 /** A task without `timeoutMs` fails if it has no result after this long (5 minutes). */
 export const DEFAULT_TASK_TIMEOUT_MS = 300_000

@@ -41,7 +41,7 @@ export const taskSpecSchema = z.object({
 })
 export type TaskSpec = z.infer<typeof taskSpecSchema>
 
-/** Task messages on `/conclave/1/<tenant>/task`; the envelope's sender is authenticated. */
+/** Task messages on the `task` channel; the envelope's sender is authenticated. */
 export const taskMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('submit'), task: taskSpecSchema }),
   /** The sender, holding the role under `epoch`, started attempt `attempt`. */

@@ -11,13 +11,13 @@ import { fromString, toString } from 'uint8arrays'
 import { z } from 'zod'
 import { credentialSchema, type Credential } from './credential.js'
 import { MAX_HEADER_BYTES } from './constants.js'
-import { isValidTenantId } from './namespace.js'
+import { isValidChannel, isValidTenantId } from './namespace.js'
 
 const VERSION = 1
 const PREFIX_BYTES = 3
 
 export interface EnvelopeHeader {
-  /** Tenant and channel: must match the topic it was published on. */
+  /** Tenant (must match the topic it was published on) and channel (which handler takes it). */
   t: string
   c: string
   /** Sender peer id: must equal the gossip message's signer. */
@@ -41,7 +41,7 @@ export interface EnvelopeHeader {
 const segment = z.string().min(1).max(64)
 export const headerSchema = z.object({
   t: segment.refine(isValidTenantId),
-  c: segment,
+  c: segment.refine(isValidChannel),
   s: z.string().min(1).max(128),
   i: z.number().int().nonnegative(),
   q: z.number().int().nonnegative(),

@@ -1,8 +1,10 @@
 /**
- * Topic namespaces: every topic is `/conclave/1/<tenant>/<channel>`, so a tenant's traffic never
- * shares a topic with another's.
+ * Topic namespaces: each tenant has one gossipsub topic, `/conclave/2/<tenant>`, so a tenant's
+ * traffic never shares a topic with another's. Channels (presence, council, task, memory,
+ * control…) are named in each envelope's header, not in the topic: one mesh per tenant instead
+ * of one per channel.
  */
-export const TOPIC_PREFIX = '/conclave/1'
+export const TOPIC_PREFIX = '/conclave/2'
 /** The open namespace agents without credentials run in. */
 export const DEFAULT_TENANT = 'default'
 
@@ -12,15 +14,20 @@ export function isValidTenantId(id: string): boolean {
   return SEGMENT.test(id)
 }
 
-export function topicFor(tenant: string, channel: string): string {
-  return `${TOPIC_PREFIX}/${tenant}/${channel}`
+/** The gossipsub topic of a tenant: every channel of the tenant travels on it. */
+export function topicFor(tenant: string): string {
+  return `${TOPIC_PREFIX}/${tenant}`
 }
 
-/** `{tenant, channel}` of a Conclave topic, or undefined for any other string. */
-export function parseTopic(topic: string): { tenant: string; channel: string } | undefined {
+/** `{tenant}` of a Conclave topic, or undefined for any other string. */
+export function parseTopic(topic: string): { tenant: string } | undefined {
   if (!topic.startsWith(TOPIC_PREFIX + '/')) return undefined
-  const [tenant, channel, ...rest] = topic.slice(TOPIC_PREFIX.length + 1).split('/')
-  if (tenant === undefined || channel === undefined || rest.length > 0) return undefined
-  if (!SEGMENT.test(tenant) || !SEGMENT.test(channel)) return undefined
-  return { tenant, channel }
+  const tenant = topic.slice(TOPIC_PREFIX.length + 1)
+  if (!SEGMENT.test(tenant)) return undefined
+  return { tenant }
+}
+
+/** Channel names follow the tenant id's rules: lower-case letters, digits, ".", "_", "-". */
+export function isValidChannel(name: string): boolean {
+  return SEGMENT.test(name)
 }

@@ -10,7 +10,7 @@ import { open, seal } from './crypto.js'
 import { decodeEnvelope, encodeEnvelope, encodeHeader, type EnvelopeHeader } from './envelope.js'
 import { NotATenantMemberError } from './errors.js'
 import type { StateChange, TenantKeyring } from './keyring.js'
-import { topicFor } from './namespace.js'
+import { isValidChannel, parseTopic, topicFor } from './namespace.js'
 import { ReplayGuard } from './replay.js'
 import { tenantStateSchema, type TenantState } from './state.js'
 
@@ -95,10 +95,11 @@ export interface ChannelOptions {
   maxBytes?: number
 }
 
-/** One channel of one tenant: `/conclave/1/<tenant>/<channel>`. */
+/** One channel of one tenant, carried on the tenant's topic `/conclave/2/<tenant>`. */
 export interface TenantChannel {
   readonly tenant: string
   readonly channel: string
+  /** The tenant's gossipsub topic, shared by all its channels. */
   readonly topic: string
   /** Seal and publish; resolves to the number of peers it was sent to. */
   publish(payload: Uint8Array, options?: { role?: string }): Promise<number>
@@ -107,16 +108,30 @@ export interface TenantChannel {
 interface Joined extends TenantChannel {
   handler: ChannelHandler
   maxBytes: number
+  /** Per-sender, per-channel sequence number of this session. */
+  seq: number
+}
+
+/** A tenant's topic and the channels this agent joined on it. */
+interface Subscribed {
+  tenant: string
+  topic: string
+  channels: Map<string, Joined>
   /** Credential must be sent in full on the next message (first message, or a new subscriber). */
   presentFull: boolean
   lastFullAt: number
-  seq: number
 }
 
 const noopRecorder: TenancyRecorder = { messageIn() {}, messageOut() {}, rejected() {} }
 
+/** The channel rejections are counted under before an envelope's header was read. */
+const UNKNOWN_CHANNEL = 'unknown'
+
 class Rejection {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    readonly channel = UNKNOWN_CHANNEL
+  ) {}
 }
 
 /**
@@ -131,7 +146,8 @@ export class Tenancy implements Startable {
   private readonly log: Logger
   private readonly recorder: TenancyRecorder
   private readonly rings = new Map<string, TenantKeyring>()
-  private readonly channels = new Map<string, Joined>()
+  /** Subscribed tenant topics, by tenant. */
+  private readonly topics = new Map<string, Subscribed>()
   private readonly replay = new ReplayGuard()
   private readonly clockSkewMs: number
   private readonly init: TenancyInit
@@ -210,40 +226,51 @@ export class Tenancy implements Startable {
     if (!this.started) return
     this.started = false
     this.components.pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
-    for (const joined of this.channels.values()) this.leave(joined)
+    for (const sub of [...this.topics.values()]) for (const joined of [...sub.channels.values()]) this.leave(joined)
   }
 
-  /** Subscribe to a channel of a tenant this agent belongs to; `handler` sees only valid messages. */
+  /**
+   * Join a channel of a tenant this agent belongs to; `handler` sees only valid messages. The
+   * first channel of a tenant subscribes to the tenant's topic.
+   */
   join(tenant: string, channel: string, handler: ChannelHandler, options: ChannelOptions = {}): TenantChannel {
     if (!this.rings.has(tenant)) throw new NotATenantMemberError(tenant)
-    const topic = topicFor(tenant, channel)
-    const existing = this.channels.get(topic)
+    if (!isValidChannel(channel)) throw new RangeError(`"${channel}" is not a channel name (a-z, 0-9, ".", "_", "-")`)
+    let sub = this.topics.get(tenant)
+    const existing = sub?.channels.get(channel)
     if (existing !== undefined) return existing
+    if (sub === undefined) {
+      const topic = topicFor(tenant)
+      const created: Subscribed = { tenant, topic, channels: new Map(), presentFull: true, lastFullAt: 0 }
+      sub = created
+      this.topics.set(tenant, created)
+      const { pubsub } = this.components
+      scoreTopic(pubsub, topic)
+      pubsub.topicValidators.set(topic, async (source, msg) => await this.validate(created, source, msg))
+      pubsub.subscribe(topic)
+    }
     const joined: Joined = {
       tenant,
       channel,
-      topic,
+      topic: sub.topic,
       handler,
       maxBytes: options.maxBytes ?? C.DEFAULT_MAX_MESSAGE_BYTES,
-      presentFull: true,
-      lastFullAt: 0,
       seq: 0,
       publish: async (payload, opts) => await this.publish(joined, payload, opts?.role)
     }
-    this.channels.set(topic, joined)
-    const { pubsub } = this.components
-    scoreTopic(pubsub, topic)
-    pubsub.topicValidators.set(topic, async (source, msg) => await this.validate(joined, source, msg))
-    pubsub.subscribe(topic)
+    sub.channels.set(channel, joined)
     return joined
   }
 
+  /** Leave a channel; leaving a tenant's last channel unsubscribes from its topic. */
   leave(channel: TenantChannel): void {
-    const joined = this.channels.get(channel.topic)
-    if (joined === undefined) return
-    this.channels.delete(channel.topic)
-    this.components.pubsub.unsubscribe(channel.topic)
-    this.components.pubsub.topicValidators.delete(channel.topic)
+    const sub = this.topics.get(channel.tenant)
+    if (sub?.channels.get(channel.channel) !== channel) return
+    sub.channels.delete(channel.channel)
+    if (sub.channels.size > 0) return
+    this.topics.delete(channel.tenant)
+    this.components.pubsub.unsubscribe(sub.topic)
+    this.components.pubsub.topicValidators.delete(sub.topic)
   }
 
   /**
@@ -268,7 +295,7 @@ export class Tenancy implements Startable {
         this.log.error({ err: (err as Error).message }, 'tenant state listener failed')
       }
     }
-    const control = this.channels.get(topicFor(tenant, C.CONTROL_CHANNEL))
+    const control = this.topics.get(tenant)?.channels.get(C.CONTROL_CHANNEL)
     if (announce && control !== undefined) {
       // Sealed under the epoch members hold now, since they do not have the new key yet.
       await this.publish(control, encodeJson(state), undefined, previousEpoch)
@@ -301,10 +328,13 @@ export class Tenancy implements Startable {
       }
       header.e = sealing.epoch
       key = sealing.key
-      if (joined.presentFull || now - joined.lastFullAt > C.CREDENTIAL_REPRESENT_MS) {
+      const sub = this.topics.get(joined.tenant)
+      if (sub === undefined || sub.presentFull || now - sub.lastFullAt > C.CREDENTIAL_REPRESENT_MS) {
         header.k = ring.credential
-        joined.presentFull = false
-        joined.lastFullAt = now
+        if (sub !== undefined) {
+          sub.presentFull = false
+          sub.lastFullAt = now
+        }
       } else {
         header.f = ring.credentialRef
       }
@@ -320,9 +350,10 @@ export class Tenancy implements Startable {
     evt: CustomEvent<{ peerId: PeerId; subscriptions: Array<{ topic: string; subscribe: boolean }> }>
   ): void => {
     // A new subscriber has not seen our credential: present it in full on the next message.
-    for (const sub of evt.detail.subscriptions) {
-      const joined = this.channels.get(sub.topic)
-      if (joined !== undefined && sub.subscribe) joined.presentFull = true
+    for (const change of evt.detail.subscriptions) {
+      const parsed = change.subscribe ? parseTopic(change.topic) : undefined
+      const sub = parsed === undefined ? undefined : this.topics.get(parsed.tenant)
+      if (sub?.topic === change.topic) sub.presentFull = true
     }
   }
 
@@ -340,21 +371,26 @@ export class Tenancy implements Startable {
   }
 
   /**
-   * The topic validator of every tenant channel. Reject lowers the delivering peer's score (and
-   * gossipsub drops the message); Ignore drops it without penalty. Never throws.
+   * The topic validator of every tenant topic. Reject lowers the delivering peer's score (and
+   * gossipsub drops the message); Ignore drops it without penalty. A valid message on a channel
+   * this agent did not join is accepted, so relayed, unread: the tenant's topic carries every
+   * channel, and its mesh must pass on what other members read. Never throws.
    */
-  private async validate(joined: Joined, source: PeerId, msg: Message): Promise<TopicValidatorResult> {
+  private async validate(sub: Subscribed, source: PeerId, msg: Message): Promise<TopicValidatorResult> {
     await yieldIfBusy()
-    const { channel } = joined
     const via = source.toString()
     for (const listener of this.relayListeners) listener(via)
-    if (msg.type !== 'signed') return this.reject(channel, 'unsigned', 'unknown')
+    if (msg.type !== 'signed') return this.reject(UNKNOWN_CHANNEL, 'unsigned', 'unknown')
     const from = msg.from.toString()
+    let channel = UNKNOWN_CHANNEL
     try {
-      const opened = await this.openEnvelope(joined, from, msg.data)
-      if (opened instanceof Rejection) return this.reject(channel, opened.reason, from)
-      if (typeof opened === 'string') return this.ignore(channel, opened, from)
+      const opened = await this.openEnvelope(sub, from, msg.data)
+      if (opened instanceof Rejection) return this.reject(opened.channel, opened.reason, from)
+      if (typeof opened === 'string') return this.ignore(UNKNOWN_CHANNEL, opened, from)
+      channel = opened.channel
       opened.via = via
+      const joined = sub.channels.get(channel)
+      if (joined === undefined) return TopicValidatorResult.Accept
       const verdict = await joined.handler(opened)
       if (verdict === 'accept') {
         this.recorder.messageIn(channel, opened.sentAt)
@@ -370,51 +406,61 @@ export class Tenancy implements Startable {
 
   /** Check and open an envelope: the message, a rejection, or the reason to ignore it. */
   private async openEnvelope(
-    joined: Joined,
+    sub: Subscribed,
     from: string,
     data: Uint8Array
   ): Promise<TenantMessage | Rejection | string> {
-    if (data.byteLength > joined.maxBytes) return new Rejection('oversized')
+    // The largest limit first (the header says which channel's applies), then the channel's own.
+    if (data.byteLength > this.largestAccepted(sub)) return new Rejection('oversized')
     const envelope = decodeEnvelope(data)
-    if (envelope === undefined) return new Rejection('malformed')
+    // Unreadable and past every channel's default limit: counted as oversized, as it always was.
+    if (envelope === undefined) {
+      return new Rejection(data.byteLength > C.DEFAULT_MAX_MESSAGE_BYTES ? 'oversized' : 'malformed')
+    }
     const { header } = envelope
-    if (header.t !== joined.tenant || header.c !== joined.channel) return new Rejection('wrong-topic')
-    if (header.s !== from) return new Rejection('sender-mismatch')
+    const channel = header.c
+    if (data.byteLength > (sub.channels.get(channel)?.maxBytes ?? C.DEFAULT_MAX_MESSAGE_BYTES)) {
+      return new Rejection('oversized', channel)
+    }
+    if (header.t !== sub.tenant) return new Rejection('wrong-topic', channel)
+    if (header.s !== from) return new Rejection('sender-mismatch', channel)
     const now = Date.now()
-    if (Math.abs(now - header.ts) > this.clockSkewMs) return new Rejection('clock-skew')
-    const ring = this.rings.get(joined.tenant)
-    if (ring === undefined) return new Rejection('wrong-topic')
+    if (Math.abs(now - header.ts) > this.clockSkewMs) return new Rejection('clock-skew', channel)
+    const ring = this.rings.get(sub.tenant)
+    if (ring === undefined) return new Rejection('wrong-topic', channel)
 
     let claims: CredentialClaims | undefined
     let payload = envelope.body
     if (ring.authenticated) {
-      if (header.e === 0) return new Rejection('unencrypted')
+      if (header.e === 0) return new Rejection('unencrypted', channel)
       const presented =
         header.k !== undefined ? { credential: header.k } : header.f !== undefined ? { ref: header.f } : {}
       const checked = await ring.check(from, presented, header.r !== undefined ? [header.r] : [], now)
       // An unknown reference is not proof of malice: this agent may have missed the full copy.
       if (checked === 'unknown-credential') {
-        return header.f !== undefined ? 'unknown-credential' : new Rejection('no-credential')
+        return header.f !== undefined ? 'unknown-credential' : new Rejection('no-credential', channel)
       }
-      if (typeof checked === 'string') return new Rejection(checked)
+      if (typeof checked === 'string') return new Rejection(checked, channel)
       claims = checked
       const key = ring.keyFor(header.e, now)
       if (key === undefined) {
         // Either side may have missed a rotation: exchange states with the sender, drop this one.
-        if (header.e > ring.epoch + 1) return new Rejection('unknown-epoch')
+        if (header.e > ring.epoch + 1) return new Rejection('unknown-epoch', channel)
         for (const listener of this.mismatchListeners) listener(from)
         return header.e > ring.epoch ? 'future-epoch' : 'stale-epoch'
       }
       const plaintext = open(key, envelope.body, envelope.aad)
-      if (plaintext === undefined) return new Rejection('decrypt-failed')
+      if (plaintext === undefined) return new Rejection('decrypt-failed', channel)
       payload = plaintext
     } else if (header.e !== 0 || header.k !== undefined || header.f !== undefined) {
-      return new Rejection('malformed')
+      return new Rejection('malformed', channel)
     }
-    if (!this.replay.accept(`${joined.topic}\u0000${from}`, header.i, header.q)) return new Rejection('replay')
+    if (!this.replay.accept(`${sub.tenant}\u0000${channel}\u0000${from}`, header.i, header.q)) {
+      return new Rejection('replay', channel)
+    }
     return {
-      tenant: joined.tenant,
-      channel: joined.channel,
+      tenant: sub.tenant,
+      channel,
       from,
       ...(header.r !== undefined ? { role: header.r } : {}),
       ...(claims !== undefined ? { claims } : {}),
@@ -422,6 +468,13 @@ export class Tenancy implements Startable {
       session: header.i,
       payload
     }
+  }
+
+  /** The largest envelope any channel of the tenant accepts. */
+  private largestAccepted(sub: Subscribed): number {
+    let max = C.DEFAULT_MAX_MESSAGE_BYTES
+    for (const joined of sub.channels.values()) max = Math.max(max, joined.maxBytes)
+    return max
   }
 
   private async onControl(msg: TenantMessage): Promise<Verdict> {

@@ -41,6 +41,7 @@ export type Command = { id: number } & (
   | { cmd: 'council-wait'; council: string; above: number; without?: string; timeoutMs: number }
   | { cmd: 'suspicions' }
   | { cmd: 'cpu' }
+  | { cmd: 'traffic' }
   | { cmd: 'stop' }
 )
 
@@ -79,10 +80,57 @@ export type Reply = { id?: number } & (
   | { event: 'reached'; at: Reached | null }
   | { event: 'suspicions'; counts: Record<string, number> }
   | { event: 'cpu'; ms: number }
+  | { event: 'traffic'; traffic: Traffic }
   | { event: 'error'; message: string }
 )
 
 const CHANNEL = 'bench'
+
+/** Wire traffic of this worker's running agents so far, summed over them (gossipsub's counters). */
+export interface Traffic {
+  agents: number
+  /** Gossipsub RPCs sent and received (one RPC may carry messages and control). */
+  rpcsSent: number
+  rpcsReceived: number
+  bytesSent: number
+  bytesReceived: number
+  /** Open connections, summed over the agents. */
+  connections: number
+  /** Topics subscribed, summed over the agents. */
+  topics: number
+}
+
+const TRAFFIC_METRICS = {
+  rpcsSent: ['conclave_gossipsub_rpcs_total', 'out'],
+  rpcsReceived: ['conclave_gossipsub_rpcs_total', 'in'],
+  bytesSent: ['conclave_gossipsub_bytes_total', 'out'],
+  bytesReceived: ['conclave_gossipsub_bytes_total', 'in']
+} as const
+
+async function traffic(): Promise<Traffic> {
+  const out: Traffic = {
+    agents: 0,
+    rpcsSent: 0,
+    rpcsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    connections: 0,
+    topics: 0
+  }
+  for (const agent of sim?.running ?? []) {
+    out.agents++
+    for (const [key, [name, direction]] of Object.entries(TRAFFIC_METRICS) as Array<
+      [keyof typeof TRAFFIC_METRICS, readonly [string, string]]
+    >) {
+      const metric = agent.metrics.registry.getSingleMetric(name)
+      if (metric === undefined) throw new Error(`metric ${name} is not registered`)
+      out[key] += (await metric.get()).values.find(v => v.labels.direction === direction)?.value ?? 0
+    }
+    out.connections += agent.node.getConnections().length
+    out.topics += agent.node.services.pubsub.getTopics().length
+  }
+  return out
+}
 
 interface Local {
   index: number
@@ -202,7 +250,7 @@ async function meshReady(total: number, timeoutMs: number): Promise<void> {
     const done = s.agents.every(a => {
       const tenant = a.tenancy.tenants[0] as string
       const alive = a.membership.peers().filter(p => p.state === 'alive').length
-      return alive >= total - 1 && a.node.services.pubsub.getSubscribers(topicFor(tenant, CHANNEL)).length > 0
+      return alive >= total - 1 && a.node.services.pubsub.getSubscribers(topicFor(tenant)).length > 0
     })
     if (done) return
     await new Promise(resolve => setTimeout(resolve, 100))
@@ -340,6 +388,8 @@ async function handle(c: Command): Promise<Reply> {
       return { event: 'suspicions', counts: suspected }
     case 'cpu':
       return { event: 'cpu', ms: processCpuMs() }
+    case 'traffic':
+      return { event: 'traffic', traffic: await traffic() }
     case 'stop':
       await sim?.stop()
       await Promise.allSettled(

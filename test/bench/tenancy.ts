@@ -63,7 +63,7 @@ async function cpuPerMessage(authenticated: boolean, count: number): Promise<Cpu
   const rx = new Tenancy({ peerId: receiver, pubsub: rxPubsub }, { keyrings: [rings[1]] })
   const channel = tx.join(tenant, 'bench', () => 'accept')
   rx.join(tenant, 'bench', () => 'accept')
-  const validate = rxPubsub.topicValidators.get(topicFor(tenant, 'bench')) as TopicValidatorFn
+  const validate = rxPubsub.topicValidators.get(topicFor(tenant)) as TopicValidatorFn
 
   // Warm up (JIT, credential cache), then measure.
   for (let i = 0; i < 500; i++) await channel.publish(PAYLOAD)

@@ -1,0 +1,145 @@
+/**
+ * `npm run bench:idle`: what an idle mesh costs each agent as the mesh grows. N agents over worker
+ * processes (one tenant, sealed envelopes, default settings) form a full view, settle, and then do
+ * nothing the application asks for: CPU, gossipsub RPCs and bytes, connections and topics are
+ * measured per agent over a quiet window. A flat design costs each agent the same at every N.
+ *
+ *   npm run bench:idle                      N = 10 and 34 in one process, 34 and 100 over 4
+ *   npm run bench:idle -- --layouts 34x1    only that layout (agents x worker processes)
+ *   npm run bench:idle -- --window 20000    measure over 20 s (default 30 s)
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startLayout, type Worker } from './fanout.js'
+import type { Traffic } from './fanout-worker.js'
+import { environment, writeSection } from './report.js'
+
+const out = (line: string): void => {
+  process.stdout.write(line + '\n')
+}
+const argv = process.argv.slice(2)
+const option = (name: string): string | undefined => {
+  const i = argv.indexOf(name)
+  return i === -1 ? undefined : argv[i + 1]
+}
+const fail = (message: string): never => {
+  process.stderr.write(message + '\n')
+  process.exit(2)
+}
+
+const layouts = (option('--layouts') ?? '10x1,34x1,34x4,100x4').split(',').map(spec => {
+  const m = /^(\d+)x(\d+)$/.exec(spec.trim())
+  if (m === null) return fail(`--layouts: "${spec}" is not AGENTSxWORKERS (for example 34x1)`)
+  const agents = Number(m[1])
+  const workers = Number(m[2])
+  if (agents < 2 || workers < 1 || workers > agents) {
+    return fail(`--layouts: "${spec}" needs 2+ agents, 1..agents workers`)
+  }
+  return { agents, workers }
+})
+const WINDOW_MS = Number(option('--window') ?? 30_000)
+if (!Number.isInteger(WINDOW_MS) || WINDOW_MS < 1_000) fail('--window: expected milliseconds, at least 1000')
+/** After the full view, joins' syncs and announcements die down before the window opens. */
+const SETTLE_MS = Number(option('--settle') ?? 20_000)
+if (!Number.isInteger(SETTLE_MS) || SETTLE_MS < 0) fail('--settle: expected milliseconds')
+const WRITE = !argv.includes('--no-write')
+
+interface Row {
+  agents: number
+  workers: number
+  /** Percent of one core, all agents together. */
+  cpuPct: number
+  cpuPctPerAgent: number
+  rpcsPerAgentPerSec: number
+  bytesPerAgentPerSec: number
+  connectionsPerAgent: number
+  topicsPerAgent: number
+}
+
+async function sample(workers: Worker[]): Promise<{ cpuMs: number; traffic: Traffic }> {
+  const cpuReplies = await Promise.all(workers.map(async w => await w.send({ cmd: 'cpu' })))
+  const trafficReplies = await Promise.all(workers.map(async w => await w.send({ cmd: 'traffic' })))
+  const cpuMs = cpuReplies.reduce((s, r) => s + (r.event === 'cpu' ? r.ms : 0), 0)
+  const traffic: Traffic = {
+    agents: 0,
+    rpcsSent: 0,
+    rpcsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    connections: 0,
+    topics: 0
+  }
+  for (const r of trafficReplies) {
+    if (r.event !== 'traffic') continue
+    for (const key of Object.keys(traffic) as Array<keyof Traffic>) traffic[key] += r.traffic[key]
+  }
+  return { cpuMs, traffic }
+}
+
+async function measure(agents: number, workers: number): Promise<Row> {
+  const dir = await mkdtemp(join(tmpdir(), 'conclave-idle-'))
+  try {
+    const layout = await startLayout({ system: 'mesh', agents, workers, dir }, 240_000)
+    try {
+      await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+      const before = await sample(layout.active)
+      const t0 = Date.now()
+      await new Promise(resolve => setTimeout(resolve, WINDOW_MS))
+      const after = await sample(layout.active)
+      const seconds = (Date.now() - t0) / 1_000
+      const n = after.traffic.agents
+      const cpuPct = ((after.cpuMs - before.cpuMs) / (seconds * 1_000)) * 100
+      const delta = (key: keyof Traffic): number => after.traffic[key] - before.traffic[key]
+      return {
+        agents,
+        workers,
+        cpuPct,
+        cpuPctPerAgent: cpuPct / n,
+        rpcsPerAgentPerSec: (delta('rpcsSent') + delta('rpcsReceived')) / n / seconds,
+        bytesPerAgentPerSec: (delta('bytesSent') + delta('bytesReceived')) / n / seconds,
+        connectionsPerAgent: after.traffic.connections / n,
+        topicsPerAgent: after.traffic.topics / n
+      }
+    } finally {
+      await layout.stop()
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const rows: Row[] = []
+const format = (r: Row): string =>
+  `| ${r.agents} | ${r.workers} | ${r.cpuPct.toFixed(1)} | ${r.cpuPctPerAgent.toFixed(2)} | ${r.rpcsPerAgentPerSec.toFixed(1)} | ${Math.round(r.bytesPerAgentPerSec)} | ${r.connectionsPerAgent.toFixed(1)} | ${r.topicsPerAgent.toFixed(1)} |`
+for (const { agents, workers } of layouts) {
+  out(`measuring ${agents} agents over ${workers} process(es)…`)
+  const row = await measure(agents, workers)
+  rows.push(row)
+  out(format(row))
+}
+
+const ratio = (big: number, small: number, workers: number): string => {
+  const a = rows.find(r => r.agents === big && r.workers === workers)
+  const b = rows.find(r => r.agents === small && r.workers === workers)
+  if (a === undefined || b === undefined) return ''
+  return `- N=${big} ÷ N=${small}, ${workers} process(es): CPU per agent ${(a.cpuPctPerAgent / b.cpuPctPerAgent).toFixed(2)}, RPCs per agent ${(a.rpcsPerAgentPerSec / b.rpcsPerAgentPerSec).toFixed(2)}, bytes per agent ${(a.bytesPerAgentPerSec / b.bytesPerAgentPerSec).toFixed(2)}.`
+}
+const ratios = [ratio(34, 10, 1), ratio(100, 34, 4)].filter(line => line !== '')
+for (const line of ratios) out(line)
+
+if (WRITE) {
+  await writeSection(
+    'idle',
+    `## An idle mesh, per agent
+
+Command: \`npm run bench:idle\` (${environment()}). N agents over worker processes, one tenant with credentials (sealed envelopes), default settings, bootstrapped from the first agent. Once every agent sees all the others alive and ${SETTLE_MS / 1_000} s have passed, the application does nothing for ${WINDOW_MS / 1_000} s; CPU is that of the worker processes, traffic is gossipsub's RPCs and bytes, sent plus received, from its own counters.
+
+| agents | processes | idle CPU, % of one core | per agent | gossipsub RPCs/s per agent | bytes/s per agent | connections per agent | topics per agent |
+|---|---|---|---|---|---|---|---|
+${rows.map(format).join('\n')}
+
+${ratios.join('\n')}`
+  )
+}
+process.exit(0)
