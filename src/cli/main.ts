@@ -1,16 +1,13 @@
 import { Command, CommanderError } from 'commander'
 import { VERSION } from '../version.js'
-import { configCommand } from './commands/config.js'
-import { councilListCommand, councilOpenCommand } from './commands/council.js'
-import { idCommand, keygenCommand } from './commands/keygen.js'
-import { memoryExportCommand, memoryImportCommand } from './commands/memory.js'
-import { taskRunCommand } from './commands/task.js'
-import { simCommand } from './commands/sim.js'
-import { simulateCommand } from './commands/simulate.js'
-import { SCENARIOS } from '../simulate/index.js'
-import { startCommand } from './commands/start.js'
-import { statusCommand } from './commands/status.js'
-import {
+import type { councilListCommand, councilOpenCommand } from './commands/council.js'
+import type { memoryExportCommand, memoryImportCommand } from './commands/memory.js'
+import type { taskRunCommand } from './commands/task.js'
+import type { simCommand } from './commands/sim.js'
+import type { simulateCommand } from './commands/simulate.js'
+import { SCENARIOS } from '../simulate/scenario-names.js'
+import type { statusCommand } from './commands/status.js'
+import type {
   tenantCreateCommand,
   tenantIssueCommand,
   tenantPublishCommand,
@@ -50,13 +47,13 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
   addAgentOptions(
     program.command('start').description('run one agent in the foreground (flags override CONCLAVE_* env)')
   ).action(async (opts: Record<string, unknown>) => {
-    code = await startCommand(agentFlags(opts))
+    code = await (await import('./commands/start.js')).startCommand(agentFlags(opts))
   })
 
   addAgentOptions(
     program.command('config').description('validate and print the resolved configuration; exit 2 on error')
   ).action(async (opts: Record<string, unknown>) => {
-    code = await configCommand(agentFlags(opts))
+    code = await (await import('./commands/config.js')).configCommand(agentFlags(opts))
   })
 
   program
@@ -66,7 +63,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--out <file>', 'write the key to this file instead')
     .option('--force', 'replace an existing key (the peer id changes)')
     .action(async (opts: { dataDir?: string; out?: string; force?: boolean }) => {
-      code = await keygenCommand(opts)
+      code = await (await import('./commands/keygen.js')).keygenCommand(opts)
     })
 
   program
@@ -75,13 +72,13 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--identity <file>', 'the key file [CONCLAVE_IDENTITY]')
     .option('--data-dir <dir>', 'read <dir>/identity.key [CONCLAVE_DATA_DIR]')
     .action(async (opts: { dataDir?: string; identity?: string }) => {
-      code = await idCommand(opts)
+      code = await (await import('./commands/keygen.js')).idCommand(opts)
     })
 
   reachesAgent(program.command('status').description('show the membership view of a running agent'), '--token')
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: Parameters<typeof statusCommand>[0]) => {
-      code = await statusCommand(opts)
+      code = await (await import('./commands/status.js')).statusCommand(opts)
     })
 
   const council = program.command('council').description('councils of a running agent')
@@ -98,12 +95,12 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--wait', 'follow the council until it is active (exit 1 if it fails)')
     .option('--timeout-ms <ms>', 'with --wait: give up after this long', '60000')
     .action(async (opts: Parameters<typeof councilOpenCommand>[0]) => {
-      code = await councilOpenCommand(opts)
+      code = await (await import('./commands/council.js')).councilOpenCommand(opts)
     })
   reachesAgent(council.command('list').description('councils and their rosters'), '--token')
     .option('--json', 'print JSON')
     .action(async (opts: Parameters<typeof councilListCommand>[0]) => {
-      code = await councilListCommand(opts)
+      code = await (await import('./commands/council.js')).councilListCommand(opts)
     })
 
   const task = program.command('task').description('tasks in councils of a running agent')
@@ -120,7 +117,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--timeout-ms <ms>', 'the task fails without a result after this long (default 300000)')
     .option('--no-wait', 'print the task id and return at once')
     .action(async (opts: Parameters<typeof taskRunCommand>[0]) => {
-      code = await taskRunCommand(opts)
+      code = await (await import('./commands/task.js')).taskRunCommand(opts)
     })
 
   const memory = program.command('memory').description('episode memory in a data dir: backup and restore')
@@ -131,7 +128,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--data-dir <dir>', 'data dir of the agent [CONCLAVE_DATA_DIR]')
     .option('--tenant <id>', "only this tenant's episodes")
     .action(async (opts: Parameters<typeof memoryExportCommand>[0]) => {
-      code = await memoryExportCommand(opts)
+      code = await (await import('./commands/memory.js')).memoryExportCommand(opts)
     })
   memory
     .command('import')
@@ -143,7 +140,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--tenant <id>', "only this tenant's episodes")
     .option('--create', 'make a new episode database when the data dir has none')
     .action(async (file: string, opts: Parameters<typeof memoryImportCommand>[1]) => {
-      code = await memoryImportCommand(file, opts)
+      code = await (await import('./commands/memory.js')).memoryImportCommand(file, opts)
     })
 
   const tenant = program
@@ -156,7 +153,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--out <file>', 'tenant file to write (default <id>.tenant.json)')
     .option('--force', 'replace an existing tenant file')
     .action(async (opts: Parameters<typeof tenantCreateCommand>[0]) => {
-      code = await tenantCreateCommand(opts)
+      code = await (await import('./commands/tenant.js')).tenantCreateCommand(opts)
     })
   tenant
     .command('issue')
@@ -167,7 +164,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--ttl <duration>', 'validity, e.g. 30d, 12h (default 30d)')
     .option('--out <file>', 'credential file to write (mode 0600)')
     .action(async (opts: Parameters<typeof tenantIssueCommand>[0]) => {
-      code = await tenantIssueCommand(opts)
+      code = await (await import('./commands/tenant.js')).tenantIssueCommand(opts)
     })
   tenant
     .command('token')
@@ -180,7 +177,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--ttl <duration>', 'validity, e.g. 30d, 12h (default 30d)')
     .option('--name <name>', 'a label: who or what holds the token')
     .action(async (opts: Parameters<typeof tenantTokenCommand>[0]) => {
-      code = await tenantTokenCommand(opts)
+      code = await (await import('./commands/tenant.js')).tenantTokenCommand(opts)
     })
   reachesAgent(
     tenant
@@ -196,7 +193,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--token <ids>', "API token ids to revoke, comma-separated (from the tenant file's tokens)")
     .option('--out <file>', 'state file to write (default <tenant>.state-<epoch>.json)')
     .action(async (opts: Parameters<typeof tenantRotateCommand>[0]) => {
-      code = await tenantRotateCommand(opts, true)
+      code = await (await import('./commands/tenant.js')).tenantRotateCommand(opts, true)
     })
   reachesAgent(
     tenant
@@ -210,7 +207,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--tenant <file>', 'tenant file')
     .option('--out <file>', 'state file to write (default <tenant>.state-<epoch>.json)')
     .action(async (opts: Parameters<typeof tenantRotateCommand>[0]) => {
-      code = await tenantRotateCommand(opts, false)
+      code = await (await import('./commands/tenant.js')).tenantRotateCommand(opts, false)
     })
   reachesAgent(
     tenant.command('publish').description('hand a state file from revoke/rotate to a running member'),
@@ -218,7 +215,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
   )
     .option('--state <file>', 'state file')
     .action(async (opts: Parameters<typeof tenantPublishCommand>[0]) => {
-      code = await tenantPublishCommand(opts)
+      code = await (await import('./commands/tenant.js')).tenantPublishCommand(opts)
     })
 
   program
@@ -240,7 +237,7 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     )
     .option('--iterations <n>', 'with --scenario federation: collaboration loops', '10')
     .action(async (opts: Parameters<typeof simCommand>[0]) => {
-      code = await simCommand(opts)
+      code = await (await import('./commands/sim.js')).simCommand(opts)
     })
 
   program
@@ -255,8 +252,8 @@ export function cliProgram(exit: (code: number) => void = () => {}): Command {
     .option('--latency <model>', 'lan (0.1-1 ms) or wan (20-150 ms with jitter)', 'lan')
     .option('--loss <p>', 'chance that a message is lost', '0')
     .option('--json', 'print one JSON object')
-    .action((opts: Parameters<typeof simulateCommand>[0]) => {
-      code = simulateCommand(opts)
+    .action(async (opts: Parameters<typeof simulateCommand>[0]) => {
+      code = await (await import('./commands/simulate.js')).simulateCommand(opts)
     })
 
   // Every action sets `code`; it is handed on once the action finished.

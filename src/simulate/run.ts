@@ -17,8 +17,9 @@ import {
   type TrialResult
 } from './scenarios.js'
 
-export const SCENARIOS = ['formation', 'failover', 'handover', 'partitions', 'churn', 'membership'] as const
-export type Scenario = (typeof SCENARIOS)[number]
+import { SCENARIOS, type Scenario } from './scenario-names.js'
+
+export { SCENARIOS, type Scenario }
 
 export interface SimulateOptions {
   agents: number

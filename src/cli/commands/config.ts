@@ -4,7 +4,8 @@ import { loadBehaviours } from '../../agent/index.js'
 import { ensureDataDir, loadConfig, type AgentConfig, type LoadedConfig } from '../../config/index.js'
 import { identityPath, readIdentity } from '../../node/index.js'
 import { CredentialError, loadTenants } from '../../tenancy/index.js'
-import { EXIT_OK, reportStartupError } from '../exit.js'
+import { EXIT_OK } from '../exit.js'
+import { reportStartupError } from '../startup-errors.js'
 
 /** Settings printed as `***`: they are secrets. */
 const SECRET_KEYS = ['llmApiKey', 'apiToken'] as const

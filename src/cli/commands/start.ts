@@ -1,7 +1,8 @@
 import { Agent } from '../../agent/index.js'
 import { ensureDataDir, loadConfig, type LoadedConfig } from '../../config/index.js'
 import { createLogger } from '../../logger/index.js'
-import { EXIT_FAILURE, EXIT_OK, reportStartupError } from '../exit.js'
+import { EXIT_FAILURE, EXIT_OK } from '../exit.js'
+import { reportStartupError } from '../startup-errors.js'
 
 /** Shutdown must finish within this: the process exits within 5 s of SIGTERM. */
 const SHUTDOWN_DEADLINE_MS = 4_500
