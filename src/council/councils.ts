@@ -878,7 +878,7 @@ export class Councils implements Startable {
     base: string[],
     to = this.ackRecipient(c, digest)
   ): Promise<void> {
-    if (!mayAck(this.self, c.promised, { epoch, base })) return
+    if (!mayAck(this.self, c.promised, { epoch, base }, c.epoch > 0 ? c.members : undefined)) return
     c.promised = epoch
     // On disk before the acknowledgement leaves (or counts here): a restart, even after a power
     // loss, must not acknowledge this epoch twice.

@@ -60,3 +60,12 @@ export const DHT_LOOKUP_INTERVAL_MS = 30_000
 export const DHT_LOOKUP_TIMEOUT_MS = 30_000
 /** How often connections are checked for a dead gossip stream (see `gossipWatch`). */
 export const GOSSIP_WATCH_INTERVAL_MS = 5_000
+/**
+ * Gossipsub's default mesh (D 6, Dhi 12) settles at Dhi: peers accept grafts until then, so
+ * every message reached each agent 12 times. Measured at 34 idle agents in one process: 3.1 MB/s
+ * of gossip and a saturated event loop, nearly all duplicate presence copies.
+ */
+export const GOSSIP_MESH_DEGREE = { D: 6, Dlo: 4, Dhi: 8 }
+/** Gossipsub's heartbeat and IHAVE fan-out (Dlazy), its defaults, which `gossip()` keeps. */
+export const GOSSIP_HEARTBEAT_MS = 1_000
+export const GOSSIP_LAZY_DEGREE = 6

@@ -6,6 +6,9 @@ import { gossipsub } from '@chainsafe/libp2p-gossipsub'
 import type { PubSub } from '@libp2p/interface'
 import { toString } from 'uint8arrays'
 import type { GossipTraffic } from './gossip-traffic.js'
+import { GOSSIP_MESH_DEGREE } from './constants.js'
+
+export { GOSSIP_MESH_DEGREE }
 
 /** Gossipsub's protocols (floodsub is off). */
 export const GOSSIP_PROTOCOLS = ['/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
@@ -38,12 +41,6 @@ export interface GossipInit {
   traffic?: GossipTraffic
 }
 
-/**
- * Gossipsub's default mesh (D 6, Dhi 12) settles at Dhi: peers accept grafts until then, so
- * every message reached each agent 12 times. Measured at 34 idle agents in one process: 3.1 MB/s
- * of gossip and a saturated event loop, nearly all duplicate presence copies.
- */
-export const GOSSIP_MESH_DEGREE = { D: 6, Dlo: 4, Dhi: 8 }
 /**
  * IDONTWANT (gossipsub 1.2) costs one control message per mesh peer for every message received;
  * for our ~1.6 KB presence messages that doubled the packets on the wire (17.7k vs 7.1k noise

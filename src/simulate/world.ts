@@ -25,6 +25,7 @@ import {
 import type { Descriptor } from '../council/index.js'
 import { SimCouncilStore } from './council-store.js'
 import { CoreLivelockError } from './errors.js'
+import { GossipMesh, type GossipHost } from './gossip.js'
 import { EventHeap } from './heap.js'
 import { Network, type NetworkOptions } from './network.js'
 import { deriveSeed, prng } from './random.js'
@@ -54,6 +55,8 @@ export interface SimCouncil {
 type Event =
   | { kind: 'deliver'; to: number; from: number; message: Wire; bytes: number }
   | { kind: 'council'; to: number; from: number; message: CouncilWire; bytes: number }
+  /** One gossipsub hop of a published council message (`id` tells copies of one message apart). */
+  | { kind: 'gossip'; to: number; from: number; origin: number; message: CouncilWire; bytes: number; id: number }
   | { kind: 'tick'; agent: number; token: number }
   | { kind: 'council-tick'; agent: number; token: number }
   | { kind: 'action'; run: () => void }
@@ -85,6 +88,8 @@ export interface Slot {
   traffic: Traffic
   /** Ticks at the current instant: a core that keeps asking for one is stuck. */
   ticksNow: { at: number; count: number }
+  /** Gossip messages this agent got since it started (later copies are dropped). */
+  seen: Set<number>
 }
 
 /** Told of what happens, for the property monitor and the figures. */
@@ -95,6 +100,8 @@ export interface Observer {
 
 /** Ticks one agent may ask for at one instant before the run is stopped as stuck. */
 const MAX_TICKS_AT_ONCE = 1_000
+/** Bytes of an IHAVE or IWANT naming one message (its id, framing and RPC envelope). */
+const GOSSIP_CONTROL_BYTES = 64
 
 export const agentId = (i: number): string => `agent-${String(i).padStart(5, '0')}`
 
@@ -108,6 +115,8 @@ export class World {
   private readonly hash: Hash = createHash('sha256')
   private readonly byId = new Map<string, number>()
   private readonly netRandom: () => number
+  private readonly mesh: GossipMesh
+  private gossipIds = 0
   private readonly o: WorldOptions
   private spec?: SimCouncil
 
@@ -118,6 +127,7 @@ export class World {
     this.o = o
     this.netRandom = prng(deriveSeed(o.seed, 0xfeed))
     this.network = new Network(o.network, this.netRandom)
+    this.mesh = new GossipMesh(o.agents, prng(deriveSeed(o.seed, 0x905)))
     this.agents = Array.from({ length: o.agents }, (_, index) => {
       const id = agentId(index)
       this.byId.set(id, index)
@@ -136,7 +146,8 @@ export class World {
         token: 0,
         scheduledAt: Infinity,
         traffic: { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 },
-        ticksNow: { at: -1, count: 0 }
+        ticksNow: { at: -1, count: 0 },
+        seen: new Set<number>()
       }
     })
   }
@@ -164,6 +175,8 @@ export class World {
     slot.up = true
     slot.pausedUntil = 0
     slot.backlog = []
+    slot.seen = new Set()
+    this.mesh.join(i, this.running)
     this.trace(`start ${i}`)
     this.step(slot, { type: 'start', seeds: seeds.map(s => this.slot(s).id) })
     this.startCouncil(slot)
@@ -217,6 +230,8 @@ export class World {
     slot.token++
     slot.scheduledAt = Infinity
     slot.backlog = []
+    slot.seen = new Set()
+    this.mesh.leave(i, this.running)
     this.trace(`crash ${i}`)
   }
 
@@ -294,7 +309,7 @@ export class World {
       e.run()
       return
     }
-    const slot = this.slot(e.kind === 'deliver' || e.kind === 'council' ? e.to : e.agent)
+    const slot = this.slot(e.kind === 'deliver' || e.kind === 'council' || e.kind === 'gossip' ? e.to : e.agent)
     if (!slot.up) return
     if (e.kind === 'tick' && e.token !== slot.token) return
     if (e.kind === 'council-tick' && e.token !== slot.councilToken) return
@@ -322,6 +337,18 @@ export class World {
     slot.traffic.received++
     slot.traffic.bytesReceived += e.bytes
     const from = this.slot(e.from)
+    if (e.kind === 'gossip') {
+      if (slot.seen.has(e.id)) {
+        this.trace(`gx ${e.from}>${e.to} ${e.origin}#${e.id}`)
+        return
+      }
+      slot.seen.add(e.id)
+      this.trace(`g ${e.from}>${e.to} ${e.origin}#${e.id} ${e.message.type}`)
+      // Gossipsub's messages are signed by their author: the core hears it from the origin.
+      this.councilStep(slot, { type: 'message', from: this.slot(e.origin).id, message: e.message })
+      if (slot.up) this.relay(slot, e.message, e.id, e.origin, e.from)
+      return
+    }
     if (e.kind === 'council') {
       this.trace(`cd ${e.from}>${e.to} ${e.message.type}`)
       this.councilStep(slot, { type: 'message', from: from.id, message: e.message })
@@ -403,9 +430,60 @@ export class World {
         if (to !== undefined) this.councilSend(slot, to, effect.message)
         return
       }
-      case 'publish':
-        // Gossip is modelled as one hop to every agent the network lets through.
-        for (const other of this.agents) if (other !== slot) this.councilSend(slot, other.index, effect.message)
+      case 'publish': {
+        const id = ++this.gossipIds
+        slot.seen.add(id)
+        this.relay(slot, effect.message, id, slot.index, -1)
+      }
+    }
+  }
+
+  private readonly running = (j: number): boolean => this.agents[j]?.up === true
+
+  private readonly gossipHost: GossipHost = {
+    now: () => this.now,
+    running: this.running,
+    seen: j => this.slot(j).seen,
+    lacks: (j, id) => {
+      const s = this.slot(j)
+      return s.up && s.pausedUntil <= this.now && !s.seen.has(id)
+    },
+    control: (from, to, then) => {
+      this.control(this.slot(from), to, then)
+    },
+    at: (time, fn) => {
+      this.at(time, fn)
+    }
+  }
+
+  /** Gossipsub's relay of a council message at `slot` (see `GossipMesh.relay`). */
+  private relay(slot: Slot, message: CouncilWire, id: number, origin: number, cameFrom: number): void {
+    const bytes = councilWireBytes(message)
+    this.mesh.relay(this.gossipHost, slot.index, id, cameFrom, to => {
+      this.gossipHop(slot, to, message, id, origin, bytes)
+    })
+  }
+
+  private gossipHop(slot: Slot, to: number, message: CouncilWire, id: number, origin: number, bytes: number): void {
+    slot.traffic.sent++
+    slot.traffic.bytesSent += bytes
+    for (const delay of this.network.copies(slot.index, to)) {
+      this.heap.push(this.now + delay, { kind: 'gossip', to, from: slot.index, origin, message, bytes, id })
+    }
+  }
+
+  /** A gossipsub control message (IHAVE, IWANT) from `slot` to `to`; `then` runs where it arrives. */
+  private control(slot: Slot, to: number, then: () => void): void {
+    slot.traffic.sent++
+    slot.traffic.bytesSent += GOSSIP_CONTROL_BYTES
+    for (const delay of this.network.copies(slot.index, to)) {
+      this.at(this.now + delay, () => {
+        const target = this.slot(to)
+        if (!target.up) return
+        target.traffic.received++
+        target.traffic.bytesReceived += GOSSIP_CONTROL_BYTES
+        then()
+      })
     }
   }
 

@@ -152,6 +152,35 @@ describe('council core', () => {
     expect(twice.map(e => e.type)).toContain('acked')
   })
 
+  it("once it applied a commit, acknowledges only proposals built on that commit's members", () => {
+    // An agent that missed a commit proposes on the members it knew (or, in formation, on the
+    // claimants it heard): a majority of that other base must not commit the same epoch again.
+    const c = new CouncilCore({ self: 'm', name: 'm', roles: [], descriptor: d, membership: { alive: () => true } })
+    c.step({ type: 'start' }, 0)
+    const committed: Commit = { ...proposal(1, ['m', 'x', 'y', 'z', 'w']), acks: ['m', 'x', 'y'] }
+    c.step({ type: 'message', from: 'x', message: { type: 'commit', commit: committed } }, 10)
+    expect(c.epoch).toBe(1)
+    const propose = (p: Proposal, now: number): Effect[] =>
+      c.step({ type: 'message', from: p.coordinator, message: { type: 'propose', proposal: p } }, now)
+    // Epoch 2 on another member set, the agent among them: neither ack nor promise.
+    expect(propose({ ...proposal(2, ['m', 'x', 'q']), coordinator: 'q' }, 20)).toEqual([])
+    expect(c.promised).toBe(1)
+    // Epoch 2 on the committed members: acknowledged.
+    expect(propose(proposal(2, ['m', 'x', 'y', 'z', 'w']), 30).map(e => e.type)).toEqual(['persist', 'acked', 'send'])
+    // The deliberate bug acknowledges a stale base.
+    const buggy = new CouncilCore(
+      { self: 'm', name: 'm', roles: [], descriptor: d, membership: { alive: () => true } },
+      {},
+      { staleBase: true }
+    )
+    buggy.step({ type: 'start' }, 0)
+    buggy.step({ type: 'message', from: 'x', message: { type: 'commit', commit: committed } }, 10)
+    const stale = { ...proposal(2, ['m', 'x', 'q']), coordinator: 'q' }
+    expect(
+      buggy.step({ type: 'message', from: 'q', message: { type: 'propose', proposal: stale } }, 20).map(e => e.type)
+    ).toContain('acked')
+  })
+
   it('applies a commit only with acks of a strict majority of its base, and only above its epoch', () => {
     const c = new CouncilCore({ self: 'm', name: 'm', roles: [], descriptor: d, membership: { alive: () => true } })
     c.step({ type: 'start' }, 0)

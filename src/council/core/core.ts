@@ -158,6 +158,11 @@ export class CouncilCore {
     return r
   }
 
+  /** The members a proposal must be based on for this agent to acknowledge it: its commit's. */
+  private config(): readonly string[] | undefined {
+    return this.epoch > 0 ? this.members : undefined
+  }
+
   private alive(peer: string): boolean {
     return peer === this.self ? this.started && !this.leaving : this.init.membership.alive(peer)
   }
@@ -338,7 +343,7 @@ export class CouncilCore {
 
   /** Acknowledge `p` if the rules allow: the promise is persisted durably before the ack leaves. */
   private acknowledge(p: Proposal, digest: string, now: number): boolean {
-    if (!mayAck(this.self, this.promised, p, this.bugs)) return false
+    if (!mayAck(this.self, this.promised, p, this.config(), this.bugs)) return false
     this.promised = Math.max(this.promised, p.epoch)
     this.emit({ type: 'persist', state: this.persisted(), durable: true })
     this.emit({ type: 'acked', epoch: p.epoch, digest })

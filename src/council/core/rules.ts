@@ -1,8 +1,10 @@
 /**
  * The safety rules of council agreement, as pure functions. Every council decision that must hold
  * across partitions, crashes and restarts is one of these:
- * - an agent acknowledges a proposal only if it is in the proposal's base and the epoch is above
- *   every epoch it promised, and it keeps that promise durably before the ack leaves;
+ * - an agent acknowledges a proposal only if it is in the proposal's base, the epoch is above
+ *   every epoch it promised, and, once it applied a commit, the base is that commit's members (the
+ *   proposal builds on the epoch the agent knows); it keeps that promise durably before the ack
+ *   leaves;
  * - a proposal commits on the acknowledgements of a strict majority of its base;
  * - a commit is applied only above the epoch applied, and raises the promise to it.
  * Two rosters can then never commit under one epoch (any two majorities of one base share a
@@ -20,6 +22,8 @@ export interface CouncilBugs {
   smallQuorum?: boolean
   /** Forget the persisted promise on restart (keep only the last commit's epoch). */
   forgetPromise?: boolean
+  /** Acknowledge a proposal on any base that includes this agent, not only its last commit's members. */
+  staleBase?: boolean
 }
 
 /** A strict majority of `base`: what commits an epoch. */
@@ -28,14 +32,20 @@ export function quorum(acks: number, base: readonly string[], bugs?: CouncilBugs
   return acks * 2 > base.length
 }
 
-/** Whether `self`, having promised `promised`, may acknowledge proposal `p`. */
+/**
+ * Whether `self`, having promised `promised`, may acknowledge proposal `p`. `committed`: the
+ * members of the last commit this agent applied (undefined before its first), which `p` must be
+ * based on.
+ */
 export function mayAck(
   self: string,
   promised: number,
   p: Pick<Proposal, 'epoch' | 'base'>,
+  committed: readonly string[] | undefined,
   bugs?: CouncilBugs
 ): boolean {
   if (!p.base.includes(self)) return false
+  if (committed !== undefined && bugs?.staleBase !== true && !sameSet(p.base, committed)) return false
   return bugs?.doubleAck === true ? p.epoch >= promised : p.epoch > promised
 }
 
@@ -68,6 +78,6 @@ export function sameRoster(a: Seat[], b: Seat[]): boolean {
 }
 
 /** Whether two lists hold the same members. */
-export function sameSet(a: string[], b: string[]): boolean {
+export function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every(x => b.includes(x))
 }
