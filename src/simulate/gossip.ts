@@ -4,13 +4,13 @@
  * them. A message goes from its publisher to its mesh peers, and every agent that receives it
  * first forwards it to its own mesh peers (not back to the one it came from): one network hop
  * per copy, each with its own delay, loss and partition check. Duplicates are dropped on arrival.
- * Gossip repairs what the mesh missed: an agent that got a message names it (IHAVE) at its next
- * heartbeat to Dlazy other peers, and each of those that lacks it fetches it (IWANT), one round
- * trip later. A peer that crashed leaves the meshes it was in, and peers left below Dlo graft new
+ * Gossip repairs what the mesh missed: at each heartbeat an agent names the messages it got since
+ * the last one (IHAVE) to Dlazy other peers, and each of those that lacks some fetches them
+ * (IWANT), one round trip later. A peer that crashed leaves the meshes it was in, and peers left below Dlo graft new
  * ones, as gossipsub's heartbeat does; a started agent grafts D peers.
  *
  * Not modelled: scoring, backoff after a PRUNE, flood publishing to non-mesh peers, message
- * caches expiring (a message is named at one heartbeat only).
+ * caches expiring (a message is named at one heartbeat only, gossipsub names it at three).
  */
 import { GOSSIP_HEARTBEAT_MS, GOSSIP_LAZY_DEGREE, GOSSIP_MESH_DEGREE } from '../node/constants.js'
 
@@ -37,9 +37,17 @@ export interface GossipHost {
   seen(j: number): ReadonlySet<number>
   /** Agent `j` runs, is not paused, and lacks message `id`: told of it, it asks for it. */
   lacks(j: number, id: number): boolean
+  /** A control message from `from` to `to` that changes nothing where it arrives: only counted. */
+  count(from: number, to: number): void
   /** A control message (IHAVE, IWANT) from `from` to `to`: `then` runs where it arrives. */
   control(from: number, to: number, then: () => void): void
   at(time: number, fn: () => void): void
+}
+
+interface Window {
+  /** The agent's run the window belongs to (a restart starts a new `seen`). */
+  seen: ReadonlySet<number>
+  entries: Array<{ id: number; send: (to: number) => void }>
 }
 
 /** The mesh links of every agent, kept among the running ones. */
@@ -47,6 +55,9 @@ export class GossipMesh {
   private readonly links: Array<Set<number>>
   /** Running agents with fewer than Dlo mesh peers: each heartbeat would graft more. */
   private readonly under = new Set<number>()
+  /** Messages each agent got since its last heartbeat, for its next IHAVE. */
+  private readonly windows = new Map<number, Window>()
+  private readonly phases: number[] = []
 
   constructor(
     agents: number,
@@ -80,23 +91,53 @@ export class GossipMesh {
 
   /**
    * Agent `i` got message `id` first from `cameFrom` (or published it: -1): `send` it on to its
-   * other mesh peers now, and name it at its next heartbeat to Dlazy others, each of which that
-   * lacks it asks for it and gets it.
+   * other mesh peers now. At its next heartbeat it names every message it got since the last one
+   * to Dlazy other peers in one IHAVE; a peer that lacks some asks for them (IWANT) and gets them.
    */
   relay(host: GossipHost, i: number, id: number, cameFrom: number, send: (to: number) => void): void {
     for (const peer of this.peers(i)) if (peer !== cameFrom) send(peer)
-    const seen = host.seen(i)
-    host.at(host.now() + this.random() * this.o.heartbeatMs, () => {
-      if (!host.running(i) || host.seen(i) !== seen) return
-      for (const peer of this.sample(i, this.o.Dlazy, j => host.running(j), this.peers(i))) {
-        host.control(i, peer, () => {
-          if (!host.lacks(peer, id)) return
-          host.control(peer, i, () => {
-            if (host.running(i)) send(peer)
-          })
-        })
+    let window = this.windows.get(i)
+    if (window === undefined || window.seen !== host.seen(i)) {
+      window = { seen: host.seen(i), entries: [] }
+      this.windows.set(i, window)
+      const phase = this.phase(i)
+      const next = phase + Math.ceil((host.now() - phase) / this.o.heartbeatMs + 1e-9) * this.o.heartbeatMs
+      const w = window
+      host.at(next, () => {
+        this.heartbeat(host, i, w)
+      })
+    }
+    window.entries.push({ id, send })
+  }
+
+  private heartbeat(host: GossipHost, i: number, w: Window): void {
+    if (this.windows.get(i) === w) this.windows.delete(i)
+    if (!host.running(i) || host.seen(i) !== w.seen) return
+    for (const peer of this.sample(i, this.o.Dlazy, j => host.running(j), this.peers(i))) {
+      const lacking = w.entries.filter(e => host.lacks(peer, e.id))
+      // A peer that holds them all only hears the IHAVE: counted, nothing to schedule.
+      if (lacking.length === 0) {
+        host.count(i, peer)
+        continue
       }
-    })
+      host.control(i, peer, () => {
+        const wanted = lacking.filter(e => host.lacks(peer, e.id))
+        if (wanted.length === 0) return
+        host.control(peer, i, () => {
+          if (host.running(i)) for (const e of wanted) e.send(peer)
+        })
+      })
+    }
+  }
+
+  /** Agent `i`'s heartbeat offset: heartbeats of different agents are not in step. */
+  private phase(i: number): number {
+    let p = this.phases[i]
+    if (p === undefined) {
+      p = this.random() * this.o.heartbeatMs
+      this.phases[i] = p
+    }
+    return p
   }
 
   /** Up to `k` random running agents other than `i` and outside `except` (IHAVE targets). */

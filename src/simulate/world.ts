@@ -90,6 +90,8 @@ export interface Slot {
   ticksNow: { at: number; count: number }
   /** Gossip messages this agent got since it started (later copies are dropped). */
   seen: Set<number>
+  /** Gossip messages on their way to this agent: when the first copy arrives. */
+  inflight: Map<number, number>
 }
 
 /** Told of what happens, for the property monitor and the figures. */
@@ -117,6 +119,13 @@ export class World {
   private readonly netRandom: () => number
   private readonly mesh: GossipMesh
   private gossipIds = 0
+  /** Gossip copies sent, first or duplicate, over the run (each is one network message). */
+  gossipCopies = 0
+
+  /** Messages published over gossip so far. */
+  get gossipPublished(): number {
+    return this.gossipIds
+  }
   private readonly o: WorldOptions
   private spec?: SimCouncil
 
@@ -147,7 +156,8 @@ export class World {
         scheduledAt: Infinity,
         traffic: { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 },
         ticksNow: { at: -1, count: 0 },
-        seen: new Set<number>()
+        seen: new Set<number>(),
+        inflight: new Map<number, number>()
       }
     })
   }
@@ -176,6 +186,7 @@ export class World {
     slot.pausedUntil = 0
     slot.backlog = []
     slot.seen = new Set()
+    slot.inflight = new Map()
     this.mesh.join(i, this.running)
     this.trace(`start ${i}`)
     this.step(slot, { type: 'start', seeds: seeds.map(s => this.slot(s).id) })
@@ -231,6 +242,7 @@ export class World {
     slot.scheduledAt = Infinity
     slot.backlog = []
     slot.seen = new Set()
+    slot.inflight = new Map()
     this.mesh.leave(i, this.running)
     this.trace(`crash ${i}`)
   }
@@ -338,11 +350,9 @@ export class World {
     slot.traffic.bytesReceived += e.bytes
     const from = this.slot(e.from)
     if (e.kind === 'gossip') {
-      if (slot.seen.has(e.id)) {
-        this.trace(`gx ${e.from}>${e.to} ${e.origin}#${e.id}`)
-        return
-      }
+      if (slot.seen.has(e.id)) return
       slot.seen.add(e.id)
+      slot.inflight.delete(e.id)
       this.trace(`g ${e.from}>${e.to} ${e.origin}#${e.id} ${e.message.type}`)
       // Gossipsub's messages are signed by their author: the core hears it from the origin.
       this.councilStep(slot, { type: 'message', from: this.slot(e.origin).id, message: e.message })
@@ -451,6 +461,9 @@ export class World {
     control: (from, to, then) => {
       this.control(this.slot(from), to, then)
     },
+    count: (from, to) => {
+      this.control(this.slot(from), to)
+    },
     at: (time, fn) => {
       this.at(time, fn)
     }
@@ -467,15 +480,38 @@ export class World {
   private gossipHop(slot: Slot, to: number, message: CouncilWire, id: number, origin: number, bytes: number): void {
     slot.traffic.sent++
     slot.traffic.bytesSent += bytes
+    this.gossipCopies++
+    const target = this.slot(to)
+    // A copy for an agent that has the message, or will have it sooner from another copy, is
+    // dropped where it arrives: it is counted, and not scheduled (at a thousand agents such
+    // duplicates were most of the run's events).
     for (const delay of this.network.copies(slot.index, to)) {
-      this.heap.push(this.now + delay, { kind: 'gossip', to, from: slot.index, origin, message, bytes, id })
+      const at = this.now + delay
+      const first = target.inflight.get(id)
+      if (target.seen.has(id) || (first !== undefined && first <= at)) {
+        if (target.up) {
+          target.traffic.received++
+          target.traffic.bytesReceived += bytes
+        }
+        continue
+      }
+      target.inflight.set(id, at)
+      this.heap.push(at, { kind: 'gossip', to, from: slot.index, origin, message, bytes, id })
     }
   }
 
   /** A gossipsub control message (IHAVE, IWANT) from `slot` to `to`; `then` runs where it arrives. */
-  private control(slot: Slot, to: number, then: () => void): void {
+  private control(slot: Slot, to: number, then?: () => void): void {
     slot.traffic.sent++
     slot.traffic.bytesSent += GOSSIP_CONTROL_BYTES
+    if (then === undefined) {
+      const target = this.slot(to)
+      if (target.up && this.network.reaches(slot.index, to)) {
+        target.traffic.received++
+        target.traffic.bytesReceived += GOSSIP_CONTROL_BYTES
+      }
+      return
+    }
     for (const delay of this.network.copies(slot.index, to)) {
       this.at(this.now + delay, () => {
         const target = this.slot(to)

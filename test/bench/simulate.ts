@@ -94,7 +94,7 @@ await writeSection(
   'simulated-councils',
   `## Councils at scale, simulated
 
-Command: \`npm run bench:simulate\` (${environment()}). The real council core of every agent on top of its membership core (\`conclave simulate --scenario formation|failover|handover --seed ${SEED}\`): once the view is full, agent 0 opens a council of three core and two optional roles, every agent able to hold two of them. Formation runs from the open until every agent applied one epoch with every core seat held; failover from the kill of the first core role's holder, handover from its graceful leave, until every running agent applied a roster without it. Simulated milliseconds; a publication reaches every agent in one hop of the latency model.
+Command: \`npm run bench:simulate\` (${environment()}). The real council core of every agent on top of its membership core (\`conclave simulate --scenario formation|failover|handover --seed ${SEED}\`): once the view is full, agent 0 opens a council of three core and two optional roles, every agent able to hold two of them. Formation runs from the open until every agent applied one epoch with every core seat held; failover from the kill of the first core role's holder, handover from its graceful leave, until every running agent applied a roster without it. Simulated milliseconds; a publication travels over a gossipsub mesh (D = 6), hop by hop, each hop with the latency model's delay.
 
 | agents | latency | formation ms | failover ms | handover ms | violations | wall s (three runs) |
 |---|---|---|---|---|---|---|

@@ -79,5 +79,8 @@ export function sameRoster(a: Seat[], b: Seat[]): boolean {
 
 /** Whether two lists hold the same members. */
 export function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every(x => b.includes(x))
+  if (a.length !== b.length) return false
+  // Member sets run to thousands: a Set keeps the comparison linear.
+  const inB = new Set(b)
+  return a.every(x => inB.has(x))
 }
