@@ -6,8 +6,8 @@
  * per copy, each with its own delay, loss and partition check. Duplicates are dropped on arrival.
  * Gossip repairs what the mesh missed: at each heartbeat an agent names the messages it got since
  * the last one (IHAVE) to Dlazy other peers, and each of those that lacks some fetches them
- * (IWANT), one round trip later. A peer that crashed leaves the meshes it was in, and peers left below Dlo graft new
- * ones, as gossipsub's heartbeat does; a started agent grafts D peers.
+ * (IWANT), one round trip later. A peer that crashed leaves the meshes it was in, and peers left
+ * below Dlo graft new ones, as gossipsub's heartbeat does; a started agent grafts D peers.
  *
  * Not modelled: scoring, backoff after a PRUNE, flood publishing to non-mesh peers, message
  * caches expiring (a message is named at one heartbeat only, gossipsub names it at three).

@@ -117,6 +117,8 @@ interface Subscribed {
   tenant: string
   topic: string
   channels: Map<string, Joined>
+  /** The largest envelope any of the channels accepts (checked before the header is read). */
+  maxBytes: number
   /** Credential must be sent in full on the next message (first message, or a new subscriber). */
   presentFull: boolean
   lastFullAt: number
@@ -241,7 +243,14 @@ export class Tenancy implements Startable {
     if (existing !== undefined) return existing
     if (sub === undefined) {
       const topic = topicFor(tenant)
-      const created: Subscribed = { tenant, topic, channels: new Map(), presentFull: true, lastFullAt: 0 }
+      const created: Subscribed = {
+        tenant,
+        topic,
+        channels: new Map(),
+        maxBytes: C.DEFAULT_MAX_MESSAGE_BYTES,
+        presentFull: true,
+        lastFullAt: 0
+      }
       sub = created
       this.topics.set(tenant, created)
       const { pubsub } = this.components
@@ -259,6 +268,7 @@ export class Tenancy implements Startable {
       publish: async (payload, opts) => await this.publish(joined, payload, opts?.role)
     }
     sub.channels.set(channel, joined)
+    sub.maxBytes = Math.max(sub.maxBytes, joined.maxBytes)
     return joined
   }
 
@@ -267,6 +277,7 @@ export class Tenancy implements Startable {
     const sub = this.topics.get(channel.tenant)
     if (sub?.channels.get(channel.channel) !== channel) return
     sub.channels.delete(channel.channel)
+    sub.maxBytes = Math.max(C.DEFAULT_MAX_MESSAGE_BYTES, ...[...sub.channels.values()].map(j => j.maxBytes))
     if (sub.channels.size > 0) return
     this.topics.delete(channel.tenant)
     this.components.pubsub.unsubscribe(sub.topic)
@@ -411,7 +422,7 @@ export class Tenancy implements Startable {
     data: Uint8Array
   ): Promise<TenantMessage | Rejection | string> {
     // The largest limit first (the header says which channel's applies), then the channel's own.
-    if (data.byteLength > this.largestAccepted(sub)) return new Rejection('oversized')
+    if (data.byteLength > sub.maxBytes) return new Rejection('oversized')
     const envelope = decodeEnvelope(data)
     // Unreadable and past every channel's default limit: counted as oversized, as it always was.
     if (envelope === undefined) {
@@ -468,13 +479,6 @@ export class Tenancy implements Startable {
       session: header.i,
       payload
     }
-  }
-
-  /** The largest envelope any channel of the tenant accepts. */
-  private largestAccepted(sub: Subscribed): number {
-    let max = C.DEFAULT_MAX_MESSAGE_BYTES
-    for (const joined of sub.channels.values()) max = Math.max(max, joined.maxBytes)
-    return max
   }
 
   private async onControl(msg: TenantMessage): Promise<Verdict> {
