@@ -110,36 +110,37 @@ export class AgentMetrics implements GossipRecorder {
         this.set((self.sources?.loopStallMs?.() ?? 0) / 1000)
       }
     })
-    // eslint-disable-next-line no-new -- registered with the registry, which keeps it
-    new Counter({
-      name: 'conclave_gossipsub_rpcs_total',
-      help: 'Gossipsub RPCs (each carries messages and control) sent and received since start',
-      labelNames: ['direction'],
-      registers: [registry],
-      collect() {
-        const t = self.sources?.gossipTraffic?.()
-        if (t === undefined) return
-        // Totals kept by the gossip layer: the counter shows them as they stand.
-        this.reset()
-        this.inc({ direction: 'out' }, t.rpcsSent)
-        this.inc({ direction: 'in' }, t.rpcsReceived)
+    const gossipTotals = [
+      {
+        name: 'conclave_gossipsub_rpcs_total',
+        help: 'Gossipsub RPCs (each carries messages and control) sent and received since start',
+        out: 'rpcsSent',
+        in: 'rpcsReceived'
+      },
+      {
+        name: 'conclave_gossipsub_bytes_total',
+        help: 'Bytes of gossipsub RPCs sent and received since start',
+        out: 'bytesSent',
+        in: 'bytesReceived'
       }
-    })
-    // eslint-disable-next-line no-new -- registered with the registry, which keeps it
-    new Counter({
-      name: 'conclave_gossipsub_bytes_total',
-      help: 'Bytes of gossipsub RPCs sent and received since start',
-      labelNames: ['direction'],
-      registers: [registry],
-      collect() {
-        const t = self.sources?.gossipTraffic?.()
-        if (t === undefined) return
-        // Totals kept by the gossip layer: the counter shows them as they stand.
-        this.reset()
-        this.inc({ direction: 'out' }, t.bytesSent)
-        this.inc({ direction: 'in' }, t.bytesReceived)
-      }
-    })
+    ] as const
+    for (const total of gossipTotals) {
+      // eslint-disable-next-line no-new -- registered with the registry, which keeps it
+      new Counter({
+        name: total.name,
+        help: total.help,
+        labelNames: ['direction'],
+        registers: [registry],
+        collect() {
+          const t = self.sources?.gossipTraffic?.()
+          if (t === undefined) return
+          // Totals kept by the gossip layer: the counter shows them as they stand.
+          this.reset()
+          this.inc({ direction: 'out' }, t[total.out])
+          this.inc({ direction: 'in' }, t[total.in])
+        }
+      })
+    }
     stateGauge(
       registry,
       'conclave_councils',

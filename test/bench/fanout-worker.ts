@@ -12,7 +12,7 @@ import type { CouncilView } from '../../src/council/index.js'
 import { Sim } from '../../src/sim/index.js'
 import { countSuspicions } from './suspicions.js'
 import { CouncilChangeTimes, type Reached } from './council-times.js'
-import { processCpuMs } from './report.js'
+import { noTraffic, processCpuMs, type Traffic } from './report.js'
 import { readTenantFile, topicFor, type TenantChannel } from '../../src/tenancy/index.js'
 
 export type System = 'mesh' | 'nats'
@@ -86,20 +86,6 @@ export type Reply = { id?: number } & (
 
 const CHANNEL = 'bench'
 
-/** Wire traffic of this worker's running agents so far, summed over them (gossipsub's counters). */
-export interface Traffic {
-  agents: number
-  /** Gossipsub RPCs sent and received (one RPC may carry messages and control). */
-  rpcsSent: number
-  rpcsReceived: number
-  bytesSent: number
-  bytesReceived: number
-  /** Open connections, summed over the agents. */
-  connections: number
-  /** Topics subscribed, summed over the agents. */
-  topics: number
-}
-
 const TRAFFIC_METRICS = {
   rpcsSent: ['conclave_gossipsub_rpcs_total', 'out'],
   rpcsReceived: ['conclave_gossipsub_rpcs_total', 'in'],
@@ -108,15 +94,7 @@ const TRAFFIC_METRICS = {
 } as const
 
 async function traffic(): Promise<Traffic> {
-  const out: Traffic = {
-    agents: 0,
-    rpcsSent: 0,
-    rpcsReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    connections: 0,
-    topics: 0
-  }
+  const out = noTraffic()
   for (const agent of sim?.running ?? []) {
     out.agents++
     for (const [key, [name, direction]] of Object.entries(TRAFFIC_METRICS) as Array<

@@ -12,8 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLayout, type Worker } from './fanout.js'
-import type { Traffic } from './fanout-worker.js'
-import { environment, writeSection } from './report.js'
+import { environment, noTraffic, writeSection, type Traffic } from './report.js'
 
 const out = (line: string): void => {
   process.stdout.write(line + '\n')
@@ -61,15 +60,7 @@ async function sample(workers: Worker[]): Promise<{ cpuMs: number; traffic: Traf
   const cpuReplies = await Promise.all(workers.map(async w => await w.send({ cmd: 'cpu' })))
   const trafficReplies = await Promise.all(workers.map(async w => await w.send({ cmd: 'traffic' })))
   const cpuMs = cpuReplies.reduce((s, r) => s + (r.event === 'cpu' ? r.ms : 0), 0)
-  const traffic: Traffic = {
-    agents: 0,
-    rpcsSent: 0,
-    rpcsReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    connections: 0,
-    topics: 0
-  }
+  const traffic = noTraffic()
   for (const r of trafficReplies) {
     if (r.event !== 'traffic') continue
     for (const key of Object.keys(traffic) as Array<keyof Traffic>) traffic[key] += r.traffic[key]

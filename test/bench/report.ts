@@ -58,3 +58,21 @@ export function processCpuMs(): number {
   const used = process.cpuUsage()
   return (used.user + used.system) / 1000
 }
+
+/** Wire traffic of a worker's running agents so far, summed over them (gossipsub's counters). */
+export interface Traffic {
+  agents: number
+  /** Gossipsub RPCs sent and received (one RPC may carry messages and control). */
+  rpcsSent: number
+  rpcsReceived: number
+  bytesSent: number
+  bytesReceived: number
+  /** Open connections, summed over the agents. */
+  connections: number
+  /** Topics subscribed, summed over the agents. */
+  topics: number
+}
+
+export function noTraffic(): Traffic {
+  return { agents: 0, rpcsSent: 0, rpcsReceived: 0, bytesSent: 0, bytesReceived: 0, connections: 0, topics: 0 }
+}
