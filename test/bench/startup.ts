@@ -102,8 +102,8 @@ async function sample(distRoot: string, args: string[], ready: RegExp, work: str
   }
 }
 
-/** `conclave --version`: modules loaded (CPU and RSS as last sampled before it exited). */
-async function versionCpu(distRoot: string, work: string): Promise<Sample> {
+/** Modules `conclave --version` loads: what every command that runs no agent pays first. */
+async function versionModules(distRoot: string, work: string): Promise<number> {
   const register = await writeHook(work)
   const log = join(work, `loads-version-${Date.now()}.txt`)
   await writeFile(log, '')
@@ -111,26 +111,14 @@ async function versionCpu(distRoot: string, work: string): Promise<Sample> {
     env: { ...process.env, BENCH_LOAD_LOG: log },
     stdio: ['ignore', 'ignore', 'ignore']
   })
-  const pid = child.pid as number
-  let last = { cpuMs: 0, rssMb: 0 }
-  const poll = setInterval(() => {
-    cpuAndRss(pid).then(
-      m => {
-        last = m
-      },
-      () => {}
-    )
-  }, 5)
   await new Promise(resolve => child.once('exit', resolve))
-  clearInterval(poll)
-  const modules = (await readFile(log, 'utf8')).split('\n').filter(l => l !== '').length
-  return { cpuMs: last.cpuMs, rssMb: last.rssMb, modules }
+  return (await readFile(log, 'utf8')).split('\n').filter(l => l !== '').length
 }
 
 const rows: string[] = []
 for (const build of builds) {
   const starts: Sample[] = []
-  const versions: Sample[] = []
+  const versions: number[] = []
   for (let i = 0; i < RUNS; i++) {
     const work = await mkdtemp(join(tmpdir(), 'conclave-startup-'))
     try {
@@ -154,13 +142,13 @@ for (const build of builds) {
           work
         )
       )
-      versions.push(await versionCpu(build.dir, work))
+      versions.push(await versionModules(build.dir, work))
     } finally {
       await rm(work, { recursive: true, force: true })
     }
   }
   const med = (xs: Sample[], k: keyof Sample): number => median(xs.map(x => x[k]))
-  const row = `| ${build.label} | ${med(starts, 'cpuMs').toFixed(0)} | ${med(starts, 'rssMb').toFixed(0)} | ${med(starts, 'modules')} | ${med(versions, 'modules')} |`
+  const row = `| ${build.label} | ${med(starts, 'cpuMs').toFixed(0)} | ${med(starts, 'rssMb').toFixed(0)} | ${med(starts, 'modules')} | ${median(versions)} |`
   rows.push(row)
   out(row)
 }
