@@ -25,7 +25,7 @@ import { TASKS_FILE } from '../task/constants.js'
 import { BehaviourSet, loadBehaviours, type Behaviour } from '../behaviour/index.js'
 import { LEAVE_FLUSH_MS } from './constants.js'
 import { DataDirInUseError } from './errors.js'
-import { GOSSIP_SILENCE_MS, gossipSilence } from './readiness.js'
+import { GOSSIP_SILENCE_MS, gossipCutOff } from './readiness.js'
 import { keepPrivate, makeDirectory } from '../util/fs.js'
 import { lockDirectory, type DirLock } from '../util/lock.js'
 import { watchLoopStalls, type LoopStalls } from '../util/loop-stalls.js'
@@ -92,7 +92,7 @@ interface Host {
   http: HttpServer
   access: Access
   lock: DirLock
-  /** When gossip last arrived, and when the agent started (readiness). */
+  /** Last evidence that gossip works (a message in, a subscribed peer), and when the agent started (readiness). */
   gossipIn: { at: number; startedAt: number }
   loopStalls: LoopStalls
 }
@@ -395,7 +395,8 @@ export class Agent {
         councils: () => councils.all().map(c => ({ tenant: c.tenant, state: c.state })),
         tasks: () => tasks.all().map(t => ({ tenant: t.tenant, state: t.state })),
         loopStallMs: () => loopStalls.longestSince(performance.now() - 60_000),
-        gossipTraffic: () => gossipTraffic.read()
+        gossipTraffic: () => gossipTraffic.read(),
+        membershipTraffic: () => membership.traffic
       })
       tasks.onChange(task => {
         events.emit('task', {
@@ -471,9 +472,11 @@ export class Agent {
     const subscribed = this.node.services.pubsub.getTopics()
     const missing = this.membership.topics.filter(t => !subscribed.includes(t))
     if (missing.length > 0) return `not subscribed to ${missing.join(', ')}`
-    return gossipSilence(
+    const pubsub = this.node.services.pubsub
+    if (this.membership.topics.every(t => pubsub.getSubscribers(t).length > 0)) this.host.gossipIn.at = Date.now()
+    return gossipCutOff(
       {
-        lastGossipInAt: this.host.gossipIn.at,
+        lastEvidenceAt: this.host.gossipIn.at,
         startedAt: this.host.gossipIn.startedAt,
         alivePeers: this.membership.peers().filter(p => p.state === 'alive').length
       },

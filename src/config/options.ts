@@ -200,7 +200,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'CONCLAVE_HEARTBEAT_MS',
     flag: 'heartbeat-ms',
     description:
-      'Base presence heartbeat interval (stretched as the tenant grows; heartbeats are the backstop, probes detect failures)',
+      'Least interval between two presence heartbeats of this agent (the budget stretches it as the tenant grows; heartbeats are a backstop, probes detect failures)',
     default: String(C.DEFAULT_HEARTBEAT_MS),
     schema: values.integer(50, 600_000)
   },
@@ -208,9 +208,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'heartbeatBudget',
     env: 'CONCLAVE_HEARTBEAT_BUDGET',
     flag: 'heartbeat-budget',
-    description: 'Mesh-wide presence heartbeats per second the tenant aims for',
+    description:
+      'Presence heartbeats per second the whole tenant publishes (0.02: about one a minute, whatever its size); each agent then receives about that many',
     default: String(C.DEFAULT_HEARTBEAT_BUDGET),
-    schema: values.integer(1, 100_000)
+    schema: values.decimal(0.001, 100_000)
   },
   {
     key: 'suspectMissed',

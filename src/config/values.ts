@@ -179,6 +179,15 @@ export const values = {
       if (n < min || n > max) return invalid(`${n} is out of range (${min}-${max})`)
       return n
     }),
+  /** A positive decimal number from `min` to `max` (`0.02`, `5`). */
+  decimal: (min: number, max: number): z.ZodType<number, string> =>
+    custom<number>(raw => {
+      const v = raw.trim()
+      if (!/^\d+(\.\d+)?$/.test(v)) return invalid(`"${raw}" is not a number (for example 0.02 or 5)`)
+      const n = Number(v)
+      if (n < min || n > max) return invalid(`${n} is out of range (${min}-${max})`)
+      return n
+    }),
   /** A probe period: 0 (rounds off) or 50 ms to 10 minutes. */
   probeInterval: custom<number>(raw => {
     const v = raw.trim()

@@ -1,6 +1,11 @@
 /** Defaults of `MembershipInit`, justified in docs/concepts/membership.md. */
 export const DEFAULT_HEARTBEAT_MS = 1_000
-export const DEFAULT_HEARTBEAT_BUDGET = 1
+/**
+ * Heartbeats the whole tenant publishes per second: about one a minute, so that each agent
+ * receives about one a minute whatever the mesh size. They are a backstop (a record that reached
+ * nobody, a view that drifted); probes detect failures and announcements carry changes.
+ */
+export const DEFAULT_HEARTBEAT_BUDGET = 0.02
 export const DEFAULT_SUSPECT_MISSED = 3
 export const DEFAULT_DEAD_AFTER_MS = 5_000
 export const DEFAULT_PING_TIMEOUT_MS = 1_000
@@ -74,15 +79,19 @@ export const STALE_RECHECKERS = 8
 export const MAX_SYNC_BYTES = 4 * 1024 * 1024
 /** Time allowed for one sync exchange. */
 export const SYNC_TIMEOUT_MS = 5_000
-/** Each agent also syncs with one random connected peer this often (memberlist's push/pull). */
+/**
+ * Each agent also syncs with one random connected peer this often (memberlist's push/pull),
+ * stretched by one step per doubling of the tenant past 32 members, as memberlist does: what a
+ * sync carries grows with the view, so the interval grows too.
+ */
 export const SYNC_INTERVAL_MS = 30_000
 /** Dead and left members stay visible in the view this long before they are forgotten. */
 export const RETENTION_MS = 10 * 60_000
 /**
- * Upper bound of the stretched heartbeat interval. Heartbeats are the backstop, not the failure
- * detector (probes are), so at 100 agents the budget rather than this bound sets the pace.
+ * Upper bound of the stretched heartbeat interval, only to stay within the range of a timer: the
+ * budget sets the pace (50 s per member at the default budget).
  */
-export const MAX_HEARTBEAT_MS = 120_000
+export const MAX_HEARTBEAT_MS = 24 * 3_600_000
 /** Relative jitter of the heartbeat timer, so agents started together do not publish together. */
 export const HEARTBEAT_JITTER = 0.1
 /** Largest number of roles and addresses one record may carry. */

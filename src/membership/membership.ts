@@ -29,6 +29,7 @@ import {
   type SyncSnapshot
 } from './messages.js'
 import { openRecord, recordRef, signRecord, type PresenceRecord, type SignedRecord } from './record.js'
+import { pushPullInterval } from './core/options.js'
 import { Prober } from './prober.js'
 import { MembershipView, type Member, type MemberChange } from './view.js'
 import { ProtocolError } from '../util/errors.js'
@@ -54,10 +55,11 @@ export interface MembershipInit {
    */
   heartbeatMs?: number
   /**
-   * Mesh-wide heartbeats per second the tenant aims for. Heartbeats are the backstop; probes
-   * detect failures.
+   * Heartbeats per second the whole tenant publishes: each agent receives about that many,
+   * whatever the mesh size. Heartbeats are a backstop; probes detect failures, and changes are
+   * announced when they happen.
    *
-   * @default 1
+   * @default 0.02
    */
   heartbeatBudget?: number
   /**
@@ -98,7 +100,7 @@ export interface MembershipInit {
    */
   retentionMs?: number
   /**
-   * Push-pull sync with one random connected peer this often.
+   * Push-pull sync with one random connected peer this often, stretched past 32 members.
    *
    * @default 30000
    */
@@ -210,6 +212,7 @@ export class Membership implements Startable {
   private readonly verifiedRecords = new Map<string, { sig: string; record: PresenceRecord }>()
   private incarnation = 0
   private seq = 0
+  private syncs = 0
   private tickTimer?: ReturnType<typeof setInterval>
   private unsubscribeState?: () => void
   private syncTimer?: ReturnType<typeof setTimeout>
@@ -254,6 +257,11 @@ export class Membership implements Startable {
   }
 
   readonly [Symbol.toStringTag] = 'conclave:membership'
+
+  /** Membership's own traffic since start: pings sent (probes), syncs started. */
+  get traffic(): { pings: number; syncs: number } {
+    return { pings: this.prober.pings, syncs: this.syncs }
+  }
 
   get peerId(): string {
     return this.components.node.peerId.toString()
@@ -311,6 +319,13 @@ export class Membership implements Startable {
 
   get tenantIds(): string[] {
     return [...this.tenants]
+  }
+
+  /** Members of this agent's largest tenant, itself included. */
+  private largestTenant(): number {
+    let n = 1
+    for (const t of this.tenants) n = Math.max(n, this.view.count(t, 'alive') + this.view.count(t, 'suspect') + 1)
+    return n
   }
 
   /** Current heartbeat interval for a tenant: stretched with its size to stay within the budget. */
@@ -971,7 +986,9 @@ export class Membership implements Startable {
    */
   private scheduleSync(round: number): void {
     const delayMs =
-      round < C.JOIN_SYNC_DELAYS_MS.length ? (C.JOIN_SYNC_DELAYS_MS[round] as number) : this.syncIntervalMs
+      round < C.JOIN_SYNC_DELAYS_MS.length
+        ? (C.JOIN_SYNC_DELAYS_MS[round] as number)
+        : pushPullInterval(this.syncIntervalMs, this.largestTenant())
     this.syncTimer = setTimeout(() => {
       void this.syncWithRandomPeer().finally(() => {
         if (this.started) this.scheduleSync(round + 1)
@@ -995,6 +1012,7 @@ export class Membership implements Startable {
     if (!this.started) return
     const signal = AbortSignal.timeout(C.SYNC_TIMEOUT_MS)
     const remote = peerId.toString()
+    this.syncs++
     try {
       for (const tenant of this.tenants) await this.ownRecord(tenant)
       const stream = await this.components.node.dialProtocol(peerId, C.SYNC_PROTOCOL, { signal })

@@ -81,6 +81,8 @@ export class Prober {
   private order: string[] = []
   private timer?: ReturnType<typeof setTimeout>
   private running = false
+  /** Pings sent since start: probes of its own, and pings for members that asked. */
+  pings = 0
   /**
    * Lifeguard's local health multiplier: how much this agent doubts its own judgement. Raised
    * when its probes go unanswered or it had to refute a suspicion of itself, lowered by every
@@ -121,6 +123,7 @@ export class Prober {
     const started = performance.now()
     const timeoutMs = Math.min(this.pingTimeoutMs * (1 + this.health) * 2 ** attempt, C.MAX_PROBE_TIMEOUT_MS)
     try {
+      this.pings++
       await this.components.ping.ping(peerId, { signal: AbortSignal.timeout(timeoutMs) })
       this.health = Math.max(0, this.health - 1)
       return 'alive'
@@ -184,6 +187,15 @@ export class Prober {
   }
 
   /** Whether `helper` got an answer from `target` (`vouched`), did not (`denied`), or did not reply. */
+  /** Ping `target` for a member that asked; true when it answered in time. */
+  private async pingFor(target: string, timeoutMs: number): Promise<boolean> {
+    this.pings++
+    return await this.components.ping.ping(peerIdFromString(target), { signal: AbortSignal.timeout(timeoutMs) }).then(
+      () => true,
+      () => false
+    )
+  }
+
   private async askToProbe(
     helper: string,
     target: string,
@@ -220,14 +232,7 @@ export class Prober {
           this.components.mayProbeFor(requester, request.target)
         ) {
           const timeoutMs = Math.min(request.timeoutMs ?? this.pingTimeoutMs, C.MAX_PROBE_TIMEOUT_MS)
-          ok =
-            this.components.recentlyHeard(request.target) ||
-            (await this.components.ping
-              .ping(peerIdFromString(request.target), { signal: AbortSignal.timeout(timeoutMs) })
-              .then(
-                () => true,
-                () => false
-              ))
+          ok = this.components.recentlyHeard(request.target) || (await this.pingFor(request.target, timeoutMs))
         } else {
           this.log.debug({ requester, target: request?.target }, 'indirect probe request refused')
         }

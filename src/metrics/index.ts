@@ -25,6 +25,8 @@ export interface MetricsSources {
   loopStallMs?(): number
   /** Gossipsub's traffic since the node started. */
   gossipTraffic?(): GossipTrafficTotals
+  /** Membership's own traffic since start: pings sent (probes), syncs started. */
+  membershipTraffic?(): { pings: number; syncs: number }
 }
 
 const STATES: MemberState[] = ['alive', 'suspect', 'dead', 'left']
@@ -124,6 +126,30 @@ export class AgentMetrics implements GossipRecorder {
         in: 'bytesReceived'
       }
     ] as const
+    const membershipTotals = [
+      {
+        name: 'conclave_membership_pings_total',
+        help: 'Pings membership sent since start: its probes, and probes for members that asked',
+        key: 'pings'
+      },
+      {
+        name: 'conclave_membership_syncs_total',
+        help: 'Push-pull view exchanges this agent started since start',
+        key: 'syncs'
+      }
+    ] as const
+    for (const total of membershipTotals) {
+      // eslint-disable-next-line no-new -- registered with the registry, which keeps it
+      new Counter({
+        name: total.name,
+        help: total.help,
+        registers: [registry],
+        collect() {
+          this.reset()
+          this.inc(self.sources?.membershipTraffic?.()[total.key] ?? 0)
+        }
+      })
+    }
     for (const total of gossipTotals) {
       // eslint-disable-next-line no-new -- registered with the registry, which keeps it
       new Counter({

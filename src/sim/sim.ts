@@ -122,22 +122,14 @@ export interface SimInit {
 const DEMO_ROLES = ['tpm', 'senior-software-architect', 'coder', 'tester', 'reviewer']
 /**
  * Sim agents share one process's CPU, so they run lighter than production agents: every
- * connection costs ~27 ms of CPU to set up here, and every heartbeat is processed by every agent.
- * Dial cap 6 vs 8 at N=34, three runs each: full view median 8.4 s vs 15.2 s. One event loop for
- * all agents stalls for hundreds of milliseconds under load, hence the longer ping timeout.
- * No probe rounds: with 100 agents over 4 processes on 2 cores, processes stall for seconds; the
- * rounds found them unresponsive (with every guard, over 100 suspicions in 4 minutes) and the
- * view did not settle within 240 s, against 49-101 s without rounds. So sims keep the detector of
- * before the rounds: probes on connection loss and on missed heartbeats. Their heartbeats run at
- * the production budget (1 per second mesh-wide): heartbeats were half the idle CPU at budget 2
- * (34 agents in one process: 44% of one core, 19-24% at budget 0.5), and at 100 agents over 4
- * processes budget 1 settled the view in 55 s instead of 74-119 s.
+ * connection costs ~27 ms of CPU to set up here. Dial cap 6 vs 8 at N=34, three runs each: full
+ * view median 8.4 s vs 15.2 s. One event loop for all agents stalls for hundreds of milliseconds
+ * under load, hence the longer ping timeout. Failure detection is the production one: probe
+ * rounds, heartbeats only as the backstop.
  */
 export const SIM_DEFAULTS: Partial<AgentConfig> = {
   maxConnections: 6,
-  pingTimeoutMs: 2_000,
-  heartbeatBudget: 1,
-  probeIntervalMs: 0
+  pingTimeoutMs: 2_000
 }
 const START_CONCURRENCY = 8
 

@@ -7,11 +7,14 @@
  *   npm run bench:idle                      N = 10 and 34 in one process, 34 and 100 over 4
  *   npm run bench:idle -- --layouts 34x1    only that layout (agents x worker processes)
  *   npm run bench:idle -- --window 20000    measure over 20 s (default 30 s)
+ *   npm run bench:idle -- --set probeIntervalMs=0,heartbeatBudget=0.5
+ *                                           agent settings other than the defaults (no table written)
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLayout, type Worker } from './fanout.js'
+import type { AgentConfig } from '../../src/config/index.js'
 import { environment, noTraffic, writeSection, type Traffic } from './report.js'
 
 const out = (line: string): void => {
@@ -42,7 +45,17 @@ if (!Number.isInteger(WINDOW_MS) || WINDOW_MS < 1_000) fail('--window: expected 
 /** After the full view, joins' syncs and announcements die down before the window opens. */
 const SETTLE_MS = Number(option('--settle') ?? 20_000)
 if (!Number.isInteger(SETTLE_MS) || SETTLE_MS < 0) fail('--settle: expected milliseconds')
-const WRITE = !argv.includes('--no-write')
+/** Agent settings other than the defaults, to compare designs side by side: `key=value,...`. */
+const overrides: Partial<AgentConfig> = {}
+for (const pair of (option('--set') ?? '').split(',').filter(p => p !== '')) {
+  const [key, value] = pair.split('=')
+  const n = Number(value)
+  if (key === undefined || key === '' || value === undefined || !Number.isFinite(n)) {
+    fail(`--set: "${pair}" is not key=number`)
+  }
+  ;(overrides as Record<string, number>)[key as string] = n
+}
+const WRITE = !argv.includes('--no-write') && Object.keys(overrides).length === 0
 
 interface Row {
   agents: number
@@ -71,7 +84,7 @@ async function sample(workers: Worker[]): Promise<{ cpuMs: number; traffic: Traf
 async function measure(agents: number, workers: number): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), 'conclave-idle-'))
   try {
-    const layout = await startLayout({ system: 'mesh', agents, workers, dir }, 240_000)
+    const layout = await startLayout({ system: 'mesh', agents, workers, dir, overrides }, 240_000)
     try {
       await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
       const before = await sample(layout.active)
