@@ -44,7 +44,7 @@ async function quietMesh(): Promise<Sim> {
 
 /** From now on `agent`'s pings of `target` go unanswered until their timeout (`onTimeout` is told). */
 function hangPings(agent: Agent, target: Agent, onTimeout: () => void = () => {}): void {
-  const service = agent.node.services.ping
+  const service = agent.node.services.probes
   const ping = service.ping.bind(service)
   service.ping = async (peer, options) => {
     if (peer.toString() !== target.peerId) return await ping(peer, options)
@@ -136,6 +136,28 @@ describe('membership over gossip', () => {
       if (seen.includes('suspect:suspected-by-peer')) expect(cleared(seen)).toBe(true)
       expect(seen.some(r => r.startsWith('dead'))).toBe(false)
     }
+  })
+
+  it('an agent that learns from a sync that a peer holds it dead refutes, under a higher incarnation everyone takes', async () => {
+    sim = await Sim.start({ agents: 4, overrides: { deadAfterMs: 1_000, pingTimeoutMs: 500 } })
+    const s = sim
+    await waitFor(() => s.convergedCount() === 4, { timeoutMs: 30_000, message: 'views did not fill' })
+    const [cut, ...rest] = s.agents as [Agent, ...Agent[]]
+    const held = (o: Agent): { state?: string; incarnation?: number } | undefined =>
+      o.membership.peers().find(p => p.peerId === cut.peerId)
+    const before = held(rest[0] as Agent)?.incarnation ?? 0
+    await s.partition([cut])
+    await waitFor(() => rest.every(o => held(o)?.state === 'dead'), {
+      timeoutMs: 20_000,
+      message: () => `views of the cut agent: ${rest.map(o => held(o)?.state).join(', ')}`
+    })
+    // Healed, the cut agent syncs with an agent that holds it dead, and refutes: every agent ends
+    // with it alive under a newer incarnation (a sync alone would revive it at the old one).
+    await s.heal()
+    await waitFor(() => rest.every(o => held(o)?.state === 'alive' && (held(o)?.incarnation ?? 0) > before), {
+      timeoutMs: 20_000,
+      message: () => `views of the cut agent: ${rest.map(o => JSON.stringify(held(o))).join(', ')}`
+    })
   })
 
   it('a member one neighbour cannot ping is vouched for by the others; one nobody can ping is suspected by a probe', async () => {

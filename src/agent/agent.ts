@@ -291,7 +291,7 @@ export class Agent {
           privateKey,
           pubsub: node.services.pubsub,
           tenancy,
-          ping: node.services.ping,
+          ping: node.services.probes,
           learnPeer: (peerId, addrs) => {
             void node.peerStore
               .merge(peerId, { multiaddrs: addrs })

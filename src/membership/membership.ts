@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, IncomingStreamData, Libp2p, PeerId, PrivateKey, PubSub, Startable } from '@libp2p/interface'
-import type { Ping } from '@libp2p/ping'
+import type { ProbePings } from '../node/index.js'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
@@ -139,7 +139,8 @@ export interface MembershipComponents {
   pubsub: PubSub
   /** The tenants this agent belongs to: presence runs on each one's `presence` channel. */
   tenancy: Tenancy
-  ping: Ping
+  /** Membership's pings (the node's `probes` service). */
+  ping: Pick<ProbePings, 'ping'>
   /** Called with a member's addresses when it joins, so the node can dial it. */
   learnPeer?: (peerId: PeerId, addrs: Multiaddr[]) => void
   /**
@@ -213,6 +214,8 @@ export class Membership implements Startable {
   private incarnation = 0
   private seq = 0
   private syncs = 0
+  /** Set once the agent announced its leave: it refutes nothing after that. */
+  private leaving = false
   private tickTimer?: ReturnType<typeof setInterval>
   private unsubscribeState?: () => void
   private syncTimer?: ReturnType<typeof setTimeout>
@@ -395,6 +398,7 @@ export class Membership implements Startable {
    * suspecting it. Resolves once the messages were handed to the connected peers.
    */
   async leave(): Promise<void> {
+    this.leaving = true
     const sends = this.tenants.map(async tenant => {
       await this.publish(tenant, { type: 'leave', peerId: this.peerId, incarnation: this.incarnation })
     })
@@ -626,9 +630,7 @@ export class Membership implements Startable {
         // Lifeguard: an agent others found unresponsive is likely slow itself, so it judges
         // others more patiently for a while.
         this.prober.doubt()
-        this.incarnation = message.incarnation + 1
-        this.log.info({ incarnation: this.incarnation }, 'refuting suspicion of this agent')
-        void this.heartbeat(tenant)
+        this.refute(message.incarnation, 'suspicion')
       }
       return 'accept'
     }
@@ -638,6 +640,18 @@ export class Membership implements Startable {
     if (change === undefined) this.recheckStale(tenant, message.peerId, message.incarnation, 'stale-suspicion', true)
     this.emit(change)
     return 'accept'
+  }
+
+  /**
+   * Outlive news of this agent's failure at `incarnation`: a higher incarnation, announced at once
+   * in every tenant (the record of each carries it; a tenant left at the old one could still take
+   * a suspicion at that one for true).
+   */
+  private refute(incarnation: number, news: string): void {
+    if (incarnation < this.incarnation || this.leaving) return
+    this.incarnation = incarnation + 1
+    this.log.info({ incarnation: this.incarnation, news }, "refuting news of this agent's failure")
+    for (const t of this.tenants) void this.heartbeat(t)
   }
 
   /**
@@ -899,8 +913,15 @@ export class Membership implements Startable {
         this.apply(record, entry, { now, intervalMs: entry.intervalMs, ageMs: entry.ageMs })
       }
       for (const { peerId, incarnation } of snap.down ?? []) {
+        // The peer holds this agent down (a partition it was on the other side of): refute, as
+        // SWIM does when it hears of its own death. Nothing else would tell that peer otherwise,
+        // short of a probe over a connection or the backstop heartbeat.
+        if (peerId === this.peerId) {
+          this.refute(incarnation, 'down-in-peer-view')
+          continue
+        }
         const m = this.view.get(snap.tenant, peerId)
-        if (m?.state !== 'alive' || peerId === this.peerId) continue
+        if (m?.state !== 'alive') continue
         if (incarnation >= m.record.incarnation) disputed.add(peerId)
         else stale.push({ tenant: snap.tenant, peerId, incarnation })
       }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { IncomingStreamData, Libp2p, PeerId } from '@libp2p/interface'
-import type { Ping } from '@libp2p/ping'
+import type { ProbePings } from '../node/index.js'
 import { lpStream } from 'it-length-prefixed-stream'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { isTimeout } from '../util/errors.js'
@@ -52,7 +52,7 @@ export interface ProberInit {
 
 export interface ProberComponents {
   node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>
-  ping: Pick<Ping, 'ping'>
+  ping: Pick<ProbePings, 'ping'>
   /** Peers to take turns probing: connected members. */
   neighbours: () => string[]
   /** Connected members other than `target` that share a tenant with it: who may probe it for us. */

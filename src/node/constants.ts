@@ -69,3 +69,8 @@ export const GOSSIP_MESH_DEGREE = { D: 6, Dlo: 4, Dhi: 8 }
 /** Gossipsub's heartbeat and IHAVE fan-out (Dlazy), its defaults, which `gossip()` keeps. */
 export const GOSSIP_HEARTBEAT_MS = 1_000
 export const GOSSIP_LAZY_DEGREE = 6
+/**
+ * Stream protocol of membership's pings: one long-lived stream per peer, a 4-byte frame out and
+ * its echo back (see `probe-pings.ts`).
+ */
+export const PROBE_PING_PROTOCOL = '/conclave/membership/ping/1.0.0'

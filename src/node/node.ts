@@ -30,6 +30,7 @@ import { autoDialer, type AutoDialer } from './dialer.js'
 import { ListenError } from './errors.js'
 import { gossip } from './gossip.js'
 import { gossipWatch, type GossipWatch } from './gossip-watch.js'
+import { probePings, type ProbePings } from './probe-pings.js'
 import type { GossipTraffic } from './gossip-traffic.js'
 
 export interface ConclaveNodeInit {
@@ -144,6 +145,7 @@ export interface ConclaveNodeInit {
 export type NodeServices = {
   identify: Identify
   ping: Ping
+  probes: ProbePings
   dht: KadDHT
   pubsub: PubSub
   dialer: AutoDialer
@@ -204,6 +206,7 @@ export async function createConclaveNode(init: ConclaveNodeInit): Promise<Concla
     services: {
       identify: identify({ agentVersion: `conclave/${VERSION}` }),
       ping: ping(),
+      probes: probePings({ logger }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,

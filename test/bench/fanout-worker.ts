@@ -90,7 +90,9 @@ const TRAFFIC_METRICS = {
   rpcsSent: ['conclave_gossipsub_rpcs_total', 'out'],
   rpcsReceived: ['conclave_gossipsub_rpcs_total', 'in'],
   bytesSent: ['conclave_gossipsub_bytes_total', 'out'],
-  bytesReceived: ['conclave_gossipsub_bytes_total', 'in']
+  bytesReceived: ['conclave_gossipsub_bytes_total', 'in'],
+  pings: ['conclave_membership_pings_total', undefined],
+  syncs: ['conclave_membership_syncs_total', undefined]
 } as const
 
 async function traffic(): Promise<Traffic> {
@@ -98,11 +100,12 @@ async function traffic(): Promise<Traffic> {
   for (const agent of sim?.running ?? []) {
     out.agents++
     for (const [key, [name, direction]] of Object.entries(TRAFFIC_METRICS) as Array<
-      [keyof typeof TRAFFIC_METRICS, readonly [string, string]]
+      [keyof typeof TRAFFIC_METRICS, readonly [string, string | undefined]]
     >) {
       const metric = agent.metrics.registry.getSingleMetric(name)
       if (metric === undefined) throw new Error(`metric ${name} is not registered`)
-      out[key] += (await metric.get()).values.find(v => v.labels.direction === direction)?.value ?? 0
+      const values = (await metric.get()).values
+      out[key] += values.find(v => direction === undefined || v.labels.direction === direction)?.value ?? 0
     }
     out.connections += agent.node.getConnections().length
     out.topics += agent.node.services.pubsub.getTopics().length

@@ -4,7 +4,7 @@
  * nothing the application asks for: CPU, gossipsub RPCs and bytes, connections and topics are
  * measured per agent over a quiet window. A flat design costs each agent the same at every N.
  *
- *   npm run bench:idle                      N = 10 and 34 in one process, 34 and 100 over 4
+ *   npm run bench:idle                      N = 10, 34 and 100 in one process, 34 and 100 over 4
  *   npm run bench:idle -- --layouts 34x1    only that layout (agents x worker processes)
  *   npm run bench:idle -- --window 20000    measure over 20 s (default 30 s)
  *   npm run bench:idle -- --set probeIntervalMs=0,heartbeatBudget=0.5
@@ -30,7 +30,7 @@ const fail = (message: string): never => {
   process.exit(2)
 }
 
-const layouts = (option('--layouts') ?? '10x1,34x1,34x4,100x4').split(',').map(spec => {
+const layouts = (option('--layouts') ?? '10x1,34x1,100x1,34x4,100x4').split(',').map(spec => {
   const m = /^(\d+)x(\d+)$/.exec(spec.trim())
   if (m === null) return fail(`--layouts: "${spec}" is not AGENTSxWORKERS (for example 34x1)`)
   const agents = Number(m[1])
@@ -64,6 +64,11 @@ interface Row {
   cpuPct: number
   cpuPctPerAgent: number
   rpcsPerAgentPerSec: number
+  /**
+   * Everything an agent sends and receives: gossipsub RPCs, membership pings and their answers,
+   * syncs (three messages), each counted once sent and once received, as the RPCs are.
+   */
+  msgsPerAgentPerSec: number
   bytesPerAgentPerSec: number
   connectionsPerAgent: number
   topicsPerAgent: number
@@ -101,6 +106,8 @@ async function measure(agents: number, workers: number): Promise<Row> {
         cpuPct,
         cpuPctPerAgent: cpuPct / n,
         rpcsPerAgentPerSec: (delta('rpcsSent') + delta('rpcsReceived')) / n / seconds,
+        msgsPerAgentPerSec:
+          (delta('rpcsSent') + delta('rpcsReceived') + 4 * delta('pings') + 6 * delta('syncs')) / n / seconds,
         bytesPerAgentPerSec: (delta('bytesSent') + delta('bytesReceived')) / n / seconds,
         connectionsPerAgent: after.traffic.connections / n,
         topicsPerAgent: after.traffic.topics / n
@@ -115,7 +122,7 @@ async function measure(agents: number, workers: number): Promise<Row> {
 
 const rows: Row[] = []
 const format = (r: Row): string =>
-  `| ${r.agents} | ${r.workers} | ${r.cpuPct.toFixed(1)} | ${r.cpuPctPerAgent.toFixed(2)} | ${r.rpcsPerAgentPerSec.toFixed(1)} | ${Math.round(r.bytesPerAgentPerSec)} | ${r.connectionsPerAgent.toFixed(1)} | ${r.topicsPerAgent.toFixed(1)} |`
+  `| ${r.agents} | ${r.workers} | ${r.cpuPct.toFixed(1)} | ${r.cpuPctPerAgent.toFixed(2)} | ${r.msgsPerAgentPerSec.toFixed(1)} | ${r.rpcsPerAgentPerSec.toFixed(1)} | ${Math.round(r.bytesPerAgentPerSec)} | ${r.connectionsPerAgent.toFixed(1)} | ${r.topicsPerAgent.toFixed(1)} |`
 for (const { agents, workers } of layouts) {
   out(`measuring ${agents} agents over ${workers} process(es)…`)
   const row = await measure(agents, workers)
@@ -127,9 +134,9 @@ const ratio = (big: number, small: number, workers: number): string => {
   const a = rows.find(r => r.agents === big && r.workers === workers)
   const b = rows.find(r => r.agents === small && r.workers === workers)
   if (a === undefined || b === undefined) return ''
-  return `- N=${big} ÷ N=${small}, ${workers} process(es): CPU per agent ${(a.cpuPctPerAgent / b.cpuPctPerAgent).toFixed(2)}, RPCs per agent ${(a.rpcsPerAgentPerSec / b.rpcsPerAgentPerSec).toFixed(2)}, bytes per agent ${(a.bytesPerAgentPerSec / b.bytesPerAgentPerSec).toFixed(2)}.`
+  return `- N=${big} ÷ N=${small}, ${workers} process(es): CPU per agent ${(a.cpuPctPerAgent / b.cpuPctPerAgent).toFixed(2)}, messages per agent ${(a.msgsPerAgentPerSec / b.msgsPerAgentPerSec).toFixed(2)}.`
 }
-const ratios = [ratio(34, 10, 1), ratio(100, 34, 4)].filter(line => line !== '')
+const ratios = [ratio(34, 10, 1), ratio(100, 10, 1), ratio(100, 34, 4)].filter(line => line !== '')
 for (const line of ratios) out(line)
 
 if (WRITE) {
@@ -137,10 +144,10 @@ if (WRITE) {
     'idle',
     `## An idle mesh, per agent
 
-Command: \`npm run bench:idle\` (${environment()}). N agents over worker processes, one tenant with credentials (sealed envelopes), default settings, bootstrapped from the first agent. Once every agent sees all the others alive and ${SETTLE_MS / 1_000} s have passed, the application does nothing for ${WINDOW_MS / 1_000} s; CPU is that of the worker processes, traffic is gossipsub's RPCs and bytes, sent plus received, from its own counters.
+Command: \`npm run bench:idle\` (${environment()}). N agents over worker processes, one tenant with credentials (sealed envelopes), default settings, bootstrapped from the first agent. Once every agent sees all the others alive and ${SETTLE_MS / 1_000} s have passed, the application does nothing for ${WINDOW_MS / 1_000} s; CPU is that of the worker processes. Messages are everything an agent sends plus everything it receives: gossipsub RPCs (from gossipsub's own counters), membership pings and their answers, and push-pull syncs (three messages each).
 
-| agents | processes | idle CPU, % of one core | per agent | gossipsub RPCs/s per agent | bytes/s per agent | connections per agent | topics per agent |
-|---|---|---|---|---|---|---|---|
+| agents | processes | idle CPU, % of one core | per agent | messages/s per agent | of which gossipsub RPCs | gossipsub bytes/s per agent | connections per agent | topics per agent |
+|---|---|---|---|---|---|---|---|---|
 ${rows.map(format).join('\n')}
 
 ${ratios.join('\n')}`

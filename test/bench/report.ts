@@ -67,6 +67,9 @@ export interface Traffic {
   rpcsReceived: number
   bytesSent: number
   bytesReceived: number
+  /** Membership's pings sent (probes) and push-pull syncs started (three messages each). */
+  pings: number
+  syncs: number
   /** Open connections, summed over the agents. */
   connections: number
   /** Topics subscribed, summed over the agents. */
@@ -74,5 +77,15 @@ export interface Traffic {
 }
 
 export function noTraffic(): Traffic {
-  return { agents: 0, rpcsSent: 0, rpcsReceived: 0, bytesSent: 0, bytesReceived: 0, connections: 0, topics: 0 }
+  return {
+    agents: 0,
+    rpcsSent: 0,
+    rpcsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    pings: 0,
+    syncs: 0,
+    connections: 0,
+    topics: 0
+  }
 }

@@ -1,0 +1,186 @@
+/**
+ * Membership's pings, on one long-lived stream per peer. libp2p's ping opens a stream for every
+ * ping (a protocol negotiation and a close, each frame through noise and yamux); at one probe a
+ * second per agent those streams were most of an idle agent's CPU. Here a ping is one small frame
+ * out and its echo back on a stream kept for as long as the connection lives, as gossipsub keeps
+ * its own.
+ */
+import { performance } from 'node:perf_hooks'
+import type { IncomingStreamData, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream'
+import { silentLogger, type Logger } from '../logger/index.js'
+import { ProtocolError } from '../util/errors.js'
+import { PROBE_PING_PROTOCOL as PING_PROTOCOL } from './constants.js'
+
+/** A ping frame: a 32-bit sequence number, echoed as it came. */
+const FRAME_BYTES = 4
+/** Streams of this protocol per connection and direction: one is used, one more may be closing. */
+const MAX_STREAMS = 2
+
+export interface ProbePingsInit {
+  /**
+   * Structured logger.
+   *
+   * @default silent
+   */
+  logger?: Logger
+}
+
+export interface ProbePingsComponents {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+}
+
+export interface ProbePings {
+  /**
+   * Ping `peer` (dialling it if needed) and resolve to the round trip in ms. Rejects with the
+   * signal's reason when it aborts first, or with the dial's or the stream's error.
+   */
+  ping(peer: PeerId, options?: { signal?: AbortSignal }): Promise<number>
+}
+
+interface Line {
+  stream: Stream
+  lp: LengthPrefixedStream<Stream>
+  /** Pings awaiting their echo, by sequence number. */
+  waiting: Map<number, () => void>
+}
+
+class DefaultProbePings implements ProbePings, Startable {
+  private readonly components: ProbePingsComponents
+  private readonly log: Logger
+  private readonly lines = new Map<string, Promise<Line>>()
+  private seq = 0
+
+  constructor(components: ProbePingsComponents, init: ProbePingsInit) {
+    this.components = components
+    this.log = (init.logger ?? silentLogger()).child({ component: 'probe-pings' })
+  }
+
+  readonly [Symbol.toStringTag] = 'conclave:probe-pings'
+
+  async start(): Promise<void> {
+    await this.components.registrar.handle(PING_PROTOCOL, this.onStream, {
+      maxInboundStreams: MAX_STREAMS,
+      maxOutboundStreams: MAX_STREAMS,
+      runOnLimitedConnection: false
+    })
+  }
+
+  async stop(): Promise<void> {
+    await this.components.registrar.unhandle(PING_PROTOCOL)
+    const lines = [...this.lines.values()]
+    this.lines.clear()
+    for (const line of lines)
+      void line.then(
+        l => l.stream.abort(new ProtocolError('stopping')),
+        () => {}
+      )
+  }
+
+  async ping(peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
+    const started = performance.now()
+    const signal = options.signal ?? AbortSignal.timeout(10_000)
+    const line = await this.line(peer, signal)
+    this.seq = (this.seq + 1) >>> 0
+    const seq = this.seq
+    const frame = new Uint8Array(FRAME_BYTES)
+    new DataView(frame.buffer).setUint32(0, seq)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          line.waiting.delete(seq)
+          reject(signal.reason)
+        }
+        if (signal.aborted) return onAbort()
+        signal.addEventListener('abort', onAbort, { once: true })
+        line.waiting.set(seq, () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        })
+        line.lp.write(frame, { signal }).catch((err: Error) => {
+          line.waiting.delete(seq)
+          signal.removeEventListener('abort', onAbort)
+          reject(err)
+        })
+      })
+    } catch (err) {
+      // A ping that got no echo leaves the line in doubt: the next one opens a fresh stream, as a
+      // ping of its own would.
+      this.drop(peer.toString(), line, err as Error)
+      throw err
+    }
+    return performance.now() - started
+  }
+
+  /** The open line to `peer`, or a new one. */
+  private async line(peer: PeerId, signal: AbortSignal): Promise<Line> {
+    const key = peer.toString()
+    let line = this.lines.get(key)
+    if (line === undefined) {
+      line = this.open(peer, signal)
+      this.lines.set(key, line)
+      line.catch(() => {
+        if (this.lines.get(key) === line) this.lines.delete(key)
+      })
+    }
+    return await line
+  }
+
+  private async open(peer: PeerId, signal: AbortSignal): Promise<Line> {
+    const connection = await this.components.connectionManager.openConnection(peer, { signal })
+    const stream = await connection.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: false })
+    const line: Line = { stream, lp: lpStream(stream, { maxDataLength: FRAME_BYTES }), waiting: new Map() }
+    void this.readEchoes(peer.toString(), line)
+    return line
+  }
+
+  /** Resolve each ping whose echo comes back, until the stream ends. */
+  private async readEchoes(key: string, line: Line): Promise<void> {
+    try {
+      for (;;) {
+        const echo = (await line.lp.read()).subarray()
+        if (echo.byteLength !== FRAME_BYTES) throw new ProtocolError('malformed ping echo')
+        const seq = new DataView(echo.buffer, echo.byteOffset, FRAME_BYTES).getUint32(0)
+        const done = line.waiting.get(seq)
+        line.waiting.delete(seq)
+        done?.()
+      }
+    } catch (err) {
+      this.drop(key, line, err as Error)
+    }
+  }
+
+  private drop(key: string, line: Line, err: Error): void {
+    void this.lines.get(key)?.then(
+      current => {
+        if (current === line) this.lines.delete(key)
+      },
+      () => {}
+    )
+    line.stream.abort(err)
+  }
+
+  /** Echo every frame a peer sends, in order, until its stream ends. */
+  private readonly onStream = ({ stream, connection }: IncomingStreamData): void => {
+    void (async () => {
+      const lp = lpStream(stream, { maxDataLength: FRAME_BYTES })
+      try {
+        for (;;) {
+          const frame = (await lp.read()).subarray()
+          if (frame.byteLength !== FRAME_BYTES) throw new ProtocolError('malformed ping')
+          await lp.write(frame)
+        }
+      } catch (err) {
+        this.log.trace({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'ping stream ended')
+        stream.abort(err as Error)
+      }
+    })()
+  }
+}
+
+/** A libp2p service: `services: { probes: probePings() }`. */
+export function probePings(init: ProbePingsInit = {}): (components: ProbePingsComponents) => ProbePings {
+  return components => new DefaultProbePings(components, init)
+}
