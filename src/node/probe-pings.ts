@@ -72,11 +72,12 @@ class DefaultProbePings implements ProbePings, Startable {
     await this.components.registrar.unhandle(PING_PROTOCOL)
     const lines = [...this.lines.values()]
     this.lines.clear()
-    for (const line of lines)
+    for (const line of lines) {
       void line.then(
         l => l.stream.abort(new ProtocolError('stopping')),
         () => {}
       )
+    }
   }
 
   async ping(peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
