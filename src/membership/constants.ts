@@ -99,6 +99,13 @@ export const MAX_RECORD_ROLES = 64
 export const MAX_RECORD_ADDRS = 32
 /** Verified records remembered (by their bytes) so a repeated heartbeat is not verified again. */
 export const VERIFIED_CACHE_SIZE = 4096
+/**
+ * A sync that taught this agent a member it did not hold alive brings the next one forward to
+ * this long after. Without it, agents started together whose join syncs left gaps waited a whole
+ * interval per round: measured at 100 agents over 4 processes, no full view within 4 minutes once
+ * heartbeats had stopped carrying every record to every agent.
+ */
+export const FRUITFUL_SYNC_DELAY_MS = 1_000
 /** Extra syncs with random peers after start, before settling on `SYNC_INTERVAL_MS`. */
 export const JOIN_SYNC_DELAYS_MS = [1_000, 1_000, 2_000, 4_000, 8_000]
 /**

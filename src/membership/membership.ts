@@ -175,6 +175,16 @@ export interface PeerView {
  * tenant state (so rotations and revocations reach agents that missed their gossip).
  */
 
+/**
+ * The heartbeat interval of one member of a tenant of `size` members: stretched so that the
+ * tenant as a whole publishes `budget` heartbeats a second, never below `baseMs`, and never above
+ * `MAX_HEARTBEAT_MS` (which the wire schema accepts).
+ */
+export function heartbeatIntervalMs(size: number, baseMs: number, budget: number): number {
+  const stretched = Math.ceil((size * 1000) / budget)
+  return Math.min(Math.max(baseMs, stretched), Math.max(baseMs, C.MAX_HEARTBEAT_MS))
+}
+
 const noopRecorder: GossipRecorder = { messageIn() {}, messageOut() {}, rejected() {} }
 
 export class Membership implements Startable {
@@ -219,6 +229,9 @@ export class Membership implements Startable {
   private tickTimer?: ReturnType<typeof setInterval>
   private unsubscribeState?: () => void
   private syncTimer?: ReturnType<typeof setTimeout>
+  /** The round of the sync scheduled next, and when it is due. */
+  private syncRound = 0
+  private syncDue = 0
   private started = false
 
   constructor(components: MembershipComponents, init: MembershipInit = {}) {
@@ -324,6 +337,13 @@ export class Membership implements Startable {
     return [...this.tenants]
   }
 
+  /** Members alive in this agent's view, over all its tenants. */
+  private aliveCount(): number {
+    let n = 0
+    for (const t of this.tenants) n += this.view.count(t, 'alive')
+    return n
+  }
+
   /** Members of this agent's largest tenant, itself included. */
   private largestTenant(): number {
     let n = 1
@@ -334,8 +354,7 @@ export class Membership implements Startable {
   /** Current heartbeat interval for a tenant: stretched with its size to stay within the budget. */
   intervalFor(tenant: string): number {
     const size = this.view.count(tenant, 'alive') + this.view.count(tenant, 'suspect') + 1
-    const stretched = Math.ceil((size * 1000) / this.heartbeatBudget)
-    return Math.min(Math.max(this.heartbeatMs, stretched), Math.max(this.heartbeatMs, C.MAX_HEARTBEAT_MS))
+    return heartbeatIntervalMs(size, this.heartbeatMs, this.heartbeatBudget)
   }
 
   async start(): Promise<void> {
@@ -901,6 +920,7 @@ export class Membership implements Startable {
     // not hear of a suspicion adopted in silence.
     const disputed = new Set<string>()
     const stale: Array<{ tenant: string; peerId: string; incarnation: number }> = []
+    const aliveBefore = this.aliveCount()
     for (const snap of snapshots) {
       if (!admitted.includes(snap.tenant)) continue
       for (const entry of snap.members) {
@@ -926,6 +946,7 @@ export class Membership implements Startable {
         else stale.push({ tenant: snap.tenant, peerId, incarnation })
       }
     }
+    if (this.aliveCount() > aliveBefore) this.syncAgainSoon()
     for (const peerId of [...disputed].slice(0, C.MAX_SYNC_PROBES)) void this.probe(peerId, 'down-in-peer-view')
     // Down at an incarnation older than ours: the peer most likely missed a refutation, but see
     // `recheckStale`. Within the same cap.
@@ -1003,19 +1024,35 @@ export class Membership implements Startable {
 
   /**
    * Push-pull with a random peer: often while joining (agents started together each see only
-   * part of the mesh at their first sync), then every `syncIntervalMs` as anti-entropy.
+   * part of the mesh at their first sync), then every `syncIntervalMs` as anti-entropy, stretched
+   * as the tenant grows. A sync that taught this agent a member it did not hold alive brings the
+   * next one forward (see `FRUITFUL_SYNC_DELAY_MS`): the view fills in as many rounds as it takes,
+   * not at the regular pace, and an agent whose view is whole pays nothing extra.
    */
-  private scheduleSync(round: number): void {
-    const delayMs =
-      round < C.JOIN_SYNC_DELAYS_MS.length
-        ? (C.JOIN_SYNC_DELAYS_MS[round] as number)
-        : pushPullInterval(this.syncIntervalMs, this.largestTenant())
-    this.syncTimer = setTimeout(() => {
-      void this.syncWithRandomPeer().finally(() => {
-        if (this.started) this.scheduleSync(round + 1)
-      })
-    }, delayMs)
+  private scheduleSync(round: number, delayMs?: number): void {
+    clearTimeout(this.syncTimer)
+    this.syncRound = round
+    this.syncDue =
+      Date.now() +
+      (delayMs ??
+        (round < C.JOIN_SYNC_DELAYS_MS.length
+          ? (C.JOIN_SYNC_DELAYS_MS[round] as number)
+          : pushPullInterval(this.syncIntervalMs, this.largestTenant())))
+    this.syncTimer = setTimeout(
+      () => {
+        void this.syncWithRandomPeer().finally(() => {
+          if (this.started && this.syncRound === round) this.scheduleSync(round + 1)
+        })
+      },
+      Math.max(0, this.syncDue - Date.now())
+    )
     this.syncTimer.unref()
+  }
+
+  /** A sync taught this agent something: the next one comes soon, unless it is due sooner. */
+  private syncAgainSoon(): void {
+    if (!this.started || this.syncDue - Date.now() <= C.FRUITFUL_SYNC_DELAY_MS) return
+    this.scheduleSync(this.syncRound, C.FRUITFUL_SYNC_DELAY_MS)
   }
 
   private async syncWithRandomPeer(): Promise<void> {

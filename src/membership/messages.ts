@@ -1,3 +1,4 @@
+import { MAX_HEARTBEAT_MS } from './constants.js'
 import { z } from 'zod'
 import { credentialSchema, tenantStateSchema } from '../tenancy/index.js'
 
@@ -10,7 +11,7 @@ export const presenceMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('alive'),
     ...signed,
     seq: z.number().int().nonnegative(),
-    intervalMs: z.number().int().positive().max(3_600_000)
+    intervalMs: z.number().int().positive().max(MAX_HEARTBEAT_MS)
   }),
   /**
    * Heartbeat without the record: the sender's incarnation and a reference to the record it sent
@@ -21,7 +22,7 @@ export const presenceMessageSchema = z.discriminatedUnion('type', [
     incarnation: z.number().int().nonnegative(),
     ref: z.string().min(1).max(64),
     seq: z.number().int().nonnegative(),
-    intervalMs: z.number().int().positive().max(3_600_000)
+    intervalMs: z.number().int().positive().max(MAX_HEARTBEAT_MS)
   }),
   /** The sender could not reach `peerId` (incarnation as known): it is suspect until it refutes. */
   z.object({
@@ -50,7 +51,7 @@ export const syncSnapshotSchema = z.object({
       z.object({
         ...signed,
         ageMs: z.number().int().nonnegative(),
-        intervalMs: z.number().int().positive().max(3_600_000)
+        intervalMs: z.number().int().positive().max(MAX_HEARTBEAT_MS)
       })
     )
     .max(10_000),

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { MembershipView, type PresenceRecord } from '../../src/membership/index.js'
+import { heartbeatIntervalMs } from '../../src/membership/membership.js'
+import { presenceMessageSchema, syncSnapshotSchema } from '../../src/membership/messages.js'
+import { DEFAULT_HEARTBEAT_BUDGET } from '../../src/membership/constants.js'
 
 const record = (peerId: string, incarnation = 1): PresenceRecord => ({
   v: 1,
@@ -103,5 +106,21 @@ describe('MembershipView.isStale', () => {
     expect(v.isStale(m, 5, 11)).toBe(false)
     expect(v.isStale(m, 6, 1)).toBe(false)
     expect(v.isStale(m, 5)).toBe(false)
+  })
+})
+
+describe('heartbeat interval', () => {
+  it('stretches with the tenant to keep the budget, and the wire accepts it at every size', () => {
+    const budget = DEFAULT_HEARTBEAT_BUDGET
+    // About one heartbeat a minute for the whole tenant: 50 s per member.
+    expect(heartbeatIntervalMs(10, 1_000, budget)).toBe(500_000)
+    expect(heartbeatIntervalMs(1, 1_000, 100)).toBe(1_000)
+    for (const size of [1, 34, 100, 1_000, 10_000, 1_000_000]) {
+      const intervalMs = heartbeatIntervalMs(size, 1_000, budget)
+      const beat = { type: 'beat', incarnation: 1, ref: 'abc', seq: 1, intervalMs }
+      expect(presenceMessageSchema.safeParse(beat).success, `${size} members: ${intervalMs} ms`).toBe(true)
+      const snapshot = { tenant: 't', members: [{ record: 'r', sig: 's', ageMs: 0, intervalMs }] }
+      expect(syncSnapshotSchema.safeParse(snapshot).success, `${size} members`).toBe(true)
+    }
   })
 })
