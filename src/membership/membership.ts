@@ -913,7 +913,8 @@ export class Membership implements Startable {
     return { tenant, members, down }
   }
 
-  private async merge(snapshots: SyncSnapshot[], admitted: string[]): Promise<void> {
+  /** Apply a peer's snapshots; true when they taught this agent a member it did not hold alive. */
+  private async merge(snapshots: SyncSnapshot[], admitted: string[]): Promise<boolean> {
     const now = Date.now()
     // Members the peer holds down and this agent alive. Second-hand news of a failure is checked
     // first-hand, never adopted: the peer may have missed a refutation, and a live member would
@@ -946,7 +947,8 @@ export class Membership implements Startable {
         else stale.push({ tenant: snap.tenant, peerId, incarnation })
       }
     }
-    if (this.aliveCount() > aliveBefore) this.syncAgainSoon()
+    const taught = this.aliveCount() > aliveBefore
+    if (taught) this.syncAgainSoon()
     for (const peerId of [...disputed].slice(0, C.MAX_SYNC_PROBES)) void this.probe(peerId, 'down-in-peer-view')
     // Down at an incarnation older than ours: the peer most likely missed a refutation, but see
     // `recheckStale`. Within the same cap.
@@ -957,6 +959,7 @@ export class Membership implements Startable {
         left--
       }
     }
+    return taught
   }
 
   /** What this agent says first in a sync: its tenants, credentials and latest tenant states. */
@@ -1040,8 +1043,10 @@ export class Membership implements Startable {
           : pushPullInterval(this.syncIntervalMs, this.largestTenant())))
     this.syncTimer = setTimeout(
       () => {
-        void this.syncWithRandomPeer().finally(() => {
-          if (this.started && this.syncRound === round) this.scheduleSync(round + 1)
+        void this.syncWithRandomPeer().then(taught => {
+          if (this.started && this.syncRound === round) {
+            this.scheduleSync(round + 1, taught ? C.FRUITFUL_SYNC_DELAY_MS : undefined)
+          }
         })
       },
       Math.max(0, this.syncDue - Date.now())
@@ -1055,10 +1060,10 @@ export class Membership implements Startable {
     this.scheduleSync(this.syncRound, C.FRUITFUL_SYNC_DELAY_MS)
   }
 
-  private async syncWithRandomPeer(): Promise<void> {
+  private async syncWithRandomPeer(): Promise<boolean> {
     const peers = this.connected()
     const pick = peers[Math.floor(Math.random() * peers.length)]
-    if (pick !== undefined) await this.sync(peerIdFromString(pick))
+    return pick !== undefined && (await this.sync(peerIdFromString(pick)))
   }
 
   /**
@@ -1066,8 +1071,9 @@ export class Membership implements Startable {
    * side proved membership: introductions both ways (the reply carries the views the initiator
    * was admitted to), then the initiator's views for the tenants the responder proved.
    */
-  async sync(peerId: PeerId): Promise<void> {
-    if (!this.started) return
+  /** Exchange views with `peerId`; true when it taught this agent a member it did not hold alive. */
+  async sync(peerId: PeerId): Promise<boolean> {
+    if (!this.started) return false
     const signal = AbortSignal.timeout(C.SYNC_TIMEOUT_MS)
     const remote = peerId.toString()
     this.syncs++
@@ -1080,14 +1086,15 @@ export class Membership implements Startable {
       if (reply === undefined) {
         this.rejectSync('malformed', remote)
         stream.abort(new ProtocolError('malformed sync reply'))
-        return
+        return false
       }
       const admitted = await this.admit(remote, reply)
       await lp.write(encodeJson({ snapshots: this.snapshots(admitted) }), { signal })
       await stream.close({ signal })
-      await this.merge(reply.snapshots, admitted)
+      return await this.merge(reply.snapshots, admitted)
     } catch (err) {
       this.log.debug({ peer: remote, err: (err as Error).message }, 'sync failed')
+      return false
     }
   }
 
