@@ -160,6 +160,32 @@ describe('membership over gossip', () => {
     })
   })
 
+  it('a sync that teaches an agent a member brings its next sync forward, instead of a regular interval later', async () => {
+    sim = await Sim.start({ agents: 3 })
+    const s = sim
+    const startedAt = performance.now()
+    await waitFor(() => s.convergedCount() === 3, { timeoutMs: 30_000, message: 'views did not fill' })
+    const a = s.agents[0] as Agent
+    const tenant = a.tenancy.tenants[0] as string
+    // Past the join syncs (1, 1, 2, 4 and 8 s after a start): the next regular one is up to 30 s away.
+    await waitFor(() => performance.now() - startedAt > 17_000, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      message: 'join syncs did not end'
+    })
+    const before = a.membership.traffic.syncs
+    // A newcomer bootstrapped to `a` syncs with it: `a` learns a member, and syncs again soon.
+    const [d] = (await s.add(1)) as [Agent]
+    await waitFor(() => a.membership.stateOf(tenant, d.peerId) === 'alive', {
+      timeoutMs: 10_000,
+      message: 'the newcomer is not alive at the agent it bootstrapped to'
+    })
+    await waitFor(() => a.membership.traffic.syncs > before, {
+      timeoutMs: 4_000,
+      message: () => `syncs of the agent that learned the newcomer: ${a.membership.traffic.syncs}, ${before} before`
+    })
+  })
+
   it('a member one neighbour cannot ping is vouched for by the others; one nobody can ping is suspected by a probe', async () => {
     // Heartbeats every 30 s at most (silence would take 90 s): only probes can act in this test.
     sim = await Sim.start({
