@@ -12,17 +12,20 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { agentEnv, getJson, killAll, runCli, startAgent, type StartedAgent } from './helpers/cli.js'
 import { probeHealth } from './helpers/health-probe.js'
-import { openSse } from './helpers/sse.js'
+import { openSse, type SseClient } from './helpers/sse.js'
 import { waitFor } from './helpers/wait.js'
 
 const SEEDED = 1_500
 let dir: string
 let agents: StartedAgent[] = []
+/** While true, the test follows every agent's membership events (false also when it failed). */
+let watching = false
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'conclave-overload-'))
 })
 afterAll(async () => {
+  watching = false
   await killAll()
   await rm(dir, { recursive: true, force: true })
 })
@@ -95,16 +98,25 @@ describe('overload', () => {
     )
 
     // Watchers: /health at every agent every 200 ms (from a process of its own), and every view every second.
-    let watching = true
+    watching = true
     const health = probeHealth(agents.map(x => x.api))
     // Every membership change at every agent, from before the load until after the heal.
     const dead = new Set<string>()
-    const followers = await Promise.all(
-      agents.map(async x => await openSse(`${x.api}/v1/events?types=member`, { authorization: `Bearer ${x.token}` }))
-    )
-    const following = followers.map(async (f, i) => {
+    const follow = async (x: StartedAgent): Promise<SseClient> =>
+      await openSse(`${x.api}/v1/events?types=member`, { authorization: `Bearer ${x.token}` })
+    const followers = await Promise.all(agents.map(follow))
+    const following = followers.map(async (first, i) => {
+      let f = first
       // eslint-disable-next-line no-unmodified-loop-condition -- set by a callback while the loop awaits
       while (watching) {
+        if (f.ended) {
+          // The agent cut this follower off (a client that fell behind): follow it again.
+          f = await follow(agents[i] as StartedAgent).catch(async () => {
+            await new Promise(resolve => setTimeout(resolve, 200))
+            return f
+          })
+          continue
+        }
         const e = await f.next(2_000).catch(() => undefined)
         if (e === undefined) continue
         const data = (JSON.parse(e.data) as { data: { peerId: string; state: string } }).data
@@ -129,20 +141,20 @@ describe('overload', () => {
         return res.status
       })
     )
-    const streams = Promise.all(
-      Array.from({ length: 40 }, async () => {
-        const abort = new AbortController()
-        const res = await fetch(`${b.api}/v1/events`, {
-          headers: { authorization: `Bearer ${b.token}` },
-          signal: abort.signal
-        })
-        // Connected clients that read nothing for a while.
-        setTimeout(() => {
-          abort.abort()
-        }, 3_000)
-        return res.status
-      })
-    )
+    const streams = (async () => {
+      // Forty clients at once, each holding its stream (reading nothing) until every one has its
+      // answer: no slot frees up before the last client asked.
+      const aborts = Array.from({ length: 40 }, () => new AbortController())
+      const answers = await Promise.all(
+        aborts.map(
+          async abort =>
+            await fetch(`${b.api}/v1/events`, { headers: { authorization: `Bearer ${b.token}` }, signal: abort.signal })
+        )
+      )
+      await new Promise(resolve => setTimeout(resolve, 3_000))
+      for (const abort of aborts) abort.abort()
+      return answers.map(res => res.status)
+    })()
     const accepted: string[] = []
     const tasks = (async () => {
       const out: number[] = []

@@ -7,7 +7,10 @@ export interface SseEvent {
 
 export interface SseClient {
   /** The next event (or undefined when the stream ended), waiting at most `timeoutMs`. */
+  /** The next event; undefined once the stream ended. */
   next(timeoutMs?: number): Promise<SseEvent | undefined>
+  /** Whether the server ended the stream (`next` then returns undefined at once). */
+  readonly ended: boolean
   close(): void
 }
 
@@ -62,6 +65,9 @@ export async function openSse(url: string, headers: Record<string, string> = {})
         parse()
       }
       return ready.shift()
+    },
+    get ended() {
+      return ended && ready.length === 0
     },
     close() {
       abort.abort()
