@@ -50,6 +50,28 @@ describe('probe pings', () => {
     expect(pingStreams(a, b)).toBe(1)
   })
 
+  it('keeps each ping to its own deadline while the stream it waits for is still being opened', async () => {
+    const [a, b] = sim.agents as [Agent, Agent]
+    // Dials between a and b take 3 s from now on; the connection they have is closed.
+    sim.slowLink(a, b, 3_000)
+    try {
+      await a.node.hangUp(b.node.peerId)
+      await waitFor(() => a.node.getConnections(b.node.peerId).length === 0, {
+        timeoutMs: 5_000,
+        message: 'a is still connected to b'
+      })
+      const probes = a.node.services.probes
+      // The first ping opens the line, with a deadline longer than the dial.
+      const first = probes.ping(b.node.peerId, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined)
+      const started = performance.now()
+      await expect(probes.ping(b.node.peerId, { signal: AbortSignal.timeout(300) })).rejects.toThrow()
+      expect(performance.now() - started).toBeLessThan(1_500)
+      await first
+    } finally {
+      sim.slowLink(a, b, 0)
+    }
+  })
+
   it('fails a ping of a peer that stopped', async () => {
     const [a, , c] = sim.agents as [Agent, Agent, Agent]
     await a.node.services.probes.ping(c.node.peerId, { signal: AbortSignal.timeout(5_000) })

@@ -83,7 +83,9 @@ class DefaultProbePings implements ProbePings, Startable {
   async ping(peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
     const started = performance.now()
     const signal = options.signal ?? AbortSignal.timeout(10_000)
-    const line = await this.line(peer, signal)
+    // A line being opened is shared with the ping that opened it, and with that ping's deadline:
+    // each ping still keeps its own.
+    const line = await untilAborted(this.line(peer, signal), signal)
     this.seq = (this.seq + 1) >>> 0
     const seq = this.seq
     const frame = new Uint8Array(FRAME_BYTES)
@@ -178,6 +180,23 @@ class DefaultProbePings implements ProbePings, Startable {
         stream.abort(err as Error)
       }
     })()
+  }
+}
+
+/** `promise`, or the signal's reason if it aborts first. */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason
+  let onAbort = (): void => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => {
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
   }
 }
 
