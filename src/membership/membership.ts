@@ -344,17 +344,19 @@ export class Membership implements Startable {
     return n
   }
 
+  /** Live members of `tenant` (alive or suspect), this agent included. */
+  private sizeOf(tenant: string): number {
+    return this.view.count(tenant, 'alive') + this.view.count(tenant, 'suspect') + 1
+  }
+
   /** Members of this agent's largest tenant, itself included. */
   private largestTenant(): number {
-    let n = 1
-    for (const t of this.tenants) n = Math.max(n, this.view.count(t, 'alive') + this.view.count(t, 'suspect') + 1)
-    return n
+    return Math.max(1, ...this.tenants.map(t => this.sizeOf(t)))
   }
 
   /** Current heartbeat interval for a tenant: stretched with its size to stay within the budget. */
   intervalFor(tenant: string): number {
-    const size = this.view.count(tenant, 'alive') + this.view.count(tenant, 'suspect') + 1
-    return heartbeatIntervalMs(size, this.heartbeatMs, this.heartbeatBudget)
+    return heartbeatIntervalMs(this.sizeOf(tenant), this.heartbeatMs, this.heartbeatBudget)
   }
 
   async start(): Promise<void> {
