@@ -72,6 +72,21 @@ describe('probe pings', () => {
     }
   })
 
+  it('fails a waiting ping as soon as its line breaks, not at its deadline', async () => {
+    const [a, b] = sim.agents as [Agent, Agent]
+    const probes = a.node.services.probes
+    await probes.ping(b.node.peerId, { signal: AbortSignal.timeout(5_000) })
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now()
+      const ping = probes.ping(b.node.peerId, { signal: AbortSignal.timeout(10_000) })
+      // The connection dies under the ping, before any echo can come back.
+      for (const c of a.node.getConnections(b.node.peerId)) c.abort(new Error('cut by the test'))
+      await expect(ping).rejects.toThrow()
+      expect(performance.now() - started).toBeLessThan(2_000)
+      await a.node.dial(b.node.peerId)
+    }
+  })
+
   it('fails a ping of a peer that stopped', async () => {
     const [a, , c] = sim.agents as [Agent, Agent, Agent]
     await a.node.services.probes.ping(c.node.peerId, { signal: AbortSignal.timeout(5_000) })

@@ -38,6 +38,7 @@ import {
 import { rank, type Claim } from './roster.js'
 import { mayAck, nextEpoch } from './core/index.js'
 import type { CouncilStore } from './store.js'
+import { everyTick, TICK_MS, type Ticking } from '../util/ticker.js'
 
 /** A council as the API shows it. */
 export interface CouncilView {
@@ -201,7 +202,7 @@ export class Councils implements Startable {
   /** Acks to coordinators and commits to members over streams; none without a node (all is gossiped). */
   private readonly streams?: CouncilStreams
   private unsubscribe?: () => void
-  private timer?: ReturnType<typeof setInterval>
+  private ticking?: Ticking
   /**
    * Set by `resignAll`: this agent is leaving, and neither claims nor proposes any more (it may
    * still commit its handover, which can make it the coordinator in its own eyes).
@@ -257,10 +258,9 @@ export class Councils implements Startable {
     this.restore()
     await this.streams?.start()
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
-    this.timer = setInterval(() => {
+    this.ticking = everyTick(TICK_MS, () => {
       this.tick()
-    }, 250)
-    this.timer.unref()
+    })
     const tenant = tenancy.tenants[0]
     if (tenant !== undefined) for (const name of this.init.singletons ?? []) this.contend(tenant, name)
   }
@@ -268,7 +268,7 @@ export class Councils implements Startable {
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearInterval(this.timer)
+    this.ticking?.stop()
     for (const c of this.councils.values()) clearTimeout(c.gatherTimer)
     this.unsubscribe?.()
     await this.streams?.stop()

@@ -27,6 +27,7 @@ import {
 } from './constants.js'
 import { DnsPeerResolver, type DnsTarget } from './dns.js'
 import { within } from '../util/deadline.js'
+import { everyTick, type Ticking } from '../util/ticker.js'
 
 export interface SeedDialerInit {
   /**
@@ -167,7 +168,7 @@ class DefaultSeedDialer implements SeedDialer {
   private readonly seeds = new Map<string, Seed>()
   /** Peers whose connection with us was released on purpose (by either end), and when. */
   private readonly releases = new Map<string, number>()
-  private tick?: ReturnType<typeof setInterval>
+  private ticking?: Ticking
   private dnsTimer?: ReturnType<typeof setInterval>
   private started = false
 
@@ -184,12 +185,11 @@ class DefaultSeedDialer implements SeedDialer {
   async start(): Promise<void> {
     this.started = true
     await this.components.registrar.handle(SEED_RELEASE_PROTOCOL, this.onRelease, { runOnLimitedConnection: false })
-    this.tick = setInterval(() => {
+    this.ticking = everyTick(SEED_TICK_MS, () => {
       this.dialDue()
       this.forgetReleases()
       this.releaseDue()
-    }, SEED_TICK_MS)
-    this.tick.unref()
+    })
     if ((this.init.dnsPeers ?? []).length > 0) {
       void this.refreshDns().catch(err => {
         this.log.warn({ err: (err as Error).message }, 'DNS peer resolution failed')
@@ -208,7 +208,7 @@ class DefaultSeedDialer implements SeedDialer {
 
   async stop(): Promise<void> {
     this.started = false
-    clearInterval(this.tick)
+    this.ticking?.stop()
     clearInterval(this.dnsTimer)
     this.releases.clear()
     await this.components.registrar.unhandle(SEED_RELEASE_PROTOCOL)
@@ -293,13 +293,15 @@ class DefaultSeedDialer implements SeedDialer {
     const connected = this.components.connectionManager.getConnectionsMap().size
     for (const seed of this.seeds.values()) {
       if (seed.self || seed.dialing || seed.nextAttemptAt > now || this.isConnected(seed)) continue
+      // The cheap reasons to wait first: the own-address check asks the transport for its
+      // addresses, and a released seed is passed over at every tick for as long as it stays released.
+      if (seed.origin === 'dns' && connected >= (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) continue
+      if (seed.released && connected >= SEED_REDIAL_BELOW) continue
       if (this.isOwnAddress(seed)) {
         seed.self = true
         continue
       }
-      if (seed.origin === 'dns' && connected >= (this.init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) continue
       if (seed.released) {
-        if (connected >= SEED_REDIAL_BELOW) continue
         seed.released = false
         this.log.info({ addr: seed.addr.toString(), connected }, 'redialling a released seed: few peers left')
       }

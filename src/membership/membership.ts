@@ -33,6 +33,7 @@ import { pushPullInterval } from './core/options.js'
 import { Prober } from './prober.js'
 import { MembershipView, type Member, type MemberChange } from './view.js'
 import { ProtocolError } from '../util/errors.js'
+import { everyTick, type Ticking } from '../util/ticker.js'
 
 export interface MembershipInit {
   /**
@@ -226,7 +227,7 @@ export class Membership implements Startable {
   private syncs = 0
   /** Set once the agent announced its leave: it refutes nothing after that. */
   private leaving = false
-  private tickTimer?: ReturnType<typeof setInterval>
+  private ticking?: Ticking
   private unsubscribeState?: () => void
   private syncTimer?: ReturnType<typeof setTimeout>
   /** The round of the sync scheduled next, and when it is due. */
@@ -382,10 +383,9 @@ export class Membership implements Startable {
     node.addEventListener('peer:disconnect', this.onDisconnect)
     await this.prober.start()
     const tickMs = Math.max(20, Math.min(250, Math.floor(this.heartbeatMs / 4)))
-    this.tickTimer = setInterval(() => {
+    this.ticking = everyTick(tickMs, () => {
       this.tick()
-    }, tickMs)
-    this.tickTimer.unref()
+    })
     this.scheduleSync(0)
     for (const tenant of this.tenants) void this.heartbeat(tenant)
   }
@@ -393,7 +393,7 @@ export class Membership implements Startable {
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearInterval(this.tickTimer)
+    this.ticking?.stop()
     clearTimeout(this.syncTimer)
     for (const timer of this.heartbeatTimers.values()) clearTimeout(timer)
     this.heartbeatTimers.clear()

@@ -9,6 +9,7 @@ import { watchLoopStalls, type LoopStalls } from '../util/loop-stalls.js'
 
 import * as C from './constants.js'
 import { decodeJson, encodeJson, probeReplySchema, probeRequestSchema } from './messages.js'
+import { everyTick, TICK_MS, type Ticking } from '../util/ticker.js'
 
 /**
  * What a probe learnt of a peer:
@@ -80,6 +81,8 @@ export class Prober {
   /** This round's remaining turns (SWIM's randomized round robin: everyone once per round). */
   private order: string[] = []
   private timer?: ReturnType<typeof setTimeout>
+  private ticking?: Ticking
+  private nextTurnAt = 0
   private running = false
   /** Pings sent since start: probes of its own, and pings for members that asked. */
   pings = 0
@@ -103,12 +106,24 @@ export class Prober {
     await this.components.node.handle(C.PROBE_PROTOCOL, this.onProbeRequest, { runOnLimitedConnection: false })
     this.stalls = watchLoopStalls()
     this.running = this.probeIntervalMs > 0
-    this.scheduleTurn()
+    if (!this.running) return
+    if (this.probeIntervalMs < TICK_MS) {
+      this.scheduleTurn()
+      return
+    }
+    // On the process's shared tick: a turn is due once its (health-stretched) period has passed.
+    this.nextTurnAt = performance.now() + this.turnPeriodMs()
+    this.ticking = everyTick(TICK_MS, now => {
+      if (now + TICK_MS / 2 < this.nextTurnAt) return
+      this.nextTurnAt = now + this.turnPeriodMs()
+      this.turn()
+    })
   }
 
   async stop(): Promise<void> {
     this.running = false
     clearTimeout(this.timer)
+    this.ticking?.stop()
     this.stalls?.release()
     this.stalls = undefined
     this.order = []
@@ -163,15 +178,17 @@ export class Prober {
     this.health = Math.min(C.MAX_LOCAL_HEALTH, this.health + 1)
   }
 
+  private turnPeriodMs(): number {
+    return this.probeIntervalMs * (1 + this.health)
+  }
+
+  /** Turns on a timer of their own: probe intervals shorter than the shared tick (test settings). */
   private scheduleTurn(): void {
     if (!this.running) return
-    this.timer = setTimeout(
-      () => {
-        this.turn()
-        this.scheduleTurn()
-      },
-      this.probeIntervalMs * (1 + this.health)
-    )
+    this.timer = setTimeout(() => {
+      this.turn()
+      this.scheduleTurn()
+    }, this.turnPeriodMs())
     this.timer.unref()
   }
 

@@ -11,6 +11,7 @@ import { episodeInputSchema, episodeSchema, type Episode, type EpisodeInput } fr
 import { EpisodeError } from './errors.js'
 import type { EpisodeFilter, EpisodeStore, TenantStats } from './store.js'
 import { ProtocolError } from '../util/errors.js'
+import { everyTick, type Ticking } from '../util/ticker.js'
 
 export interface MemoryInit {
   /**
@@ -92,7 +93,7 @@ export class Memory implements Startable {
   private readonly inFlight = new Set<string>()
   private readonly counters = { completed: 0, failed: 0, received: 0 }
   private unsubscribe?: () => void
-  private timers: Array<ReturnType<typeof setInterval>> = []
+  private ticking: Ticking[] = []
   private started = false
 
   constructor(components: MemoryComponents, init: MemoryInit = {}) {
@@ -123,21 +124,21 @@ export class Memory implements Startable {
     this.unsubscribe = this.components.membership.onChange(this.onMemberChange)
     node.addEventListener('connection:open', this.onConnection)
     store.prune()
-    this.timers = [
-      setInterval(() => {
+    this.ticking = [
+      everyTick(this.antiEntropyMs, () => {
         this.pullFromRandomMembers()
-      }, this.antiEntropyMs),
-      setInterval(() => {
+      }),
+      everyTick(C.RETENTION_INTERVAL_MS, () => {
         this.applyRetention()
-      }, C.RETENTION_INTERVAL_MS)
+      })
     ]
-    for (const t of this.timers) t.unref()
   }
 
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
-    for (const t of this.timers) clearInterval(t)
+    for (const t of this.ticking) t.stop()
+    this.ticking = []
     for (const t of this.scheduled.values()) clearTimeout(t)
     this.scheduled.clear()
     this.unsubscribe?.()

@@ -33,6 +33,12 @@ export const MAX_INCOMING_PENDING_CONNECTIONS = 128
  * 60 s. Dead members are found sooner, by membership's probes; this only clears their connections.
  */
 export const CONNECTION_MONITOR_INTERVAL_MS = 60_000
+/**
+ * Yamux's own keep-alive pings every connection from both ends every 30 s, a frame out and one
+ * back each time: about two frames a second per agent with 14 connections, for nothing the
+ * connection monitor (dead connections) and membership's probes (dead peers) do not already do.
+ */
+export const YAMUX_KEEPALIVE = false
 /** Lower bound of libp2p's connection-monitor ping timeout (see node.ts). */
 export const CONNECTION_MONITOR_MIN_TIMEOUT_MS = 10_000
 /**

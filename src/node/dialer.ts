@@ -20,6 +20,7 @@ import {
   STARVED_EXTRA_CONNECTIONS
 } from './constants.js'
 import { meshStarved } from './gossip.js'
+import { everyTick, type Ticking } from '../util/ticker.js'
 
 export interface AutoDialerInit {
   /**
@@ -112,7 +113,7 @@ class DefaultAutoDialer implements AutoDialer {
   private readonly failedAt = new Map<string, number>()
   private running = 0
   private readonly lookupIntervalMs: number
-  private timer?: ReturnType<typeof setInterval>
+  private ticking?: Ticking
   private started = false
   /** Since when the agent has been under the cap with nobody left to dial (undefined: it is not). */
   private shortSince?: number
@@ -146,16 +147,15 @@ class DefaultAutoDialer implements AutoDialer {
   start(): void {
     this.started = true
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
-    this.timer = setInterval(() => {
+    this.ticking = everyTick(this.topUpIntervalMs, () => {
       void this.topUp()
-    }, this.topUpIntervalMs)
-    this.timer.unref()
+    })
   }
 
   stop(): void {
     this.started = false
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
-    clearInterval(this.timer)
+    this.ticking?.stop()
     this.lookup?.abort()
     clearTimeout(this.drainTimer)
     this.drainTimer = undefined

@@ -12,6 +12,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { GOSSIP_WATCH_INTERVAL_MS } from './constants.js'
 import { GOSSIP_PROTOCOLS } from './gossip.js'
+import { everyTick, type Ticking } from '../util/ticker.js'
 
 export interface GossipWatchInit {
   /**
@@ -52,7 +53,7 @@ class DefaultGossipWatch implements GossipWatch, Startable {
   private readonly components: GossipWatchComponents
   private readonly intervalMs: number
   private readonly log: Logger
-  private timer?: ReturnType<typeof setInterval>
+  private ticking?: Ticking
   /** Peers found without a stream on the last check. */
   private suspects = new Set<string>()
   repairs = 0
@@ -66,14 +67,13 @@ class DefaultGossipWatch implements GossipWatch, Startable {
   readonly [Symbol.toStringTag] = 'conclave:gossip-watch'
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.ticking = everyTick(this.intervalMs, () => {
       void this.check()
-    }, this.intervalMs)
-    this.timer.unref()
+    })
   }
 
   stop(): void {
-    clearInterval(this.timer)
+    this.ticking?.stop()
     this.suspects.clear()
   }
 

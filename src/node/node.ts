@@ -15,6 +15,7 @@ import { libp2pLogger } from '../logger/libp2p.js'
 import { VERSION } from '../version.js'
 import {
   CONNECTION_MONITOR_INTERVAL_MS,
+  YAMUX_KEEPALIVE,
   CONNECTION_MONITOR_MIN_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DHT_SELF_QUERY_OFF_MS,
@@ -177,7 +178,7 @@ export async function createConclaveNode(init: ConclaveNodeInit): Promise<Concla
     ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ enableKeepAlive: YAMUX_KEEPALIVE })],
     peerDiscovery,
     // libp2p pings every connection at each interval and aborts it when a ping times out. Its
     // timeout adapts to loopback RTTs (milliseconds), so one event-loop stall would abort every

@@ -4,11 +4,16 @@
  * second per agent those streams were most of an idle agent's CPU. Here a ping is one small frame
  * out and its echo back on a stream kept for as long as the connection lives, as gossipsub keeps
  * its own.
+ *
+ * Frames are fixed-size and read straight off the stream's source and written through one
+ * pushable into its sink: no length prefix, no byte-stream adapter, no signal raced per read.
+ * Profiled at 100 idle agents, those adapters were a tenth of all the CPU the pings cost.
  */
 import { performance } from 'node:perf_hooks'
 import type { IncomingStreamData, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream'
+import { pushable, type Pushable } from 'it-pushable'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { silentLogger, type Logger } from '../logger/index.js'
 import { ProtocolError } from '../util/errors.js'
 import { PROBE_PING_PROTOCOL as PING_PROTOCOL } from './constants.js'
@@ -42,9 +47,12 @@ export interface ProbePings {
 
 interface Line {
   stream: Stream
-  lp: LengthPrefixedStream<Stream>
-  /** Pings awaiting their echo, by sequence number. */
-  waiting: Map<number, () => void>
+  /** What is pushed here goes out on the stream, one frame each. */
+  out: Pushable<Uint8Array>
+  /** Why the line was dropped: a ping that finds it dropped fails at once. */
+  failure?: Error
+  /** Pings awaiting their echo, by sequence number: answered, or failed with the line. */
+  waiting: Map<number, { echoed: () => void; failed: (err: Error) => void }>
 }
 
 class DefaultProbePings implements ProbePings, Startable {
@@ -98,15 +106,22 @@ class DefaultProbePings implements ProbePings, Startable {
         }
         if (signal.aborted) return onAbort()
         signal.addEventListener('abort', onAbort, { once: true })
-        line.waiting.set(seq, () => {
-          signal.removeEventListener('abort', onAbort)
-          resolve()
+        line.waiting.set(seq, {
+          echoed: () => {
+            signal.removeEventListener('abort', onAbort)
+            resolve()
+          },
+          failed: err => {
+            signal.removeEventListener('abort', onAbort)
+            reject(err)
+          }
         })
-        line.lp.write(frame, { signal }).catch((err: Error) => {
+        if (line.failure !== undefined) {
+          line.waiting.get(seq)?.failed(line.failure)
           line.waiting.delete(seq)
-          signal.removeEventListener('abort', onAbort)
-          reject(err)
-        })
+          return
+        }
+        line.out.push(frame)
       })
     } catch (err) {
       // A ping that got no echo leaves the line in doubt: the next one opens a fresh stream, as a
@@ -134,7 +149,10 @@ class DefaultProbePings implements ProbePings, Startable {
   private async open(peer: PeerId, signal: AbortSignal): Promise<Line> {
     const connection = await this.components.connectionManager.openConnection(peer, { signal })
     const stream = await connection.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: false })
-    const line: Line = { stream, lp: lpStream(stream, { maxDataLength: FRAME_BYTES }), waiting: new Map() }
+    const line: Line = { stream, out: pushable(), waiting: new Map() }
+    stream.sink(line.out).catch((err: Error) => {
+      this.drop(peer.toString(), line, err)
+    })
     void this.readEchoes(peer.toString(), line)
     return line
   }
@@ -142,14 +160,18 @@ class DefaultProbePings implements ProbePings, Startable {
   /** Resolve each ping whose echo comes back, until the stream ends. */
   private async readEchoes(key: string, line: Line): Promise<void> {
     try {
-      for (;;) {
-        const echo = (await line.lp.read()).subarray()
-        if (echo.byteLength !== FRAME_BYTES) throw new ProtocolError('malformed ping echo')
-        const seq = new DataView(echo.buffer, echo.byteOffset, FRAME_BYTES).getUint32(0)
-        const done = line.waiting.get(seq)
-        line.waiting.delete(seq)
-        done?.()
+      const buffer = new Uint8ArrayList()
+      for await (const chunk of line.stream.source) {
+        buffer.append(chunk)
+        while (buffer.byteLength >= FRAME_BYTES) {
+          const seq = buffer.getUint32(0)
+          buffer.consume(FRAME_BYTES)
+          const ping = line.waiting.get(seq)
+          line.waiting.delete(seq)
+          ping?.echoed()
+        }
       }
+      throw new ProtocolError('ping stream ended')
     } catch (err) {
       this.drop(key, line, err as Error)
     }
@@ -162,24 +184,21 @@ class DefaultProbePings implements ProbePings, Startable {
       },
       () => {}
     )
+    line.failure ??= err
+    line.out.end()
     line.stream.abort(err)
+    // Pings still waiting on this line will get no echo: they fail now, not at their deadlines.
+    const waiting = [...line.waiting.values()]
+    line.waiting.clear()
+    for (const ping of waiting) ping.failed(err)
   }
 
-  /** Echo every frame a peer sends, in order, until its stream ends. */
+  /** Echo every byte a peer sends, in order, until its stream ends: the pinger reads the frames. */
   private readonly onStream = ({ stream, connection }: IncomingStreamData): void => {
-    void (async () => {
-      const lp = lpStream(stream, { maxDataLength: FRAME_BYTES })
-      try {
-        for (;;) {
-          const frame = (await lp.read()).subarray()
-          if (frame.byteLength !== FRAME_BYTES) throw new ProtocolError('malformed ping')
-          await lp.write(frame)
-        }
-      } catch (err) {
-        this.log.trace({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'ping stream ended')
-        stream.abort(err as Error)
-      }
-    })()
+    stream.sink(stream.source).catch((err: Error) => {
+      this.log.trace({ peer: connection.remotePeer.toString(), err: err.message }, 'ping stream ended')
+      stream.abort(err)
+    })
   }
 }
 

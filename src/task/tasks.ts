@@ -13,6 +13,7 @@ import { memoryTaskStore, type TaskStore } from './store.js'
 import * as C from './constants.js'
 import { CouncilEndedError, TaskConflictError, TaskRequestError, TaskRunError, UnknownRoleError } from './errors.js'
 import { jsonBytes, taskMessageSchema, taskRequestSchema, type TaskMessage, type TaskSpec } from './messages.js'
+import { everyTick, type Ticking } from '../util/ticker.js'
 
 export interface TasksInit {
   /**
@@ -99,7 +100,7 @@ export class Tasks implements Startable {
   /** Tasks failed here on their deadline whose holder is asked for a result it may have. */
   private readonly repairs = new Map<string, { tries: number; at: number }>()
   private unsubscribe?: () => void
-  private timer?: ReturnType<typeof setInterval>
+  private ticking?: Ticking
   private started = false
 
   constructor(components: TasksComponents, init: TasksInit = {}) {
@@ -138,7 +139,7 @@ export class Tasks implements Startable {
     })
     for (const view of councils.list()) this.follow(view)
     let inputsDroppedAt = 0
-    this.timer = setInterval(() => {
+    this.ticking = everyTick(C.TASK_TICK_MS, () => {
       this.expire()
       this.resubmit()
       const now = Date.now()
@@ -150,8 +151,7 @@ export class Tasks implements Startable {
           this.store.save(task)
         }
       }
-    }, C.TASK_TICK_MS)
-    this.timer.unref()
+    })
   }
 
   /**
@@ -180,7 +180,7 @@ export class Tasks implements Startable {
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearInterval(this.timer)
+    this.ticking?.stop()
     this.unsubscribe?.()
     for (const run of this.running.values()) run.controller.abort(new TaskRunError('agent stopping'))
     this.running.clear()

@@ -1,11 +1,14 @@
-import { performance } from 'node:perf_hooks'
+import { performance, type EventLoopUtilization } from 'node:perf_hooks'
+import { everyTick, TICK_MS, type Ticking } from './ticker.js'
 
-/** How often the sampler's timer should fire; any lateness beyond this is a stall. */
-const SAMPLE_MS = 25
 /** Lateness below this is timer noise, not a stall. */
 const MIN_STALL_MS = 10
 /** Stalls older than this are forgotten. */
 const KEEP_MS = 60_000
+/** Period of the fine sampler, which runs only while the loop is busy. */
+const FINE_SAMPLE_MS = 25
+/** Share of a tick the loop was busy above which the fine sampler runs. */
+const BUSY_SHARE = 0.2
 
 export interface LoopStalls {
   /** Longest stall of this process's event loop that ended after `since` (a `performance.now()` time). */
@@ -15,16 +18,46 @@ export interface LoopStalls {
 }
 
 let users = 0
-let timer: ReturnType<typeof setInterval> | undefined
+let ticking: Ticking | undefined
 let last = 0
+let busy: EventLoopUtilization | undefined
+let fine: ReturnType<typeof setInterval> | undefined
+let lastFine = 0
 let stalls: Array<{ at: number; ms: number }> = []
 
-function sample(): void {
-  const now = performance.now()
-  const ms = now - last - SAMPLE_MS
-  last = now
-  if (ms >= MIN_STALL_MS) stalls.push({ at: now, ms })
+function record(now: number, ms: number): void {
+  stalls.push({ at: now, ms })
   while (stalls.length > 0 && (stalls[0] as { at: number }).at < now - KEEP_MS) stalls.shift()
+}
+
+function sampleFine(): void {
+  const now = performance.now()
+  const lateMs = now - lastFine - FINE_SAMPLE_MS
+  lastFine = now
+  if (lateMs >= MIN_STALL_MS) record(now, lateMs)
+}
+
+/**
+ * A stall delays the shared tick: a late tick shows there was one. An idle process has only the
+ * tick (every wake-up costs it CPU); there a late tick's stall is sized by the time the loop was
+ * busy since the previous tick, which one stall in an idle loop fills. Once the loop is busy
+ * (where many short tasks would fill that time without any stall), a fine sampler runs as well,
+ * and stalls are sized by lateness alone, to within its period.
+ */
+function sample(now: number): void {
+  const lateMs = now - last - TICK_MS
+  const since = performance.eventLoopUtilization(busy)
+  busy = performance.eventLoopUtilization()
+  last = now
+  if (lateMs >= MIN_STALL_MS) record(now, fine === undefined ? Math.max(lateMs, since.active) : lateMs)
+  if (since.utilization > BUSY_SHARE && fine === undefined) {
+    lastFine = now
+    fine = setInterval(sampleFine, FINE_SAMPLE_MS)
+    fine.unref()
+  } else if (since.utilization <= BUSY_SHARE && fine !== undefined) {
+    clearInterval(fine)
+    fine = undefined
+  }
 }
 
 /**
@@ -35,9 +68,9 @@ function sample(): void {
 export function watchLoopStalls(): LoopStalls {
   if (users++ === 0) {
     last = performance.now()
+    busy = performance.eventLoopUtilization()
     stalls = []
-    timer = setInterval(sample, SAMPLE_MS)
-    timer.unref()
+    ticking = everyTick(TICK_MS, sample)
   }
   let released = false
   return {
@@ -45,12 +78,17 @@ export function watchLoopStalls(): LoopStalls {
       let longest = 0
       for (const s of stalls) if (s.at > since && s.ms > longest) longest = s.ms
       // A stall still in progress (this call itself was late) counts too.
-      return Math.max(longest, performance.now() - last - SAMPLE_MS)
+      const now = performance.now()
+      const current = fine === undefined ? now - last - TICK_MS : now - lastFine - FINE_SAMPLE_MS
+      return Math.max(longest, current)
     },
     release: () => {
       if (released) return
       released = true
-      if (--users === 0) clearInterval(timer)
+      if (--users > 0) return
+      ticking?.stop()
+      clearInterval(fine)
+      fine = undefined
     }
   }
 }

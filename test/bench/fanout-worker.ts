@@ -5,6 +5,8 @@
  * commands over IPC. Every agent publishes 1 KiB messages to all the others and records what it
  * receives, with the latency from the sender's timestamp (all workers share the machine's clock).
  */
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { connect, type NatsConnection } from 'nats'
 import type { Agent } from '../../src/agent/index.js'
 import type { AgentConfig } from '../../src/config/index.js'
@@ -42,6 +44,8 @@ export type Command = { id: number } & (
   | { cmd: 'suspicions' }
   | { cmd: 'cpu' }
   | { cmd: 'traffic' }
+  | { cmd: 'profile-start' }
+  | { cmd: 'profile-stop'; file: string }
   | { cmd: 'stop' }
 )
 
@@ -79,7 +83,7 @@ export type Reply = { id?: number } & (
   | { event: 'view'; view?: CouncilView }
   | { event: 'reached'; at: Reached | null }
   | { event: 'suspicions'; counts: Record<string, number> }
-  | { event: 'cpu'; ms: number }
+  | { event: 'cpu'; ms: number; wakeups: number }
   | { event: 'traffic'; traffic: Traffic }
   | { event: 'error'; message: string }
 )
@@ -130,6 +134,8 @@ const suspected: Record<string, number> = {}
 /** When each agent last changed each council (rounds are timed by it). */
 const councilTimes = new CouncilChangeTimes()
 let recording = false
+/** The CPU profiler of this worker, between `profile-start` and `profile-stop`. */
+let profiler: Session | undefined
 const connections: NatsConnection[] = []
 const decoder = new TextDecoder()
 
@@ -368,9 +374,23 @@ async function handle(c: Command): Promise<Reply> {
     case 'suspicions':
       return { event: 'suspicions', counts: suspected }
     case 'cpu':
-      return { event: 'cpu', ms: processCpuMs() }
+      return { event: 'cpu', ms: processCpuMs(), wakeups: process.resourceUsage().voluntaryContextSwitches }
     case 'traffic':
       return { event: 'traffic', traffic: await traffic() }
+    case 'profile-start':
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.start')
+      return { event: 'killed' }
+    case 'profile-stop': {
+      if (profiler === undefined) throw new Error('no profile was started')
+      const { profile } = await profiler.post('Profiler.stop')
+      profiler.disconnect()
+      profiler = undefined
+      await writeFile(c.file, JSON.stringify(profile))
+      return { event: 'killed' }
+    }
     case 'stop':
       await sim?.stop()
       await Promise.allSettled(

@@ -9,8 +9,10 @@
  *   npm run bench:idle -- --window 20000    measure over 20 s (default 30 s)
  *   npm run bench:idle -- --set probeIntervalMs=0,heartbeatBudget=0.5
  *                                           agent settings other than the defaults (no table written)
+ *   npm run bench:idle -- --profile /tmp/p  a CPU profile of each worker over the window, written
+ *                                           to /tmp/p/<agents>x<workers>-<worker>.cpuprofile
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLayout, type Worker } from './fanout.js'
@@ -55,6 +57,8 @@ for (const pair of (option('--set') ?? '').split(',').filter(p => p !== '')) {
   }
   ;(overrides as Record<string, number>)[key as string] = n
 }
+/** Where each worker's CPU profile of the window goes (Chrome DevTools `.cpuprofile`). */
+const PROFILE_DIR = option('--profile')
 const WRITE = !argv.includes('--no-write') && Object.keys(overrides).length === 0
 
 interface Row {
@@ -63,6 +67,11 @@ interface Row {
   /** Percent of one core, all agents together. */
   cpuPct: number
   cpuPctPerAgent: number
+  /**
+   * Times a worker process blocked waiting (voluntary context switches, all its threads), per
+   * second and process: each is a wake-up, and an idle process pays for every one.
+   */
+  wakeupsPerProcessPerSec: number
   rpcsPerAgentPerSec: number
   /**
    * Everything an agent sends and receives: gossipsub RPCs, membership pings and their answers,
@@ -74,16 +83,17 @@ interface Row {
   topicsPerAgent: number
 }
 
-async function sample(workers: Worker[]): Promise<{ cpuMs: number; traffic: Traffic }> {
+async function sample(workers: Worker[]): Promise<{ cpuMs: number; wakeups: number; traffic: Traffic }> {
   const cpuReplies = await Promise.all(workers.map(async w => await w.send({ cmd: 'cpu' })))
   const trafficReplies = await Promise.all(workers.map(async w => await w.send({ cmd: 'traffic' })))
   const cpuMs = cpuReplies.reduce((s, r) => s + (r.event === 'cpu' ? r.ms : 0), 0)
+  const wakeups = cpuReplies.reduce((s, r) => s + (r.event === 'cpu' ? r.wakeups : 0), 0)
   const traffic = noTraffic()
   for (const r of trafficReplies) {
     if (r.event !== 'traffic') continue
     for (const key of Object.keys(traffic) as Array<keyof Traffic>) traffic[key] += r.traffic[key]
   }
-  return { cpuMs, traffic }
+  return { cpuMs, wakeups, traffic }
 }
 
 async function measure(agents: number, workers: number): Promise<Row> {
@@ -92,10 +102,22 @@ async function measure(agents: number, workers: number): Promise<Row> {
     const layout = await startLayout({ system: 'mesh', agents, workers, dir, overrides }, 240_000)
     try {
       await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+      if (PROFILE_DIR !== undefined) {
+        await Promise.all(layout.active.map(async w => await w.send({ cmd: 'profile-start' })))
+      }
       const before = await sample(layout.active)
       const t0 = Date.now()
       await new Promise(resolve => setTimeout(resolve, WINDOW_MS))
       const after = await sample(layout.active)
+      if (PROFILE_DIR !== undefined) {
+        await mkdir(PROFILE_DIR, { recursive: true })
+        await Promise.all(
+          layout.active.map(
+            async (w, k) =>
+              await w.send({ cmd: 'profile-stop', file: join(PROFILE_DIR, `${agents}x${workers}-${k}.cpuprofile`) })
+          )
+        )
+      }
       const seconds = (Date.now() - t0) / 1_000
       const n = after.traffic.agents
       const cpuPct = ((after.cpuMs - before.cpuMs) / (seconds * 1_000)) * 100
@@ -105,6 +127,7 @@ async function measure(agents: number, workers: number): Promise<Row> {
         workers,
         cpuPct,
         cpuPctPerAgent: cpuPct / n,
+        wakeupsPerProcessPerSec: (after.wakeups - before.wakeups) / workers / seconds,
         rpcsPerAgentPerSec: (delta('rpcsSent') + delta('rpcsReceived')) / n / seconds,
         msgsPerAgentPerSec:
           (delta('rpcsSent') + delta('rpcsReceived') + 4 * delta('pings') + 6 * delta('syncs')) / n / seconds,
@@ -122,7 +145,7 @@ async function measure(agents: number, workers: number): Promise<Row> {
 
 const rows: Row[] = []
 const format = (r: Row): string =>
-  `| ${r.agents} | ${r.workers} | ${r.cpuPct.toFixed(1)} | ${r.cpuPctPerAgent.toFixed(2)} | ${r.msgsPerAgentPerSec.toFixed(1)} | ${r.rpcsPerAgentPerSec.toFixed(1)} | ${Math.round(r.bytesPerAgentPerSec)} | ${r.connectionsPerAgent.toFixed(1)} | ${r.topicsPerAgent.toFixed(1)} |`
+  `| ${r.agents} | ${r.workers} | ${r.cpuPct.toFixed(1)} | ${r.cpuPctPerAgent.toFixed(2)} | ${Math.round(r.wakeupsPerProcessPerSec)} | ${r.msgsPerAgentPerSec.toFixed(1)} | ${r.rpcsPerAgentPerSec.toFixed(1)} | ${Math.round(r.bytesPerAgentPerSec)} | ${r.connectionsPerAgent.toFixed(1)} | ${r.topicsPerAgent.toFixed(1)} |`
 for (const { agents, workers } of layouts) {
   out(`measuring ${agents} agents over ${workers} process(es)…`)
   const row = await measure(agents, workers)
@@ -144,10 +167,10 @@ if (WRITE) {
     'idle',
     `## An idle mesh, per agent
 
-Command: \`npm run bench:idle\` (${environment()}). N agents over worker processes, one tenant with credentials (sealed envelopes), default settings, bootstrapped from the first agent. Once every agent sees all the others alive and ${SETTLE_MS / 1_000} s have passed, the application does nothing for ${WINDOW_MS / 1_000} s; CPU is that of the worker processes. Messages are everything an agent sends plus everything it receives: gossipsub RPCs (from gossipsub's own counters), membership pings and their answers, and push-pull syncs (three messages each).
+Command: \`npm run bench:idle\` (${environment()}). N agents over worker processes, one tenant with credentials (sealed envelopes), default settings, bootstrapped from the first agent. Once every agent sees all the others alive and ${SETTLE_MS / 1_000} s have passed, the application does nothing for ${WINDOW_MS / 1_000} s; CPU is that of the worker processes. Messages are everything an agent sends plus everything it receives: gossipsub RPCs (from gossipsub's own counters), membership pings and their answers, and push-pull syncs (three messages each). Wake-ups are the times a worker process blocked waiting (voluntary context switches of all its threads), per second: on a VM every wake-up of an idle process costs it CPU (measured here: 120–400 µs each), so an idle agent's cost follows its wake-ups more than its work.
 
-| agents | processes | idle CPU, % of one core | per agent | messages/s per agent | of which gossipsub RPCs | gossipsub bytes/s per agent | connections per agent | topics per agent |
-|---|---|---|---|---|---|---|---|---|
+| agents | processes | idle CPU, % of one core | per agent | wake-ups/s per process | messages/s per agent | of which gossipsub RPCs | gossipsub bytes/s per agent | connections per agent | topics per agent |
+|---|---|---|---|---|---|---|---|---|---|
 ${rows.map(format).join('\n')}
 
 ${ratios.join('\n')}`
