@@ -72,18 +72,18 @@ describe('probe pings', () => {
     }
   })
 
-  it('fails a waiting ping as soon as its line breaks, not at its deadline', async () => {
+  it('sends a ping whose line breaks under it again on a fresh line, and gets its answer', async () => {
     const [a, b] = sim.agents as [Agent, Agent]
     const probes = a.node.services.probes
     await probes.ping(b.node.peerId, { signal: AbortSignal.timeout(5_000) })
     for (let i = 0; i < 5; i++) {
-      const started = performance.now()
       const ping = probes.ping(b.node.peerId, { signal: AbortSignal.timeout(10_000) })
-      // The connection dies under the ping, before any echo can come back.
+      // The connection closes under the ping, before any echo can come back (as when either
+      // side closes it on purpose): b is still up, and the ping says so, well before its deadline.
+      const started = performance.now()
       for (const c of a.node.getConnections(b.node.peerId)) c.abort(new Error('cut by the test'))
-      await expect(ping).rejects.toThrow()
-      expect(performance.now() - started).toBeLessThan(2_000)
-      await a.node.dial(b.node.peerId)
+      await expect(ping).resolves.toBeGreaterThanOrEqual(0)
+      expect(performance.now() - started).toBeLessThan(3_000)
     }
   })
 

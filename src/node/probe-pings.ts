@@ -20,6 +20,8 @@ import { PROBE_PING_PROTOCOL as PING_PROTOCOL } from './constants.js'
 
 /** A ping frame: a 32-bit sequence number, echoed as it came. */
 const FRAME_BYTES = 4
+/** Lines a ping may use: the one it found, and a fresh one if that one broke under it. */
+const MAX_LINES_PER_PING = 2
 /** Streams of this protocol per connection and direction: one is used, one more may be closing. */
 const MAX_STREAMS = 2
 
@@ -91,45 +93,54 @@ class DefaultProbePings implements ProbePings, Startable {
   async ping(peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
     const started = performance.now()
     const signal = options.signal ?? AbortSignal.timeout(10_000)
-    // A line being opened is shared with the ping that opened it, and with that ping's deadline:
-    // each ping still keeps its own.
-    const line = await untilAborted(this.line(peer, signal), signal)
+    for (let attempt = 1; ; attempt++) {
+      // A line being opened is shared with the ping that opened it, and with that ping's
+      // deadline: each ping still keeps its own.
+      const line = await untilAborted(this.line(peer, signal), signal)
+      try {
+        await this.send(line, signal)
+        return performance.now() - started
+      } catch (err) {
+        if (signal.aborted) {
+          // A ping that got no echo leaves the line in doubt: the next one opens a fresh stream,
+          // as a ping of its own would.
+          this.drop(peer.toString(), line, err as Error)
+          throw err
+        }
+        // The line broke under the ping (its connection closed, say on purpose by either side):
+        // that says nothing of the peer, so the ping goes out again on a fresh line, whose dial
+        // answers for the peer. Once only: a peer that breaks every line fails the ping.
+        if (attempt >= MAX_LINES_PER_PING) throw err
+      }
+    }
+  }
+
+  /** Send one ping on `line`; resolves with its echo, rejects with the deadline or the line's failure. */
+  private async send(line: Line, signal: AbortSignal): Promise<void> {
     this.seq = (this.seq + 1) >>> 0
     const seq = this.seq
     const frame = new Uint8Array(FRAME_BYTES)
     new DataView(frame.buffer).setUint32(0, seq)
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => {
-          line.waiting.delete(seq)
-          reject(signal.reason)
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        line.waiting.delete(seq)
+        reject(signal.reason)
+      }
+      if (signal.aborted) return onAbort()
+      if (line.failure !== undefined) return reject(line.failure)
+      signal.addEventListener('abort', onAbort, { once: true })
+      line.waiting.set(seq, {
+        echoed: () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        },
+        failed: err => {
+          signal.removeEventListener('abort', onAbort)
+          reject(err)
         }
-        if (signal.aborted) return onAbort()
-        signal.addEventListener('abort', onAbort, { once: true })
-        line.waiting.set(seq, {
-          echoed: () => {
-            signal.removeEventListener('abort', onAbort)
-            resolve()
-          },
-          failed: err => {
-            signal.removeEventListener('abort', onAbort)
-            reject(err)
-          }
-        })
-        if (line.failure !== undefined) {
-          line.waiting.get(seq)?.failed(line.failure)
-          line.waiting.delete(seq)
-          return
-        }
-        line.out.push(frame)
       })
-    } catch (err) {
-      // A ping that got no echo leaves the line in doubt: the next one opens a fresh stream, as a
-      // ping of its own would.
-      this.drop(peer.toString(), line, err as Error)
-      throw err
-    }
-    return performance.now() - started
+      line.out.push(frame)
+    })
   }
 
   /** The open line to `peer`, or a new one. */
@@ -187,7 +198,7 @@ class DefaultProbePings implements ProbePings, Startable {
     line.failure ??= err
     line.out.end()
     line.stream.abort(err)
-    // Pings still waiting on this line will get no echo: they fail now, not at their deadlines.
+    // Pings still waiting on this line will get no echo: they learn it now, not at their deadlines.
     const waiting = [...line.waiting.values()]
     line.waiting.clear()
     for (const ping of waiting) ping.failed(err)

@@ -81,6 +81,18 @@ interface Row {
   bytesPerAgentPerSec: number
   connectionsPerAgent: number
   topicsPerAgent: number
+  /** Suspicions of running agents during the window, and before it (while the mesh formed). */
+  falseSuspicions: number
+  falseSuspicionsBefore: number
+}
+
+/** Times any agent marked a peer suspect so far (every agent runs throughout: all are false). */
+async function suspicions(workers: Worker[]): Promise<number> {
+  const replies = await Promise.all(workers.map(async w => await w.send({ cmd: 'suspicions' })))
+  return replies.reduce(
+    (sum, r) => sum + (r.event === 'suspicions' ? Object.values(r.counts).reduce((a, b) => a + b, 0) : 0),
+    0
+  )
 }
 
 async function sample(workers: Worker[]): Promise<{ cpuMs: number; wakeups: number; traffic: Traffic }> {
@@ -105,10 +117,12 @@ async function measure(agents: number, workers: number): Promise<Row> {
       if (PROFILE_DIR !== undefined) {
         await Promise.all(layout.active.map(async w => await w.send({ cmd: 'profile-start' })))
       }
+      const suspectedBefore = await suspicions(layout.active)
       const before = await sample(layout.active)
       const t0 = Date.now()
       await new Promise(resolve => setTimeout(resolve, WINDOW_MS))
       const after = await sample(layout.active)
+      const suspectedInWindow = (await suspicions(layout.active)) - suspectedBefore
       if (PROFILE_DIR !== undefined) {
         await mkdir(PROFILE_DIR, { recursive: true })
         await Promise.all(
@@ -133,7 +147,9 @@ async function measure(agents: number, workers: number): Promise<Row> {
           (delta('rpcsSent') + delta('rpcsReceived') + 4 * delta('pings') + 6 * delta('syncs')) / n / seconds,
         bytesPerAgentPerSec: (delta('bytesSent') + delta('bytesReceived')) / n / seconds,
         connectionsPerAgent: after.traffic.connections / n,
-        topicsPerAgent: after.traffic.topics / n
+        topicsPerAgent: after.traffic.topics / n,
+        falseSuspicions: suspectedInWindow,
+        falseSuspicionsBefore: suspectedBefore
       }
     } finally {
       await layout.stop()
@@ -145,7 +161,7 @@ async function measure(agents: number, workers: number): Promise<Row> {
 
 const rows: Row[] = []
 const format = (r: Row): string =>
-  `| ${r.agents} | ${r.workers} | ${r.cpuPct.toFixed(1)} | ${r.cpuPctPerAgent.toFixed(2)} | ${Math.round(r.wakeupsPerProcessPerSec)} | ${r.msgsPerAgentPerSec.toFixed(1)} | ${r.rpcsPerAgentPerSec.toFixed(1)} | ${Math.round(r.bytesPerAgentPerSec)} | ${r.connectionsPerAgent.toFixed(1)} | ${r.topicsPerAgent.toFixed(1)} |`
+  `| ${r.agents} | ${r.workers} | ${r.cpuPct.toFixed(1)} | ${r.cpuPctPerAgent.toFixed(2)} | ${Math.round(r.wakeupsPerProcessPerSec)} | ${r.msgsPerAgentPerSec.toFixed(1)} | ${r.rpcsPerAgentPerSec.toFixed(1)} | ${Math.round(r.bytesPerAgentPerSec)} | ${r.connectionsPerAgent.toFixed(1)} | ${r.topicsPerAgent.toFixed(1)} | ${r.falseSuspicions} (${r.falseSuspicionsBefore}) |`
 for (const { agents, workers } of layouts) {
   out(`measuring ${agents} agents over ${workers} process(es)…`)
   const row = await measure(agents, workers)
@@ -169,8 +185,8 @@ if (WRITE) {
 
 Command: \`npm run bench:idle\` (${environment()}). N agents over worker processes, one tenant with credentials (sealed envelopes), default settings, bootstrapped from the first agent. Once every agent sees all the others alive and ${SETTLE_MS / 1_000} s have passed, the application does nothing for ${WINDOW_MS / 1_000} s; CPU is that of the worker processes. Messages are everything an agent sends plus everything it receives: gossipsub RPCs (from gossipsub's own counters), membership pings and their answers, and push-pull syncs (three messages each). Wake-ups are the times a worker process blocked waiting (voluntary context switches of all its threads), per second: on a VM every wake-up of an idle process costs it CPU (measured here: 120–400 µs each), so an idle agent's cost follows its wake-ups more than its work.
 
-| agents | processes | idle CPU, % of one core | per agent | wake-ups/s per process | messages/s per agent | of which gossipsub RPCs | gossipsub bytes/s per agent | connections per agent | topics per agent |
-|---|---|---|---|---|---|---|---|---|---|
+| agents | processes | idle CPU, % of one core | per agent | wake-ups/s per process | messages/s per agent | of which gossipsub RPCs | gossipsub bytes/s per agent | connections per agent | topics per agent | false suspicions in the window (while forming) |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.map(format).join('\n')}
 
 ${ratios.join('\n')}`
