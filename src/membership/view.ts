@@ -178,13 +178,7 @@ export class MembershipView {
 
   /** Alive members that are silent: to be probed. */
   overdue(now: number): Array<{ tenant: string; member: Member }> {
-    const out: Array<{ tenant: string; member: Member }> = []
-    for (const [tenant, members] of this.tenants) {
-      for (const m of members.values()) {
-        if (m.state === 'alive' && this.isSilent(m, now)) out.push({ tenant, member: m })
-      }
-    }
-    return out
+    return this.members().filter(({ member: m }) => m.state === 'alive' && this.isSilent(m, now))
   }
 
   /** Suspects past `deadAfterMs` become dead; dead and left members past retention are forgotten. */
